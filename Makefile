@@ -1,0 +1,55 @@
+# qbtc command surface. Everything a user or CI runs is a target here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_BOOT := .tools/bin/uv
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_BOOT))
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run up test test-e2e lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV_BOOT):
+	@echo "uv not found: installing it from PyPI into .tools/"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter $(UV_BOOT),$(UV)),$(UV_BOOT))
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced ## Build .venv from uv.lock (installs uv first when missing)
+
+run: install ## The main job: one full cycle on the simulated venue, then a summary
+	$(RUN) qbtc db init
+
+up: install ## Prefect server + UI, scheduled deployments and the API (Ctrl-C stops)
+	$(RUN) qbtc up
+
+test: install ## The test suite
+	$(RUN) pytest -q
+
+test-e2e: install ## Slow end-to-end tests (make up smoke test)
+	$(RUN) pytest -q -m slow tests/e2e
+
+lint: install ## ruff check, ruff format --check, mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy qbtc flows
+
+format: install ## Apply ruff fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+bench: install ## Benchmarks (figures printed and written to data/bench/)
+	$(RUN) python -m tests.benchmarks
+
+clean: ## Remove the virtualenv and caches (keeps data/)
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,36 @@
+"""The ``qbtc`` command line: library commands (catalog, SQL, book inspection).
+
+Orchestration commands (``ingest``, ``run``, ``up``) are added by :mod:`flows.cli`, which is
+the installed entry point, so this package never imports Prefect.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from qbtc import __version__
+from qbtc.cli import db, query
+
+app = typer.Typer(
+    name="qbtc",
+    help="qbtc: a hybrid futures-options crypto desk run as an observable data pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.command("sql")(query.sql_command)
+
+
+@app.command()
+def version() -> None:
+    """Print the qbtc version."""
+    typer.echo(f"qbtc {__version__}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,179 @@
+"""Typed settings for qbtc, read from the environment (prefix ``QBTC_``) and ``.env``.
+
+Only entry points (CLI, flows, the API factory) build :class:`Settings`; library functions take
+plain arguments. Secrets are :class:`pydantic.SecretStr` with no default value and are never
+logged or printed: ``Settings.public_dict`` masks them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SYMBOLS: tuple[str, ...] = (
+    "BTC/USDT:USDT",
+    "ETH/USDT:USDT",
+    "SOL/USDT:USDT",
+    "BNB/USDT:USDT",
+    "XRP/USDT:USDT",
+    "DOGE/USDT:USDT",
+    "ADA/USDT:USDT",
+    "AVAX/USDT:USDT",
+    "LINK/USDT:USDT",
+    "LTC/USDT:USDT",
+)
+
+SignalProviderName = Literal["rules", "gemini", "replay"]
+
+
+def _split_csv(value: Any) -> Any:
+    """Accept ``A,B,C`` as well as a JSON list for list-valued settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob qbtc has. Environment variables are ``QBTC_<FIELD>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QBTC_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # -- storage ---------------------------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Root of the lake, catalog and logs.")
+
+    # -- market ----------------------------------------------------------------------------
+    exchange: str = Field("sim", description="'sim' (offline default) or a ccxt exchange id.")
+    symbols: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SYMBOLS),
+        description="Perpetuals traded, in ccxt form (BTC/USDT:USDT). Comma-separated in env.",
+    )
+    option_underlyings: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["BTC", "ETH"],
+        description="Underlyings whose option chains are ingested.",
+    )
+    options_exchange: str = Field(
+        "sim", description="Venue for option chains: 'sim' or a ccxt id such as 'deribit'."
+    )
+    timeframe: str = Field("1m", description="Bar timeframe for OHLCV.")
+    backfill_days: int = Field(3, ge=1, le=3650, description="Days back-filled on a first run.")
+    seed: int = Field(7, description="Seed of the simulated venue and of Monte Carlo risk.")
+    as_of: datetime | None = Field(None, description="Fixed clock for reproducible runs (UTC).")
+    exchange_testnet: bool = Field(True, description="Use the venue's testnet (sandbox) mode.")
+    exchange_api_key: SecretStr | None = None
+    exchange_api_secret: SecretStr | None = None
+    exchange_timeout_ms: int = Field(10_000, ge=100, description="ccxt client timeout.")
+    exchange_max_retries: int = Field(4, ge=0, le=10, description="Retries on 429/5xx/network.")
+
+    # -- quality ---------------------------------------------------------------------------
+    quality_max_bad_fraction: float = Field(
+        0.01, ge=0, le=1, description="Gate fails when more than this fraction of rows is bad."
+    )
+    quality_max_staleness_s: int = Field(
+        900, ge=1, description="Gate fails when the newest bar is older than this (seconds)."
+    )
+    quality_jump_sigma: float = Field(12.0, gt=0, description="Flag 1-bar moves beyond N sigma.")
+
+    # -- signals ---------------------------------------------------------------------------
+    llm_provider: SignalProviderName = Field("rules", description="rules | gemini | replay")
+    gemini_api_key: SecretStr | None = None
+    gemini_model: str = Field("gemini-3-flash-preview", description="Gemini model name.")
+    gemini_base_url: str | None = Field(None, description="Gateway/proxy base URL for Gemini.")
+    gemini_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout, seconds.")
+    gemini_max_retries: int = Field(3, ge=0, le=10)
+    llm_token_budget: int = Field(200_000, ge=0, description="Max tokens spent per run.")
+
+    # -- portfolio and risk ------------------------------------------------------------------
+    portfolio_id: str = Field("main", description="Identifier of the book.")
+    capital: float = Field(1_000_000.0, gt=0, description="Starting equity, USDT.")
+    target_vol: float = Field(0.20, gt=0, description="Annualised volatility target of the book.")
+    max_gross_notional: float = Field(3_000_000.0, gt=0, description="USDT.")
+    max_net_notional: float = Field(1_500_000.0, gt=0, description="USDT.")
+    max_symbol_notional: float = Field(500_000.0, gt=0, description="USDT, per symbol.")
+    max_leverage: float = Field(3.0, gt=0, description="Gross notional / equity.")
+    max_delta_usd: float = Field(1_000_000.0, gt=0, description="Net delta, USDT.")
+    max_gamma_usd: float = Field(250_000.0, gt=0, description="Dollar gamma per 1% move.")
+    max_vega_usd: float = Field(50_000.0, gt=0, description="USDT per vol point.")
+    max_var_99: float = Field(100_000.0, gt=0, description="99% 1-day VaR limit, USDT.")
+    max_order_notional: float = Field(250_000.0, gt=0, description="USDT per order.")
+    max_orders_per_cycle: int = Field(40, ge=1)
+    max_drawdown: float = Field(0.15, gt=0, le=1, description="Kill switch trips beyond this.")
+    max_data_age_s: int = Field(900, ge=1, description="Refuse to trade on older marks.")
+    delta_hedge_band_usd: float = Field(50_000.0, ge=0, description="Options delta band, USDT.")
+    mc_scenarios: int = Field(10_000, ge=100, description="Monte Carlo VaR scenarios.")
+
+    # -- execution -------------------------------------------------------------------------
+    live: bool = Field(False, description="Send orders to a real venue (needs keys).")
+    venue_error_threshold: int = Field(5, ge=1, description="Consecutive errors open the circuit.")
+    circuit_cooldown_s: int = Field(300, ge=1)
+
+    # -- API ---------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Bind address of the read-only API.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_token: SecretStr | None = None
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_rate_limit: str = Field("600/minute", description="Per-client limit (limits syntax).")
+
+    # -- operations --------------------------------------------------------------------------
+    alert_webhook_url: SecretStr | None = None
+    prefect_port: int = Field(4200, ge=1, le=65535)
+
+    @field_validator("symbols", "option_underlyings", "api_cors_origins", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one symbol is required, e.g. QBTC_SYMBOLS=BTC/USDT:USDT")
+        return value
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "qbtc.duckdb"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain values with every secret masked (safe to log or store)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "**********"
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            elif isinstance(value, datetime):
+                out[name] = value.isoformat()
+            else:
+                out[name] = value
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from env and ``.env``, with explicit overrides (entry points only)."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)

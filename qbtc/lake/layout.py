@@ -1,0 +1,108 @@
+"""Where a dataset's files live: hive partition paths, file listing and pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from qbtc.schemas import Dataset, Partition
+from qbtc.symbols import symbol_key
+
+TMP_DIR = ".tmp"
+LOCK_DIR = ".locks"
+
+
+def dataset_dir(root: Path, dataset: Dataset) -> Path:
+    return root / dataset.name
+
+
+def partition_expr(partition: Partition) -> pl.Expr:
+    """Polars expression computing a partition's value from its source column."""
+    col = pl.col(partition.source)
+    if partition.kind == "symbol":
+        # Same mapping as qbtc.symbols.symbol_key, vectorised.
+        key = col.str.replace_all(r"[^A-Za-z0-9]+", "-").str.strip_chars("-")
+        return key.alias(partition.name)
+    if partition.kind == "date":
+        return col.dt.strftime("%Y-%m-%d").alias(partition.name)
+    if partition.kind == "month":
+        return col.dt.strftime("%Y-%m").alias(partition.name)
+    return col.cast(pl.String).alias(partition.name)
+
+
+def partition_path(values: Iterable[tuple[str, str]]) -> Path:
+    """``[("sym", "BTC-USDT-USDT"), ("date", "2026-01-02")]`` -> ``sym=BTC-USDT-USDT/date=...``."""
+    parts = []
+    for name, value in values:
+        if not value or "/" in value or value in {".", ".."}:
+            raise ValueError(f"invalid partition value {value!r} for {name}")
+        parts.append(f"{name}={value}")
+    return Path(*parts) if parts else Path()
+
+
+def data_files(path: Path) -> list[Path]:
+    """Parquet files below ``path``, sorted (oldest write first: names start with a stamp)."""
+    if not path.is_dir():
+        return []
+    return sorted(path.rglob("*.parquet"), key=lambda p: (p.parent.as_posix(), p.name))
+
+
+def has_files(root: Path, dataset: Dataset) -> bool:
+    directory = dataset_dir(root, dataset)
+    if not directory.is_dir():
+        return False
+    return next(directory.rglob("*.parquet"), None) is not None
+
+
+def partition_dirs(root: Path, dataset: Dataset) -> Iterator[Path]:
+    """Leaf partition directories of a dataset that hold at least one file."""
+    base = dataset_dir(root, dataset)
+    depth = len(dataset.partition_by)
+    if not base.is_dir():
+        return
+    pattern = "/".join(["*"] * depth) if depth else "."
+    for directory in sorted(base.glob(pattern)):
+        if directory.is_dir() and any(directory.glob("*.parquet")):
+            yield directory
+
+
+def _time_bounds(start: datetime | None, end: datetime | None, kind: str) -> tuple[str, str]:
+    fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m"
+    low = start.strftime(fmt) if start else ""
+    high = end.strftime(fmt) if end else "\uffff"
+    return low, high
+
+
+def prune_files(
+    root: Path,
+    dataset: Dataset,
+    *,
+    symbols: Iterable[str] | None = None,
+    start: datetime | date | None = None,
+    end: datetime | date | None = None,
+) -> list[Path]:
+    """Files of ``dataset`` that can hold rows for ``symbols`` between ``start`` and ``end``.
+
+    Pruning is done on directory names only (no file is opened).
+    """
+    keys = {symbol_key(s) for s in symbols} if symbols is not None else None
+    start_dt = start if isinstance(start, datetime) or start is None else None
+    end_dt = end if isinstance(end, datetime) or end is None else None
+    selected: list[Path] = []
+    for directory in partition_dirs(root, dataset):
+        rel = directory.relative_to(dataset_dir(root, dataset))
+        values = dict(part.split("=", 1) for part in rel.parts)
+        keep = True
+        for partition in dataset.partition_by:
+            value = values.get(partition.name, "")
+            if partition.kind == "symbol" and keys is not None:
+                keep &= value in keys
+            elif partition.kind in ("date", "month") and (start_dt or end_dt):
+                low, high = _time_bounds(start_dt, end_dt, partition.kind)
+                keep &= low[: len(value)] <= value <= high[: len(value)] if value else True
+        if keep:
+            selected.extend(sorted(directory.glob("*.parquet")))
+    return selected

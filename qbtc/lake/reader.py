@@ -1,0 +1,48 @@
+"""Lazy reads of lake datasets with partition pruning (polars)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from qbtc.lake.layout import prune_files
+from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
+
+
+def scan_dataset(
+    root: Path,
+    dataset: Dataset | str,
+    *,
+    symbols: list[str] | tuple[str, ...] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.LazyFrame:
+    """A lazy frame of ``dataset``: the latest version of each row, schema columns only.
+
+    ``symbols`` and ``start``/``end`` (inclusive, on the dataset's time column) prune
+    partitions by directory name before any file is opened, then filter rows. A dataset
+    with no files yet gives an empty frame with the right schema.
+    """
+    ds = dataset if isinstance(dataset, Dataset) else get_dataset(dataset)
+    files = prune_files(root, ds, symbols=symbols, start=start, end=end)
+    if not files:
+        return ds.empty().lazy()
+    lf = pl.scan_parquet(files, hive_partitioning=False)
+    if symbols is not None and "symbol" in ds.columns:
+        lf = lf.filter(pl.col("symbol").is_in(list(symbols)))
+    time_col = pl.col(ds.time_column)
+    if start is not None:
+        lf = lf.filter(time_col >= start)
+    if end is not None:
+        lf = lf.filter(time_col <= end)
+    lf = lf.sort(WRITTEN_AT, maintain_order=True).unique(
+        subset=list(ds.primary_key), keep="last", maintain_order=True
+    )
+    return lf.select(list(ds.columns))
+
+
+def read_dataset(root: Path, dataset: Dataset | str, **filters: object) -> pl.DataFrame:
+    """Eager :func:`scan_dataset`."""
+    return scan_dataset(root, dataset, **filters).collect()  # type: ignore[arg-type]
