@@ -287,12 +287,26 @@ POSITIONS = register(
             "mark_price": F64,
             "unrealized_pnl": F64,
             "realized_pnl": F64,
+            "fees": F64,
+            "funding": F64,
+            "underlying": STR,
+            "expiry": TS,
+            "strike": F64,
+            "option_type": STR,
+            "delta": F64,
+            "gamma": F64,
+            "vega": F64,
+            "theta": F64,
             "timestamp": TS,
         },
         primary_key=("id", "timestamp"),
         mode="upsert",
         partition_by=BY_MONTH,
-        description="Position snapshots derived from fills; type perp|option, quantity signed.",
+        description=(
+            "Position snapshots derived from fills (id = portfolio_id:symbol); type perp|option, "
+            "quantity signed (long > 0); PnL, fees and funding in USDT; Greeks for options."
+        ),
+        nullable=frozenset({"expiry", "strike", "option_type", "delta", "gamma", "vega", "theta"}),
     )
 )
 
@@ -307,12 +321,262 @@ RISK_METRICS = register(
             "var": F64,
             "cvar": F64,
             "sharpe": F64,
+            "sortino": F64,
             "drawdown": F64,
+            "equity": F64,
+            "gross_notional": F64,
+            "net_notional": F64,
+            "leverage": F64,
+            "delta_usd": F64,
+            "gamma_usd": F64,
+            "vega_usd": F64,
+            "theta_usd": F64,
+            "mc_stderr": F64,
+            "confidence": F64,
+            "horizon_days": F64,
         },
         primary_key=("portfolio_id", "timestamp", "method"),
         mode="upsert",
         partition_by=BY_MONTH,
-        description="Risk of the book: 99% 1-day VaR/CVaR in USDT (positive = loss).",
-        nullable=frozenset({"sharpe", "cvar"}),
+        description=(
+            "Risk of the book at timestamp: VaR/CVaR in USDT (positive = loss) at `confidence` "
+            "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
+            "Greeks in USDT (gamma per 1% move, vega per vol point, theta per day)."
+        ),
+        nullable=frozenset({"sharpe", "sortino", "cvar", "mc_stderr"}),
+    )
+)
+
+# --- features ---------------------------------------------------------------------------------
+# Volatilities are annualised fractions (0.5 = 50%); returns are log returns; windows in bars.
+
+FEATURE_COLUMNS: dict[str, pl.DataType] = {
+    "close": F64,
+    "ret_1": F64,
+    "ret_15": F64,
+    "ret_60": F64,
+    "ret_240": F64,
+    "ret_1440": F64,
+    "rv_cc_60": F64,
+    "rv_cc_1440": F64,
+    "rv_parkinson_60": F64,
+    "rv_garman_klass_60": F64,
+    "rv_yang_zhang_60": F64,
+    "rv_yang_zhang_1440": F64,
+    "ewma_vol": F64,
+    "atr_14": F64,
+    "rsi_14": F64,
+    "momentum_240": F64,
+    "zscore_240": F64,
+    "volume_z_60": F64,
+    "funding_rate": F64,
+    "basis_annualized": F64,
+    "rank_momentum_240": F64,
+    "rank_rv_cc_60": F64,
+    "rank_funding": F64,
+}
+
+FEATURES = register(
+    Dataset(
+        name="features",
+        columns={"symbol": STR, "timestamp": TS, **FEATURE_COLUMNS},
+        primary_key=("symbol", "timestamp"),
+        mode="upsert",
+        partition_by=BY_SYMBOL_DAY,
+        description=(
+            "Per-perp features at each bar close (no look-ahead). Returns are log returns, "
+            "vols annualised fractions, ranks in [0, 1] across the universe at that bar."
+        ),
+        nullable=frozenset(FEATURE_COLUMNS) - {"close"},
+    )
+)
+
+OPTION_FEATURES = register(
+    Dataset(
+        name="option_features",
+        columns={
+            "underlying": STR,
+            "expiry": TS,
+            "timestamp": TS,
+            "tenor_days": F64,
+            "forward": F64,
+            "atm_iv": F64,
+            "rr_25d": F64,
+            "bf_25d": F64,
+            "term_slope": F64,
+            "iv_minus_rv": F64,
+        },
+        primary_key=("underlying", "expiry", "timestamp"),
+        mode="upsert",
+        partition_by=(Partition("underlying", "underlying", "value"), *BY_DAY),
+        description=(
+            "Option-surface features per underlying and expiry: ATM IV, 25-delta risk reversal "
+            "(call - put IV) and butterfly, term slope (per year), implied minus realised vol."
+        ),
+        nullable=frozenset({"rr_25d", "bf_25d", "term_slope", "iv_minus_rv"}),
+    )
+)
+
+# --- signals ----------------------------------------------------------------------------------
+
+SIGNALS = register(
+    Dataset(
+        name="signals",
+        columns={
+            "signal_id": STR,
+            "run_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "direction": STR,
+            "strength": F64,
+            "confidence": F64,
+            "horizon_minutes": I64,
+            "provider": STR,
+            "model": STR,
+            "rationale": STR,
+            "feature_snapshot": STR,
+            "fallback_reason": STR,
+            "created_at": TS,
+        },
+        primary_key=("signal_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "One signal per symbol and decision bar (timestamp): direction long|short|flat, "
+            "strength in [-1, 1], confidence in [0, 1]; feature_snapshot identifies the exact "
+            "feature rows used; fallback_reason is set when an LLM answer was replaced by rules."
+        ),
+        nullable=frozenset({"model", "fallback_reason"}),
+    )
+)
+
+LLM_CALLS = register(
+    Dataset(
+        name="llm_calls",
+        columns={
+            "call_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "provider": STR,
+            "model": STR,
+            "prompt_hash": STR,
+            "prompt": STR,
+            "response": STR,
+            "status": STR,
+            "error": STR,
+            "input_tokens": I64,
+            "output_tokens": I64,
+            "latency_ms": F64,
+            "cost_usd": F64,
+        },
+        primary_key=("call_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description="Every LLM request and answer (status ok|cached|rejected|error), replayable.",
+        nullable=frozenset({"response", "error"}),
+    )
+)
+
+# --- orders and execution -----------------------------------------------------------------------
+
+ORDER_INTENTS = register(
+    Dataset(
+        name="order_intents",
+        columns={
+            "client_order_id": STR,
+            "run_id": STR,
+            "portfolio_id": STR,
+            "strategy": STR,
+            "symbol": STR,
+            "leg": STR,
+            "timestamp": TS,
+            "side": STR,
+            "quantity": F64,
+            "order_type": STR,
+            "limit_price": F64,
+            "reduce_only": BOOL,
+            "notional": F64,
+            "status": STR,
+            "reason": STR,
+        },
+        primary_key=("client_order_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "Orders the risk stage decided (timestamp = decision bar): status accepted|refused "
+            "with the reason; quantity in contracts/coins (positive), side buy|sell."
+        ),
+        nullable=frozenset({"limit_price", "reason"}),
+    )
+)
+
+ORDER_EVENTS = register(
+    Dataset(
+        name="order_events",
+        columns={
+            "event_id": STR,
+            "client_order_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "event": STR,
+            "symbol": STR,
+            "side": STR,
+            "quantity": F64,
+            "filled_quantity": F64,
+            "price": F64,
+            "venue_order_id": STR,
+            "reason": STR,
+        },
+        primary_key=("event_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description=(
+            "Append-only order ledger: intent, submitted, acknowledged, partially_filled, "
+            "filled, cancelled, rejected, reconciled."
+        ),
+        nullable=frozenset({"price", "venue_order_id", "reason"}),
+    )
+)
+
+FILLS = register(
+    Dataset(
+        name="fills",
+        columns={
+            "fill_id": STR,
+            "client_order_id": STR,
+            "venue_order_id": STR,
+            "portfolio_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "side": STR,
+            "quantity": F64,
+            "price": F64,
+            "fee": F64,
+            "fee_currency": STR,
+            "liquidity": STR,
+        },
+        primary_key=("fill_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description="Executions from the venue; fee in fee_currency (positive = paid).",
+    )
+)
+
+ALERTS = register(
+    Dataset(
+        name="alerts",
+        columns={
+            "alert_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "kind": STR,
+            "severity": STR,
+            "message": STR,
+            "details": STR,
+        },
+        primary_key=("alert_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description="Risk breaches, failed quality gates, kill switch trips (severity info|warning|critical).",
     )
 )

@@ -1,0 +1,53 @@
+"""Helpers shared by flows: settings, run ids, artifacts. Thin glue over Prefect."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from prefect import runtime
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from qbtc.config import Settings, load_settings
+
+
+def flow_settings(**overrides: Any) -> Settings:
+    """Settings for a flow run: env/.env plus the flow's explicit parameters."""
+    return load_settings(**overrides)
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id, or a fresh uuid outside a flow run (``.fn()`` calls)."""
+    run_id = runtime.flow_run.id
+    return str(run_id) if run_id else uuid.uuid4().hex
+
+
+def artifact_key(text: str) -> str:
+    """A valid artifact key (lowercase letters, digits and dashes only)."""
+    key = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return key or "qbtc"
+
+
+def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str) -> None:
+    """A table artifact in the Prefect UI (no-op outside a flow run)."""
+    if runtime.flow_run.id is None:
+        return
+    clean = [{k: _cell(v) for k, v in row.items()} for row in rows]
+    create_table_artifact(key=artifact_key(key), table=clean, description=description)
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """A markdown artifact in the Prefect UI (no-op outside a flow run)."""
+    if runtime.flow_run.id is None:
+        return
+    create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if value is None or isinstance(value, (int, str, bool)):
+        return value
+    return str(value)

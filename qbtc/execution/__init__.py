@@ -1,0 +1,1 @@
+"""Execution: idempotent order intents, the append-only ledger, brokers, reconciliation."""
