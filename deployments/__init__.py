@@ -1,0 +1,1 @@
+"""Deployments and schedules of qbtc, defined once (see definitions.py)."""

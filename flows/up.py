@@ -1,0 +1,248 @@
+"""``qbtc up`` / ``make up``: the local desk with its UI, schedules and API.
+
+Starts a local Prefect server (UI at http://127.0.0.1:4200, telemetry off, home under the
+data dir), serves every deployment with its schedule, starts the read-only API, triggers a
+first pipeline run and prints where to look. Ctrl-C stops everything cleanly; the server's
+database lives in ``<data_dir>/prefect``, so the next ``make up`` picks up where this one
+left off (deployments, schedules and run history).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from qbtc.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Stack:
+    """The child processes of ``qbtc up`` and their log files."""
+
+    settings: Settings
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.prefect_port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.prefect_port}"
+
+    def start(self, name: str, args: list[str]) -> None:
+        log_dir = self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.procs[name] = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGINT every child (serve pauses its schedules on it), then wait, then kill."""
+        for name in ("serve", "api", "server"):
+            proc = self.procs.get(name)
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def dead(self) -> str | None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                return name
+        return None
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    """Environment for the local server and everything that talks to it."""
+    home = (settings.data_dir / "prefect").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    port = settings.prefect_port
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "QBTC_DATA_DIR": str(settings.data_dir.resolve()),
+        "PYTHONPATH": str(REPO),
+    }
+
+
+def wait_healthy(url: str, what: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Poll ``url`` until it answers 200; fail early when ``proc`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{what} exited with code {proc.returncode}; see its log in data/logs"
+            )
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not become healthy at {url} within {timeout:.0f} s")
+
+
+def port_in_use(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def trigger_first_run(env: dict[str, str], timeout: float = 120.0) -> str:
+    """Create a pipeline run from its deployment once ``serve`` has registered it."""
+    code = (
+        "import sys, time\n"
+        "from prefect.deployments import run_deployment\n"
+        "deadline = time.monotonic() + float(sys.argv[1])\n"
+        "while True:\n"
+        "    try:\n"
+        "        run = run_deployment('pipeline/pipeline', timeout=0)\n"
+        "        print(run.id); break\n"
+        "    except Exception:\n"
+        "        if time.monotonic() > deadline: raise\n"
+        "        time.sleep(1)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(timeout)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"could not trigger the first pipeline run: {out.stderr.strip()[-300:]}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def banner(stack: Stack, run_id: str) -> str:
+    s = stack.settings
+    return "\n".join(
+        [
+            "",
+            "qbtc is up",
+            f"  Prefect UI      {stack.ui_url}   (runs, deployments, schedules, artifacts)",
+            f"  first run       {stack.ui_url}/runs/flow-run/{run_id}",
+            f"  REST API        http://{s.api_host}:{s.api_port}/docs",
+            f"  data            {s.data_dir.resolve()}",
+            f"  logs            {(s.data_dir / 'logs').resolve()}",
+            "  schedules       pipeline 5 min, ingest 1 min, risk-monitor 1 min, compaction daily",
+            '  try             qbtc sql "SELECT * FROM risk_metrics ORDER BY timestamp DESC LIMIT 5"',
+            "Ctrl-C stops everything (schedules are paused until the next `make up`).",
+            "",
+        ]
+    )
+
+
+def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float = 180.0) -> int:
+    """Start the stack, block until Ctrl-C (or a child dies), stop it cleanly."""
+    for port, what in ((settings.prefect_port, "Prefect"), (settings.api_port, "API")):
+        if port_in_use(port):
+            print(
+                f"error: port {port} ({what}) is in use: is `qbtc up` already running? "
+                f"Stop it, or set QBTC_PREFECT_PORT / QBTC_API_PORT.",
+                file=sys.stderr,
+            )
+            return 2
+    stack = Stack(settings, prefect_env(settings))
+    stopping = False
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        print(f"starting Prefect server on {stack.ui_url} ...", flush=True)
+        stack.start(
+            "server",
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.prefect_port),
+            ],
+        )
+        wait_healthy(
+            f"{stack.api_url}/health", "Prefect server", stack.procs["server"], server_timeout
+        )
+        print(f"starting API on http://{settings.api_host}:{settings.api_port} ...", flush=True)
+        stack.start(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "flows.cli",
+                "api",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+            ],
+        )
+        stack.start("serve", [sys.executable, "-m", "deployments.serve"])
+        wait_healthy(
+            f"http://{settings.api_host}:{settings.api_port}/api/health",
+            "API",
+            stack.procs["api"],
+            60,
+        )
+        from flows.alerts import configure_alerts
+
+        configure_alerts(settings, stack.env)
+        run_id = trigger_first_run(stack.env) if first_run else "-"
+        print(banner(stack, run_id), flush=True)
+        while not stopping:
+            dead = stack.dead()
+            if dead:
+                print(
+                    f"error: {dead} stopped unexpectedly; see data/logs/{dead}.log", file=sys.stderr
+                )
+                return 1
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping (pausing schedules) ...", flush=True)
+        stack.stop()
+        signal.signal(signal.SIGTERM, previous)
+        print("stopped.", flush=True)
