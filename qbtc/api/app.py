@@ -1,0 +1,113 @@
+"""The read-only FastAPI service: :func:`create_app` builds it from settings.
+
+Reads go through one in-memory :class:`~qbtc.lake.LakeReader` created in the lifespan (the
+API never opens ``data/qbtc.duckdb``), cached on the lake's state (see
+:mod:`qbtc.api.lakestate`). Only GET routes and WebSockets exist, so any other method
+answers 405.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from slowapi.middleware import SlowAPIASGIMiddleware
+
+from qbtc import __version__
+from qbtc.api.context import ApiContext
+from qbtc.api.errors import install_error_handlers
+from qbtc.api.lakestate import LakeWatcher
+from qbtc.api.routers import (
+    health,
+    market,
+    metrics,
+    options,
+    orders,
+    positions,
+    risk,
+    runs,
+    signals,
+    streams,
+)
+from qbtc.api.security import RequireToken, make_limiter
+from qbtc.config import Settings, load_settings
+from qbtc.lake import LakeReader
+
+#: Seconds between two scans of the lake for changes (WebSocket pushes, cache keys).
+WATCH_INTERVAL_S = 0.25
+
+_DESCRIPTION = """Read-only view of the qbtc desk: positions, market data, option chains,
+risk, signals, orders and runs, read from the Parquet lake while the pipeline writes it.
+Timestamps are UTC, money is USDT unless a field says otherwise. Streams: WebSockets
+`/ws/prices`, `/ws/positions`, `/ws/alerts`. Prometheus metrics: `/metrics`."""
+
+_ROUTERS = (
+    health.router,
+    positions.router,
+    market.router,
+    options.router,
+    risk.router,
+    signals.router,
+    orders.router,
+    runs.router,
+    metrics.router,
+)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    reader = LakeReader(settings.lake_dir)
+    watcher = LakeWatcher(settings.lake_dir, settings.state_dir, interval_s=WATCH_INTERVAL_S)
+    context = ApiContext(
+        lake_dir=settings.lake_dir,
+        state_dir=settings.state_dir,
+        timeframe=settings.timeframe,
+        reader=reader,
+        watcher=watcher,
+    )
+    app.state.context = context
+    app.state.registry = metrics.build_registry(context)
+    task = asyncio.create_task(watcher.run(), name="qbtc-lake-watcher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        reader.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API over ``settings.data_dir`` (settings from env/.env when not given).
+
+    Raises ``ValueError`` with the setting's name when ``api_rate_limit`` is malformed.
+    """
+    settings = settings or load_settings()
+    limiter = make_limiter(settings.api_rate_limit)
+    app = FastAPI(
+        title="qbtc",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.api_token = settings.api_token
+    app.state.limiter = limiter
+    app.add_middleware(SlowAPIASGIMiddleware)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET"],
+            allow_headers=["Authorization"],
+        )
+    install_error_handlers(app)
+    guard = [Depends(RequireToken(settings.api_token))] if settings.api_token else []
+    for router in _ROUTERS:
+        app.include_router(router, dependencies=guard)
+    app.include_router(streams.router)
+    return app

@@ -1,0 +1,133 @@
+"""What every route reads through: one LakeReader, the lake watcher and the response cache.
+
+Built once in the app's lifespan (:func:`qbtc.api.app.create_app`) and stored on
+``app.state.context``. Routes describe a response as a cache key, the datasets it reads and
+a blocking ``build`` function; :meth:`ApiContext.respond` answers from the cache when the
+datasets did not change, and otherwise runs ``build`` in a worker thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import polars as pl
+from fastapi import Request, WebSocket
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from qbtc.api.cache import ResponseCache
+from qbtc.api.lakestate import LakeWatcher
+from qbtc.api.models import ErrorResponse, Page
+from qbtc.lake import LakeReader
+
+Model = TypeVar("Model", bound=BaseModel)
+#: A rendered answer: HTTP status and JSON body.
+Rendered = tuple[int, bytes]
+
+
+class NotFoundError(LookupError):
+    """Raised inside a ``build`` function to answer 404 with a clear message."""
+
+
+@cache
+def api_sql(name: str) -> str:
+    """SQL of ``qbtc/api/sql/<name>.sql`` (values go in as named parameters)."""
+    return resources.files("qbtc.api").joinpath("sql", f"{name}.sql").read_text("utf-8")
+
+
+def clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities become None (JSON has no such numbers)."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in row.items()
+    }
+
+
+def to_models(frame: pl.DataFrame, model: type[Model]) -> list[Model]:
+    return [model.model_validate(clean_row(row)) for row in frame.iter_rows(named=True)]
+
+
+@dataclass
+class ApiContext:
+    """Shared read side of the API (one per app)."""
+
+    lake_dir: Path
+    state_dir: Path
+    timeframe: str
+    reader: LakeReader
+    watcher: LakeWatcher
+    cache: ResponseCache[Rendered] = field(default_factory=ResponseCache)
+    values: ResponseCache[tuple[Any]] = field(default_factory=ResponseCache)
+
+    def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run the named API query (blocking)."""
+        return self.reader.query(api_sql(name), params)
+
+    def query_sql(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run SQL composed from named queries and fixed identifiers only (blocking)."""
+        return self.reader.query(sql, params)
+
+    def cached(self, key: Hashable, datasets: Iterable[str], build: Callable[[], Any]) -> Any:
+        """Blocking, cached ``build()`` keyed on ``key`` and the datasets' tokens."""
+        full_key = (key, self.watcher.tokens(tuple(datasets)))
+        return self.values.get_or_compute(full_key, lambda: (build(),))[0]
+
+    def page(
+        self,
+        name: str,
+        params: dict[str, Any],
+        *,
+        order: str,
+        limit: int,
+        offset: int,
+        model: type[Model],
+    ) -> Page[Model]:
+        """One page of the named query's rows ordered by ``order`` (a fixed clause)."""
+        base = api_sql(name)
+        total = int(self.query_sql(f"SELECT count(*) FROM ({base})", params).item())
+        frame = self.query_sql(
+            f"SELECT * FROM ({base}) ORDER BY {order} LIMIT $limit OFFSET $offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        items = to_models(frame, model)
+        after = offset + len(items)
+        following = after if items and after < total else None
+        return Page[model](  # type: ignore[valid-type]
+            items=items, total=total, limit=limit, offset=offset, next_offset=following
+        )
+
+    async def respond(
+        self, key: Hashable, datasets: Iterable[str], build: Callable[[], BaseModel]
+    ) -> Response:
+        """JSON response of ``build()``, from the cache unless ``datasets`` changed.
+
+        ``build`` runs in a worker thread; raising :class:`NotFoundError` answers 404 (and
+        that answer is cached like any other).
+        """
+        full_key = (key, self.watcher.tokens(tuple(datasets)))
+        rendered = self.cache.get(full_key)
+        if rendered is None:
+            rendered = await anyio.to_thread.run_sync(
+                self.cache.get_or_compute, full_key, lambda: _render(build)
+            )
+        status, body = rendered
+        return Response(body, status_code=status, media_type="application/json")
+
+
+def _render(build: Callable[[], BaseModel]) -> Rendered:
+    try:
+        return 200, build().model_dump_json().encode()
+    except NotFoundError as exc:
+        return 404, ErrorResponse(detail=str(exc)).model_dump_json(exclude_none=True).encode()
+
+
+def get_context(connection: Request | WebSocket) -> ApiContext:
+    context: ApiContext = connection.app.state.context
+    return context

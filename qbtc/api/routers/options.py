@@ -1,0 +1,98 @@
+"""``/api/options/{underlying}/chain``: latest option quotes with IV and Greeks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+import numpy as np
+import polars as pl
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from qbtc.api import greeks
+from qbtc.api.context import ApiContext, NotFoundError, get_context, to_models
+from qbtc.api.errors import responses
+from qbtc.api.models import OptionChain, OptionQuote
+from qbtc.api.params import UNDERLYING_PATTERN
+
+router = APIRouter(tags=["options"])
+
+#: Quotes older than this before the newest quote of the chain are left out (stale).
+MAX_QUOTE_AGE = timedelta(hours=1)
+_SECONDS_PER_YEAR = 365.0 * 86400.0
+
+
+def with_greeks(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``expiry_years`` (ACT/365) and Black-76 delta, gamma, vega on the mark IV."""
+    years = (pl.col("expiry") - pl.col("timestamp")).dt.total_microseconds() / 1e6
+    frame = frame.with_columns((years / _SECONDS_PER_YEAR).alias("expiry_years"))
+
+    def column(name: str) -> np.ndarray:
+        return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    result = greeks.black76_greeks(
+        forward=column("underlying_price"),
+        strike=column("strike"),
+        expiry=column("expiry_years"),
+        vol=column("mark_iv"),
+        is_call=(frame["option_type"] == "call").to_numpy(),
+    )
+    return frame.with_columns(
+        pl.Series("delta", result.delta),
+        pl.Series("gamma", result.gamma),
+        pl.Series("vega", result.vega),
+    )
+
+
+def known_underlyings(context: ApiContext) -> list[str]:
+    return context.cached(
+        "underlyings",
+        ("option_quotes",),
+        lambda: context.query_sql("SELECT DISTINCT underlying FROM lake.option_quotes ORDER BY 1")[
+            "underlying"
+        ].to_list(),
+    )
+
+
+def build_chain(
+    context: ApiContext, underlying: str, expiry: date | None, option_type: str | None
+) -> OptionChain:
+    universe = known_underlyings(context)
+    if underlying not in universe:
+        known = ", ".join(universe) or "none yet (run `qbtc ingest`)"
+        raise NotFoundError(f"no option quotes for underlying {underlying}; known: {known}")
+    params = {
+        "underlying": underlying,
+        "max_age": MAX_QUOTE_AGE,
+        "expiry": expiry,
+        "option_type": option_type,
+    }
+    frame = context.query("option_chain", params)
+    quotes = to_models(with_greeks(frame), OptionQuote) if frame.height else []
+    newest = max((q.timestamp for q in quotes), default=None)
+    return OptionChain(underlying=underlying, timestamp=newest, greeks=greeks.SOURCE, quotes=quotes)
+
+
+@router.get(
+    "/api/options/{underlying}/chain",
+    response_model=OptionChain,
+    responses=responses(401, 404, 422, 429),
+)
+async def get_chain(
+    request: Request,
+    underlying: Annotated[
+        str, Path(pattern=UNDERLYING_PATTERN, description="Coin, e.g. BTC.", examples=["BTC"])
+    ],
+    expiry: Annotated[date | None, Query(description="Only this expiry date (UTC).")] = None,
+    option_type: Annotated[
+        Literal["call", "put"] | None, Query(description="Only calls or puts.")
+    ] = None,
+) -> Response:
+    """Latest quote of every live option: bid/ask/mark, IVs (fractions) and Greeks."""
+    context = get_context(request)
+    return await context.respond(
+        ("chain", underlying, expiry, option_type),
+        ("option_quotes",),
+        lambda: build_chain(context, underlying, expiry, option_type),
+    )

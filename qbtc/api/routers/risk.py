@@ -1,0 +1,50 @@
+"""``/api/risk/metrics``: latest risk of each book and its history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from qbtc.api.context import get_context, to_models
+from qbtc.api.errors import responses
+from qbtc.api.models import RiskMetric, RiskMetrics
+from qbtc.api.params import ID_PATTERN, Limit, Offset, PortfolioFilter, Since, Until, as_utc
+
+router = APIRouter(tags=["risk"])
+
+MethodFilter = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="Only this VaR method, e.g. historical.")
+]
+
+
+@router.get("/api/risk/metrics", response_model=RiskMetrics, responses=responses(401, 422, 429))
+async def get_risk_metrics(
+    request: Request,
+    portfolio_id: PortfolioFilter = None,
+    method: MethodFilter = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Response:
+    """Latest row per portfolio and method, and the history newest first (paginated)."""
+    context = get_context(request)
+    start, end = as_utc(since), as_utc(until)
+    filters = {"portfolio_id": portfolio_id, "method": method}
+
+    def build() -> RiskMetrics:
+        latest = to_models(context.query("risk_latest", filters), RiskMetric)
+        history = context.page(
+            "risk_history",
+            {**filters, "since": start, "until": end},
+            order='"timestamp" DESC, portfolio_id, method',
+            limit=limit,
+            offset=offset,
+            model=RiskMetric,
+        )
+        return RiskMetrics(latest=latest, history=history)
+
+    key = ("risk", portfolio_id, method, start, end, limit, offset)
+    return await context.respond(key, ("risk_metrics",), build)

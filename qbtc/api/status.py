@@ -1,0 +1,149 @@
+"""State of the desk read from the lake: freshness, last run, quality gate, kill switch.
+
+Shared by ``/api/health`` and ``/metrics``. Every function is blocking (run it in a worker
+thread) and reads through :class:`~qbtc.api.context.ApiContext`, cached on the lake tokens
+of what it reads; ages are computed at call time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from qbtc.api.context import ApiContext, clean_row
+from qbtc.api.lakestate import KILL_SWITCH, KILL_SWITCH_FILE
+from qbtc.api.models import DatasetFreshness, KillSwitch, QualityGate, RunSummary
+from qbtc.schemas import DATASETS
+
+NO_GATE = "no quality gate has run yet: run `qbtc ingest` first"
+UNREADABLE = "unreadable kill switch state file: reset it with the kill switch command"
+
+
+def _age_seconds(then: datetime | None, now: datetime) -> float | None:
+    return None if then is None else (now - then).total_seconds()
+
+
+def _newest(context: ApiContext, name: str) -> datetime | None:
+    dataset = DATASETS[name]
+    # Identifiers come from the schema registry, never from a request.
+    sql = f'SELECT max("{dataset.time_column}") AS newest FROM lake.{dataset.name}'
+    value = context.query_sql(sql).item()
+    return value if isinstance(value, datetime) else None
+
+
+def freshness(context: ApiContext, now: datetime) -> list[DatasetFreshness]:
+    """Newest timestamp and lag of every dataset (cached per dataset)."""
+    out = []
+    tokens = context.watcher.snapshot
+    for name in DATASETS:
+        newest = context.cached(("newest", name), (name,), partial(_newest, context, name))
+        out.append(
+            DatasetFreshness(
+                dataset=name,
+                files=tokens[name][0],
+                newest=newest,
+                lag_seconds=_age_seconds(newest, now),
+            )
+        )
+    return out
+
+
+def last_run(context: ApiContext, now: datetime) -> RunSummary | None:
+    rows = context.cached("last_run", ("runs",), lambda: context.query("last_run").to_dicts())
+    if not rows:
+        return None
+    row = clean_row(rows[0])
+    return RunSummary(**row, age_seconds=_age_seconds(row["timestamp"], now) or 0.0)
+
+
+def _reasons(details: str | None, passed: bool) -> list[str]:
+    """Gate reasons from its ``details`` (JSON list, ``{"reasons": [...]}`` or plain text)."""
+    if not details:
+        return []
+    try:
+        parsed: Any = json.loads(details)
+    except ValueError:
+        return [details]
+    if isinstance(parsed, dict):
+        parsed = parsed.get("reasons", [] if passed else [details])
+    if isinstance(parsed, list):
+        return [str(item) for item in parsed]
+    return [str(parsed)]
+
+
+def quality_gate(context: ApiContext) -> QualityGate:
+    """The latest gate (``quality_results`` row with dataset '*' and check 'gate')."""
+    rows = context.cached(
+        "gate", ("quality_results",), lambda: context.query("quality_gate").to_dicts()
+    )
+    if not rows:
+        return QualityGate(passed=False, run_id=None, timestamp=None, reasons=[NO_GATE])
+    row = rows[0]
+    passed = row["status"] == "pass"
+    reasons = _reasons(row["details"], passed)
+    if not passed and not reasons:
+        reasons = [f"quality gate status is {row['status']!r}"]
+    return QualityGate(
+        passed=passed, run_id=row["run_id"], timestamp=row["timestamp"], reasons=reasons
+    )
+
+
+def _parse_since(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    stamp = datetime.fromisoformat(str(value))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _read_kill_switch(context: ApiContext) -> KillSwitch:
+    path = context.state_dir / KILL_SWITCH_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        on, reason = raw["on"], raw.get("reason")
+        if not isinstance(on, bool) or not (reason is None or isinstance(reason, str)):
+            raise TypeError("bad field types")
+        return KillSwitch(on=on, reason=reason, since=_parse_since(raw.get("since")), readable=True)
+    except FileNotFoundError:
+        return KillSwitch(on=False, reason=None, since=None, readable=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        # Same rule as the risk stage: an unreadable state must not read as "trading allowed".
+        return KillSwitch(on=True, reason=UNREADABLE, since=None, readable=False)
+
+
+def kill_switch(context: ApiContext) -> KillSwitch:
+    """State of the kill switch file (``<data_dir>/state/kill_switch.json``)."""
+    return context.cached("kill_switch", (KILL_SWITCH,), lambda: _read_kill_switch(context))
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    """Everything /api/health and /metrics report, at time ``now``."""
+
+    now: datetime
+    datasets: list[DatasetFreshness]
+    last_run: RunSummary | None
+    gate: QualityGate
+    kill_switch: KillSwitch
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"quality gate failed: {r}" for r in self.gate.reasons if not self.gate.passed]
+        if self.kill_switch.on:
+            out.append(f"kill switch is on: {self.kill_switch.reason or 'no reason given'}")
+        if self.last_run is not None and self.last_run.status in {"failed", "crashed"}:
+            out.append(f"last run {self.last_run.run_id} {self.last_run.status}")
+        return out
+
+
+def desk_status(context: ApiContext) -> DeskStatus:
+    now = datetime.now(UTC)
+    return DeskStatus(
+        now=now,
+        datasets=freshness(context, now),
+        last_run=last_run(context, now),
+        gate=quality_gate(context),
+        kill_switch=kill_switch(context),
+    )
