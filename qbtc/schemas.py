@@ -562,6 +562,38 @@ FILLS = register(
     )
 )
 
+SIM_VENUE_ORDERS = register(
+    Dataset(
+        name="sim_venue_orders",
+        columns={
+            "order_id": STR,
+            "client_order_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "updated_at": TS,
+            "side": STR,
+            "type": STR,
+            "status": STR,
+            "amount": F64,
+            "filled": F64,
+            "price": F64,
+            "average": F64,
+            "fee": F64,
+            "fee_currency": STR,
+            "reduce_only": BOOL,
+        },
+        primary_key=("order_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "The simulated venue's own order book, kept apart from qbtc's ledger (timestamp = "
+            "order creation): status open|closed|canceled (ccxt), amount and filled in "
+            "contracts, price the limit price, average the fill price, fee cumulative USDT."
+        ),
+        nullable=frozenset({"price", "average"}),
+    )
+)
+
 ALERTS = register(
     Dataset(
         name="alerts",

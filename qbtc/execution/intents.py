@@ -9,9 +9,16 @@ already has it refuses a second order.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
+
+import polars as pl
+
+from qbtc.lake import scan_dataset
+from qbtc.schemas import ORDER_INTENTS
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
@@ -64,3 +71,66 @@ class OrderIntent:
         if not self.client_order_id:
             cid = client_order_id(self.strategy, self.symbol, self.decision_bar, self.leg)
             object.__setattr__(self, "client_order_id", cid)
+
+
+def intents_frame(intents: Iterable[OrderIntent]) -> pl.DataFrame:
+    """Intents as ``order_intents`` rows (``timestamp`` is the decision bar)."""
+    rows = [
+        {
+            "client_order_id": i.client_order_id,
+            "run_id": i.run_id,
+            "portfolio_id": i.portfolio_id,
+            "strategy": i.strategy,
+            "symbol": i.symbol,
+            "leg": i.leg,
+            "timestamp": i.decision_bar,
+            "side": i.side,
+            "quantity": i.quantity,
+            "order_type": i.order_type,
+            "limit_price": i.limit_price,
+            "reduce_only": i.reduce_only,
+            "notional": i.notional,
+            "status": i.status,
+            "reason": i.reason,
+        }
+        for i in intents
+    ]
+    return pl.DataFrame(rows, schema=ORDER_INTENTS.schema)
+
+
+def latest_intents_run(lake_dir: Path) -> str | None:
+    """The run id of the newest decision bar in ``order_intents`` (None when there is none)."""
+    frame = scan_dataset(lake_dir, ORDER_INTENTS).select("run_id", "timestamp").collect()
+    if frame.is_empty():
+        return None
+    return str(frame.sort("timestamp", "run_id")["run_id"][-1])
+
+
+def load_intents(lake_dir: Path, run_id: str, *, status: str = "accepted") -> list[OrderIntent]:
+    """The intents of ``run_id`` with ``status`` (accepted by default), in a stable order."""
+    frame = (
+        scan_dataset(lake_dir, ORDER_INTENTS)
+        .filter((pl.col("run_id") == run_id) & (pl.col("status") == status))
+        .collect()
+        .sort("timestamp", "client_order_id")
+    )
+    return [
+        OrderIntent(
+            run_id=row["run_id"],
+            portfolio_id=row["portfolio_id"],
+            strategy=row["strategy"],
+            symbol=row["symbol"],
+            leg=row["leg"],
+            decision_bar=row["timestamp"],
+            side=row["side"],
+            quantity=row["quantity"],
+            notional=row["notional"],
+            order_type=row["order_type"],
+            limit_price=row["limit_price"],
+            reduce_only=row["reduce_only"],
+            status=row["status"],
+            reason=row["reason"],
+            client_order_id=row["client_order_id"],
+        )
+        for row in frame.iter_rows(named=True)
+    ]

@@ -1,0 +1,156 @@
+"""The venue circuit breaker and the classification of venue errors.
+
+After ``threshold`` consecutive venue errors, or at once on an HTTP 418 (IP ban), the circuit
+opens: nothing is submitted until ``cooldown_s`` seconds have passed. The state lives in
+``<state_dir>/circuit.json`` (atomic writes under a lock), so every process sees it and a
+restart does not forget it. Timing uses the wall clock, never the pipeline's ``as_of``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import ccxt
+
+from qbtc.market.errors import UnknownSymbolError, VenueBannedError, VenueUnavailableError
+
+FILE_NAME = "circuit.json"
+
+
+class Fault(StrEnum):
+    """What a venue error means for an order."""
+
+    DUPLICATE = "duplicate"  # the venue already has this client order id: already submitted
+    NOT_FOUND = "not_found"  # the venue has no such order
+    REJECTED = "rejected"  # the venue answered and refused the order
+    AMBIGUOUS = "ambiguous"  # no answer (timeout, network, 5xx, 429): it may have been accepted
+    BANNED = "banned"  # HTTP 418
+    FAILED = "failed"  # any other venue error (the request was refused before any order)
+
+
+def classify(error: BaseException) -> Fault:
+    """The :class:`Fault` of an exception raised by a venue call."""
+    text = str(error)
+    if isinstance(error, ccxt.DuplicateOrderId) or (
+        isinstance(error, ccxt.InvalidOrder) and ("-4116" in text or "duplicate" in text.lower())
+    ):
+        return Fault.DUPLICATE
+    if isinstance(error, ccxt.OrderNotFound):
+        return Fault.NOT_FOUND
+    if isinstance(error, VenueBannedError) or (
+        isinstance(error, ccxt.DDoSProtection) and not isinstance(error, ccxt.RateLimitExceeded)
+    ):
+        return Fault.BANNED
+    if isinstance(error, (ccxt.NetworkError, VenueUnavailableError, TimeoutError)):
+        return Fault.AMBIGUOUS
+    refusals = (
+        ccxt.InvalidOrder,
+        ccxt.InsufficientFunds,
+        ccxt.BadRequest,
+        ccxt.OperationRejected,
+        UnknownSymbolError,
+    )
+    if isinstance(error, refusals):
+        return Fault.REJECTED
+    return Fault.FAILED
+
+
+def counts_as_venue_error(fault: Fault) -> bool:
+    """Faults that say the venue is unhealthy (they feed the circuit breaker)."""
+    return fault in (Fault.AMBIGUOUS, Fault.BANNED, Fault.FAILED)
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    """Consecutive venue errors, and when open: since when, until when and why (UTC)."""
+
+    consecutive_errors: int = 0
+    opened_at: datetime | None = None
+    open_until: datetime | None = None
+    reason: str | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.open_until is not None and now < self.open_until
+
+
+class CircuitBreaker:
+    """Persistent circuit breaker of one venue, stored under ``state_dir``."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        threshold: int,
+        cooldown_s: float,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if threshold < 1 or cooldown_s <= 0:
+            raise ValueError("the circuit needs threshold >= 1 and a positive cooldown")
+        self.state_dir = state_dir
+        self.path = state_dir / FILE_NAME
+        self.threshold = threshold
+        self.cooldown = timedelta(seconds=cooldown_s)
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def state(self) -> CircuitState:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return CircuitState()
+        for key in ("opened_at", "open_until"):
+            raw[key] = datetime.fromisoformat(raw[key]) if raw.get(key) else None
+        return CircuitState(**raw)
+
+    def allows(self) -> bool:
+        """True when submitting is allowed (closed, or the cooldown has passed)."""
+        return not self.state().is_open(self.clock())
+
+    def record_success(self) -> None:
+        with self._locked():
+            if self.state().consecutive_errors:
+                self._write(CircuitState())
+
+    def record_error(self, reason: str, *, banned: bool = False) -> bool:
+        """Count a venue error; True when this error opened the circuit."""
+        with self._locked():
+            state = self.state()
+            now = self.clock()
+            errors = state.consecutive_errors + 1
+            if state.is_open(now):
+                self._write(CircuitState(errors, state.opened_at, state.open_until, state.reason))
+                return False
+            if banned or errors >= self.threshold:
+                why = reason if banned else f"{errors} consecutive venue errors, last: {reason}"
+                self._write(CircuitState(errors, now, now + self.cooldown, why))
+                return True
+            self._write(CircuitState(errors, None, None, state.reason))
+            return False
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / f"{FILE_NAME}.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write(self, state: CircuitState) -> None:
+        raw = {
+            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()
+        }
+        tmp = self.path.with_suffix(".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(raw, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)

@@ -1,0 +1,155 @@
+"""One execution cycle: reconcile with the venue, submit the accepted intents, snapshot the book.
+
+Each step is a plain function so a flow can run it as a task. :func:`execution_lock` keeps
+two cycles on one data directory from ever running at once (the flow also holds a Prefect
+concurrency slot; this lock covers ``.fn()`` calls and scripts).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from qbtc.execution.brokers import Broker
+from qbtc.execution.circuit import CircuitBreaker
+from qbtc.execution.intents import OrderIntent
+from qbtc.execution.ledger import Ledger
+from qbtc.execution.pnl import compute_positions
+from qbtc.execution.positions import OptionMark, option_mark_from_ticker, position_rows
+from qbtc.execution.reconcile import Reconciler, ReconcileReport, Tolerance
+from qbtc.execution.submit import KillSwitchLike, SubmissionResult, Submitter
+from qbtc.lake import read_dataset, write_dataset
+from qbtc.market.contracts import is_option_symbol
+from qbtc.schemas import FUNDING_RATES, POSITIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Where the book lives and the execution limits (from :class:`qbtc.config.Settings`)."""
+
+    lake_dir: Path
+    state_dir: Path
+    portfolio_id: str = "main"
+    capital: float = 1_000_000.0
+    venue_error_threshold: int = 5
+    circuit_cooldown_s: float = 300.0
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.lake_dir, self.portfolio_id)
+
+    def circuit(self) -> CircuitBreaker:
+        return CircuitBreaker(
+            self.state_dir,
+            threshold=self.venue_error_threshold,
+            cooldown_s=self.circuit_cooldown_s,
+        )
+
+
+@contextmanager
+def execution_lock(state_dir: Path) -> Iterator[None]:
+    """Exclusive lock of the execution stage of one data directory (waits for the holder)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "execution.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def funding_for(lake_dir: Path, symbols: Sequence[str]) -> pl.DataFrame:
+    """Stored funding settlements of ``symbols`` (the ``funding_rates`` dataset)."""
+    if not symbols:
+        return FUNDING_RATES.empty()
+    return read_dataset(lake_dir, FUNDING_RATES, symbols=list(symbols))
+
+
+def reconcile_book(
+    broker: Broker, config: ExecutionConfig, *, run_id: str, kill_switch: KillSwitchLike
+) -> ReconcileReport:
+    """Reconcile the ledger with the venue (see :mod:`qbtc.execution.reconcile`)."""
+    ledger = config.ledger()
+    traded = ledger.fills()["symbol"].unique().to_list()
+    reconciler = Reconciler(
+        broker,
+        ledger,
+        kill_switch,
+        run_id=run_id,
+        capital=config.capital,
+        tolerance=config.tolerance,
+    )
+    return reconciler.run(funding_rates=funding_for(config.lake_dir, traded))
+
+
+def submit_intents(
+    broker: Broker,
+    config: ExecutionConfig,
+    intents: Sequence[OrderIntent],
+    *,
+    run_id: str,
+    kill_switch: KillSwitchLike,
+) -> list[SubmissionResult]:
+    """Submit each intent once (idempotent: safe to retry or re-run)."""
+    submitter = Submitter(broker, config.ledger(), config.circuit(), kill_switch, run_id=run_id)
+    return [submitter.submit(intent) for intent in intents]
+
+
+def snapshot_positions(
+    broker: Broker, config: ExecutionConfig, *, timestamp: datetime | None = None
+) -> pl.DataFrame:
+    """Write and return the book's positions at the venue clock, valued at venue marks."""
+    ledger = config.ledger()
+    fills = ledger.fills()
+    symbols = sorted(fills["symbol"].unique().to_list())
+    at = timestamp or datetime.fromtimestamp(broker.exchange.milliseconds() / 1000, tz=UTC)
+    marks: dict[str, float] = {}
+    option_marks: dict[str, OptionMark] = {}
+    for symbol in symbols:
+        ticker = broker.exchange.fetch_ticker(symbol)
+        marks[symbol] = float(ticker.get("markPrice") or ticker.get("last") or 0.0)
+        option_mark = option_mark_from_ticker(ticker) if is_option_symbol(symbol) else None
+        if option_mark is not None:
+            option_marks[symbol] = option_mark
+    funding = funding_for(config.lake_dir, [s for s in symbols if not is_option_symbol(s)])
+    books = compute_positions(fills, marks=marks, funding_rates=funding, until=at)
+    frame = position_rows(
+        books, portfolio_id=config.portfolio_id, timestamp=at, option_marks=option_marks
+    )
+    if frame.height:
+        write_dataset(config.lake_dir, POSITIONS, frame)
+    return frame
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """One cycle: reconciliation, one result per intent, the positions written."""
+
+    reconciliation: ReconcileReport
+    results: tuple[SubmissionResult, ...]
+    positions: pl.DataFrame
+
+
+def run_cycle(
+    broker: Broker,
+    config: ExecutionConfig,
+    intents: Sequence[OrderIntent],
+    *,
+    run_id: str,
+    kill_switch: KillSwitchLike,
+) -> CycleReport:
+    """Reconcile, submit and snapshot under :func:`execution_lock`."""
+    with execution_lock(config.state_dir):
+        report = reconcile_book(broker, config, run_id=run_id, kill_switch=kill_switch)
+        results = submit_intents(broker, config, intents, run_id=run_id, kill_switch=kill_switch)
+        positions = snapshot_positions(broker, config)
+    return CycleReport(report, tuple(results), positions)

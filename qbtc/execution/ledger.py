@@ -1,0 +1,237 @@
+"""The append-only order ledger: ``order_events`` and ``fills`` in the lake.
+
+Nothing stored is ever changed: an order's state is derived from its events. Event and fill
+ids are deterministic (client order id, event, cumulative filled quantity or run), so
+recording what was already recorded (a retried task, a re-run, a reconciliation seeing the
+same venue state twice) stores nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from qbtc.lake import read_dataset, write_dataset
+from qbtc.schemas import FILLS, ORDER_EVENTS
+
+EventName = Literal[
+    "intent",
+    "submitted",
+    "acknowledged",
+    "partially_filled",
+    "filled",
+    "cancelled",
+    "rejected",
+    "reconciled",
+]
+OrderStatus = Literal["pending", "submitted", "open", "filled", "cancelled", "rejected"]
+
+#: A rejection whose reason starts with this never reached the venue (circuit open, kill
+#: switch on, venue unreachable): the order stays pending and a re-run may submit it.
+BLOCKED = "blocked: "
+TERMINAL: frozenset[str] = frozenset({"filled", "cancelled", "rejected"})
+_RANK: dict[str, int] = {
+    "pending": 0,
+    "submitted": 1,
+    "open": 2,
+    "filled": 3,
+    "cancelled": 3,
+    "rejected": 3,
+}
+_STATUS_OF_EVENT: dict[str, OrderStatus] = {
+    "intent": "pending",
+    "submitted": "submitted",
+    "acknowledged": "open",
+    "partially_filled": "open",
+    "filled": "filled",
+    "cancelled": "cancelled",
+    "rejected": "rejected",
+}
+
+
+def _quantity_key(value: float) -> str:
+    return f"{value:.12g}"
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One ledger event of one order; ``event_id`` derived when not given (idempotent)."""
+
+    client_order_id: str
+    run_id: str
+    event: EventName
+    symbol: str
+    side: str
+    quantity: float
+    filled_quantity: float = 0.0
+    price: float | None = None
+    venue_order_id: str | None = None
+    reason: str | None = None
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    event_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.event_id:
+            object.__setattr__(self, "event_id", self._derive_id())
+
+    def _derive_id(self) -> str:
+        cid, event = self.client_order_id, self.event
+        if event == "partially_filled":
+            return f"{cid}:{event}:{_quantity_key(self.filled_quantity)}"
+        if event in ("submitted", "reconciled") or (event == "rejected" and self.is_blocked):
+            digest = hashlib.sha256(f"{self.run_id}|{self.reason}".encode()).hexdigest()[:12]
+            return f"{cid}:{event}:{digest}"
+        return f"{cid}:{event}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.event == "rejected" and (self.reason or "").startswith(BLOCKED)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """An execution: ``fee`` in ``fee_currency`` (positive = paid); quantity positive."""
+
+    client_order_id: str
+    venue_order_id: str
+    portfolio_id: str
+    symbol: str
+    timestamp: datetime
+    side: str
+    quantity: float
+    price: float
+    fee: float
+    fee_currency: str = "USDT"
+    liquidity: str = "taker"
+    fill_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fill_id:
+            raise ValueError("a fill needs a deterministic fill_id")
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the ledger knows of one order, derived from its events and fills."""
+
+    client_order_id: str
+    run_id: str
+    symbol: str
+    side: str
+    quantity: float
+    status: OrderStatus
+    filled_quantity: float
+    filled_cost: float
+    fees: float
+    venue_order_id: str | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def average_price(self) -> float | None:
+        return self.filled_cost / self.filled_quantity if self.filled_quantity > 0 else None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def events_frame(events: Iterable[OrderEvent]) -> pl.DataFrame:
+    rows = [{name: getattr(event, name) for name in ORDER_EVENTS.columns} for event in events]
+    return pl.DataFrame(rows, schema=ORDER_EVENTS.schema)
+
+
+def fills_frame(fills: Iterable[Fill]) -> pl.DataFrame:
+    rows = [{name: getattr(fill, name) for name in FILLS.columns} for fill in fills]
+    return pl.DataFrame(rows, schema=FILLS.schema)
+
+
+class Ledger:
+    """The order ledger of one portfolio in the lake at ``lake_dir``."""
+
+    def __init__(self, lake_dir: Path, portfolio_id: str) -> None:
+        self.lake_dir = lake_dir
+        self.portfolio_id = portfolio_id
+
+    def record(self, events: Sequence[OrderEvent], fills: Sequence[Fill] = ()) -> None:
+        """Append fills, then events (a crash in between leaves fills the next look repairs)."""
+        if fills:
+            write_dataset(self.lake_dir, FILLS, fills_frame(fills))
+        if events:
+            write_dataset(self.lake_dir, ORDER_EVENTS, events_frame(events))
+
+    def events(self) -> pl.DataFrame:
+        """Every event, oldest first."""
+        return read_dataset(self.lake_dir, ORDER_EVENTS).sort("timestamp", "event_id")
+
+    def fills(self) -> pl.DataFrame:
+        """Every fill of this portfolio, oldest first."""
+        frame = read_dataset(self.lake_dir, FILLS)
+        return frame.filter(pl.col("portfolio_id") == self.portfolio_id).sort(
+            "timestamp", "fill_id"
+        )
+
+    def order_states(self, client_order_ids: Iterable[str] | None = None) -> dict[str, OrderState]:
+        """The derived state of every order (or of the given ids) that has events."""
+        events = self.events()
+        fills = self.fills()
+        if client_order_ids is not None:
+            wanted = list(client_order_ids)
+            events = events.filter(pl.col("client_order_id").is_in(wanted))
+            fills = fills.filter(pl.col("client_order_id").is_in(wanted))
+        return derive_states(events, fills)
+
+    def order_state(self, client_order_id: str) -> OrderState | None:
+        return self.order_states([client_order_id]).get(client_order_id)
+
+
+def derive_states(events: pl.DataFrame, fills: pl.DataFrame) -> dict[str, OrderState]:
+    """Order states from events (the most advanced status wins) and fills (quantities, fees)."""
+    totals = {
+        row["client_order_id"]: row
+        for row in fills.group_by("client_order_id")
+        .agg(
+            pl.col("quantity").sum().alias("q"),
+            (pl.col("quantity") * pl.col("price")).sum().alias("cost"),
+            pl.col("fee").sum().alias("fee"),
+        )
+        .iter_rows(named=True)
+    }
+    states: dict[str, OrderState] = {}
+    for row in events.sort("timestamp", "event_id").iter_rows(named=True):
+        cid = row["client_order_id"]
+        previous = states.get(cid)
+        status: OrderStatus = previous.status if previous else "pending"
+        reason = previous.reason if previous else None
+        new_status = _STATUS_OF_EVENT.get(row["event"])
+        blocked = row["event"] == "rejected" and (row["reason"] or "").startswith(BLOCKED)
+        if new_status is not None and not blocked and _RANK[new_status] >= _RANK[status]:
+            status = new_status
+        if row["reason"]:
+            reason = row["reason"]
+        total = totals.get(cid)
+        states[cid] = OrderState(
+            client_order_id=cid,
+            run_id=previous.run_id if previous else row["run_id"],
+            symbol=row["symbol"],
+            side=row["side"],
+            quantity=row["quantity"]
+            if row["event"] == "intent" or not previous
+            else previous.quantity,
+            status=status,
+            filled_quantity=float(total["q"]) if total else 0.0,
+            filled_cost=float(total["cost"]) if total else 0.0,
+            fees=float(total["fee"]) if total else 0.0,
+            venue_order_id=row["venue_order_id"] or (previous.venue_order_id if previous else None),
+            reason=reason,
+            created_at=previous.created_at if previous else row["timestamp"],
+            updated_at=row["timestamp"],
+        )
+    return states

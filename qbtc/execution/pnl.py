@@ -1,0 +1,145 @@
+"""Positions and PnL derived from fills and funding (pure functions, no IO).
+
+Conventions (all money in USDT, linear USDT-margined contracts):
+
+- quantity is signed (long > 0); the entry price is the average cost of the open quantity;
+  adding to a position re-averages it, reducing it realises
+  ``closed * (price - entry) * sign(position)``, and a trade through zero opens the
+  remainder at the trade price;
+- ``realized_pnl`` excludes fees and funding, which are reported apart: ``fees`` paid
+  (positive = cost) and ``funding`` received (negative = paid);
+- funding settled at time ``t`` applies to the position held just before ``t`` (fills with
+  timestamp strictly before ``t``): a position of ``q`` receives ``-q * mark(t) * rate(t)``,
+  so longs pay when the rate is positive;
+- ``unrealized_pnl = quantity * (mark - entry_price)``;
+- net PnL = realized + unrealized - fees + funding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+_EPSILON = 1e-12
+
+
+@dataclass(frozen=True)
+class PositionPnl:
+    """One symbol's position and PnL (USDT) at the given marks."""
+
+    symbol: str
+    quantity: float
+    entry_price: float
+    realized_pnl: float
+    fees: float
+    funding: float
+    mark_price: float | None
+    unrealized_pnl: float
+    last_fill_at: datetime | None
+
+    @property
+    def net_pnl(self) -> float:
+        return self.realized_pnl + self.unrealized_pnl - self.fees + self.funding
+
+
+@dataclass
+class _Book:
+    quantity: float = 0.0
+    entry_price: float = 0.0
+    realized: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    last_price: float | None = None
+    last_fill_at: datetime | None = None
+
+    def trade(self, signed: float, price: float, fee: float, at: datetime) -> None:
+        old = self.quantity
+        if old == 0 or old * signed > 0:
+            self.entry_price = (old * self.entry_price + signed * price) / (old + signed)
+        else:
+            closed = min(abs(signed), abs(old))
+            self.realized += closed * (price - self.entry_price) * math.copysign(1.0, old)
+            if abs(signed) > abs(old):
+                self.entry_price = price
+        self.quantity = old + signed
+        if abs(self.quantity) <= _EPSILON * max(abs(old), abs(signed), 1.0):
+            self.quantity, self.entry_price = 0.0, 0.0
+        self.fees += fee
+        self.last_price, self.last_fill_at = price, at
+
+
+def _funding_events(
+    funding_rates: pl.DataFrame | None,
+) -> list[tuple[datetime, str, float, float | None]]:
+    if funding_rates is None or funding_rates.is_empty():
+        return []
+    frame = funding_rates.select(
+        "timestamp",
+        "symbol",
+        "funding_rate",
+        pl.coalesce("mark_price", "index_price").alias("mark"),
+    ).sort("timestamp", "symbol")
+    return [(t, s, float(r), m) for t, s, r, m in frame.iter_rows()]
+
+
+def compute_positions(
+    fills: pl.DataFrame,
+    *,
+    marks: Mapping[str, float] | None = None,
+    funding_rates: pl.DataFrame | None = None,
+    until: datetime | None = None,
+) -> dict[str, PositionPnl]:
+    """Positions and PnL per symbol from ``fills`` (``fills`` schema) and funding.
+
+    ``funding_rates`` has the ``funding_rates`` schema (rate a fraction per interval; the
+    mark price, else the index price, else the last fill price values the position);
+    only settlements at or before ``until`` count. ``marks`` values the open quantity
+    (a symbol without a mark has ``mark_price`` None and zero unrealised PnL).
+    Fills are applied in (timestamp, fill_id) order.
+    """
+    books: dict[str, _Book] = {}
+    trades = fills.sort("timestamp", "fill_id").select(
+        "timestamp", "symbol", "side", "quantity", "price", "fee"
+    )
+    funding = [f for f in _funding_events(funding_rates) if until is None or f[0] <= until]
+    rows = trades.iter_rows()
+    pending = next(rows, None)
+    for at, symbol, rate, mark in funding:
+        while pending is not None and pending[0] < at:
+            _apply(books, pending)
+            pending = next(rows, None)
+        book = books.get(symbol)
+        if book is not None and book.quantity != 0:
+            price = mark if mark is not None else book.last_price
+            book.funding += -book.quantity * float(price or 0.0) * rate
+    while pending is not None:
+        _apply(books, pending)
+        pending = next(rows, None)
+    return {
+        symbol: _result(symbol, book, (marks or {}).get(symbol)) for symbol, book in books.items()
+    }
+
+
+def _apply(books: dict[str, _Book], row: tuple[object, ...]) -> None:
+    at, symbol, side, quantity, price, fee = row
+    signed = float(quantity) if side == "buy" else -float(quantity)  # type: ignore[arg-type]
+    books.setdefault(str(symbol), _Book()).trade(signed, float(price), float(fee), at)  # type: ignore[arg-type]
+
+
+def _result(symbol: str, book: _Book, mark: float | None) -> PositionPnl:
+    unrealised = book.quantity * (mark - book.entry_price) if mark is not None else 0.0
+    return PositionPnl(
+        symbol=symbol,
+        quantity=book.quantity,
+        entry_price=book.entry_price,
+        realized_pnl=book.realized,
+        fees=book.fees,
+        funding=book.funding,
+        mark_price=mark,
+        unrealized_pnl=unrealised if book.quantity != 0 else 0.0,
+        last_fill_at=book.last_fill_at,
+    )

@@ -1,0 +1,258 @@
+"""Reconciliation of the ledger with the venue, at the start of every cycle.
+
+The venue is the truth. In order:
+
+1. orders the ledger has in flight (submitted or open) are fetched by client order id and
+   their fills and state recorded; an order the venue never received stays pending (a re-run
+   of its decision may submit it) until it is a day old, then it is cancelled;
+2. open orders on the venue the ledger does not know are adopted;
+3. positions: the ledger's (from fills) against the venue's; a difference is repaired with a
+   ``reconciled`` fill at the venue's entry price;
+4. the USDT balance: the venue's against ``capital + realised - fees + funding +
+   adjustments + unrealised``; a difference is recorded as a ``reconciled`` adjustment (the
+   first reconciliation records the starting balance the same way).
+
+Each repair writes a ``reconciled`` event with the reason. A position difference worth more
+than ``position_tolerance_usd`` or a balance difference beyond ``balance_tolerance_usd`` trips
+the kill switch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from qbtc.execution.brokers import Broker
+from qbtc.execution.ledger import Fill, Ledger, OrderEvent, OrderState
+from qbtc.execution.pnl import compute_positions
+from qbtc.execution.submit import KillSwitchLike
+from qbtc.execution.tracking import observe_order
+
+BALANCE_ID = "balance:USDT"
+_STALE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Differences (USDT) beyond which reconciliation trips the kill switch."""
+
+    position_usd: float = 10.0
+    balance_usd: float = 100.0
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What reconciliation found and repaired (one line per repair) and whether it tripped."""
+
+    orders_checked: int
+    repairs: tuple[str, ...]
+    mismatches: tuple[str, ...]
+    tripped: bool
+
+
+class Reconciler:
+    """Compares the ledger with the venue and repairs the ledger from it."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        ledger: Ledger,
+        kill_switch: KillSwitchLike,
+        *,
+        run_id: str,
+        capital: float,
+        tolerance: Tolerance | None = None,
+    ) -> None:
+        self.broker = broker
+        self.ledger = ledger
+        self.kill_switch = kill_switch
+        self.run_id = run_id
+        self.capital = capital
+        self.tolerance = tolerance or Tolerance()
+        self.repairs: list[str] = []
+        self.mismatches: list[str] = []
+
+    def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
+        """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
+        states = self.ledger.order_states()
+        in_flight = [s for s in states.values() if s.status in ("submitted", "open")]
+        for state in in_flight:
+            self._order(state)
+        self._unknown_open_orders(set(states))
+        venue_positions = {p["symbol"]: p for p in self.broker.exchange.fetch_positions()}
+        self._positions(venue_positions, funding_rates)
+        self._balance(venue_positions, funding_rates)
+        tripped = bool(self.mismatches)
+        if tripped:
+            self.kill_switch.trip("reconciliation mismatch: " + "; ".join(self.mismatches)[:500])
+        return ReconcileReport(len(in_flight), tuple(self.repairs), tuple(self.mismatches), tripped)
+
+    def _order(self, state: OrderState) -> None:
+        order = self.broker.fetch_by_client_id(state.symbol, state.client_order_id)
+        if order is None:
+            self._absent(state)
+            return
+        same = float(order.get("filled") or 0.0) == state.filled_quantity
+        moved = not same or _status_event(order) not in (None, state.status)
+        if state.status == "submitted" or moved:
+            reason = f"venue: {order.get('status')}, filled {order.get('filled')}"
+            self._observe(order, state, reason)
+
+    def _absent(self, state: OrderState) -> None:
+        age = datetime.now(UTC) - state.created_at
+        if state.status == "open":
+            self.mismatches.append(f"{state.client_order_id} acknowledged but unknown to the venue")
+            event, reason = "reconciled", "acknowledged order is unknown to the venue"
+        elif age > _STALE:
+            event, reason = "cancelled", "never reached the venue (absent for over a day)"
+        else:
+            event, reason = "reconciled", "not on the venue: a re-run of its decision may submit it"
+        self.ledger.record([self._event(state, event, reason)])
+        self.repairs.append(f"{state.client_order_id}: {reason}")
+
+    def _unknown_open_orders(self, known: set[str]) -> None:
+        for order in self.broker.exchange.fetch_open_orders():
+            cid = str(order.get("clientOrderId") or "")
+            if cid and cid not in known:
+                self._observe(order, None, "open on the venue, unknown to the ledger: adopted")
+
+    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str) -> None:
+        events, fills = observe_order(
+            order,
+            state,
+            run_id=self.run_id,
+            portfolio_id=self.ledger.portfolio_id,
+            taker_fee=self.broker.taker_fee,
+            reason=reason,
+        )
+        self.ledger.record(events, fills)
+        self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
+
+    def _positions(
+        self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
+    ) -> None:
+        ledger = compute_positions(self.ledger.fills(), funding_rates=funding_rates)
+        now = datetime.now(UTC)
+        fills = []
+        for symbol in sorted(set(ledger) | set(venue)):
+            mine = ledger[symbol].quantity if symbol in ledger else 0.0
+            theirs = _signed_contracts(venue.get(symbol))
+            difference = theirs - mine
+            if abs(difference) <= 1e-9 * max(abs(mine), abs(theirs), 1.0):
+                continue
+            position = venue.get(symbol) or {}
+            price = float(position.get("entryPrice") or position.get("markPrice") or 0.0)
+            if not price and symbol in ledger:
+                price = ledger[symbol].entry_price
+            key = hashlib.sha256(f"{self.run_id}|{symbol}|{difference!r}".encode()).hexdigest()
+            fills.append(
+                Fill(
+                    fill_id=f"reconcile:{key[:24]}",
+                    client_order_id=f"reconcile:{key[:24]}",
+                    venue_order_id="",
+                    portfolio_id=self.ledger.portfolio_id,
+                    symbol=symbol,
+                    timestamp=now,
+                    side="buy" if difference > 0 else "sell",
+                    quantity=abs(difference),
+                    price=price,
+                    fee=0.0,
+                    liquidity="reconciled",
+                )
+            )
+            reason = (
+                f"position {symbol}: ledger {mine:g}, venue {theirs:g}; repaired from the venue"
+            )
+            self.repairs.append(reason)
+            if abs(difference) * price > self.tolerance.position_usd:
+                self.mismatches.append(reason)
+        events = [
+            OrderEvent(
+                client_order_id=f.client_order_id,
+                run_id=self.run_id,
+                event="reconciled",
+                symbol=f.symbol,
+                side=f.side,
+                quantity=f.quantity,
+                filled_quantity=f.quantity,
+                price=f.price,
+                reason="position difference repaired from the venue",
+            )
+            for f in fills
+        ]
+        self.ledger.record(events, fills)
+
+    def _balance(
+        self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
+    ) -> None:
+        balance = self.broker.exchange.fetch_balance()
+        total = (balance.get("total") or {}).get("USDT")
+        if total is None:
+            return
+        events = self.ledger.events().filter(pl.col("client_order_id") == BALANCE_ID)
+        adjustments = float(events["quantity"].sum()) if events.height else 0.0
+        books = compute_positions(self.ledger.fills(), funding_rates=funding_rates).values()
+        booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
+        unrealised = sum(float(p.get("unrealizedPnl") or 0.0) for p in venue.values())
+        expected = self.capital + booked + adjustments + unrealised
+        difference = float(total) - expected
+        first = events.height == 0
+        if not first and abs(difference) < 0.01:
+            return
+        reason = (
+            f"starting balance: venue {float(total):.2f} USDT, capital {self.capital:.2f}"
+            if first
+            else f"balance: venue {float(total):.2f} USDT, ledger {expected:.2f}; adjusted"
+        )
+        self.ledger.record([self._balance_event(difference, float(total), reason)])
+        if not first:
+            self.repairs.append(reason)
+        if not first and abs(difference) > self.tolerance.balance_usd:
+            self.mismatches.append(reason)
+
+    def _balance_event(self, difference: float, total: float, reason: str) -> OrderEvent:
+        return OrderEvent(
+            client_order_id=BALANCE_ID,
+            run_id=self.run_id,
+            event="reconciled",
+            symbol="USDT",
+            side="buy" if difference > 0 else "sell",
+            quantity=difference,
+            filled_quantity=0.0,
+            price=total,
+            reason=reason,
+        )
+
+    def _event(self, state: OrderState, event: Any, reason: str) -> OrderEvent:
+        return OrderEvent(
+            client_order_id=state.client_order_id,
+            run_id=self.run_id,
+            event=event,
+            symbol=state.symbol,
+            side=state.side,
+            quantity=state.quantity,
+            filled_quantity=state.filled_quantity,
+            venue_order_id=state.venue_order_id,
+            reason=reason,
+        )
+
+
+def _signed_contracts(position: dict[str, Any] | None) -> float:
+    if not position:
+        return 0.0
+    contracts = float(position.get("contracts") or 0.0) * float(position.get("contractSize") or 1.0)
+    return -contracts if position.get("side") == "short" else contracts
+
+
+def _status_event(order: dict[str, Any]) -> str | None:
+    return {
+        "open": "open",
+        "closed": "filled",
+        "canceled": "cancelled",
+        "expired": "cancelled",
+        "rejected": "rejected",
+    }.get(str(order.get("status")))

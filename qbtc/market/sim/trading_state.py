@@ -1,0 +1,266 @@
+"""The simulated venue's own state: orders, netted positions, the wallet, and their storage.
+
+Kept apart from qbtc's ledger as a real venue's would be: the account (wallet balance,
+positions, open and recent orders, funding clock) lives in ``<data_dir>/venue/account.json``
+(written atomically) and every order version is mirrored to the lake dataset
+``sim_venue_orders``, the venue's published book. Closed orders older than a day leave the
+account file and are looked up in the book.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from qbtc.lake import scan_dataset, write_dataset
+from qbtc.schemas import SIM_VENUE_ORDERS
+
+_KEEP_CLOSED_MS = 86_400_000
+
+
+@dataclass
+class OrderRecord:
+    """One order in the venue's book (mutable venue state, never shared with the ledger)."""
+
+    order_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    amount: float
+    price: float | None
+    reduce_only: bool
+    created_ms: int
+    updated_ms: int
+    status: str = "open"
+    filled: float = 0.0
+    cost: float = 0.0
+    fee: float = 0.0
+
+    @property
+    def remaining(self) -> float:
+        return max(self.amount - self.filled, 0.0)
+
+    def add_fill(self, quantity: float, price: float, fee: float, now_ms: int) -> None:
+        self.filled += quantity
+        self.cost += quantity * price
+        self.fee += fee
+        self.updated_ms = now_ms
+        if self.remaining <= 1e-12 * self.amount:
+            self.filled = self.amount
+            self.status = "closed"
+
+
+@dataclass
+class PositionRecord:
+    """A netted position: signed quantity, average entry, realised PnL and funding (USDT)."""
+
+    quantity: float = 0.0
+    entry_price: float = 0.0
+    realized: float = 0.0
+    funding: float = 0.0
+
+    def unrealised(self, mark: float) -> float:
+        return self.quantity * (mark - self.entry_price)
+
+
+@dataclass
+class AccountState:
+    """Wallet balance (USDT, realised PnL, fees and funding included), positions and orders."""
+
+    balance: float
+    positions: dict[str, PositionRecord] = field(default_factory=dict)
+    orders: dict[str, OrderRecord] = field(default_factory=dict)
+    order_counter: int = 0
+    last_funding_ms: int | None = None
+    pending_sync: list[str] = field(default_factory=list)
+
+    def touch(self, order: OrderRecord) -> None:
+        self.orders[order.order_id] = order
+        if order.order_id not in self.pending_sync:
+            self.pending_sync.append(order.order_id)
+
+    def apply_fill(self, symbol: str, side: str, quantity: float, price: float, fee: float) -> None:
+        pos = self.positions.setdefault(symbol, PositionRecord())
+        signed = quantity if side == "buy" else -quantity
+        old = pos.quantity
+        if old == 0 or old * signed > 0:
+            pos.entry_price = (old * pos.entry_price + signed * price) / (old + signed)
+        else:
+            closing = min(abs(signed), abs(old))
+            pnl = closing * (price - pos.entry_price) * math.copysign(1.0, old)
+            pos.realized += pnl
+            self.balance += pnl
+            if abs(signed) > abs(old):
+                pos.entry_price = price
+        pos.quantity = old + signed
+        if abs(pos.quantity) < 1e-12:
+            pos.quantity, pos.entry_price = 0.0, 0.0
+        self.balance -= fee
+
+    def apply_funding(self, symbol: str, amount: float) -> None:
+        self.positions[symbol].funding += amount
+        self.balance += amount
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> AccountState:
+        raw = json.loads(text)
+        raw["positions"] = {k: PositionRecord(**v) for k, v in raw["positions"].items()}
+        raw["orders"] = {k: OrderRecord(**v) for k, v in raw["orders"].items()}
+        return cls(**raw)
+
+
+def utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _row(order: OrderRecord) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "timestamp": utc(order.created_ms),
+        "updated_at": utc(order.updated_ms),
+        "side": order.side,
+        "type": order.type,
+        "status": order.status,
+        "amount": order.amount,
+        "filled": order.filled,
+        "price": order.price,
+        "average": order.cost / order.filled if order.filled > 0 else None,
+        "fee": order.fee,
+        "fee_currency": "USDT",
+        "reduce_only": order.reduce_only,
+    }
+
+
+def _from_row(row: dict[str, Any]) -> OrderRecord:
+    filled = float(row["filled"])
+    return OrderRecord(
+        order_id=row["order_id"],
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        side=row["side"],
+        type=row["type"],
+        amount=float(row["amount"]),
+        price=row["price"],
+        reduce_only=bool(row["reduce_only"]),
+        created_ms=int(row["timestamp"].timestamp() * 1000),
+        updated_ms=int(row["updated_at"].timestamp() * 1000),
+        status=row["status"],
+        filled=filled,
+        cost=filled * float(row["average"] or 0.0),
+        fee=float(row["fee"]),
+    )
+
+
+class VenueStore:
+    """Persistence of the venue: ``account.json`` (atomic) plus the ``sim_venue_orders`` book."""
+
+    def __init__(self, data_dir: Path, *, starting_balance: float) -> None:
+        self.lake_dir = data_dir / "lake"
+        self.venue_dir = data_dir / "venue"
+        self.path = self.venue_dir / "account.json"
+        self.starting_balance = starting_balance
+
+    @contextmanager
+    def locked(self) -> Iterator[AccountState]:
+        """Hold the venue lock; the yielded account is saved when the block succeeds."""
+        self.venue_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.venue_dir / "venue.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                account = self._load()
+                self._sync(account)
+                yield account
+                self._save(account)
+                self._sync(account)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def find(
+        self,
+        account: AccountState,
+        *,
+        order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> OrderRecord | None:
+        """An order by venue id or client id: recent ones from the account, older from the book."""
+        for order in account.orders.values():
+            if order.order_id == order_id or (
+                client_order_id is not None and order.client_order_id == client_order_id
+            ):
+                return order
+        column, value = ("order_id", order_id) if order_id else ("client_order_id", client_order_id)
+        found = scan_dataset(self.lake_dir, SIM_VENUE_ORDERS).filter(pl.col(column) == value)
+        rows = found.collect().to_dicts()
+        return _from_row(rows[0]) if rows else None
+
+    def _load(self) -> AccountState:
+        if not self.path.is_file():
+            return AccountState(balance=self.starting_balance)
+        return AccountState.from_json(self.path.read_text(encoding="utf-8"))
+
+    def _save(self, account: AccountState) -> None:
+        tmp = self.path.with_suffix(".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(account.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    def _sync(self, account: AccountState) -> None:
+        """Mirror changed orders to the book, then forget closed orders older than a day."""
+        if not account.pending_sync:
+            return
+        rows = [_row(account.orders[i]) for i in account.pending_sync if i in account.orders]
+        write_dataset(
+            self.lake_dir, SIM_VENUE_ORDERS, pl.DataFrame(rows, schema=SIM_VENUE_ORDERS.schema)
+        )
+        newest = max(o.updated_ms for o in account.orders.values())
+        account.orders = {
+            k: o
+            for k, o in account.orders.items()
+            if o.status == "open" or newest - o.updated_ms < _KEEP_CLOSED_MS
+        }
+        account.pending_sync = []
+        self._save(account)
+
+
+def order_structure(order: OrderRecord) -> dict[str, Any]:
+    """A venue order as a ccxt order structure."""
+    average = order.cost / order.filled if order.filled > 0 else None
+    return {
+        "id": order.order_id,
+        "clientOrderId": order.client_order_id,
+        "timestamp": order.created_ms,
+        "datetime": utc(order.created_ms).isoformat(),
+        "lastTradeTimestamp": order.updated_ms if order.filled > 0 else None,
+        "symbol": order.symbol,
+        "type": order.type,
+        "side": order.side,
+        "price": order.price if order.price is not None else average,
+        "amount": order.amount,
+        "filled": order.filled,
+        "remaining": order.remaining if order.status == "open" else 0.0,
+        "cost": order.cost,
+        "average": average,
+        "status": order.status,
+        "reduceOnly": order.reduce_only,
+        "fee": {"cost": order.fee, "currency": "USDT"},
+        "trades": [],
+        "info": _row(order) | {"timestamp": order.created_ms, "updated_at": order.updated_ms},
+    }
