@@ -1,0 +1,76 @@
+"""Order intents from target and current positions.
+
+A change that reduces a position (towards zero, without crossing it) is one reduce-only
+intent (leg ``reduce``). A change that flips the sign is split into a reduce-only ``close``
+leg and an ``open`` leg, so the closing part can still pass while the kill switch is on.
+An increase is leg ``increase``. Reduce-only intents come first, so when a per-cycle order
+limit bites, risk-reducing orders are the ones that go through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from qbtc.execution.intents import OrderIntent, Side
+
+QUANTITY_DECIMALS = 8
+
+
+def intents_from_targets(
+    targets: Mapping[str, float],
+    current: Mapping[str, float],
+    prices: Mapping[str, float],
+    *,
+    run_id: str,
+    portfolio_id: str,
+    strategy: str,
+    decision_bar: datetime,
+    min_notional: float = 10.0,
+) -> list[OrderIntent]:
+    """Intents moving each symbol from ``current`` to ``targets`` (signed coins).
+
+    Parameters
+    ----------
+    targets, current : mapping
+        Symbol -> position in coins (long > 0). Symbols absent from ``targets`` are left alone.
+    prices : mapping
+        Symbol -> mark price, USDT (for each intent's notional).
+    min_notional : float
+        Changes smaller than this (USDT) are not traded.
+    """
+    intents: list[OrderIntent] = []
+
+    def add(symbol: str, leg: str, quantity: float, reduce_only: bool) -> None:
+        side: Side = "buy" if quantity > 0 else "sell"
+        size = round(abs(quantity), QUANTITY_DECIMALS)
+        if size * prices[symbol] < min_notional:
+            return
+        intents.append(
+            OrderIntent(
+                run_id=run_id,
+                portfolio_id=portfolio_id,
+                strategy=strategy,
+                symbol=symbol,
+                leg=leg,
+                decision_bar=decision_bar,
+                side=side,
+                quantity=size,
+                notional=size * prices[symbol],
+                reduce_only=reduce_only,
+            )
+        )
+
+    for symbol in sorted(targets):
+        target, held = targets[symbol], current.get(symbol, 0.0)
+        change = target - held
+        if abs(change) * prices[symbol] < min_notional:
+            continue
+        if held != 0 and target * held < 0:
+            add(symbol, "close", -held, True)
+            add(symbol, "open", target, False)
+        elif held != 0 and abs(target) < abs(held):
+            add(symbol, "reduce", change, True)
+        else:
+            add(symbol, "increase", change, False)
+    return sorted(intents, key=lambda i: (not i.reduce_only, i.symbol, i.leg))

@@ -1,0 +1,109 @@
+"""Portfolio Greeks and notional exposure across perps and options.
+
+Units (all money in USDT):
+
+* ``delta_coin``: coins of the underlying the book is long (perps plus option deltas).
+* ``delta_usd``: ``delta_coin`` times the spot price (P&L per 100% move, to first order).
+* ``gamma_usd``: change of ``delta_usd`` for a 1% move up (``sum q Gamma F^2 / 100``).
+* ``vega_usd``: P&L for a one vol point rise of implied vol (0.01 in vol units).
+* ``theta_usd``: P&L of one calendar day passing, all else equal.
+
+Option deltas are Black-76 forward deltas scaled by ``F / S`` (forwards move with spot), and
+options count in notional at their delta-equivalent ``|q Delta F|``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qbtc.risk.book import Book
+from qbtc.risk.revaluation import option_greeks, sensitivities
+
+VOL_POINT = 0.01
+ONE_PERCENT = 0.01
+YEAR_DAYS = 365.0
+
+
+@dataclass(frozen=True)
+class UnderlyingGreeks:
+    """Greeks of every position on one underlying (units in the module docstring)."""
+
+    underlying: str
+    spot: float
+    delta_coin: float
+    delta_usd: float
+    gamma_usd: float
+    vega_usd: float
+    theta_usd: float
+
+
+@dataclass(frozen=True)
+class PortfolioGreeks:
+    """Greeks per underlying and summed in USDT (coin deltas do not add across coins)."""
+
+    by_underlying: tuple[UnderlyingGreeks, ...]
+    delta_usd: float
+    gamma_usd: float
+    vega_usd: float
+    theta_usd: float
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Notional exposure: gross (sum of absolute), net (signed sum), per symbol (signed)."""
+
+    gross_notional: float
+    net_notional: float
+    by_symbol: dict[str, float]
+
+    def leverage(self, equity: float) -> float:
+        """Gross notional over equity (USDT / USDT)."""
+        if not equity > 0:
+            raise ValueError(f"equity must be positive to compute leverage, got {equity}")
+        return self.gross_notional / equity
+
+
+def portfolio_greeks(book: Book) -> PortfolioGreeks:
+    """Delta (coin and USDT), dollar gamma, vega and theta of the book per underlying."""
+    sens = sensitivities(book)
+    delta_usd = sens.delta
+    gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / YEAR_DAYS
+    rows = tuple(
+        UnderlyingGreeks(
+            underlying=name,
+            spot=float(book.spot[i]),
+            delta_coin=float(delta_usd[i] / book.spot[i]),
+            delta_usd=float(delta_usd[i]),
+            gamma_usd=float(gamma[i]),
+            vega_usd=float(vega[i]),
+            theta_usd=float(theta[i]),
+        )
+        for i, name in enumerate(book.underlyings)
+    )
+    return PortfolioGreeks(
+        by_underlying=rows,
+        delta_usd=float(delta_usd.sum()),
+        gamma_usd=float(gamma.sum()),
+        vega_usd=float(vega.sum()),
+        theta_usd=float(theta.sum()),
+    )
+
+
+def exposure(book: Book) -> Exposure:
+    """Signed notional per symbol, gross and net notional of the book (USDT)."""
+    by_symbol: dict[str, float] = {}
+    perps, opts = book.perps, book.options
+    for symbol, qty, price in zip(perps.symbols, perps.quantity, perps.price, strict=True):
+        by_symbol[symbol] = by_symbol.get(symbol, 0.0) + float(qty * price)
+    if opts.size:
+        deltas = option_greeks(opts)["delta"] * opts.quantity * opts.forward
+        for symbol, value in zip(opts.symbols, deltas, strict=True):
+            by_symbol[symbol] = by_symbol.get(symbol, 0.0) + float(value)
+    values = np.array(list(by_symbol.values()) or [0.0])
+    return Exposure(
+        gross_notional=float(np.abs(values).sum()),
+        net_notional=float(values.sum()),
+        by_symbol=by_symbol,
+    )
