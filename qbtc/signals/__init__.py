@@ -1,0 +1,69 @@
+"""Signal providers: a feature snapshot in, one signal per symbol out.
+
+``rules`` (deterministic default), ``gemini`` (google-genai with validation, cache, budget,
+recording and rules fallback) and ``replay`` (answers only from recorded LLM calls) share the
+:class:`SignalProvider` interface; :func:`run_signal_cycle` runs one and stores the result.
+"""
+
+from qbtc.signals.answer import AnswerRejectedError, SignalAnswer, validate_answer
+from qbtc.signals.cache import LlmCache
+from qbtc.signals.calls import LlmCall, estimate_cost, llm_calls_frame
+from qbtc.signals.cycle import (
+    CycleResult,
+    ProviderName,
+    SignalsRefusedError,
+    make_provider,
+    refuse_on_failed_gate,
+    run_signal_cycle,
+)
+from qbtc.signals.errors import LlmError, ModelCallError, ReplayMissingError
+from qbtc.signals.gemini import GeminiConfig, GeminiProvider, RetryPolicy
+from qbtc.signals.inputs import SnapshotError, SymbolInputs, collect_inputs
+from qbtc.signals.model import (
+    ProviderResult,
+    Signal,
+    SignalProvider,
+    SnapshotLike,
+    signal_id,
+    signals_frame,
+)
+from qbtc.signals.prompt import Prompt, build_prompt
+from qbtc.signals.replay import ReplayProvider
+from qbtc.signals.rules import RULES_MODEL, RuleParameters, RulesProvider
+
+__all__ = [
+    "RULES_MODEL",
+    "AnswerRejectedError",
+    "CycleResult",
+    "GeminiConfig",
+    "GeminiProvider",
+    "LlmCache",
+    "LlmCall",
+    "LlmError",
+    "ModelCallError",
+    "Prompt",
+    "ProviderName",
+    "ProviderResult",
+    "ReplayMissingError",
+    "ReplayProvider",
+    "RetryPolicy",
+    "RuleParameters",
+    "RulesProvider",
+    "Signal",
+    "SignalAnswer",
+    "SignalProvider",
+    "SignalsRefusedError",
+    "SnapshotError",
+    "SnapshotLike",
+    "SymbolInputs",
+    "build_prompt",
+    "collect_inputs",
+    "estimate_cost",
+    "llm_calls_frame",
+    "make_provider",
+    "refuse_on_failed_gate",
+    "run_signal_cycle",
+    "signal_id",
+    "signals_frame",
+    "validate_answer",
+]

@@ -1,0 +1,121 @@
+"""The model's answer: its pydantic response schema and the checks it must pass.
+
+A model answer is used only when every check passes; otherwise :class:`AnswerRejectedError` says
+which one failed, in one line that is stored with the call and on the fallback signals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from qbtc.signals.errors import LlmError
+from qbtc.signals.model import check_signal_values
+
+MIN_HORIZON_MINUTES = 15
+MAX_HORIZON_MINUTES = 1440
+MAX_RATIONALE_CHARS = 1000
+
+
+class AnswerRejectedError(LlmError):
+    """A model answer failed validation; ``reason`` says why in one line."""
+
+
+class Citation(BaseModel):
+    """A number the model relied on, copied from its symbol's row of the prompt."""
+
+    feature: str
+    value: float
+
+
+class SymbolView(BaseModel):
+    """The model's view of one symbol."""
+
+    symbol: str
+    direction: Literal["long", "short", "flat"]
+    strength: float = Field(ge=-1.0, le=1.0)
+    confidence: float = Field(ge=0.0, le=1.0)
+    horizon_minutes: int = Field(ge=MIN_HORIZON_MINUTES, le=MAX_HORIZON_MINUTES)
+    rationale: str = Field(max_length=MAX_RATIONALE_CHARS)
+    cited: list[Citation] = Field(min_length=1)
+
+
+class SignalAnswer(BaseModel):
+    """The whole answer: one view per symbol of the prompt."""
+
+    signals: list[SymbolView]
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"invalid answer at {where}: {first['msg']} (got {first.get('input')!r}){more}"
+
+
+def parse_answer(text: str | None, finish_reason: str | None) -> SignalAnswer:
+    """The answer in ``text``, or :class:`AnswerRejectedError` (truncated, empty, malformed)."""
+    if finish_reason != "STOP":
+        raise AnswerRejectedError(f"answer not finished (finish_reason={finish_reason}): truncated")
+    if not text:
+        raise AnswerRejectedError("empty answer")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnswerRejectedError(f"malformed JSON: {exc.msg} at char {exc.pos}") from None
+    try:
+        return SignalAnswer.model_validate(payload)
+    except ValidationError as exc:
+        raise AnswerRejectedError(_describe(exc)) from None
+
+
+def check_universe(answer: SignalAnswer, universe: Sequence[str]) -> None:
+    """Every universe symbol answered exactly once, nothing else."""
+    seen: set[str] = set()
+    for view in answer.signals:
+        if view.symbol not in universe:
+            raise AnswerRejectedError(f"unknown symbol {view.symbol!r} (not in the universe)")
+        if view.symbol in seen:
+            raise AnswerRejectedError(f"symbol {view.symbol} answered twice")
+        seen.add(view.symbol)
+    missing = [symbol for symbol in universe if symbol not in seen]
+    if missing:
+        raise AnswerRejectedError(f"no answer for {', '.join(missing)}")
+
+
+def check_view(view: SymbolView, shown: Mapping[str, float]) -> None:
+    """Direction matches strength, and every citation is a number the prompt showed."""
+    try:
+        check_signal_values(view.direction, view.strength, view.confidence)
+    except ValueError as exc:
+        raise AnswerRejectedError(f"{view.symbol}: {exc}") from None
+    for citation in view.cited:
+        if citation.feature not in shown:
+            raise AnswerRejectedError(
+                f"{view.symbol}: cited {citation.feature!r}, which the prompt does not show"
+            )
+        expected = shown[citation.feature]
+        if not math.isclose(citation.value, expected, rel_tol=1e-9, abs_tol=1e-15):
+            raise AnswerRejectedError(
+                f"{view.symbol}: cited {citation.feature}={citation.value!r} but the prompt "
+                f"shows {expected!r}"
+            )
+
+
+def validate_answer(
+    text: str | None,
+    finish_reason: str | None,
+    *,
+    universe: Sequence[str],
+    values: Mapping[str, Mapping[str, float]],
+) -> tuple[SymbolView, ...]:
+    """The views of an acceptable answer, sorted by symbol; else :class:`AnswerRejectedError`."""
+    answer = parse_answer(text, finish_reason)
+    check_universe(answer, universe)
+    for view in answer.signals:
+        check_view(view, values[view.symbol])
+    return tuple(sorted(answer.signals, key=lambda view: view.symbol))

@@ -1,0 +1,144 @@
+"""One signal cycle: pick a provider, ask it, store its signals and LLM calls.
+
+Also the guard every trading stage applies first: a failed quality gate refuses the cycle
+and the refusal is stored as an ``alerts`` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+import polars as pl
+
+from qbtc.lake import write_dataset
+from qbtc.schemas import ALERTS
+from qbtc.signals.cache import LlmCache
+from qbtc.signals.calls import llm_calls_frame
+from qbtc.signals.gemini import GeminiConfig, GeminiProvider
+from qbtc.signals.model import SignalProvider, SnapshotLike, signals_frame
+from qbtc.signals.replay import ReplayProvider
+from qbtc.signals.rules import RulesProvider
+
+ProviderName = Literal["rules", "gemini", "replay"]
+
+
+class GateLike(Protocol):
+    """The shape of :class:`qbtc.quality.GateStatus` used here."""
+
+    @property
+    def passed(self) -> bool: ...
+
+    @property
+    def run_id(self) -> str | None: ...
+
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+
+
+class SignalsRefusedError(RuntimeError):
+    """The signal cycle refused to run (failed quality gate); the message says why."""
+
+
+def refusal_message(gate: GateLike) -> str:
+    """One line: why signals refuse to run on this gate."""
+    reasons = "; ".join(gate.reasons) or "no reason given"
+    return f"signals refused: the quality gate failed ({reasons}); fix the data and re-run ingest"
+
+
+def refusal_alert(gate: GateLike, *, run_id: str, now: datetime | None = None) -> pl.DataFrame:
+    """The ``alerts`` row recording a refusal (deterministic id per run)."""
+    alert_id = "al" + hashlib.sha256(f"{run_id}\x1fsignals_refused".encode()).hexdigest()[:32]
+    details = {"gate_run_id": gate.run_id, "reasons": list(gate.reasons), "stage": "signals"}
+    row = {
+        "alert_id": alert_id,
+        "run_id": run_id,
+        "timestamp": now or datetime.now(UTC),
+        "kind": "signals_refused",
+        "severity": "warning",
+        "message": refusal_message(gate),
+        "details": json.dumps(details, sort_keys=True),
+    }
+    return pl.DataFrame([row], schema=ALERTS.schema)
+
+
+def refuse_on_failed_gate(gate: GateLike, *, lake_dir: Path, run_id: str) -> None:
+    """Record and raise :class:`SignalsRefusedError` unless ``gate.passed``."""
+    if gate.passed:
+        return
+    write_dataset(lake_dir, ALERTS, refusal_alert(gate, run_id=run_id))
+    raise SignalsRefusedError(refusal_message(gate))
+
+
+def make_provider(
+    name: ProviderName,
+    *,
+    gemini: GeminiConfig,
+    lake_dir: Path,
+    state_dir: Path,
+    symbols: Sequence[str] | None = None,
+    replay_run_id: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SignalProvider:
+    """The provider called ``name`` (a fresh one per run: it holds the run's token budget)."""
+    rules = RulesProvider(symbols=tuple(symbols) if symbols else None)
+    if name == "rules":
+        return rules
+    if name == "gemini":
+        cache = LlmCache.in_state_dir(state_dir)
+        return GeminiProvider(gemini, cache=cache, rules=rules, sleep=sleep)
+    if name == "replay":
+        return ReplayProvider(lake_dir, gemini.model, source_run_id=replay_run_id, rules=rules)
+    raise ValueError(f"unknown signal provider {name!r}: use rules, gemini or replay")
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What a cycle stored. ``signals`` is the stored frame; tokens and cost over all calls.
+
+    ``requested`` is the provider asked, ``provider`` the one whose signals were stored
+    (``rules`` after a fallback, with ``fallback_reason`` set).
+    """
+
+    run_id: str
+    requested: str
+    provider: str
+    model: str | None
+    decision_bar: datetime
+    snapshot_id: str
+    signals: pl.DataFrame
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    fallback_reason: str | None
+
+
+def run_signal_cycle(
+    snapshot: SnapshotLike, provider: SignalProvider, *, lake_dir: Path, run_id: str
+) -> CycleResult:
+    """Ask ``provider`` about ``snapshot``, then store its LLM calls and its signals."""
+    result = provider.propose(snapshot, run_id=run_id)
+    write_dataset(lake_dir, "llm_calls", llm_calls_frame(result.calls))
+    frame = signals_frame(result.signals)
+    write_dataset(lake_dir, "signals", frame)
+    return CycleResult(
+        run_id=run_id,
+        requested=provider.name,
+        provider=result.provider,
+        model=result.model,
+        decision_bar=snapshot.timestamp,
+        snapshot_id=snapshot.snapshot_id,
+        signals=frame,
+        calls=len(result.calls),
+        input_tokens=sum(call.input_tokens for call in result.calls),
+        output_tokens=sum(call.output_tokens for call in result.calls),
+        cost_usd=sum(call.cost_usd for call in result.calls),
+        fallback_reason=result.fallback_reason,
+    )

@@ -1,0 +1,68 @@
+"""Pieces shared by the LLM-backed providers (``gemini`` and ``replay``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from qbtc.signals.answer import SymbolView
+from qbtc.signals.model import Signal, SnapshotLike, signal_id
+
+
+def rationale_of(view: SymbolView) -> str:
+    """The model's rationale followed by the numbers it cited."""
+    cited = ", ".join(f"{c.feature}={c.value!r}" for c in view.cited)
+    return f"{view.rationale.strip()} [cited: {cited}]"
+
+
+def signals_from_views(
+    views: Sequence[SymbolView],
+    snapshot: SnapshotLike,
+    *,
+    provider: str,
+    model: str,
+    run_id: str,
+) -> tuple[Signal, ...]:
+    """Signals of validated model views, one per symbol."""
+    return tuple(
+        Signal(
+            signal_id=signal_id(
+                provider, model, view.symbol, snapshot.timestamp, snapshot.snapshot_id
+            ),
+            run_id=run_id,
+            symbol=view.symbol,
+            timestamp=snapshot.timestamp,
+            direction=view.direction,
+            strength=view.strength,
+            confidence=view.confidence,
+            horizon_minutes=view.horizon_minutes,
+            provider=provider,
+            model=model,
+            rationale=rationale_of(view),
+            feature_snapshot=snapshot.snapshot_id,
+        )
+        for view in views
+    )
+
+
+@dataclass
+class TokenBudget:
+    """Tokens a run may spend on LLM calls (input + output, thinking included).
+
+    Mutable on purpose: one budget lives for one run and is charged after every call.
+    """
+
+    limit: int
+    spent: int = field(default=0)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.spent)
+
+    def charge(self, tokens: int) -> None:
+        self.spent += max(0, tokens)
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token estimate for ``text`` (about 3 characters per token)."""
+    return len(text) // 3 + 1
