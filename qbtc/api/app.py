@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from slowapi.middleware import SlowAPIASGIMiddleware
 
 from qbtc import __version__
 from qbtc.api.context import ApiContext
@@ -32,7 +31,7 @@ from qbtc.api.routers import (
     signals,
     streams,
 )
-from qbtc.api.security import RequireToken, make_limiter
+from qbtc.api.security import RateLimitMiddleware, RequireToken, make_limiter
 from qbtc.config import Settings, load_settings
 from qbtc.lake import LakeReader
 
@@ -97,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_token = settings.api_token
     app.state.limiter = limiter
-    app.add_middleware(SlowAPIASGIMiddleware)
+    app.add_middleware(RateLimitMiddleware)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

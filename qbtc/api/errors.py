@@ -67,8 +67,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(detail), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RateLimitExceeded)
+async def rate_limited(request: Request, exc: RateLimitExceeded) -> JSONResponse:
+    """429 with Retry-After (seconds until the client's window resets)."""
     limiter = request.app.state.limiter
     current = getattr(request.state, "view_rate_limit", None)
     retry_after = 60
@@ -90,6 +90,5 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error to one of the handlers above."""
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(RateLimitExceeded, _rate_limited)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _server_error)

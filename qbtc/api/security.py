@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import Depends, HTTPException, WebSocket
+from fastapi import Depends, HTTPException, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse_many
 from pydantic import SecretStr
 from slowapi import Limiter
+from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qbtc.api.errors import rate_limited
 
 _bearer = HTTPBearer(auto_error=False, description="Read-only token (QBTC_API_TOKEN).")
 
@@ -63,3 +67,29 @@ def make_limiter(rate: str) -> Limiter:
         strategy="fixed-window",
         headers_enabled=False,
     )
+
+
+class RateLimitMiddleware:
+    """Apply the limiter's per-client limit to every HTTP request, before routing.
+
+    slowapi's own middlewares look the route up first and silently skip routes added with
+    ``include_router`` on FastAPI >= 0.137 (laurentS/slowapi#281), so the check is called
+    here directly; the limit is application-wide, so no route lookup is needed.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        limiter: Limiter = scope["app"].state.limiter
+        try:
+            limiter._check_request_limit(request, None, True)
+        except RateLimitExceeded as exc:
+            response = await rate_limited(request, exc)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from qbtc import __version__
-from qbtc.cli import db, query
+from qbtc.cli import api, book, db, query
 
 app = typer.Typer(
     name="qbtc",
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.command("sql")(query.sql_command)
+book.register(app)
+app.command("api")(api.api_command)
 
 
 @app.command()

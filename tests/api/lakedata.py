@@ -30,7 +30,7 @@ class FixtureLake:
     last_bar: datetime
 
 
-def _frame(rows: list[dict[str, object]], dataset: str) -> pl.DataFrame:
+def frame(rows: list[dict[str, object]], dataset: str) -> pl.DataFrame:
     from qbtc.schemas import get_dataset
 
     return pl.DataFrame(rows, schema=get_dataset(dataset).schema, orient="row")
@@ -62,8 +62,8 @@ def write_market(root: Path, symbols: tuple[str, ...], days: int) -> datetime:
                     "source": "test",
                 }
             )
-    write_dataset(root, "tickers", _frame(tickers, "tickers"))
-    write_dataset(root, "funding_rates", _frame(funding, "funding_rates"))
+    write_dataset(root, "tickers", frame(tickers, "tickers"))
+    write_dataset(root, "funding_rates", frame(funding, "funding_rates"))
     return last_bar
 
 
@@ -110,7 +110,7 @@ def write_options(root: Path, stamp: datetime) -> None:
                             "source": "test",
                         }
                     )
-    write_dataset(root, "option_quotes", _frame(rows, "option_quotes"))
+    write_dataset(root, "option_quotes", frame(rows, "option_quotes"))
 
 
 def write_book(root: Path, symbols: tuple[str, ...], stamp: datetime) -> None:
@@ -119,21 +119,25 @@ def write_book(root: Path, symbols: tuple[str, ...], stamp: datetime) -> None:
     for snap in (stamp - timedelta(minutes=1), stamp):
         for index, symbol in enumerate(symbols):
             quantity = (index + 1) * (1.0 if index % 2 == 0 else -1.0)
-            positions.append(_position(symbol, quantity, 100.0 * (index + 1), snap))
-    write_dataset(root, "positions", _frame(positions, "positions"))
+            positions.append(position(symbol, quantity, 100.0 * (index + 1), snap))
+    write_dataset(root, "positions", frame(positions, "positions"))
     risk = [
         _risk(stamp - timedelta(minutes=m), method)
         for m in range(5)
         for method in ("historical", "parametric")
     ]
-    write_dataset(root, "risk_metrics", _frame(risk, "risk_metrics"))
-    write_dataset(root, "signals", _frame([_signal(s, stamp) for s in symbols], "signals"))
+    write_dataset(root, "risk_metrics", frame(risk, "risk_metrics"))
+    write_dataset(root, "signals", frame([_signal(s, stamp) for s in symbols], "signals"))
     intents = [_intent(s, stamp, i) for i, s in enumerate(symbols)]
-    write_dataset(root, "order_intents", _frame(intents, "order_intents"))
+    write_dataset(root, "order_intents", frame(intents, "order_intents"))
     events = [_event(row, stamp) for row in intents if row["status"] == "accepted"]
-    write_dataset(root, "order_events", _frame(events, "order_events"))
-    alert = {
-        "alert_id": "a1",
+    write_dataset(root, "order_events", frame(events, "order_events"))
+    write_dataset(root, "alerts", frame([alert("a1", stamp)], "alerts"))
+
+
+def alert(alert_id: str, stamp: datetime) -> dict[str, object]:
+    return {
+        "alert_id": alert_id,
         "run_id": "run-2",
         "timestamp": stamp,
         "kind": "var_limit",
@@ -141,10 +145,9 @@ def write_book(root: Path, symbols: tuple[str, ...], stamp: datetime) -> None:
         "message": "VaR at 80% of its limit",
         "details": "{}",
     }
-    write_dataset(root, "alerts", _frame([alert], "alerts"))
 
 
-def _position(symbol: str, quantity: float, price: float, stamp: datetime) -> dict[str, object]:
+def position(symbol: str, quantity: float, price: float, stamp: datetime) -> dict[str, object]:
     return {
         "id": f"{PORTFOLIO}:{symbol}",
         "portfolio_id": PORTFOLIO,
@@ -215,7 +218,7 @@ def _signal(symbol: str, stamp: datetime) -> dict[str, object]:
 
 
 def _intent(symbol: str, stamp: datetime, index: int) -> dict[str, object]:
-    refused = index == len(PERPS) - 1
+    refused = index % 3 == 2
     return {
         "client_order_id": f"qb{index:032d}",
         "run_id": "run-2",
@@ -259,7 +262,7 @@ def write_runs(root: Path, stamp: datetime, *, gate_passed: bool = True) -> None
         _run("run-1", stamp - timedelta(hours=1), "completed"),
         _run("run-2", stamp, "completed"),
     ]
-    write_dataset(root, "runs", _frame(runs, "runs"))
+    write_dataset(root, "runs", frame(runs, "runs"))
     gate = {
         "run_id": "run-2",
         "dataset": "*",
@@ -271,7 +274,7 @@ def write_runs(root: Path, stamp: datetime, *, gate_passed: bool = True) -> None
         "details": json.dumps({"reasons": [] if gate_passed else ["ohlcv: stale"]}),
         "timestamp": stamp,
     }
-    write_dataset(root, "quality_results", _frame([gate], "quality_results"))
+    write_dataset(root, "quality_results", frame([gate], "quality_results"))
 
 
 def _run(run_id: str, stamp: datetime, status: str) -> dict[str, object]:

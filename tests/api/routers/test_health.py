@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from qbtc.api import create_app
+from qbtc.schemas import DATASETS
+from tests.api.conftest import make_settings
+from tests.api.lakedata import FixtureLake, write_kill_switch, write_runs
+
+
+def test_health_reports_freshness_run_gate_and_kill_switch(client, shared_lake):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok"
+    assert body["problems"] == []
+    by_name = {item["dataset"]: item for item in body["datasets"]}
+    assert set(by_name) == set(DATASETS)
+    assert by_name["ohlcv"]["newest"] == shared_lake.last_bar.isoformat().replace("+00:00", "Z")
+    assert by_name["ohlcv"]["files"] == len(shared_lake.symbols) * 2  # one file per day
+    assert by_name["ohlcv"]["lag_seconds"] > 0
+    assert by_name["quarantine"] == {
+        "dataset": "quarantine",
+        "files": 0,
+        "newest": None,
+        "lag_seconds": None,
+    }
+    assert body["last_run"]["run_id"] == "run-2"
+    assert body["last_run"]["status"] == "completed"
+    assert body["quality_gate"]["passed"] is True
+    assert body["quality_gate"]["run_id"] == "run-2"
+    assert body["kill_switch"] == {
+        "on": False,
+        "reason": None,
+        "since": "2026-01-07T00:00:00Z",
+        "readable": True,
+    }
+
+
+def test_health_is_degraded_when_gate_failed_and_kill_switch_on(own_lake: FixtureLake, data_dir):
+    write_runs(own_lake.root, own_lake.last_bar.replace(minute=59, second=30), gate_passed=False)
+    write_kill_switch(data_dir, on=True, reason="drawdown beyond limit")
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        body = client.get("/api/health").json()
+    assert body["status"] == "degraded"
+    assert body["quality_gate"]["passed"] is False
+    assert body["quality_gate"]["reasons"] == ["ohlcv: stale"]
+    assert body["kill_switch"]["on"] is True
+    assert body["kill_switch"]["reason"] == "drawdown beyond limit"
+    assert "kill switch is on: drawdown beyond limit" in body["problems"]
+    assert "quality gate failed: ohlcv: stale" in body["problems"]
+
+
+def test_unreadable_kill_switch_reads_as_on(own_lake: FixtureLake, data_dir):
+    (data_dir / "state" / "kill_switch.json").write_text("{not json")
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        switch = client.get("/api/health").json()["kill_switch"]
+    assert switch["on"] is True
+    assert switch["readable"] is False
+    assert "kill_switch.json" not in json.dumps(switch)
+
+
+def test_empty_lake_is_degraded_with_the_reason(data_dir):
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        body = client.get("/api/health").json()
+    assert body["status"] == "degraded"
+    assert body["last_run"] is None
+    assert body["quality_gate"]["passed"] is False
+    assert body["quality_gate"]["reasons"] == [
+        "no quality gate has run yet: run `qbtc ingest` first"
+    ]
+    assert body["kill_switch"]["on"] is False
+    assert all(item["files"] == 0 for item in body["datasets"])

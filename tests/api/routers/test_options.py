@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+
+def test_chain_is_the_latest_snapshot_with_greeks(client, shared_lake):
+    body = client.get("/api/options/BTC/chain").json()
+    assert body["underlying"] == "BTC"
+    assert body["timestamp"] == "2026-01-06T23:59:00Z"
+    assert "black76" in body["greeks"]
+    quotes = body["quotes"]
+    assert len(quotes) == 12  # 2 expiries x 3 strikes x call/put, latest snapshot only
+    assert {q["timestamp"] for q in quotes} == {body["timestamp"]}
+    assert [q["expiry"] for q in quotes] == sorted(q["expiry"] for q in quotes)
+    pairs: dict[tuple[str, float], dict[str, dict]] = defaultdict(dict)
+    for quote in quotes:
+        pairs[(quote["expiry"], quote["strike"])][quote["option_type"]] = quote
+    for pair in pairs.values():
+        call, put = pair["call"], pair["put"]
+        assert call["delta"] - put["delta"] == pytest.approx(1.0)  # put-call parity
+        assert call["gamma"] == pytest.approx(put["gamma"])
+        assert call["vega"] == pytest.approx(put["vega"])
+        assert call["gamma"] > 0
+        assert call["vega"] > 0
+    atm = pairs[(quotes[0]["expiry"], 100_000.0)]["call"]
+    assert atm["expiry_years"] == pytest.approx((29 * 86400 + 8 * 3600 + 60) / (365 * 86400))
+    assert 0.5 < atm["delta"] < 0.55
+    assert atm["mark_iv"] == 0.5
+
+
+def test_chain_filters(client):
+    calls = client.get("/api/options/BTC/chain", params={"option_type": "put"}).json()["quotes"]
+    assert {q["option_type"] for q in calls} == {"put"}
+    by_expiry = client.get("/api/options/BTC/chain", params={"expiry": "2026-02-05"}).json()
+    assert {q["expiry"][:10] for q in by_expiry["quotes"]} == {"2026-02-05"}
+    assert len(by_expiry["quotes"]) == 6
+
+
+def test_unknown_underlying_is_404_naming_the_known_ones(client):
+    response = client.get("/api/options/ETH/chain")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no option quotes for underlying ETH; known: BTC"
+
+
+@pytest.mark.parametrize("path", ["/api/options/btc/chain", "/api/options/B-TC/chain"])
+def test_malformed_underlying_is_422(client, path):
+    response = client.get(path)
+    assert response.status_code == 422
+    assert "upper-case coin such as BTC" in response.json()["detail"]

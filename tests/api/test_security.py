@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qbtc.api import create_app
+from qbtc.api.security import token_matches
+from tests.api.conftest import make_settings
+
+GET_ROUTES = [
+    "/api/health",
+    "/api/positions",
+    "/api/market/BTC/USDT:USDT",
+    "/api/market/BTC/USDT:USDT/ohlcv",
+    "/api/options/BTC/chain",
+    "/api/risk/metrics",
+    "/api/signals",
+    "/api/orders",
+    "/api/runs",
+    "/metrics",
+]
+
+
+@pytest.fixture(scope="module")
+def guarded(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_token="s3cret-token")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_token_is_required_on_every_route_when_set(guarded, path):
+    missing = guarded.get(path)
+    wrong = guarded.get(path, headers={"Authorization": "Bearer nope"})
+    right = guarded.get(path, headers={"Authorization": "Bearer s3cret-token"})
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in missing.json()["detail"]
+    assert "s3cret" not in missing.text + wrong.text
+    assert right.status_code == 200
+
+
+def test_without_a_token_setting_no_token_is_needed(client):
+    assert client.get("/api/health").status_code == 200
+    assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+
+
+def test_token_comparison():
+    from pydantic import SecretStr
+
+    assert token_matches("abc", SecretStr("abc"))
+    assert not token_matches("abd", SecretStr("abc"))
+    assert not token_matches("", SecretStr("abc"))
+    assert not token_matches(None, SecretStr("abc"))
+
+
+def test_rate_limit_answers_429_with_retry_after(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_rate_limit="3/minute")
+    with TestClient(create_app(settings)) as client:
+        codes = [client.get("/api/positions").status_code for _ in range(3)]
+        # The limit is per client across routes, not per route.
+        limited = client.get("/api/runs")
+    assert codes == [200, 200, 200]
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["detail"].startswith("rate limit exceeded (3 per 1 minute per client)")
+
+
+def test_invalid_rate_limit_setting_is_a_clear_error(data_dir):
+    with pytest.raises(ValueError, match="QBTC_API_RATE_LIMIT"):
+        create_app(make_settings(data_dir, api_rate_limit="lots"))
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_other_methods_are_405(client, method, path):
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_cors_is_closed_by_default(client):
+    origin = {"Origin": "https://evil.example"}
+    assert "access-control-allow-origin" not in client.get("/api/health", headers=origin).headers
+    preflight = client.options(
+        "/api/health", headers={**origin, "Access-Control-Request-Method": "GET"}
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_allows_only_configured_origins(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_cors_origins=["https://desk.example"])
+    with TestClient(create_app(settings)) as client:
+        allowed = client.get("/api/health", headers={"Origin": "https://desk.example"})
+        other = client.get("/api/health", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://desk.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_openapi_declares_every_status_and_only_gets(client):
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        assert set(operations) == {"get"}, path
+        declared = set(operations["get"]["responses"])
+        assert {"200", "401", "429"} <= declared, path
+        if operations["get"].get("parameters"):
+            assert "422" in declared, path
+        if "{" in path:
+            assert "404" in declared, path
+        for code in declared - {"200"}:
+            schema = operations["get"]["responses"][code]["content"]["application/json"]
+            assert schema["schema"]["$ref"].endswith("/ErrorResponse"), (path, code)
