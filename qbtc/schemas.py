@@ -343,7 +343,7 @@ RISK_METRICS = register(
             "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
             "Greeks in USDT (gamma per 1% move, vega per vol point, theta per day)."
         ),
-        nullable=frozenset({"sharpe", "sortino", "cvar", "mc_stderr"}),
+        nullable=frozenset({"sharpe", "sortino", "cvar", "mc_stderr", "leverage"}),
     )
 )
 
