@@ -53,7 +53,8 @@ def parse_option_symbol(symbol: str) -> OptionContract:
         raise ValueError(
             f"{symbol!r} is not a ccxt option symbol; expected e.g. BTC/USDT:USDT-261127-90000-C"
         )
-    day = datetime.strptime(match["date"], "%y%m%d").replace(tzinfo=UTC)
+    text = match["date"]  # YYMMDD, always in the 2000s (strptime's %y would map 69-99 to 19xx)
+    day = datetime(2000 + int(text[:2]), int(text[2:4]), int(text[4:]), tzinfo=UTC)
     return OptionContract(
         symbol=symbol,
         base=match["base"],
