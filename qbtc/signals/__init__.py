@@ -13,7 +13,7 @@ from qbtc.signals.cycle import (
     ProviderName,
     SignalsRefusedError,
     make_provider,
-    refuse_on_failed_gate,
+    refusal_message,
     run_signal_cycle,
 )
 from qbtc.signals.errors import LlmError, ModelCallError, ReplayMissingError
@@ -61,7 +61,7 @@ __all__ = [
     "estimate_cost",
     "llm_calls_frame",
     "make_provider",
-    "refuse_on_failed_gate",
+    "refusal_message",
     "run_signal_cycle",
     "signal_id",
     "signals_frame",

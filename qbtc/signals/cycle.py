@@ -1,24 +1,22 @@
 """One signal cycle: pick a provider, ask it, store its signals and LLM calls.
 
-Also the guard every trading stage applies first: a failed quality gate refuses the cycle
-and the refusal is stored as an ``alerts`` row.
+Also the guard every trading stage applies first: on a failed quality gate the cycle is
+refused with :func:`refusal_message` (the flow records it as an alert and fails the run).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import polars as pl
 
+from qbtc.config import SignalProviderName
 from qbtc.lake import write_dataset
-from qbtc.schemas import ALERTS
 from qbtc.signals.cache import LlmCache
 from qbtc.signals.calls import llm_calls_frame
 from qbtc.signals.gemini import GeminiConfig, GeminiProvider
@@ -26,7 +24,8 @@ from qbtc.signals.model import SignalProvider, SnapshotLike, signals_frame
 from qbtc.signals.replay import ReplayProvider
 from qbtc.signals.rules import RulesProvider
 
-ProviderName = Literal["rules", "gemini", "replay"]
+#: ``rules`` | ``gemini`` | ``replay`` (the ``QBTC_LLM_PROVIDER`` setting).
+ProviderName = SignalProviderName
 
 
 class GateLike(Protocol):
@@ -50,30 +49,6 @@ def refusal_message(gate: GateLike) -> str:
     """One line: why signals refuse to run on this gate."""
     reasons = "; ".join(gate.reasons) or "no reason given"
     return f"signals refused: the quality gate failed ({reasons}); fix the data and re-run ingest"
-
-
-def refusal_alert(gate: GateLike, *, run_id: str, now: datetime | None = None) -> pl.DataFrame:
-    """The ``alerts`` row recording a refusal (deterministic id per run)."""
-    alert_id = "al" + hashlib.sha256(f"{run_id}\x1fsignals_refused".encode()).hexdigest()[:32]
-    details = {"gate_run_id": gate.run_id, "reasons": list(gate.reasons), "stage": "signals"}
-    row = {
-        "alert_id": alert_id,
-        "run_id": run_id,
-        "timestamp": now or datetime.now(UTC),
-        "kind": "signals_refused",
-        "severity": "warning",
-        "message": refusal_message(gate),
-        "details": json.dumps(details, sort_keys=True),
-    }
-    return pl.DataFrame([row], schema=ALERTS.schema)
-
-
-def refuse_on_failed_gate(gate: GateLike, *, lake_dir: Path, run_id: str) -> None:
-    """Record and raise :class:`SignalsRefusedError` unless ``gate.passed``."""
-    if gate.passed:
-        return
-    write_dataset(lake_dir, ALERTS, refusal_alert(gate, run_id=run_id))
-    raise SignalsRefusedError(refusal_message(gate))
 
 
 def make_provider(

@@ -235,14 +235,16 @@ class GeminiProvider:
             raise
         calls.append(self._record(prompt, run_id, "ok", **usage))
         if self.cache is not None and reply.text is not None:
-            self.cache.put(
-                CachedAnswer(
-                    model=self.config.model,
-                    prompt_hash=prompt.prompt_hash,
-                    response=reply.text,
-                    finish_reason=reply.finish_reason or "",
-                    input_tokens=reply.input_tokens,
-                    output_tokens=reply.output_tokens,
-                )
+            entry = CachedAnswer(
+                model=self.config.model,
+                prompt_hash=prompt.prompt_hash,
+                response=reply.text,
+                finish_reason=reply.finish_reason or "",
+                input_tokens=reply.input_tokens,
+                output_tokens=reply.output_tokens,
             )
+            try:
+                self.cache.put(entry)
+            except OSError as exc:  # a full disk must not throw away a paid, valid answer
+                log.warning("gemini: answer not cached: %s", exc)
         return views

@@ -138,4 +138,7 @@ def generate(
     except TRANSPORT_ERRORS as exc:
         reason = redact(f"connection error: {type(exc).__name__}: {exc}", api_key)
         raise ModelCallError(reason, retryable=True) from None
+    except ValueError as exc:  # a 200 that is not a Gemini response (proxy page, bad JSON)
+        reason = redact(f"unreadable response: {type(exc).__name__}: {exc}", api_key)
+        raise ModelCallError(reason[:500], retryable=False) from None
     return _reply_of(response)

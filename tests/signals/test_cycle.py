@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +17,9 @@ from qbtc.signals import (
     GeminiProvider,
     ReplayProvider,
     RulesProvider,
-    SignalsRefusedError,
     SnapshotError,
     make_provider,
-    refuse_on_failed_gate,
+    refusal_message,
     run_signal_cycle,
 )
 from tests.signals.conftest import MODEL
@@ -105,19 +103,13 @@ def test_make_provider_builds_each_strategy(
         make_provider("oracle", **kwargs)  # type: ignore[arg-type]
 
 
-def test_a_failed_gate_refuses_and_records_an_alert(lake_dir: Path) -> None:
-    gate = Gate(False, "ingest-1", datetime(2026, 1, 5, tzinfo=UTC), ("ohlcv stale by 2 h",))
-    with pytest.raises(SignalsRefusedError, match="quality gate failed \\(ohlcv stale by 2 h\\)"):
-        refuse_on_failed_gate(gate, lake_dir=lake_dir, run_id="r1")
-    alert = read_dataset(lake_dir, "alerts").row(0, named=True)
-    assert (alert["kind"], alert["severity"], alert["run_id"]) == (
-        "signals_refused",
-        "warning",
-        "r1",
+def test_refusal_message_says_why_and_what_to_do() -> None:
+    gate = Gate(False, "ingest-1", datetime(2026, 1, 5, tzinfo=UTC), ("ohlcv stale", "gap"))
+    assert refusal_message(gate) == (
+        "signals refused: the quality gate failed (ohlcv stale; gap); "
+        "fix the data and re-run ingest"
     )
-    assert json.loads(alert["details"])["reasons"] == ["ohlcv stale by 2 h"]
-    refuse_on_failed_gate(Gate(True, "ingest-2", None, ()), lake_dir=lake_dir, run_id="r2")
-    assert read_dataset(lake_dir, "alerts").height == 1
+    assert "no reason given" in refusal_message(Gate(False, None, None, ()))
 
 
 def test_an_empty_snapshot_says_what_to_run(lake_dir: Path) -> None:

@@ -290,3 +290,29 @@ def test_the_key_never_leaves_the_auth_header(
     recorded = llm_calls_frame([*ok.calls, *refused.calls])
     assert API_KEY not in recorded.write_csv()
     assert API_KEY not in repr(make_config("http://127.0.0.1:1/"))
+
+
+def test_a_response_that_is_not_the_gemini_api_falls_back(
+    snapshot: FixtureSnapshot, make_config: ConfigFactory
+) -> None:
+    with GeminiStub([StubReply(200, "<html>proxy login</html>")]) as stub:
+        result = run(stub, make_config, snapshot)
+    assert_fell_back(result, snapshot, "unreadable response: JSONDecodeError")
+    assert stub.hits == 1  # not retried
+    (call,) = result.calls
+    assert call.status == "error"
+    assert (
+        call.error
+        == "unreadable response: JSONDecodeError: Expecting value: line 1 column 1 (char 0)"
+    )
+
+
+def test_an_unwritable_cache_keeps_the_paid_answer(
+    snapshot: FixtureSnapshot, good_text: str, make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache directory should be")
+    with GeminiStub([answer(good_text)]) as stub:
+        result = run(stub, make_config, snapshot, cache_dir=blocked)
+    assert result.provider == "gemini"
+    assert [c.status for c in result.calls] == ["ok"]
