@@ -12,6 +12,7 @@ intent's client order id (``clientOrderId``, sent to Binance as ``newClientOrder
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -101,6 +102,13 @@ class Broker:
             return self.exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
         except ccxt.OrderNotFound:
             return None
+
+    def fetch_open_orders(self, symbols: Iterable[str]) -> list[dict[str, Any]]:
+        """Open orders of ``symbols`` (one call per symbol: Binance rate-limits the global call)."""
+        orders: list[dict[str, Any]] = []
+        for symbol in sorted(set(symbols)):
+            orders.extend(self.exchange.fetch_open_orders(symbol))
+        return orders
 
 
 def open_broker(settings: BrokerSettings) -> Broker:

@@ -30,17 +30,21 @@ class Fault(StrEnum):
 
     DUPLICATE = "duplicate"  # the venue already has this client order id: already submitted
     NOT_FOUND = "not_found"  # the venue has no such order
-    REJECTED = "rejected"  # the venue answered and refused the order
-    AMBIGUOUS = "ambiguous"  # no answer (timeout, network, 5xx, 429): it may have been accepted
+    REJECTED = "rejected"  # the venue answered with an error code and took no order
+    AMBIGUOUS = "ambiguous"  # no usable answer (timeout, network, 5xx, 429): maybe accepted
     BANNED = "banned"  # HTTP 418
-    FAILED = "failed"  # any other venue error (the request was refused before any order)
+    FAILED = "failed"  # the venue refused us (keys, unsupported call) or an unknown error
 
 
 def classify(error: BaseException) -> Fault:
-    """The :class:`Fault` of an exception raised by a venue call."""
+    """The :class:`Fault` of an exception raised by a venue call.
+
+    ccxt raises Binance's -4116 as ``ExchangeError`` (not ``DuplicateOrderId``) and a 5xx
+    with a body as ``OperationFailed``, so the code and the class are both looked at.
+    """
     text = str(error)
     if isinstance(error, ccxt.DuplicateOrderId) or (
-        isinstance(error, ccxt.InvalidOrder) and ("-4116" in text or "duplicate" in text.lower())
+        isinstance(error, ccxt.BaseError) and ("-4116" in text or "duplicat" in text.lower())
     ):
         return Fault.DUPLICATE
     if isinstance(error, ccxt.OrderNotFound):
@@ -49,16 +53,11 @@ def classify(error: BaseException) -> Fault:
         isinstance(error, ccxt.DDoSProtection) and not isinstance(error, ccxt.RateLimitExceeded)
     ):
         return Fault.BANNED
-    if isinstance(error, (ccxt.NetworkError, VenueUnavailableError, TimeoutError)):
+    if isinstance(error, (ccxt.OperationFailed, VenueUnavailableError, TimeoutError)):
         return Fault.AMBIGUOUS
-    refusals = (
-        ccxt.InvalidOrder,
-        ccxt.InsufficientFunds,
-        ccxt.BadRequest,
-        ccxt.OperationRejected,
-        UnknownSymbolError,
-    )
-    if isinstance(error, refusals):
+    if isinstance(error, (ccxt.AuthenticationError, ccxt.NotSupported)):
+        return Fault.FAILED
+    if isinstance(error, (ccxt.ExchangeError, UnknownSymbolError)):
         return Fault.REJECTED
     return Fault.FAILED
 

@@ -40,6 +40,7 @@ class ExecutionConfig:
     state_dir: Path
     portfolio_id: str = "main"
     capital: float = 1_000_000.0
+    symbols: tuple[str, ...] = ()
     venue_error_threshold: int = 5
     circuit_cooldown_s: float = 300.0
     tolerance: Tolerance = field(default_factory=Tolerance)
@@ -86,6 +87,7 @@ def reconcile_book(
         kill_switch,
         run_id=run_id,
         capital=config.capital,
+        symbols=config.symbols,
         tolerance=config.tolerance,
     )
     return reconciler.run(funding_rates=funding_for(config.lake_dir, traded))

@@ -65,6 +65,7 @@ class Reconciler:
         *,
         run_id: str,
         capital: float,
+        symbols: tuple[str, ...] = (),
         tolerance: Tolerance | None = None,
     ) -> None:
         self.broker = broker
@@ -72,6 +73,7 @@ class Reconciler:
         self.kill_switch = kill_switch
         self.run_id = run_id
         self.capital = capital
+        self.symbols = symbols
         self.tolerance = tolerance or Tolerance()
         self.repairs: list[str] = []
         self.mismatches: list[str] = []
@@ -82,7 +84,8 @@ class Reconciler:
         in_flight = [s for s in states.values() if s.status in ("submitted", "open")]
         for state in in_flight:
             self._order(state)
-        self._unknown_open_orders(set(states))
+        traded = {s.symbol for s in states.values() if "/" in s.symbol}
+        self._unknown_open_orders(set(states), traded | set(self.symbols))
         venue_positions = {p["symbol"]: p for p in self.broker.exchange.fetch_positions()}
         self._positions(venue_positions, funding_rates)
         self._balance(venue_positions, funding_rates)
@@ -114,8 +117,8 @@ class Reconciler:
         self.ledger.record([self._event(state, event, reason)])
         self.repairs.append(f"{state.client_order_id}: {reason}")
 
-    def _unknown_open_orders(self, known: set[str]) -> None:
-        for order in self.broker.exchange.fetch_open_orders():
+    def _unknown_open_orders(self, known: set[str], symbols: set[str]) -> None:
+        for order in self.broker.fetch_open_orders(symbols):
             cid = str(order.get("clientOrderId") or "")
             if cid and cid not in known:
                 self._observe(order, None, "open on the venue, unknown to the ledger: adopted")

@@ -1,4 +1,6 @@
--- Latest snapshot of every position of the book (quantity signed: long > 0).
+-- Latest snapshot of every position of the book (quantity signed: long > 0; PnL, fees and
+-- funding in USDT; option Greeks per position: delta in coins, gamma per USDT, vega USDT per
+-- vol point, theta USDT per day).
 CREATE OR REPLACE VIEW positions AS
 SELECT
     id,
@@ -11,6 +13,16 @@ SELECT
     side,
     mark_price,
     unrealized_pnl,
-    realized_pnl
+    realized_pnl,
+    fees,
+    funding,
+    underlying,
+    expiry,
+    strike,
+    option_type,
+    delta,
+    gamma,
+    vega,
+    theta
 FROM lake.positions
 QUALIFY row_number() OVER (PARTITION BY id ORDER BY "timestamp" DESC) = 1;

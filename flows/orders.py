@@ -1,0 +1,164 @@
+"""Flow ``orders``: reconcile with the venue, submit the accepted intents, snapshot the book.
+
+Only one ``orders`` run submits at a time: the flow body holds a slot of the Prefect global
+concurrency limit ``qbtc-orders`` (limit 1, created on first use), and the library's
+execution lock covers the data directory as well. Submission is idempotent (client order ids
+derived from the decision, ledger and venue checked first), so the submit task may retry and
+the flow may be re-run without an order ever being sent twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from flows.alerts import KILL_SWITCH, raise_alert
+from flows.common import current_run_id, flow_settings, publish_table
+from qbtc.config import Settings
+from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
+from qbtc.execution.cycle import (
+    ExecutionConfig,
+    execution_lock,
+    reconcile_book,
+    snapshot_positions,
+    submit_intents,
+)
+from qbtc.execution.intents import OrderIntent, latest_intents_run, load_intents
+from qbtc.execution.reconcile import ReconcileReport
+from qbtc.execution.submit import SubmissionResult
+from qbtc.risk.killswitch import KillSwitch
+
+CONCURRENCY_LIMIT = "qbtc-orders"
+
+
+def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> None:
+    """Create the global concurrency limit on the Prefect server when it does not exist."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+
+
+def broker_settings(settings: Settings, *, live: bool) -> BrokerSettings:
+    """The broker's plain settings (secrets unwrapped only here, never logged)."""
+    key, secret = settings.exchange_api_key, settings.exchange_api_secret
+    return BrokerSettings(
+        exchange=settings.exchange,
+        live=live,
+        data_dir=settings.data_dir,
+        seed=settings.seed,
+        as_of=settings.as_of,
+        symbols=tuple(settings.symbols),
+        capital=settings.capital,
+        api_key=key.get_secret_value() if key else None,
+        api_secret=secret.get_secret_value() if secret else None,
+        timeout_ms=settings.exchange_timeout_ms,
+        max_retries=settings.exchange_max_retries,
+    )
+
+
+def execution_config(settings: Settings) -> ExecutionConfig:
+    return ExecutionConfig(
+        lake_dir=settings.lake_dir,
+        state_dir=settings.state_dir,
+        portfolio_id=settings.portfolio_id,
+        capital=settings.capital,
+        symbols=tuple(settings.symbols),
+        venue_error_threshold=settings.venue_error_threshold,
+        circuit_cooldown_s=settings.circuit_cooldown_s,
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=300)
+def reconcile_task(broker: Broker, config: ExecutionConfig, run_id: str) -> ReconcileReport:
+    """Ledger against the venue's orders, positions and balance; repairs from the venue."""
+    return reconcile_book(broker, config, run_id=run_id, kill_switch=KillSwitch(config.state_dir))
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=600)
+def submit_task(
+    broker: Broker, config: ExecutionConfig, intents: list[OrderIntent], run_id: str
+) -> list[SubmissionResult]:
+    """Submit the intents; retrying is safe (ledger and venue are checked first)."""
+    kill_switch = KillSwitch(config.state_dir)
+    return submit_intents(broker, config, intents, run_id=run_id, kill_switch=kill_switch)
+
+
+@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=1, timeout_seconds=300)
+def positions_task(broker: Broker, config: ExecutionConfig) -> int:
+    """Write the book's position snapshot; returns the number of positions."""
+    return snapshot_positions(broker, config).height
+
+
+def _rows(results: list[SubmissionResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_order_id": r.client_order_id,
+            "symbol": r.symbol,
+            "side": r.side,
+            "quantity": r.quantity,
+            "action": r.action,
+            "status": r.status,
+            "filled": r.filled_quantity,
+            "average_price": r.average_price,
+            "venue_order_id": r.venue_order_id,
+            "reason": r.reason,
+        }
+        for r in results
+    ]
+
+
+@flow(name="orders")
+def orders(
+    intents_run_id: str | None = None,
+    as_of: datetime | None = None,
+    live: bool = False,
+    data_dir: str | None = None,
+) -> dict[str, Any]:
+    """One execution cycle for the accepted intents of ``intents_run_id`` (default: newest).
+
+    ``live`` sends real orders (a ccxt venue and API keys are required); without it a ccxt
+    venue is used on its testnet and ``QBTC_EXCHANGE=sim`` trades on the simulated venue.
+    """
+    settings = flow_settings(as_of=as_of, data_dir=Path(data_dir) if data_dir else None)
+    run_id = current_run_id()
+    config = execution_config(settings)
+    broker = open_broker(broker_settings(settings, live=live or settings.live))
+    kill_switch = KillSwitch(settings.state_dir)
+    was_on = kill_switch.status().on
+    ensure_concurrency_limit()
+    with concurrency(CONCURRENCY_LIMIT, occupy=1, strict=True), execution_lock(config.state_dir):
+        report = reconcile_task(broker, config, run_id)
+        source = intents_run_id or latest_intents_run(settings.lake_dir)
+        intents = load_intents(settings.lake_dir, source) if source else []
+        results = submit_task(broker, config, intents, run_id)
+        held = positions_task(broker, config)
+    state = kill_switch.status()
+    if state.on and not was_on:
+        raise_alert(
+            settings.lake_dir,
+            event=KILL_SWITCH,
+            run_id=run_id,
+            message=f"kill switch tripped by execution: {state.reason}",
+            severity="critical",
+        )
+    publish_table("orders-cycle", _rows(results), f"Orders of intents run {source} ({broker.name})")
+    actions = [r.action for r in results]
+    return {
+        "run_id": run_id,
+        "intents_run_id": source,
+        "broker": broker.name,
+        "intents": len(intents),
+        "actions": {a: actions.count(a) for a in sorted(set(actions))},
+        "repairs": list(report.repairs),
+        "kill_switch_tripped": state.on and not was_on,
+        "positions": held,
+    }

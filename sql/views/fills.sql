@@ -1,0 +1,7 @@
+-- Executions of the book (fee in fee_currency, positive = paid), keyed by client_order_id;
+-- liquidity 'reconciled' marks a position repaired from the venue.
+CREATE OR REPLACE VIEW fills AS
+SELECT
+    * EXCLUDE (month),
+    quantity * price AS notional
+FROM lake.fills;
