@@ -107,3 +107,14 @@ def exposure(book: Book) -> Exposure:
         net_notional=float(values.sum()),
         by_symbol=by_symbol,
     )
+
+
+def options_delta_coin(book: Book) -> dict[str, float]:
+    """Net delta of the option legs alone per underlying, in coins (``sum q Delta F / S``)."""
+    out = dict.fromkeys(book.underlyings, 0.0)
+    opts = book.options
+    if opts.size:
+        deltas = option_greeks(opts)["delta"] * opts.quantity * opts.forward
+        for u, value in zip(opts.underlying, deltas, strict=True):
+            out[book.underlyings[u]] += float(value / book.spot[u])
+    return out

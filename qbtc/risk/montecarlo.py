@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from qbtc.risk._checks import check_confidence
 from qbtc.risk.book import Book
@@ -232,13 +232,17 @@ def quantile_stderr(losses: Floats, confidence: float) -> float:
     P&L distribution.
     """
     n = losses.size
-    z = norm.ppf(confidence)
-    bandwidth = n ** (-1 / 3) * norm.ppf(0.975) ** (2 / 3)
-    bandwidth *= (1.5 * norm.pdf(z) ** 2 / (2 * z**2 + 1)) ** (1 / 3)
+    z = ndtri(confidence)
+    bandwidth = n ** (-1 / 3) * ndtri(0.975) ** (2 / 3)
+    bandwidth *= (1.5 * _normal_pdf(z) ** 2 / (2 * z**2 + 1)) ** (1 / 3)
     h = min(bandwidth, 0.5 * (1.0 - confidence), 0.5 * confidence)
     upper, lower = np.quantile(losses, [confidence + h, confidence - h])
     sparsity = (upper - lower) / (2 * h)
     return float(np.sqrt(confidence * (1 - confidence) / n) * sparsity)
+
+
+def _normal_pdf(x: float) -> float:
+    return float(np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi))
 
 
 def shortfall_stderr(losses: Floats, confidence: float, var: float) -> float:

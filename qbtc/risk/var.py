@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from qbtc.risk._checks import check_confidence, finite_vector
 
@@ -66,7 +66,7 @@ def var_parametric(pnl: ArrayLike, confidence: float = 0.99) -> float:
     """
     level = check_confidence(confidence)
     values = finite_vector(pnl, "pnl", minimum=2)
-    z = float(norm.ppf(level))
+    z = float(ndtri(level))
     return z * float(values.std(ddof=1)) - float(values.mean())
 
 
@@ -90,7 +90,7 @@ def var_delta_normal(
     level = check_confidence(confidence)
     d, cov = _sensitivities(delta, covariance)
     sd = float(np.sqrt(max(float(d @ cov @ d), 0.0)))
-    return float(norm.ppf(level)) * sd - drift
+    return float(ndtri(level)) * sd - drift
 
 
 def var_delta_gamma(
@@ -137,7 +137,7 @@ def var_delta_gamma(
     k4 = 12.0 * float(cd @ g @ cov @ g @ cd) + 3.0 * float(np.trace(m2 @ m2))
     sd = np.sqrt(variance)
     skew, kurt = k3 / sd**3, k4 / sd**4
-    z = float(norm.ppf(1.0 - level))  # lower P&L tail
+    z = float(ndtri(1.0 - level))  # lower P&L tail
     w = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
     return -(mean + float(sd) * w)
 

@@ -1,0 +1,239 @@
+"""Flows ``risk`` (assess the book, size and hedge, pre-trade checks, record the intents)
+and ``risk_monitor`` (re-value the current book on the latest marks, alert on a breach).
+
+Every task body calls one ``qbtc`` function. A limit breach of the book is an ``alerts`` row
+plus a Prefect event (``qbtc.alert.risk-breach``); a kill switch trip is a critical alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.alerts import KILL_SWITCH, RISK_BREACH, raise_alert
+from flows.common import current_run_id, flow_settings, publish_table
+from qbtc.execution.intents import OrderIntent, intents_frame
+from qbtc.lake import write_dataset
+from qbtc.portfolio.plan import PlanConfig, plan_intents
+from qbtc.risk.killswitch import KillSwitch
+from qbtc.risk.pretrade import check_intents
+from qbtc.risk.records import risk_metric_rows, summary_rows
+from qbtc.risk.stage import (
+    CycleInputs,
+    RiskConfig,
+    RiskReport,
+    assess_cycle,
+    enforce_drawdown,
+    load_cycle_inputs,
+    pretrade_context,
+)
+from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
+
+KillSwitchAction = Literal["on", "off"]
+
+
+@dataclass(frozen=True)
+class RiskOutcome:
+    """What one ``risk`` run decided."""
+
+    report: RiskReport
+    intents: tuple[OrderIntent, ...]
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=120)
+def load_inputs(config: RiskConfig, as_of: datetime) -> CycleInputs:
+    """Positions, marks, signals, prices, equity history, quality gate, kill switch."""
+    return load_cycle_inputs(config, as_of)
+
+
+@task(cache_policy=NO_CACHE, timeout_seconds=300)
+def assess(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
+    """Monte Carlo VaR with full revaluation, Greeks, stress, limits of the book."""
+    return assess_cycle(inputs, config)
+
+
+@task(cache_policy=NO_CACHE)
+def plan(
+    inputs: CycleInputs, report: RiskReport, config: PlanConfig, run_id: str
+) -> list[OrderIntent]:
+    """Vol-targeted, delta-hedged perp targets as order intents."""
+    if inputs.signals.is_empty():
+        return []
+    valued = report.valued
+    return plan_intents(
+        inputs.signals,
+        valued.book,
+        valued.holdings,
+        valued.prices,
+        report.volatility,
+        equity=report.equity,
+        config=config,
+        run_id=run_id,
+        decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def pretrade(
+    intents: list[OrderIntent], inputs: CycleInputs, report: RiskReport, config: RiskConfig
+) -> tuple[OrderIntent, ...]:
+    """Accept or refuse every intent with its reason."""
+    return check_intents(intents, pretrade_context(inputs, report, config), config.limits)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=120)
+def record(lake_dir: Path, metrics: pl.DataFrame, intents: tuple[OrderIntent, ...]) -> int:
+    """Write ``risk_metrics`` and ``order_intents`` (idempotent upserts)."""
+    write_dataset(lake_dir, RISK_METRICS, metrics)
+    if intents:
+        write_dataset(lake_dir, ORDER_INTENTS, intents_frame(intents))
+    return len(intents)
+
+
+def risk_config(
+    as_of: datetime | None, portfolio_id: str | None, seed: int | None, scenarios: int | None
+) -> tuple[RiskConfig, datetime]:
+    settings = flow_settings(as_of=as_of, portfolio_id=portfolio_id, seed=seed)
+    config = RiskConfig.from_settings(settings, scenarios=scenarios)
+    return config, (settings.as_of or datetime.now(UTC)).astimezone(UTC)
+
+
+def plan_config(config: RiskConfig) -> PlanConfig:
+    limits = config.limits
+    return PlanConfig(
+        portfolio_id=config.portfolio_id,
+        strategy=config.strategy,
+        target_vol=config.target_vol,
+        max_symbol_notional=limits.max_symbol_notional,
+        max_gross_notional=limits.max_gross_notional,
+        max_leverage=limits.max_leverage,
+        band_usd=config.band_usd,
+        min_order_notional=config.min_order_notional,
+    )
+
+
+def apply_kill_switch(config: RiskConfig, action: KillSwitchAction | None, run_id: str) -> None:
+    """The ``kill_switch`` flow parameter: trip or reset by hand before anything else."""
+    switch = KillSwitch(config.state_dir)
+    if action == "off":
+        switch.reset()
+    elif action == "on" and not switch.status().on:
+        state = switch.trip(f"tripped by hand (risk flow parameter, run {run_id})")
+        alert_kill_switch(config, run_id, state.reason or "by hand")
+
+
+def alert_kill_switch(config: RiskConfig, run_id: str, reason: str) -> None:
+    raise_alert(
+        config.lake_dir,
+        event=KILL_SWITCH,
+        run_id=run_id,
+        message=f"kill switch tripped: {reason}",
+        severity="critical",
+    )
+
+
+def alert_breaches(config: RiskConfig, report: RiskReport, run_id: str) -> int:
+    """One alert (row + Prefect event) per limit the book exceeds."""
+    for breach in report.breaches:
+        raise_alert(
+            config.lake_dir,
+            event=RISK_BREACH,
+            run_id=run_id,
+            message=f"{config.portfolio_id}: {breach.message}",
+            details={"limit": breach.limit, "value": breach.value, "threshold": breach.threshold},
+        )
+    return len(report.breaches)
+
+
+def assess_and_alert(config: RiskConfig, inputs: CycleInputs, run_id: str) -> RiskReport:
+    """Assess, trip on drawdown, alert on breaches (shared by both flows)."""
+    report = assess(inputs, config)
+    tripped = enforce_drawdown(report, config)
+    if tripped is not None:
+        alert_kill_switch(config, run_id, tripped.reason or "drawdown")
+    alert_breaches(config, report, run_id)
+    publish_table(
+        f"risk-{config.portfolio_id}",
+        summary_rows(report),
+        f"Risk of {config.portfolio_id} at {report.as_of.isoformat()} (USDT)",
+    )
+    return report
+
+
+@flow(name="risk")
+def risk(
+    as_of: datetime | None = None,
+    portfolio_id: str | None = None,
+    seed: int | None = None,
+    scenarios: int | None = None,
+    kill_switch: KillSwitchAction | None = None,
+) -> dict[str, Any]:
+    """Assess the book, turn signals into order intents and check each before trading.
+
+    ``kill_switch`` trips ("on") or resets ("off") the kill switch before the run.
+    """
+    config, at = risk_config(as_of, portfolio_id, seed, scenarios)
+    run_id = current_run_id()
+    apply_kill_switch(config, kill_switch, run_id)
+    inputs = load_inputs(config, at)
+    report = assess_and_alert(config, inputs, run_id)
+    proposed = plan(inputs, report, plan_config(config), run_id)
+    decided = pretrade(proposed, inputs, report, config)
+    record(config.lake_dir, risk_metric_rows(report, config, run_id), decided)
+    publish_table(
+        f"risk-intents-{config.portfolio_id}",
+        [intent_row(i) for i in decided] or [{"intent": "none this cycle"}],
+        "Order intents of this cycle: accepted, or refused with the reason",
+    )
+    return summary(report, decided, run_id)
+
+
+@flow(name="risk_monitor")
+def risk_monitor(as_of: datetime | None = None, portfolio_id: str | None = None) -> dict[str, Any]:
+    """Re-value the current book on the latest marks; alert on a limit breach."""
+    config, at = risk_config(as_of, portfolio_id, None, None)
+    run_id = current_run_id()
+    inputs = load_inputs(config, at)
+    report = assess_and_alert(config, inputs, run_id)
+    record(config.lake_dir, risk_metric_rows(report, config, run_id), ())
+    get_run_logger().info(
+        "VaR %.2f USDT, %d breach(es), drawdown %.2f%%",
+        report.assessment.full.var,
+        len(report.breaches),
+        100 * report.drawdown,
+    )
+    return summary(report, (), run_id)
+
+
+def intent_row(intent: OrderIntent) -> dict[str, Any]:
+    return {
+        "symbol": intent.symbol,
+        "leg": intent.leg,
+        "side": intent.side,
+        "quantity": intent.quantity,
+        "notional": intent.notional,
+        "reduce_only": intent.reduce_only,
+        "status": intent.status,
+        "reason": intent.reason,
+    }
+
+
+def summary(report: RiskReport, decided: tuple[OrderIntent, ...], run_id: str) -> dict[str, Any]:
+    statuses = [i.status for i in decided]
+    return {
+        "run_id": run_id,
+        "as_of": report.as_of.isoformat(),
+        "var": report.assessment.full.var,
+        "cvar": report.assessment.full.cvar,
+        "equity": report.equity,
+        "drawdown": report.drawdown,
+        "breaches": [b.message for b in report.breaches],
+        "accepted": statuses.count("accepted"),
+        "refused": statuses.count("refused"),
+    }

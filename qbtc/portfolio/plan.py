@@ -1,0 +1,97 @@
+"""From signals to order intents: size, hedge, diff against the book.
+
+1. Each perp's directional target is volatility-targeted from its signal (strength in
+   [-1, 1], zero when the direction is flat), capped per symbol and on gross notional (the
+   tighter of the gross limit and leverage x equity).
+2. The perp carrying each underlying's view also offsets the delta of the options on that
+   underlying, re-traded only outside the hedge band.
+3. Intents move current positions to the targets (reduce-only legs first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from qbtc.execution.intents import OrderIntent
+from qbtc.portfolio.hedging import hedged_perp_targets
+from qbtc.portfolio.orders import intents_from_targets
+from qbtc.portfolio.sizing import vol_target_notional
+from qbtc.risk.book import Book
+from qbtc.risk.exposure import options_delta_coin
+from qbtc.symbols import base_currency
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """Sizing and hedging knobs (USDT unless stated; ``target_vol`` annualised)."""
+
+    portfolio_id: str
+    strategy: str
+    target_vol: float
+    max_symbol_notional: float
+    max_gross_notional: float
+    max_leverage: float
+    band_usd: float
+    min_order_notional: float = 10.0
+
+
+def signal_strengths(signals: pl.DataFrame) -> dict[str, float]:
+    """Signed strength per symbol: ``|strength|`` with the sign of ``direction``; flat is 0."""
+    sign = {"long": 1.0, "short": -1.0, "flat": 0.0}
+    out = {}
+    for row in signals.iter_rows(named=True):
+        if row["direction"] not in sign:
+            raise ValueError(f"unknown signal direction {row['direction']!r} for {row['symbol']}")
+        out[row["symbol"]] = sign[row["direction"]] * min(abs(float(row["strength"])), 1.0)
+    return out
+
+
+def plan_intents(
+    signals: pl.DataFrame,
+    book: Book,
+    holdings: Mapping[str, float],
+    prices: Mapping[str, float],
+    volatility: Mapping[str, float],
+    *,
+    equity: float,
+    config: PlanConfig,
+    run_id: str,
+    decision_bar: datetime,
+) -> list[OrderIntent]:
+    """Order intents for the perps of ``signals`` (no signal, no trade)."""
+    strengths = {s: v for s, v in signal_strengths(signals).items() if s in prices}
+    if not strengths or equity <= 0:
+        return []
+    notional = vol_target_notional(
+        strengths,
+        volatility,
+        equity=equity,
+        target_vol=config.target_vol,
+        max_symbol_notional=config.max_symbol_notional,
+        max_gross_notional=min(config.max_gross_notional, config.max_leverage * equity),
+    )
+    directional = {s: n / prices[s] for s, n in notional.items()}
+    option_delta = options_delta_coin(book)
+    hedge_delta: dict[str, float] = {}
+    for symbol in directional:  # the first perp of each underlying carries its hedge
+        base = base_currency(symbol)
+        if base in option_delta and base not in {base_currency(s) for s in hedge_delta}:
+            hedge_delta[symbol] = option_delta[base]
+    current = {s: q for s, q in holdings.items() if s in directional}
+    targets = hedged_perp_targets(
+        directional, current, hedge_delta, prices, band_usd=config.band_usd
+    )
+    return intents_from_targets(
+        targets,
+        current,
+        prices,
+        run_id=run_id,
+        portfolio_id=config.portfolio_id,
+        strategy=config.strategy,
+        decision_bar=decision_bar,
+        min_notional=config.min_order_notional,
+    )

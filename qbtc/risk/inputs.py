@@ -1,0 +1,152 @@
+"""What the risk stage reads from the lake: positions, marks, signals, prices, equity.
+
+Every reader looks only at rows stamped at or before ``as_of``, so a replayed cycle sees the
+data the original cycle saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from qbtc.lake import scan_dataset
+from qbtc.lake.layout import prune_files
+from qbtc.schemas import (
+    OHLCV,
+    OPTION_QUOTES,
+    POSITIONS,
+    RISK_METRICS,
+    SIGNALS,
+    TICKERS,
+    TS,
+    WRITTEN_AT,
+)
+
+#: How far back marks are searched (older ones are stale anyway and refused by the checks).
+MARK_LOOKBACK = timedelta(days=2)
+#: Method whose risk_metrics rows carry the equity history.
+EQUITY_METHOD = "monte_carlo"
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Latest perp tickers and option quotes at or before ``as_of``, one row per symbol."""
+
+    as_of: datetime
+    perps: pl.DataFrame
+    options: pl.DataFrame
+
+
+def _latest(lf: pl.LazyFrame, key: str, as_of: datetime) -> pl.DataFrame:
+    return (
+        lf.filter(pl.col("timestamp") <= as_of)
+        .sort("timestamp")
+        .group_by(key, maintain_order=True)
+        .last()
+        .sort(key)
+        .collect()
+    )
+
+
+def load_marks(lake_dir: Path, as_of: datetime) -> Marks:
+    """Latest ``tickers`` and ``option_quotes`` rows per symbol at ``as_of``."""
+    start = as_of - MARK_LOOKBACK
+    tickers = scan_dataset(lake_dir, TICKERS, start=start, end=as_of)
+    quotes = _scan_option_quotes(lake_dir, start, as_of)
+    return Marks(as_of, _latest(tickers, "symbol", as_of), _latest(quotes, "symbol", as_of))
+
+
+def _scan_option_quotes(lake_dir: Path, start: datetime, end: datetime) -> pl.LazyFrame:
+    """``option_quotes`` rows (latest version of each) between ``start`` and ``end``.
+
+    The lake writer drops a partition's source column when the partition has the same name,
+    so stored files lack ``underlying`` (it lives only in the ``underlying=BTC`` path) and
+    ``scan_dataset`` cannot select it. Rebuild it from the symbol's base currency, which is
+    what it is by construction; this keeps working once files carry the column again.
+    """
+    ds = OPTION_QUOTES
+    files = prune_files(lake_dir, ds, start=start, end=end)
+    if not files:
+        return ds.empty().lazy()
+    stored = {n: t for n, t in ds.columns.items() if n != "underlying"} | {WRITTEN_AT: TS}
+    lf = pl.scan_parquet(
+        files,
+        schema=pl.Schema(stored),
+        hive_partitioning=False,
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
+    lf = lf.filter(pl.col("timestamp").is_between(start, end))
+    lf = lf.sort(WRITTEN_AT, maintain_order=True).unique(
+        subset=list(ds.primary_key), keep="last", maintain_order=True
+    )
+    base = pl.col("symbol").str.split("/").list.first().alias("underlying")
+    return lf.with_columns(base).select(list(ds.columns))
+
+
+def load_positions(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.DataFrame:
+    """Latest snapshot of every position of ``portfolio_id`` (closed ones included)."""
+    lf = scan_dataset(lake_dir, POSITIONS).filter(pl.col("portfolio_id") == portfolio_id)
+    return _latest(lf, "id", as_of)
+
+
+def load_signals(lake_dir: Path, as_of: datetime) -> pl.DataFrame:
+    """The signals of the latest decision bar at or before ``as_of`` (empty when none)."""
+    lf = scan_dataset(lake_dir, SIGNALS, start=as_of - MARK_LOOKBACK, end=as_of)
+    frame = lf.collect()
+    if frame.is_empty():
+        return frame
+    latest = frame["timestamp"].max()
+    return frame.filter(pl.col("timestamp") == latest).sort("symbol")
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """Aligned close prices (rows in time order, one column per symbol) and bars per year."""
+
+    symbols: tuple[str, ...]
+    closes: np.ndarray
+    periods_per_year: float
+
+
+def load_closes(
+    lake_dir: Path, symbols: list[str], as_of: datetime, *, timeframe: str, bars: int
+) -> PriceHistory:
+    """The last ``bars`` closes of each symbol, aligned on the timestamps all of them have."""
+    if not symbols:
+        raise ValueError("no symbol to load prices for")
+    frame = (
+        scan_dataset(lake_dir, OHLCV, symbols=symbols, end=as_of)
+        .filter(pl.col("timeframe") == timeframe)
+        .select("timestamp", "symbol", "close")
+        .collect()
+        .pivot(on="symbol", index="timestamp", values="close")
+        .drop_nulls()
+        .sort("timestamp")
+        .tail(bars)
+    )
+    missing = [s for s in symbols if s not in frame.columns]
+    if missing or frame.height < 3:
+        raise ValueError(
+            f"not enough {timeframe} price history to estimate risk for "
+            f"{missing or symbols} at {as_of.isoformat()}: run `qbtc ingest` (backfill) first"
+        )
+    seconds = np.diff(frame["timestamp"].dt.epoch("s").to_numpy())
+    per_year = 365.0 * 86_400.0 / float(np.median(seconds))
+    return PriceHistory(tuple(symbols), frame.select(symbols).to_numpy(), per_year)
+
+
+def load_equity_history(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.DataFrame:
+    """Equity (USDT) recorded by earlier risk runs, in time order: ``timestamp, equity``."""
+    return (
+        scan_dataset(lake_dir, RISK_METRICS, end=as_of)
+        .filter((pl.col("portfolio_id") == portfolio_id) & (pl.col("method") == EQUITY_METHOD))
+        .filter(pl.col("timestamp") < as_of)
+        .select("timestamp", "equity")
+        .sort("timestamp")
+        .collect()
+    )

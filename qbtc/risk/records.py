@@ -1,0 +1,74 @@
+"""Rows the risk stage writes: ``risk_metrics`` per method, and summaries for artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from qbtc.risk.stage import RiskConfig, RiskReport
+from qbtc.schemas import RISK_METRICS
+
+
+def risk_metric_rows(report: RiskReport, config: RiskConfig, run_id: str) -> pl.DataFrame:
+    """One ``risk_metrics`` row per VaR method at ``report.as_of``.
+
+    ``monte_carlo`` (full revaluation, with its standard error) is the figure limits use;
+    ``delta_gamma_mc`` revalues the same scenarios with the delta-gamma approximation;
+    ``delta_normal`` and ``delta_gamma_cf`` (Cornish-Fisher) are analytic.
+    """
+    a = report.assessment
+    exposure, greeks = a.exposure, a.greeks
+    common = {
+        "portfolio_id": config.portfolio_id,
+        "run_id": run_id,
+        "timestamp": report.as_of,
+        "sharpe": report.sharpe,
+        "sortino": report.sortino,
+        "drawdown": report.drawdown,
+        "equity": report.equity,
+        "gross_notional": exposure.gross_notional,
+        "net_notional": exposure.net_notional,
+        "leverage": exposure.gross_notional / report.equity if report.equity > 0 else None,
+        "delta_usd": greeks.delta_usd,
+        "gamma_usd": greeks.gamma_usd,
+        "vega_usd": greeks.vega_usd,
+        "theta_usd": greeks.theta_usd,
+        "confidence": config.confidence,
+        "horizon_days": config.horizon_days,
+    }
+    methods: list[tuple[str, float, float | None, float | None]] = [
+        ("monte_carlo", a.full.var, a.full.cvar, a.full.var_stderr),
+        ("delta_gamma_mc", a.delta_gamma.var, a.delta_gamma.cvar, a.delta_gamma.var_stderr),
+        ("delta_normal", a.delta_normal_var, None, None),
+        ("delta_gamma_cf", a.cornish_fisher_var, None, None),
+    ]
+    rows = [
+        {**common, "method": m, "var": var, "cvar": cvar, "mc_stderr": se}
+        for m, var, cvar, se in methods
+    ]
+    return pl.DataFrame(rows, schema=RISK_METRICS.schema)
+
+
+def summary_rows(report: RiskReport) -> list[dict[str, Any]]:
+    """A readable table of the book's risk: VaR by method, Greeks, exposure, stress P&L."""
+    a = report.assessment
+    rows: list[dict[str, Any]] = [
+        {"measure": "VaR 99% 1d, Monte Carlo full revaluation", "value": a.full.var},
+        {"measure": "  Monte Carlo standard error", "value": a.full.var_stderr},
+        {"measure": "CVaR 99% 1d, Monte Carlo", "value": a.full.cvar},
+        {"measure": "VaR, delta-gamma on the same scenarios", "value": a.delta_gamma.var},
+        {"measure": "VaR, delta-normal", "value": a.delta_normal_var},
+        {"measure": "VaR, delta-gamma Cornish-Fisher", "value": a.cornish_fisher_var},
+        {"measure": "equity", "value": report.equity},
+        {"measure": "drawdown (fraction of peak)", "value": report.drawdown},
+        {"measure": "gross notional", "value": a.exposure.gross_notional},
+        {"measure": "net notional", "value": a.exposure.net_notional},
+        {"measure": "delta USDT", "value": a.greeks.delta_usd},
+        {"measure": "gamma USDT per 1%", "value": a.greeks.gamma_usd},
+        {"measure": "vega USDT per vol point", "value": a.greeks.vega_usd},
+        {"measure": "theta USDT per day", "value": a.greeks.theta_usd},
+    ]
+    rows += [{"measure": f"stress {s.name}", "value": s.pnl} for s in a.stress]
+    rows += [{"measure": f"BREACH {b.limit}", "value": b.value} for b in report.breaches]
+    return rows

@@ -1,0 +1,244 @@
+"""The risk stage of a cycle: load inputs, assess the book, trip the kill switch on a
+drawdown breach, and build the context pre-trade checks run in.
+
+Each public function is what one Prefect task of ``flows/risk.py`` calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from qbtc.quality import GateStatus, latest_gate
+from qbtc.risk.assessment import Assessment, assess_book, unit_risks
+from qbtc.risk.drawdown import current_drawdown
+from qbtc.risk.factors import FactorModel, estimate_spot_risk, factor_model
+from qbtc.risk.inputs import (
+    Marks,
+    PriceHistory,
+    load_closes,
+    load_equity_history,
+    load_marks,
+    load_positions,
+    load_signals,
+)
+from qbtc.risk.killswitch import KillSwitch, KillSwitchState
+from qbtc.risk.limits import Breach, Limits, UnitRisk, breaches
+from qbtc.risk.pretrade import PretradeContext
+from qbtc.risk.ratios import sharpe, sortino
+from qbtc.risk.valuation import ValuedBook, value_book
+from qbtc.symbols import base_currency
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Plain settings of the risk stage (built from ``qbtc.config.Settings`` by entry points)."""
+
+    lake_dir: Path
+    state_dir: Path
+    portfolio_id: str
+    capital: float
+    target_vol: float
+    symbols: tuple[str, ...]
+    timeframe: str
+    limits: Limits
+    band_usd: float
+    scenarios: int
+    seed: int
+    confidence: float = 0.99
+    horizon_days: float = 1.0
+    price_bars: int = 1440
+    threads: int = 2
+    strategy: str = "qbtc"
+    min_order_notional: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> RiskConfig:
+        """The stage's config from a ``Settings`` object, with explicit overrides."""
+        config = cls(
+            lake_dir=settings.lake_dir,
+            state_dir=settings.state_dir,
+            portfolio_id=settings.portfolio_id,
+            capital=settings.capital,
+            target_vol=settings.target_vol,
+            symbols=tuple(settings.symbols),
+            timeframe=settings.timeframe,
+            limits=Limits.from_settings(settings),
+            band_usd=settings.delta_hedge_band_usd,
+            scenarios=settings.mc_scenarios,
+            seed=settings.seed,
+        )
+        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class CycleInputs:
+    """Everything read from the lake and the state directory for one cycle."""
+
+    as_of: datetime
+    positions: pl.DataFrame
+    marks: Marks
+    signals: pl.DataFrame
+    prices: PriceHistory
+    equity_history: pl.DataFrame
+    gate: GateStatus
+    kill_switch: KillSwitchState
+
+
+def hedge_symbols(symbols: tuple[str, ...], positions: pl.DataFrame) -> list[str]:
+    """Perps whose prices drive risk: the configured ones plus any held perp."""
+    held = positions.filter((pl.col("quantity") != 0) & (pl.col("type") == "perp"))
+    return list(dict.fromkeys([*symbols, *held["symbol"].to_list()]))
+
+
+def load_cycle_inputs(config: RiskConfig, as_of: datetime) -> CycleInputs:
+    """Read positions, marks, signals, prices, equity history, gate and kill switch."""
+    positions = load_positions(config.lake_dir, config.portfolio_id, as_of)
+    perps = hedge_symbols(config.symbols, positions)
+    prices = load_closes(
+        config.lake_dir, perps, as_of, timeframe=config.timeframe, bars=config.price_bars
+    )
+    return CycleInputs(
+        as_of=as_of,
+        positions=positions,
+        marks=load_marks(config.lake_dir, as_of),
+        signals=load_signals(config.lake_dir, as_of),
+        prices=prices,
+        equity_history=load_equity_history(config.lake_dir, config.portfolio_id, as_of),
+        gate=latest_gate(config.lake_dir),
+        kill_switch=KillSwitch(config.state_dir).status(),
+    )
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """The assessed book: valuation, factor model, risk figures, equity and breaches."""
+
+    as_of: datetime
+    valued: ValuedBook
+    model: FactorModel
+    assessment: Assessment
+    units: dict[str, UnitRisk]
+    volatility: dict[str, float]
+    equity: float
+    drawdown: float
+    sharpe: float | None
+    sortino: float | None
+    breaches: tuple[Breach, ...]
+
+
+def spot_model(prices: PriceHistory, underlyings: tuple[str, ...]) -> tuple[FactorModel, dict]:
+    """Factor model of ``underlyings`` from perp closes, and the vol of each perp symbol."""
+    vols, corr = estimate_spot_risk(prices.closes, prices.periods_per_year)
+    by_base: dict[str, int] = {}
+    for i, symbol in enumerate(prices.symbols):
+        by_base.setdefault(base_currency(symbol), i)
+    missing = [u for u in underlyings if u not in by_base]
+    if missing:
+        raise ValueError(f"no perp price history for underlying(s) {missing}: add their perps")
+    idx = [by_base[u] for u in underlyings]
+    model = factor_model(underlyings, vols[idx], corr[np.ix_(idx, idx)])
+    return model, {s: float(vols[i]) for i, s in enumerate(prices.symbols)}
+
+
+def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
+    """Value and assess the book, and measure it against the limits."""
+    valued = value_book(inputs.positions, inputs.marks, list(config.symbols))
+    model, volatility = spot_model(inputs.prices, valued.book.underlyings)
+    assessment = assess_book(
+        valued.book,
+        model,
+        confidence=config.confidence,
+        horizon_days=config.horizon_days,
+        scenarios=config.scenarios,
+        seed=config.seed,
+        threads=config.threads,
+    )
+    equity = valued.equity(config.capital, inputs.positions)
+    history = [*inputs.equity_history["equity"].to_list(), equity]
+    drawdown = current_drawdown(history) if equity > 0 else 1.0
+    ratios = _ratios(inputs.equity_history, inputs.as_of, equity)
+    return RiskReport(
+        as_of=inputs.as_of,
+        valued=valued,
+        model=model,
+        assessment=assessment,
+        units=unit_risks(valued.instruments, assessment.scenarios, config.threads),
+        volatility=volatility,
+        equity=equity,
+        drawdown=drawdown,
+        sharpe=ratios[0],
+        sortino=ratios[1],
+        breaches=tuple(breaches(assessment.state, config.limits, max(equity, 1e-9))),
+    )
+
+
+def _ratios(history: pl.DataFrame, as_of: datetime, equity: float) -> tuple[float | None, ...]:
+    """Annualised Sharpe and Sortino of daily equity returns (None until defined)."""
+    now = pl.DataFrame({"timestamp": [as_of], "equity": [equity]}, schema=history.schema)
+    daily = (
+        pl.concat([history, now])
+        .group_by_dynamic("timestamp", every="1d")
+        .agg(pl.col("equity").last())
+    )
+    values = daily["equity"].to_numpy()
+    if values.size < 3 or np.any(values <= 0):
+        return None, None
+    returns = values[1:] / values[:-1] - 1.0
+    out: list[float | None] = []
+    for ratio in (sharpe, sortino):
+        try:
+            out.append(ratio(returns, 365.0))
+        except ValueError:
+            out.append(None)
+    return tuple(out)
+
+
+def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState | None:
+    """Trip the kill switch when the drawdown exceeds its limit; the new state if it tripped."""
+    if report.drawdown <= config.limits.max_drawdown:
+        return None
+    switch = KillSwitch(config.state_dir)
+    if switch.status().on:
+        return None
+    return switch.trip(
+        f"drawdown {report.drawdown:.2%} beyond the limit {config.limits.max_drawdown:.2%} "
+        f"(equity {report.equity:,.2f} USDT)"
+    )
+
+
+def pretrade_context(
+    inputs: CycleInputs, report: RiskReport, config: RiskConfig
+) -> PretradeContext:
+    """The context pre-trade checks run in, with the kill switch read now."""
+    return PretradeContext(
+        state=report.assessment.state,
+        units=report.units,
+        equity=report.equity,
+        mark_age_s=report.valued.mark_age_s,
+        gate_passed=inputs.gate.passed,
+        gate_reasons=inputs.gate.reasons,
+        kill_switch=KillSwitch(config.state_dir).status(),
+        stale_reason=stale_reason(inputs, report, config.limits.max_data_age_s),
+    )
+
+
+def stale_reason(inputs: CycleInputs, report: RiskReport, max_age_s: float) -> str | None:
+    """Why the book or the signals are too old to trade on, or None."""
+    reasons = []
+    ages = report.valued.mark_age_s
+    old = sorted(s for s in report.valued.holdings if ages.get(s, np.inf) > max_age_s)
+    if old:
+        reasons.append(f"marks of held {', '.join(old)} older than {max_age_s:,.0f} s")
+    if not inputs.signals.is_empty():
+        bar: datetime = inputs.signals["timestamp"].max()  # type: ignore[assignment]
+        age = (inputs.as_of - bar).total_seconds()
+        if age > max_age_s:
+            reasons.append(f"signals are {age:,.0f} s old (limit {max_age_s:,.0f} s)")
+    return "; ".join(reasons) or None

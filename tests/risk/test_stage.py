@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from qbtc.config import load_settings
+from qbtc.execution.intents import intents_frame
+from qbtc.lake import read_dataset, write_dataset
+from qbtc.portfolio.plan import PlanConfig, plan_intents
+from qbtc.pricing import black76_price, year_fraction
+from qbtc.risk import KillSwitch, check_intents
+from qbtc.risk.records import risk_metric_rows, summary_rows
+from qbtc.risk.stage import (
+    RiskConfig,
+    assess_cycle,
+    enforce_drawdown,
+    load_cycle_inputs,
+    pretrade_context,
+)
+from qbtc.risk.valuation import MissingMarkError
+from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
+from tests.risk import lake
+from tests.risk.lake import AS_OF, BTC, CALL, ETH
+
+
+def config_for(data_dir: Path, **settings: object) -> RiskConfig:
+    base = {"symbols": f"{BTC},{ETH}", "mc_scenarios": 2000, **settings}
+    return RiskConfig.from_settings(load_settings(data_dir=data_dir, **base))
+
+
+def plan_config(config: RiskConfig) -> PlanConfig:
+    return PlanConfig(
+        portfolio_id="main",
+        strategy="qbtc",
+        target_vol=config.target_vol,
+        max_symbol_notional=config.limits.max_symbol_notional,
+        max_gross_notional=config.limits.max_gross_notional,
+        max_leverage=config.limits.max_leverage,
+        band_usd=config.band_usd,
+    )
+
+
+def decide(data_dir: Path, config: RiskConfig):
+    inputs = load_cycle_inputs(config, AS_OF)
+    report = assess_cycle(inputs, config)
+    valued = report.valued
+    proposed = plan_intents(
+        inputs.signals,
+        valued.book,
+        valued.holdings,
+        valued.prices,
+        report.volatility,
+        equity=report.equity,
+        config=plan_config(config),
+        run_id="run-1",
+        decision_bar=lake.BAR,
+    )
+    return report, check_intents(proposed, pretrade_context(inputs, report, config), config.limits)
+
+
+@pytest.fixture
+def book_lake(lake_dir: Path) -> Path:
+    lake.write_lake(lake_dir)
+    return lake_dir
+
+
+def test_book_is_valued_on_the_latest_marks(book_lake, data_dir):
+    config = config_for(data_dir)
+    report = assess_cycle(load_cycle_inputs(config, AS_OF), config)
+    book = report.valued.book
+    assert book.underlyings == ("BTC", "ETH")
+    assert book.perps.symbols == (BTC,)
+    assert book.options.symbols == (CALL,)
+    call = float(
+        black76_price(lake.FORWARD, 50_000.0, year_fraction(AS_OF, lake.EXPIRY), lake.IV, True)
+    )
+    # capital + ETH realized 1,500 - fees 100 + funding -20 + BTC 2 x 2,000 + 10 calls
+    expected = 1_000_000 + 1_380 + 4_000 + 10 * (call - 4_000)
+    assert report.equity == pytest.approx(expected, rel=1e-12)
+    assert report.valued.mark_age_s[BTC] == 30.0
+    assert 0.3 < report.volatility[BTC] < 1.0  # estimated from the closes (60% a year)
+    assert report.assessment.full.var > 0
+    assert report.breaches == ()
+
+
+def test_signals_become_hedged_intents_that_pass_the_checks(book_lake, data_dir):
+    report, decided = decide(data_dir, config_for(data_dir))
+    assert all(i.status == "accepted" for i in decided), [i.reason for i in decided]
+    legs = [(i.symbol, i.leg, i.side, i.reduce_only) for i in decided]
+    # BTC flips from +2 to short: the long view (about 3.8 coins) minus the calls' delta
+    # (about 5.6 coins); the closing leg goes first, reduce-only
+    assert legs == [
+        (BTC, "close", "sell", True),
+        (BTC, "open", "sell", False),
+        (ETH, "increase", "sell", False),
+    ]
+    btc_view = 0.8 * report.equity * 0.2 / 2**0.5 / report.volatility[BTC] / 50_000.0
+    calls_delta = report.assessment.greeks.by_underlying[0].delta_coin - 2.0
+    assert decided[0].quantity == 2.0
+    assert -decided[1].quantity == pytest.approx(btc_view - calls_delta, rel=1e-6)
+
+
+def test_stale_marks_refuse_every_intent(lake_dir, data_dir):
+    lake.write_lake(lake_dir, marks_age_s=3_600.0)
+    _, decided = decide(data_dir, config_for(data_dir))
+    assert decided
+    assert all(i.status == "refused" for i in decided)
+    assert all("stale data" in (i.reason or "") for i in decided)
+
+
+def test_old_signals_refuse_every_intent(lake_dir, data_dir):
+    lake.write_prices(lake_dir)
+    lake.write_marks(lake_dir)
+    lake.write_positions(lake_dir)
+    lake.write_signals(lake_dir, bar=AS_OF - timedelta(hours=2))
+    lake.write_gate(lake_dir)
+    _, decided = decide(data_dir, config_for(data_dir))
+    assert decided
+    assert all("signals are 7,200 s old" in (i.reason or "") for i in decided)
+
+
+def test_a_failed_gate_refuses_every_intent(lake_dir, data_dir):
+    lake.write_lake(lake_dir, gate=False)
+    lake.write_gate(lake_dir, passed=False, reasons=("ohlcv.gaps: fail (3 of 400)",))
+    _, decided = decide(data_dir, config_for(data_dir))
+    assert {i.reason for i in decided} == {"quality gate failed: ohlcv.gaps: fail (3 of 400)"}
+
+
+def test_no_gate_yet_refuses_with_what_to_do(lake_dir, data_dir):
+    lake.write_lake(lake_dir, gate=False)
+    _, decided = decide(data_dir, config_for(data_dir))
+    assert all("run `qbtc ingest` first" in (i.reason or "") for i in decided)
+
+
+def test_drawdown_beyond_the_limit_trips_the_kill_switch(book_lake, data_dir):
+    config = config_for(data_dir)
+    inputs = load_cycle_inputs(config, AS_OF)
+    report = assess_cycle(inputs, config)
+    peak = report.equity / 0.8  # now 20% below an earlier peak
+    history = risk_metric_rows(report, config, "earlier")
+    history = history.with_columns(
+        pl.lit(AS_OF - timedelta(days=1)).cast(history.schema["timestamp"]).alias("timestamp"),
+        pl.lit(peak).alias("equity"),
+    )
+    write_dataset(config.lake_dir, RISK_METRICS, history)
+    report = assess_cycle(load_cycle_inputs(config, AS_OF), config)
+    assert report.drawdown == pytest.approx(0.2)
+    state = enforce_drawdown(report, config)
+    assert state is not None
+    assert state.reason.startswith("drawdown 20.00% beyond the limit 15.00%")
+    assert KillSwitch(config.state_dir).status().on
+    assert enforce_drawdown(report, config) is None  # already on: no second trip
+    _, decided = decide(data_dir, config)
+    assert all(i.status == "refused" for i in decided if not i.reduce_only)
+
+
+def test_a_held_position_without_a_mark_is_a_clear_error(lake_dir, data_dir):
+    lake.write_prices(lake_dir)
+    lake.write_marks(lake_dir)
+    unquoted = "BTC/USDT:USDT-260327-70000-C"
+    lake.write_positions(lake_dir, [lake.position(unquoted, 5.0, 100.0, type="option")])
+    config = config_for(data_dir)
+    with pytest.raises(
+        MissingMarkError, match=r"no mark for held position\(s\) \['BTC/USDT:USDT-2603"
+    ):
+        assess_cycle(load_cycle_inputs(config, AS_OF), config)
+
+
+def test_a_held_perp_without_price_history_is_a_clear_error(lake_dir, data_dir):
+    lake.write_prices(lake_dir)
+    lake.write_positions(lake_dir, [lake.position("SOL/USDT:USDT", 5.0, 100.0)])
+    with pytest.raises(ValueError, match=r"price history .* \['SOL/USDT:USDT'\].*qbtc ingest"):
+        load_cycle_inputs(config_for(data_dir), AS_OF)
+
+
+def test_rows_match_their_schemas(book_lake, data_dir):
+    config = config_for(data_dir)
+    report, decided = decide(data_dir, config)
+    write_dataset(config.lake_dir, RISK_METRICS, risk_metric_rows(report, config, "run-1"))
+    write_dataset(config.lake_dir, ORDER_INTENTS, intents_frame(decided))
+    stored = read_dataset(config.lake_dir, RISK_METRICS)
+    assert sorted(stored["method"]) == [
+        "delta_gamma_cf",
+        "delta_gamma_mc",
+        "delta_normal",
+        "monte_carlo",
+    ]
+    assert stored.filter(pl.col("method") == "monte_carlo")["mc_stderr"][0] > 0
+    assert any(r["measure"].startswith("stress crash") for r in summary_rows(report))
