@@ -25,7 +25,10 @@ OHLCV = list[list[float]]
 class Exchange(Protocol):
     """A venue as the pipeline sees it (ccxt unified subset)."""
 
-    id: str
+    @property
+    def id(self) -> str:
+        """The venue's id (``sim``, ``binanceusdm``): the ``source`` of stored rows."""
+        ...
 
     def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
 

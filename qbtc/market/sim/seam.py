@@ -16,7 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 class MarketView(Protocol):
     """What a trading backend may read from the exchange it is attached to."""
 
-    id: str
+    @property
+    def id(self) -> str: ...
 
     def milliseconds(self) -> int:
         """The venue clock, Unix milliseconds (the fixed ``as_of`` or the wall clock)."""
