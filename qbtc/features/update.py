@@ -1,0 +1,179 @@
+"""Incremental feature computation over the lake: new bars plus the warm-up they need.
+
+Each stage keeps an event-time watermark: the last row it stored per symbol (perps) or per
+underlying (options). A run recomputes from the watermark minus ``overlap`` (so bars or
+tickers that landed a little late are picked up), reads :data:`~qbtc.features.perp.WARMUP_BARS`
+bars before that for the windows, and returns only rows from the start on. Rows equal to the
+stored ones are skipped by the lake's upsert, so an idle re-run writes nothing. Older late
+data needs an explicit ``since``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from qbtc.features.bars import BAR
+from qbtc.features.carry import DEFAULT_MAX_FUNDING_AGE, DEFAULT_MAX_TICKER_AGE
+from qbtc.features.options import (
+    DEFAULT_MAX_REALISED_AGE,
+    compute_option_features,
+    perp_symbol,
+)
+from qbtc.features.perp import WARMUP_BARS, compute_perp_features
+from qbtc.lake import scan_dataset
+from qbtc.schemas import FEATURES, FUNDING_RATES, OHLCV, OPTION_FEATURES, OPTION_QUOTES, TICKERS
+
+DEFAULT_OVERLAP = timedelta(minutes=60)
+_RECENT = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class FeatureUpdate:
+    """Rows computed by one incremental run of a stage (``start`` None: nothing new)."""
+
+    dataset: str
+    frame: pl.DataFrame
+    start: datetime | None
+    until: datetime
+
+
+def last_closed_bar(as_of: datetime) -> datetime:
+    """Open time of the last 1-minute bar closed at ``as_of`` (UTC-aware)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC), e.g. datetime(..., tzinfo=UTC)")
+    minute = as_of.replace(second=0, microsecond=0)
+    return minute - BAR
+
+
+def _times(frame: pl.LazyFrame, key: str, keys: Sequence[str], how: str) -> dict[str, datetime]:
+    stamp = pl.col("timestamp").max() if how == "max" else pl.col("timestamp").min()
+    rows = frame.filter(pl.col(key).is_in(list(keys))).group_by(key).agg(stamp).collect()
+    return dict(zip(rows.get_column(key).to_list(), rows.get_column("timestamp"), strict=True))
+
+
+def _latest(
+    lake_dir: Path, dataset: str, key: str, keys: Sequence[str], *, until: datetime
+) -> dict[str, datetime]:
+    """Latest ``timestamp`` per key at or before ``until`` (recent partitions read first)."""
+    symbols = list(keys) if key == "symbol" else None
+    recent = scan_dataset(lake_dir, dataset, symbols=symbols, start=until - _RECENT, end=until)
+    found = _times(recent, key, keys, "max")
+    missing = [k for k in keys if k not in found]
+    if missing:
+        older = scan_dataset(lake_dir, dataset, symbols=missing if symbols else None, end=until)
+        found |= _times(older, key, missing, "max")
+    return found
+
+
+def plan_start(
+    lake_dir: Path,
+    *,
+    output: str,
+    source: str,
+    key: str,
+    keys: Sequence[str],
+    until: datetime,
+    overlap: timedelta,
+) -> datetime | None:
+    """First timestamp a stage must (re)compute, or None when ``source`` has nothing new.
+
+    For each key with source rows newer than its last output row: the last output time
+    minus ``overlap`` (or the key's first source row when it has no output yet); the
+    earliest of those.
+    """
+    done = _latest(lake_dir, output, key, keys, until=until)
+    newest = _latest(lake_dir, source, key, keys, until=until)
+    stale = [k for k in keys if k in newest and (k not in done or newest[k] > done[k])]
+    if not stale:
+        return None
+    fresh = [k for k in stale if k not in done]
+    starts = [done[k] - overlap for k in stale if k in done]
+    if fresh:
+        symbols = fresh if key == "symbol" else None
+        first = scan_dataset(lake_dir, source, symbols=symbols, end=until)
+        starts += _times(first, key, fresh, "min").values()
+    return min(starts)
+
+
+def compute_perp_update(
+    lake_dir: Path,
+    symbols: Sequence[str],
+    *,
+    as_of: datetime,
+    since: datetime | None = None,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> FeatureUpdate:
+    """``features`` rows of ``symbols`` for the bars closed at ``as_of`` not yet computed.
+
+    ``since`` forces a recomputation from that bar on (back-fills, late data).
+    """
+    until = last_closed_bar(as_of)
+    start = since or plan_start(
+        lake_dir,
+        output=FEATURES.name,
+        source=OHLCV.name,
+        key="symbol",
+        keys=symbols,
+        until=until,
+        overlap=overlap,
+    )
+    if start is None or start > until:
+        return FeatureUpdate(FEATURES.name, FEATURES.empty(), None, until)
+    read_from = start - WARMUP_BARS * BAR
+    ohlcv = scan_dataset(lake_dir, OHLCV, symbols=list(symbols), start=read_from, end=until)
+    tickers = scan_dataset(
+        lake_dir, TICKERS, symbols=list(symbols), start=start - DEFAULT_MAX_TICKER_AGE, end=until
+    )
+    funding = scan_dataset(
+        lake_dir,
+        FUNDING_RATES,
+        symbols=list(symbols),
+        start=start - DEFAULT_MAX_FUNDING_AGE,
+        end=until,
+    )
+    frame = compute_perp_features(
+        ohlcv, tickers=tickers, funding=funding, start=pl.col("timestamp") >= start
+    ).collect()
+    return FeatureUpdate(FEATURES.name, frame, start, until)
+
+
+def compute_option_update(
+    lake_dir: Path,
+    underlyings: Sequence[str],
+    *,
+    as_of: datetime,
+    since: datetime | None = None,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> FeatureUpdate:
+    """``option_features`` rows of the chain snapshots taken at or before ``as_of``.
+
+    Reads the ``features`` rows of each underlying's perp for ``iv_minus_rv``, so run it
+    after :func:`compute_perp_update`.
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC), e.g. datetime(..., tzinfo=UTC)")
+    start = since or plan_start(
+        lake_dir,
+        output=OPTION_FEATURES.name,
+        source=OPTION_QUOTES.name,
+        key="underlying",
+        keys=underlyings,
+        until=as_of,
+        overlap=overlap,
+    )
+    if start is None or start > as_of:
+        return FeatureUpdate(OPTION_FEATURES.name, OPTION_FEATURES.empty(), None, as_of)
+    quotes = scan_dataset(lake_dir, OPTION_QUOTES, start=start, end=as_of).filter(
+        pl.col("underlying").is_in(list(underlyings))
+    )
+    perps = [perp_symbol(underlying) for underlying in underlyings]
+    realised = scan_dataset(
+        lake_dir, FEATURES, symbols=perps, start=start - BAR - DEFAULT_MAX_REALISED_AGE, end=as_of
+    ).select("symbol", "timestamp", "rv_cc_1440")
+    frame = compute_option_features(quotes, realised=realised).collect()
+    return FeatureUpdate(OPTION_FEATURES.name, frame, start, as_of)
