@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import runtime
@@ -18,8 +20,28 @@ def flow_settings(**overrides: Any) -> Settings:
     return load_settings(**overrides)
 
 
+_CYCLE_RUN_ID: ContextVar[str | None] = ContextVar("qbtc_cycle_run_id", default=None)
+
+
+@contextmanager
+def cycle_run(run_id: str) -> Iterator[None]:
+    """Make ``run_id`` the run id of every stage flow called inside (one id per cycle).
+
+    The pipeline runs each stage as a subflow; their outputs (signals, intents, order
+    events) then all carry the pipeline's run id, so an order traces back to its cycle.
+    """
+    token = _CYCLE_RUN_ID.set(run_id)
+    try:
+        yield
+    finally:
+        _CYCLE_RUN_ID.reset(token)
+
+
 def current_run_id() -> str:
-    """The Prefect flow run id, or a fresh uuid outside a flow run (``.fn()`` calls)."""
+    """The cycle's run id inside a pipeline, else the Prefect flow run id, else a uuid."""
+    cycle = _CYCLE_RUN_ID.get()
+    if cycle:
+        return cycle
     run_id = runtime.flow_run.id
     return str(run_id) if run_id else uuid.uuid4().hex
 
