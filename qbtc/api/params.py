@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000_000
@@ -16,14 +18,36 @@ UNDERLYING_PATTERN = r"^[A-Z0-9]{1,20}$"
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 
+_ISO_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_time(value: object) -> object:
+    """Only ISO 8601 text (pydantic alone also takes numbers as Unix times)."""
+    if isinstance(value, str) and not _ISO_TIME.match(value):
+        raise ValueError("expected an ISO 8601 time such as 2026-01-05T00:00:00Z")
+    return value
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date such as 2026-01-05")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1-{MAX_LIMIT}).")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 Since = Annotated[
-    datetime | None,
+    IsoTime | None,
     Query(description="Only items at or after this time (ISO 8601; UTC when no offset)."),
 ]
 Until = Annotated[
-    datetime | None,
+    IsoTime | None,
     Query(description="Only items at or before this time (ISO 8601; UTC when no offset)."),
 ]
 SymbolPath = Annotated[

@@ -1,7 +1,8 @@
 """A process writing the lake in a loop, as a flow would (``python -m tests.api.writer``).
 
 Each round appends a bar and a ticker per symbol, a positions snapshot and an alert; every
-fifth round compacts ohlcv and positions. Stops after ``seconds`` or when ``stop`` exists.
+fifth round compacts ohlcv and positions; rounds are ``pause`` seconds apart (a flow writes
+far less often). Stops after ``seconds`` or when ``stop`` exists.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ def write_round(root: Path, symbols: tuple[str, ...], index: int) -> None:
         compact_dataset(root, "positions")
 
 
-def main(root: Path, seconds: float, stop: Path) -> int:
+def main(root: Path, seconds: float, stop: Path, pause: float = 0.2) -> int:
     deadline = time.monotonic() + seconds
     index = 0
     while time.monotonic() < deadline and not stop.exists():
         write_round(root, lakedata.PERPS, index)
         index += 1
+        time.sleep(pause)
     print(index, flush=True)
     return 0
 

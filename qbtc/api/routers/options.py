@@ -14,7 +14,7 @@ from qbtc.api import greeks
 from qbtc.api.context import ApiContext, NotFoundError, get_context, to_models
 from qbtc.api.errors import responses
 from qbtc.api.models import OptionChain, OptionQuote
-from qbtc.api.params import UNDERLYING_PATTERN
+from qbtc.api.params import UNDERLYING_PATTERN, IsoDate
 
 router = APIRouter(tags=["options"])
 
@@ -84,7 +84,7 @@ async def get_chain(
     underlying: Annotated[
         str, Path(pattern=UNDERLYING_PATTERN, description="Coin, e.g. BTC.", examples=["BTC"])
     ],
-    expiry: Annotated[date | None, Query(description="Only this expiry date (UTC).")] = None,
+    expiry: Annotated[IsoDate | None, Query(description="Only this expiry date (UTC).")] = None,
     option_type: Annotated[
         Literal["call", "put"] | None, Query(description="Only calls or puts.")
     ] = None,
