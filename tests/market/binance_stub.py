@@ -158,6 +158,7 @@ class BinanceStub:
             "/fapi/v1/ticker/bookTicker": self.book_ticker,
             "/fapi/v1/premiumIndex": self.premium_index,
             "/fapi/v1/fundingRate": self.funding_rate,
+            "/fapi/v1/order": self.new_order,
         }
         route = routes.get(path)
         if route is None:
@@ -289,13 +290,44 @@ class BinanceStub:
             if entry["timestamp"] <= end
         ]
 
+    def new_order(self, query: dict[str, str]) -> dict[str, Any]:
+        """The acknowledgement of ``POST /fapi/v1/order`` (a new, unfilled order)."""
+        return {
+            "clientOrderId": query.get("newClientOrderId", "x-qbtc"),
+            "cumQty": "0",
+            "cumQuote": "0.00000",
+            "executedQty": "0.000",
+            "orderId": 4_061_287_745,
+            "avgPrice": "0.00",
+            "origQty": query.get("quantity", "0"),
+            "price": query.get("price", "0.00"),
+            "reduceOnly": query.get("reduceOnly") == "true",
+            "side": query.get("side", "BUY"),
+            "positionSide": "BOTH",
+            "status": "NEW",
+            "stopPrice": "0.00",
+            "closePosition": False,
+            "symbol": query.get("symbol", "BTCUSDT"),
+            "timeInForce": query.get("timeInForce", "GTC"),
+            "type": query.get("type", "MARKET"),
+            "origType": query.get("type", "MARKET"),
+            "updateTime": self.venue.milliseconds(),
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "NONE",
+            "goodTillDate": 0,
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(length).decode() if length else ""
+                query = {k: v[-1] for k, v in parse_qs(url.query + "&" + form).items()}
                 reply = stub.answer(url.path, query)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -310,6 +342,9 @@ class BinanceStub:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and went away
+
+            def do_POST(self) -> None:
+                self.do_GET()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

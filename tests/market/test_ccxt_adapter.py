@@ -225,6 +225,35 @@ def test_create_opens_the_test_environment_unless_told_otherwise() -> None:
     assert deribit.client.urls["api"]["rest"] == "https://test.deribit.com"
 
 
+def _trader(stub: BinanceStub, sleeps: Sleeps) -> CcxtExchange:
+    client = create_client("binanceusdm", api_key="test-key", secret="test-secret")
+    enable_test_environment(client)
+    point_client_at(client, stub.base_url)
+    client.rateLimit = 1
+    policy = RetryPolicy(max_retries=3, backoff_base_s=0.001)
+    return CcxtExchange(client, symbols=(BTC,), policy=policy, sandbox=True, sleep=sleeps)
+
+
+def test_an_order_is_not_resent_after_a_server_error(stub: BinanceStub, sleeps: Sleeps) -> None:
+    trader = _trader(stub, sleeps)
+    stub.fail("/fapi/v1/order", Reply(503, body=SERVER_ERROR_BODY))
+    with pytest.raises(ccxt.OperationFailed, match="-1001"):
+        trader.create_order(BTC, "market", "buy", 0.01, None, {"clientOrderId": "qbtc-1"})
+    assert len(stub.calls("/fapi/v1/order")) == 1
+    assert sleeps == []
+
+
+def test_an_order_refused_for_rate_limits_is_sent_again(stub: BinanceStub, sleeps: Sleeps) -> None:
+    trader = _trader(stub, sleeps)
+    stub.fail("/fapi/v1/order", Reply(429, {"Retry-After": "2"}, RATE_LIMIT_BODY))
+    order = trader.create_order(BTC, "market", "buy", 0.01, None, {"clientOrderId": "qbtc-2"})
+    assert order["clientOrderId"] == "qbtc-2"
+    assert order["status"] == "open"
+    sent = stub.calls("/fapi/v1/order")
+    assert [q["newClientOrderId"] for q in sent] == ["qbtc-2", "qbtc-2"]
+    assert sleeps == [2.0]
+
+
 def test_trading_on_a_live_endpoint_needs_an_explicit_opt_in() -> None:
     venue = CcxtExchange(create_client("binanceusdm"), sandbox=False, live=False)
     with pytest.raises(VenueError, match="QBTC_EXCHANGE_TESTNET=false"):
