@@ -18,8 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import ccxt
-
+from qbtc.execution.circuit import Fault, classify
 from qbtc.execution.intents import OrderIntent
 from qbtc.market.protocol import Exchange
 
@@ -100,8 +99,10 @@ class Broker:
         """The venue's order with this client id, or None when the venue has none."""
         try:
             return self.exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
-        except ccxt.OrderNotFound:
-            return None
+        except Exception as exc:
+            if classify(exc) is Fault.NOT_FOUND:
+                return None
+            raise
 
     def fetch_open_orders(self, symbols: Iterable[str]) -> list[dict[str, Any]]:
         """Open orders of ``symbols`` (one call per symbol: Binance rate-limits the global call)."""

@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-import ccxt
-
 from qbtc.market.errors import UnknownSymbolError, VenueBannedError, VenueUnavailableError
 
 FILE_NAME = "circuit.json"
@@ -42,6 +40,8 @@ def classify(error: BaseException) -> Fault:
     ccxt raises Binance's -4116 as ``ExchangeError`` (not ``DuplicateOrderId``) and a 5xx
     with a body as ``OperationFailed``, so the code and the class are both looked at.
     """
+    import ccxt  # only when an error happened: importing ccxt takes seconds
+
     text = str(error)
     if isinstance(error, ccxt.DuplicateOrderId) or (
         isinstance(error, ccxt.BaseError) and ("-4116" in text or "duplicat" in text.lower())

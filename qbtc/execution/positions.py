@@ -21,7 +21,6 @@ import polars as pl
 
 from qbtc.execution.pnl import PositionPnl
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
-from qbtc.pricing import greeks, year_fraction
 from qbtc.schemas import POSITIONS
 
 
@@ -59,6 +58,8 @@ def _option_columns(
     }
     if mark is None:
         return columns
+    from qbtc.pricing import greeks, year_fraction  # scipy: only when options are held
+
     years = max(float(year_fraction(at, contract.expiry)), 0.0)
     g = greeks(mark.forward, contract.strike, years, mark.mark_iv, contract.is_call)
     columns |= {

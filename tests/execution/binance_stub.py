@@ -5,7 +5,8 @@ Serves on 127.0.0.1 (ephemeral port) from a daemon thread and stops itself after
 follows a script for the next order requests: ``ack`` (NEW), ``fill`` (FILLED), ``partial``
 (PARTIALLY_FILLED, half executed), ``reject`` (-2019 margin insufficient), ``5xx`` (503, the
 order not taken) and ``timeout`` (the order is taken, the answer comes too late).
-A reused ``newClientOrderId`` is refused with -4116 like Binance.
+A reused ``newClientOrderId`` is refused with -4116 like Binance; ``lagging_lookups`` makes
+the next order look-ups miss (a replica behind the matching engine).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class StubVenue:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     delay_s: float = 0.0
+    lagging_lookups: int = 0
     position: float = 0.0
     next_id: int = 8_000_000
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -169,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, EXCHANGE_INFO)
         if path == "/fapi/v1/order":
             order = venue.orders.get(query.get("origClientOrderId", ""))
+            if venue.lagging_lookups > 0:
+                venue.lagging_lookups -= 1
+                order = None
             if order is None:
                 return self._send(400, _error(-2013, "Order does not exist."))
             return self._send(200, order)

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ccxt
-
 from qbtc.market.sim.seam import MarketView
 from qbtc.market.sim.trading_state import (
     AccountState,
@@ -98,14 +96,17 @@ class SimTrading:
     @property
     def market(self) -> MarketView:
         if self._market is None:
-            raise ccxt.ExchangeNotAvailable(
+            raise _ccxt_error(
+                "ExchangeNotAvailable",
                 "the simulated venue's trading side is not attached to an exchange: build it "
-                "with SimExchange(trading=SimTrading(data_dir))"
+                "with SimExchange(trading=SimTrading(data_dir))",
             )
         return self._market
 
-    def _error(self, code: int, message: str) -> str:
-        return f'{getattr(self._market, "id", "sim")} {{"code":{code},"msg":"{message}"}}'
+    def _error(self, kind: str, code: int, message: str) -> Exception:
+        """A ccxt exception (``kind``) with Binance's error body, as ccxt would raise it."""
+        venue = getattr(self._market, "id", "sim")
+        return _ccxt_error(kind, f'{venue} {{"code":{code},"msg":"{message}"}}')
 
     # -- ccxt trading API -------------------------------------------------------------------
 
@@ -126,11 +127,11 @@ class SimTrading:
         with self.store.locked() as account:
             now = self._advance(account)
             if cid and self.store.find(account, client_order_id=cid) is not None:
-                raise ccxt.DuplicateOrderId(self._error(-4116, "ClientOrderId is duplicated."))
+                raise self._error("DuplicateOrderId", -4116, "ClientOrderId is duplicated.")
             position = account.positions.get(symbol, PositionRecord()).quantity
             signed = amount if side == "buy" else -amount
             if reduce_only and (position * signed >= 0 or amount > abs(position) * (1 + 1e-9)):
-                raise ccxt.InvalidOrder(self._error(-2022, "ReduceOnly Order is rejected."))
+                raise self._error("InvalidOrder", -2022, "ReduceOnly Order is rejected.")
             if not reduce_only:
                 self._check_margin(account, symbol, amount)
             account.order_counter += 1
@@ -158,7 +159,7 @@ class SimTrading:
             now = self._advance(account)
             order = self._lookup(account, id, params)
             if order.status != "open":
-                raise ccxt.OrderNotFound(self._error(-2011, "Unknown order sent."))
+                raise self._error("OrderNotFound", -2011, "Unknown order sent.")
             order.status, order.updated_ms = "canceled", now
             account.touch(order)
             return order_structure(order)
@@ -251,11 +252,11 @@ class SimTrading:
         self, symbol: str, type: str, side: str, amount: float, price: float | None
     ) -> None:
         if side not in ("buy", "sell") or type not in ("market", "limit"):
-            raise ccxt.InvalidOrder(self._error(-1116, f"Invalid order {type} {side}."))
+            raise self._error("InvalidOrder", -1116, f"Invalid order {type} {side}.")
         if not (amount > 0 and math.isfinite(amount)):
-            raise ccxt.InvalidOrder(self._error(-4003, f"Quantity {amount} must be positive."))
+            raise self._error("InvalidOrder", -4003, f"Quantity {amount} must be positive.")
         if type == "limit" and not (price is not None and price > 0):
-            raise ccxt.InvalidOrder(self._error(-4014, "A limit order needs a positive price."))
+            raise self._error("InvalidOrder", -4014, "A limit order needs a positive price.")
 
     def _check_margin(self, account: AccountState, symbol: str, amount: float) -> None:
         """Reject when initial margin of positions, open orders and this order exceeds equity."""
@@ -269,7 +270,7 @@ class SimTrading:
                     order.symbol, self._mark(order.symbol)
                 )
         if (exposure + amount * marks[symbol]) / self.config.max_leverage > equity:
-            raise ccxt.InsufficientFunds(self._error(-2019, "Margin is insufficient."))
+            raise self._error("InsufficientFunds", -2019, "Margin is insufficient.")
 
     def _advance(self, account: AccountState) -> int:
         """Bring the venue to its clock: settle funding, keep filling open orders."""
@@ -360,8 +361,16 @@ class SimTrading:
             else self.store.find(account, order_id=str(id))
         )
         if found is None:
-            raise ccxt.OrderNotFound(self._error(-2013, "Order does not exist."))
+            raise self._error("OrderNotFound", -2013, "Order does not exist.")
         return found
+
+
+def _ccxt_error(kind: str, message: str) -> Exception:
+    """A ccxt exception, importing ccxt (seconds) only when an error is actually raised."""
+    import ccxt
+
+    error: type[Exception] = getattr(ccxt, kind)
+    return error(message)
 
 
 def _touch(ticker: dict[str, Any]) -> tuple[float, float]:
@@ -370,5 +379,7 @@ def _touch(ticker: dict[str, Any]) -> tuple[float, float]:
     bid = ticker.get("bid") or last
     ask = ticker.get("ask") or last
     if bid is None or ask is None:
-        raise ccxt.ExchangeNotAvailable(f"the venue has no price for {ticker.get('symbol')}")
+        raise _ccxt_error(
+            "ExchangeNotAvailable", f"the venue has no price for {ticker.get('symbol')}"
+        )
     return float(bid), float(ask)
