@@ -10,6 +10,7 @@ import typer
 
 from qbtc import __version__
 from qbtc.cli import api, book, db, query
+from qbtc.cli.killswitch import kill_switch_command
 
 app = typer.Typer(
     name="qbtc",
@@ -22,6 +23,7 @@ app.add_typer(db.app, name="db")
 app.command("sql")(query.sql_command)
 book.register(app)
 app.command("api")(api.api_command)
+app.command("kill-switch")(kill_switch_command)
 
 
 @app.command()

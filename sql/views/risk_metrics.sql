@@ -1,5 +1,29 @@
--- Risk of the book over time: 99% 1-day VaR and CVaR in USDT (losses positive), Sharpe,
--- drawdown as a fraction of peak equity.
+-- Risk of the book over time, one row per VaR method: VaR and CVaR in USDT (losses positive)
+-- at `confidence` over `horizon_days` (99%, 1 day); method monte_carlo (full revaluation, the
+-- figure limits use, with its standard error mc_stderr), delta_gamma_mc (same scenarios,
+-- delta-gamma approximation), delta_normal and delta_gamma_cf (analytic, Cornish-Fisher).
+-- Sharpe/Sortino annualised from daily equity; drawdown a fraction of peak equity; Greeks in
+-- USDT (delta per 100% move, gamma per 1% move, vega per vol point, theta per day).
 CREATE OR REPLACE VIEW risk_metrics AS
-SELECT portfolio_id, var, sharpe, drawdown, "timestamp", cvar, method, run_id
+SELECT
+    portfolio_id,
+    var,
+    sharpe,
+    drawdown,
+    "timestamp",
+    cvar,
+    method,
+    run_id,
+    sortino,
+    equity,
+    gross_notional,
+    net_notional,
+    leverage,
+    delta_usd,
+    gamma_usd,
+    vega_usd,
+    theta_usd,
+    mc_stderr,
+    confidence,
+    horizon_days
 FROM lake.risk_metrics;

@@ -8,7 +8,7 @@ import pytest
 
 from qbtc.config import load_settings
 from qbtc.execution.intents import intents_frame
-from qbtc.lake import read_dataset, write_dataset
+from qbtc.lake import LakeReader, read_dataset, write_dataset
 from qbtc.portfolio.plan import PlanConfig, plan_intents
 from qbtc.pricing import black76_price, year_fraction
 from qbtc.risk import KillSwitch, check_intents
@@ -190,3 +190,10 @@ def test_rows_match_their_schemas(book_lake, data_dir):
     ]
     assert stored.filter(pl.col("method") == "monte_carlo")["mc_stderr"][0] > 0
     assert any(r["measure"].startswith("stress crash") for r in summary_rows(report))
+    # the catalog views: the promised first five columns, then the rest
+    reader = LakeReader(config.lake_dir)
+    view = reader.query("SELECT * FROM risk_metrics WHERE method = 'monte_carlo'")
+    assert view.columns[:5] == ["portfolio_id", "var", "sharpe", "drawdown", "timestamp"]
+    assert view["var"][0] == report.assessment.full.var
+    intents = reader.query("SELECT status, count(*) AS n FROM order_intents GROUP BY status")
+    assert intents.rows() == [("accepted", len(decided))]
