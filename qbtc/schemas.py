@@ -408,7 +408,9 @@ OPTION_FEATURES = register(
         },
         primary_key=("underlying", "expiry", "timestamp"),
         mode="upsert",
-        partition_by=(Partition("underlying", "underlying", "value"), *BY_DAY),
+        # Partition name differs from the column: the lake writer drops a partition's source
+        # column from the files when both have the same name.
+        partition_by=(Partition("und", "underlying", "value"), *BY_DAY),
         description=(
             "Option-surface features per underlying and expiry: ATM IV, 25-delta risk reversal "
             "(call - put IV) and butterfly, term slope (per year), implied minus realised vol."

@@ -26,10 +26,21 @@ from qbtc.features.options import (
 )
 from qbtc.features.perp import WARMUP_BARS, compute_perp_features
 from qbtc.lake import scan_dataset
-from qbtc.schemas import FEATURES, FUNDING_RATES, OHLCV, OPTION_FEATURES, OPTION_QUOTES, TICKERS
+from qbtc.lake.layout import prune_files
+from qbtc.schemas import (
+    FEATURES,
+    FUNDING_RATES,
+    OHLCV,
+    OPTION_FEATURES,
+    OPTION_QUOTES,
+    TICKERS,
+    TS,
+    WRITTEN_AT,
+)
 
 DEFAULT_OVERLAP = timedelta(minutes=60)
 _RECENT = timedelta(days=2)
+_JUST_AFTER = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,45 @@ def last_closed_bar(as_of: datetime) -> datetime:
     return minute - BAR
 
 
+def scan_option_quotes(
+    lake_dir: Path, *, start: datetime | None = None, end: datetime | None = None
+) -> pl.LazyFrame:
+    """``option_quotes`` rows (latest version of each) with ``underlying`` restored.
+
+    The lake writer drops a partition's source column when the partition has the same name
+    (``underlying=BTC``), so stored files lack ``underlying``. It is the option symbol's base
+    currency by construction (``BTC/USDT:USDT-261127-90000-C`` -> ``BTC``); this keeps
+    working once files carry the column again.
+    """
+    ds = OPTION_QUOTES
+    files = prune_files(lake_dir, ds, start=start, end=end)
+    if not files:
+        return ds.empty().lazy()
+    stored = {n: t for n, t in ds.columns.items() if n != "underlying"} | {WRITTEN_AT: TS}
+    lf = pl.scan_parquet(
+        files,
+        schema=pl.Schema(stored),
+        hive_partitioning=False,
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
+    if start is not None:
+        lf = lf.filter(pl.col("timestamp") >= start)
+    if end is not None:
+        lf = lf.filter(pl.col("timestamp") <= end)
+    lf = lf.sort(WRITTEN_AT, maintain_order=True).unique(
+        subset=list(ds.primary_key), keep="last", maintain_order=True
+    )
+    base = pl.col("symbol").str.split("/").list.first().alias("underlying")
+    return lf.with_columns(base).select(list(ds.columns))
+
+
+def _scan(lake_dir: Path, dataset: str, **filters: object) -> pl.LazyFrame:
+    if dataset == OPTION_QUOTES.name:
+        return scan_option_quotes(lake_dir, start=filters.get("start"), end=filters.get("end"))  # type: ignore[arg-type]
+    return scan_dataset(lake_dir, dataset, **filters)  # type: ignore[arg-type]
+
+
 def _times(frame: pl.LazyFrame, key: str, keys: Sequence[str], how: str) -> dict[str, datetime]:
     stamp = pl.col("timestamp").max() if how == "max" else pl.col("timestamp").min()
     rows = frame.filter(pl.col(key).is_in(list(keys))).group_by(key).agg(stamp).collect()
@@ -61,11 +111,11 @@ def _latest(
 ) -> dict[str, datetime]:
     """Latest ``timestamp`` per key at or before ``until`` (recent partitions read first)."""
     symbols = list(keys) if key == "symbol" else None
-    recent = scan_dataset(lake_dir, dataset, symbols=symbols, start=until - _RECENT, end=until)
+    recent = _scan(lake_dir, dataset, symbols=symbols, start=until - _RECENT, end=until)
     found = _times(recent, key, keys, "max")
     missing = [k for k in keys if k not in found]
     if missing:
-        older = scan_dataset(lake_dir, dataset, symbols=missing if symbols else None, end=until)
+        older = _scan(lake_dir, dataset, symbols=missing if symbols else None, end=until)
         found |= _times(older, key, missing, "max")
     return found
 
@@ -82,8 +132,8 @@ def plan_start(
 ) -> datetime | None:
     """First timestamp a stage must (re)compute, or None when ``source`` has nothing new.
 
-    For each key with source rows newer than its last output row: the last output time
-    minus ``overlap`` (or the key's first source row when it has no output yet); the
+    For each key with source rows newer than its last output row: just after the last
+    output time, minus ``overlap`` (or the key's first source row when it has no output yet); the
     earliest of those.
     """
     done = _latest(lake_dir, output, key, keys, until=until)
@@ -92,10 +142,10 @@ def plan_start(
     if not stale:
         return None
     fresh = [k for k in stale if k not in done]
-    starts = [done[k] - overlap for k in stale if k in done]
+    starts = [done[k] + _JUST_AFTER - overlap for k in stale if k in done]
     if fresh:
         symbols = fresh if key == "symbol" else None
-        first = scan_dataset(lake_dir, source, symbols=symbols, end=until)
+        first = _scan(lake_dir, source, symbols=symbols, end=until)
         starts += _times(first, key, fresh, "min").values()
     return min(starts)
 
@@ -168,7 +218,7 @@ def compute_option_update(
     )
     if start is None or start > as_of:
         return FeatureUpdate(OPTION_FEATURES.name, OPTION_FEATURES.empty(), None, as_of)
-    quotes = scan_dataset(lake_dir, OPTION_QUOTES, start=start, end=as_of).filter(
+    quotes = scan_option_quotes(lake_dir, start=start, end=as_of).filter(
         pl.col("underlying").is_in(list(underlyings))
     )
     perps = [perp_symbol(underlying) for underlying in underlyings]
