@@ -4,7 +4,8 @@ The minute path of ``(seed, symbol, day)`` is drawn from its own counter-based s
 shared factor stream of ``(seed, day)``, so minute returns of different perps are correlated
 through the factor, and the path ends exactly at the day's daily anchor. Jumps of the day
 happen at their own minute. Variance and volume follow an intraday profile (Asia, Europe and
-US sessions). Prices are on the venue's tick grid; volume is in base currency.
+US sessions). A jump unfolds over :data:`JUMP_MINUTES` minutes. Prices are on the venue's
+tick grid; volume is in base currency.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ VARIANCE_PROFILE: np.ndarray = _ACTIVITY**0.7 / (_ACTIVITY**0.7).sum()
 _CUMULATIVE_VARIANCE = np.cumsum(VARIANCE_PROFILE)
 _MINUTES = np.arange(MINUTES_PER_DAY)
 _ABS_NORMAL_MEAN = math.sqrt(2.0 / math.pi)
+JUMP_MINUTES = 30
+"""A jump unfolds over half an hour (a liquidation cascade), not in one bar: the daily
+returns keep their fat tails, and a single-bar move of tens of sigmas stays what it is on a
+real venue, a sign of bad data for the quality gate."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,15 @@ def _factor_minutes(seed: int, day: int) -> np.ndarray:
     return generator(seed, "factor", "minute", day).standard_normal(MINUTES_PER_DAY)
 
 
+def _jump_ramp(start: int) -> np.ndarray:
+    """Share of a jump done by the end of each minute: linear over ``JUMP_MINUTES`` minutes.
+
+    The ramp starts early enough to finish within the day (the daily anchor includes it).
+    """
+    first = min(start, MINUTES_PER_DAY - JUMP_MINUTES)
+    return np.clip((_MINUTES - first + 1) / JUMP_MINUTES, 0.0, 1.0)
+
+
 def _log_path(seed: int, symbol: str, day: int, draws: np.ndarray) -> np.ndarray:
     """Log close of each minute: a variance-profiled bridge plus the day's jumps."""
     spec, row = BY_SYMBOL[symbol], SYMBOL_INDEX[symbol]
@@ -80,8 +94,8 @@ def _log_path(seed: int, symbol: str, day: int, draws: np.ndarray) -> np.ndarray
     )
     walk = np.cumsum(increments)
     bridge = walk - _CUMULATIVE_VARIANCE * (walk[-1] - diffusive)
-    bridge += factor_jump * (paths.factor_jump_minute[day] <= _MINUTES)
-    bridge += idio_jump * (paths.idio_jump_minute[row, day] <= _MINUTES)
+    bridge += factor_jump * _jump_ramp(int(paths.factor_jump_minute[day]))
+    bridge += idio_jump * _jump_ramp(int(paths.idio_jump_minute[row, day]))
     log_close = start + bridge
     log_close[-1] = end
     return log_close
