@@ -112,54 +112,50 @@ def _annual_to_daily(vol: np.ndarray, shocks: np.ndarray) -> np.ndarray:
     return vol * shocks / math.sqrt(DAYS_PER_YEAR) - 0.5 * vol**2 / DAYS_PER_YEAR
 
 
+def _factor(seed: int, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Market factor: annualised vol, diffusive daily return, jump log size, jump minute."""
+    draws = generator(seed, "factor", "daily").standard_normal((days, 3))
+    uniform = generator(seed, "factor", "daily-uniform").random((days, 2))
+    vol = _log_vol(np.array(FACTOR_VOL), draws[:, 1])
+    rho = LEVERAGE_CORRELATION
+    shocks = rho * draws[:, 1] + math.sqrt(1 - rho**2) * draws[:, 0]
+    jump = _jumps(uniform[:, 0], draws[:, 2], FACTOR_JUMP_RATE, FACTOR_JUMP_MEAN, FACTOR_JUMP_SIZE)
+    return vol, _annual_to_daily(vol, shocks), jump, _minute_of(uniform[:, 1])
+
+
 def generate_daily(seed: int, days: int) -> DailyPaths:
     """Generate ``days`` days (at least up to the anchor day) for every perp of the universe."""
     if days <= ANCHOR_DAY:
         raise ValueError(f"generate at least {ANCHOR_DAY + 1} days (up to the anchor day)")
-    factor = generator(seed, "factor", "daily").standard_normal((days, 3))
-    factor_u = generator(seed, "factor", "daily-uniform").random((days, 2))
+    factor_vol, factor_ret, factor_jump, factor_minute = _factor(seed, days)
     idio = np.stack([generator(seed, s.symbol, "daily").standard_normal((days, 6)) for s in SPECS])
     idio_u = np.stack([generator(seed, s.symbol, "daily-uniform").random((days, 2)) for s in SPECS])
-    beta = np.array([s.beta for s in SPECS])[:, None]
-
-    factor_vol = _log_vol(np.array(FACTOR_VOL), factor[:, 1])
-    rho = LEVERAGE_CORRELATION
-    factor_z = rho * factor[:, 1] + math.sqrt(1 - rho**2) * factor[:, 0]
-    factor_jump = _jumps(
-        factor_u[:, 0], factor[:, 2], FACTOR_JUMP_RATE, FACTOR_JUMP_MEAN, FACTOR_JUMP_SIZE
-    )
     idio_vol = _log_vol(np.array([s.idio_vol for s in SPECS]), idio[..., 1])
-    idio_jump = _jumps(
-        idio_u[..., 0],
-        idio[..., 2],
-        np.array([s.jump_rate for s in SPECS])[:, None],
-        0.0,
-        np.array([s.jump_size for s in SPECS])[:, None],
+    rate, size = (
+        np.array([[getattr(s, name)] for s in SPECS]) for name in ("jump_rate", "jump_size")
     )
+    idio_jump = _jumps(idio_u[..., 0], idio[..., 2], rate, 0.0, size)
+    beta = np.array([[s.beta] for s in SPECS])
     returns = (
-        beta * (_annual_to_daily(factor_vol, factor_z) + factor_jump)
-        + _annual_to_daily(idio_vol, idio[..., 0])
-        + idio_jump
+        beta * (factor_ret + factor_jump) + _annual_to_daily(idio_vol, idio[..., 0]) + idio_jump
     )
     walk = np.cumsum(returns, axis=1)
-    log_ref = np.log(np.array([s.price for s in SPECS]))[:, None]
-
+    level = np.log(np.array([s.price for s in SPECS])) - walk[:, ANCHOR_DAY - 1]
     previous_return = np.concatenate([np.zeros((len(SPECS), 1)), returns[:, :-1]], axis=1)
-    shocks = idio[..., 3:6].reshape(len(SPECS), days * 3)
     innovation = PREMIUM_SD * math.sqrt(1 - PREMIUM_PERSISTENCE**2)
     premium = (
         INTEREST_PER_INTERVAL
-        + _ar1(innovation * shocks, PREMIUM_PERSISTENCE)
+        + _ar1(innovation * idio[..., 3:6].reshape(len(SPECS), days * 3), PREMIUM_PERSISTENCE)
         + PREMIUM_MOMENTUM * np.repeat(previous_return, 3, axis=1)
     )
     return DailyPaths(
         days=days,
-        log_start=(log_ref - walk[:, ANCHOR_DAY - 1 : ANCHOR_DAY])[:, 0],
-        log_close=log_ref + walk - walk[:, ANCHOR_DAY - 1 : ANCHOR_DAY],
+        log_start=level,
+        log_close=level[:, None] + walk,
         factor_vol=factor_vol,
         idio_vol=idio_vol,
         factor_jump=factor_jump,
-        factor_jump_minute=_minute_of(factor_u[:, 1]),
+        factor_jump_minute=factor_minute,
         idio_jump=idio_jump,
         idio_jump_minute=_minute_of(idio_u[..., 1]),
         premium=premium,

@@ -10,7 +10,13 @@ from qbtc.market.sim.chain import option_quote
 from qbtc.market.sim.daily import daily_paths, funding_from_premium
 from qbtc.market.sim.intraday import minute_bars
 from qbtc.market.sim.rng import unit_hash
-from qbtc.market.sim.snapshot import day_and_minute, iso8601, minute_window, perp_snapshot
+from qbtc.market.sim.snapshot import (
+    PerpSnapshot,
+    day_and_minute,
+    iso8601,
+    minute_window,
+    perp_snapshot,
+)
 from qbtc.market.sim.universe import (
     BY_SYMBOL,
     DAY_MS,
@@ -28,64 +34,75 @@ def _text(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _top_of_book(seed: int, symbol: str, last: float, now_ms: int) -> dict[str, float]:
+    """Bid and ask around ``last`` (the symbol's spread, on the tick grid) and their sizes."""
+    spec = BY_SYMBOL[symbol]
+    digits = spec.price_decimals
+    tick = 10.0**-digits
+    half_spread = max(tick, last * spec.spread_bps / 2e4)
+    depth = spec.daily_notional / last / 20_000
+    return {
+        "bid": round(math.floor((last - half_spread) / tick) * tick, digits),
+        "bidVolume": round(
+            depth * (0.5 + unit_hash(seed, symbol, now_ms, "bid")), spec.amount_decimals
+        ),
+        "ask": round(math.ceil((last + half_spread) / tick) * tick, digits),
+        "askVolume": round(
+            depth * (0.5 + unit_hash(seed, symbol, now_ms, "ask")), spec.amount_decimals
+        ),
+    }
+
+
+def _perp_info(
+    seed: int, snapshot: PerpSnapshot, base_volume: float, now_ms: int
+) -> dict[str, Any]:
+    """Binance-style raw fields: mark, index, funding, open interest, plus the current vol."""
+    spec = BY_SYMBOL[snapshot.symbol]
+    interval = (snapshot.bar_ms - EPOCH_MS) // FUNDING_INTERVAL_MS
+    premium = daily_paths(seed, interval // 3 + 1).premium[SYMBOL_INDEX[snapshot.symbol], interval]
+    open_interest = round(OPEN_INTEREST_DAYS * base_volume, spec.amount_decimals)
+    digits = spec.price_decimals
+    return {
+        "symbol": spec.market_id,
+        "lastPrice": _text(snapshot.last, digits),
+        "markPrice": _text(snapshot.mark, digits),
+        "indexPrice": _text(snapshot.index, digits),
+        "lastFundingRate": f"{float(funding_from_premium(premium)):.8f}",
+        "nextFundingTime": EPOCH_MS + (interval + 1) * FUNDING_INTERVAL_MS,
+        "openInterest": _text(open_interest, spec.amount_decimals),
+        "volatility": round(snapshot.vol, 6),
+        "time": now_ms,
+    }
+
+
 def perp_ticker(seed: int, symbol: str, now_ms: int) -> dict[str, Any]:
     """24-hour rolling statistics, top of book, mark and index of a perp at ``now_ms``."""
-    spec = BY_SYMBOL[symbol]
     snapshot = perp_snapshot(seed, symbol, now_ms)
     stop = snapshot.bar_ms + MINUTE_MS
     window = minute_window(seed, symbol, max(stop - DAY_MS, EPOCH_MS), stop)
-    digits = spec.price_decimals
-    tick = 10.0**-digits
-    half_spread = max(tick, snapshot.last * spec.spread_bps / 2e4)
-    bid = round(math.floor((snapshot.last - half_spread) / tick) * tick, digits)
-    ask = round(math.ceil((snapshot.last + half_spread) / tick) * tick, digits)
     base_volume = float(window["volume"].sum())
     quote_volume = float((window["volume"] * window["close"]).sum())
-    open_price = float(window["open"][0])
-    depth = spec.daily_notional / snapshot.last / 20_000
-    premium_row = SYMBOL_INDEX[symbol]
-    interval = (snapshot.bar_ms - EPOCH_MS) // FUNDING_INTERVAL_MS
-    funding = float(
-        funding_from_premium(daily_paths(seed, interval // 3 + 1).premium[premium_row, interval])
-    )
-    open_interest = round(OPEN_INTEREST_DAYS * base_volume, spec.amount_decimals)
+    last, open_price = snapshot.last, float(window["open"][0])
     return {
         "symbol": symbol,
         "timestamp": now_ms,
         "datetime": iso8601(now_ms),
         "high": float(window["high"].max()),
         "low": float(window["low"].min()),
-        "bid": bid,
-        "bidVolume": round(
-            depth * (0.5 + unit_hash(seed, symbol, now_ms, "bid")), spec.amount_decimals
-        ),
-        "ask": ask,
-        "askVolume": round(
-            depth * (0.5 + unit_hash(seed, symbol, now_ms, "ask")), spec.amount_decimals
-        ),
+        **_top_of_book(seed, symbol, last, now_ms),
         "vwap": quote_volume / base_volume if base_volume > 0 else None,
         "open": open_price,
-        "close": snapshot.last,
-        "last": snapshot.last,
+        "close": last,
+        "last": last,
         "previousClose": None,
-        "change": snapshot.last - open_price,
-        "percentage": 100.0 * (snapshot.last / open_price - 1.0),
-        "average": (snapshot.last + open_price) / 2,
+        "change": last - open_price,
+        "percentage": 100.0 * (last / open_price - 1.0),
+        "average": (last + open_price) / 2,
         "baseVolume": base_volume,
         "quoteVolume": quote_volume,
         "markPrice": snapshot.mark,
         "indexPrice": snapshot.index,
-        "info": {
-            "symbol": spec.market_id,
-            "lastPrice": _text(snapshot.last, digits),
-            "markPrice": _text(snapshot.mark, digits),
-            "indexPrice": _text(snapshot.index, digits),
-            "lastFundingRate": f"{funding:.8f}",
-            "nextFundingTime": EPOCH_MS + (interval + 1) * FUNDING_INTERVAL_MS,
-            "openInterest": _text(open_interest, spec.amount_decimals),
-            "volatility": round(snapshot.vol, 6),
-            "time": now_ms,
-        },
+        "info": _perp_info(seed, snapshot, base_volume, now_ms),
     }
 
 
