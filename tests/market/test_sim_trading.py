@@ -1,0 +1,304 @@
+"""The simulated venue's trading side: fills, fees, funding, partial fills, its own book."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ccxt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qbtc.lake import LakeReader, read_dataset
+from qbtc.market.sim import SimExchange
+from qbtc.market.sim.trading import FUNDING_INTERVAL_MS, SimTrading, execution_price
+
+SYMBOL = "BTC/USDT:USDT"
+T0 = int(datetime(2026, 1, 5, 12, tzinfo=UTC).timestamp() * 1000)
+SIGMA = math.sqrt(365.0) * 0.01  # one percent a day
+QUOTE_VOLUME = 14_400_000.0  # 10,000 USDT a minute; an order may take 1,000 a minute
+
+
+class FakeMarket:
+    """A market view with prices and a clock the test sets (the seam's MarketView)."""
+
+    id = "binanceusdm"
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.bid, self.ask = 100.0, 101.0
+        self.funding: dict[int, tuple[float, float]] = {}
+
+    def milliseconds(self) -> int:
+        return self.now
+
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        return {SYMBOL: {"symbol": SYMBOL}}
+
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+        mid = (self.bid + self.ask) / 2
+        return {
+            "symbol": symbol,
+            "bid": self.bid,
+            "ask": self.ask,
+            "last": mid,
+            "markPrice": mid,
+            "quoteVolume": QUOTE_VOLUME,
+            "info": {"volatility": SIGMA},
+        }
+
+    def fetch_funding_rate_history(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        rate, mark = self.funding.get(since or 0, (0.0, 0.0))
+        return [{"timestamp": since, "fundingRate": rate, "info": {"markPrice": str(mark)}}]
+
+
+@pytest.fixture
+def market() -> FakeMarket:
+    return FakeMarket()
+
+
+def open_trading(data_dir: Path, market: FakeMarket) -> SimTrading:
+    trading = SimTrading(data_dir)
+    trading.attach(market)
+    return trading
+
+
+@pytest.fixture
+def trading(data_dir: Path, market: FakeMarket) -> SimTrading:
+    return open_trading(data_dir, market)
+
+
+def buy(trading: SimTrading, amount: float, cid: str, **params: Any) -> dict[str, Any]:
+    return trading.create_order(
+        SYMBOL, "market", "buy", amount, None, {"clientOrderId": cid, **params}
+    )
+
+
+def test_a_market_buy_fills_above_the_ask_by_the_square_root_impact(trading: SimTrading) -> None:
+    order = buy(trading, 5.0, "a")
+    slip = 0.7 * 0.01 * math.sqrt(5.0 * 101.0 / QUOTE_VOLUME)
+    assert order["status"] == "closed"
+    assert order["average"] == pytest.approx(101.0 * (1 + slip), rel=1e-12)
+    assert order["fee"]["cost"] == pytest.approx(5.0 * order["average"] * 0.0005, rel=1e-12)
+    sell = trading.create_order(SYMBOL, "market", "sell", 2.0, None, {"clientOrderId": "b"})
+    assert sell["average"] < 100.0
+
+
+@given(
+    st.floats(min_value=1.0, max_value=1e7),
+    st.floats(min_value=1.0, max_value=1e7),
+    st.floats(min_value=0.05, max_value=3.0),
+    st.floats(min_value=0.05, max_value=3.0),
+)
+def test_slippage_grows_with_size_and_volatility(
+    small: float, large: float, calm: float, wild: float
+) -> None:
+    small, large = sorted((small, large))
+    calm, wild = sorted((calm, wild))
+
+    def price(side: str, notional: float, vol: float) -> float:
+        return execution_price(
+            side, 100.0, 101.0, notional, volatility=vol, quote_volume=1e8, impact=0.7
+        )
+
+    assert (
+        101.0 <= price("buy", small, calm) <= price("buy", large, calm) <= price("buy", large, wild)
+    )
+    assert (
+        100.0
+        >= price("sell", small, calm)
+        >= price("sell", large, calm)
+        >= price("sell", large, wild)
+    )
+
+
+def test_a_large_order_fills_partially_then_as_the_clock_advances(
+    trading: SimTrading, market: FakeMarket
+) -> None:
+    order = buy(trading, 20.0, "big")
+    per_minute = 1_000.0 / 101.0
+    assert order["status"] == "open"
+    assert order["filled"] == pytest.approx(per_minute)
+    assert [o["clientOrderId"] for o in trading.fetch_open_orders()] == ["big"]
+    market.now += 60_000
+    assert trading.fetch_order("", SYMBOL, {"clientOrderId": "big"})["filled"] == pytest.approx(
+        2 * per_minute
+    )
+    market.now += 60_000
+    done = trading.fetch_order("", SYMBOL, {"clientOrderId": "big"})
+    assert (done["status"], done["filled"], done["remaining"]) == ("closed", 20.0, 0.0)
+    assert trading.fetch_open_orders() == []
+
+
+def test_a_resting_limit_order_fills_at_its_price_as_a_maker(
+    trading: SimTrading, market: FakeMarket
+) -> None:
+    order = trading.create_order(SYMBOL, "limit", "buy", 3.0, 99.0, {"clientOrderId": "lim"})
+    assert (order["status"], order["filled"]) == ("open", 0.0)
+    market.now += 60_000
+    assert trading.fetch_order("", SYMBOL, {"clientOrderId": "lim"})["filled"] == 0.0
+    market.bid, market.ask = 97.5, 98.0
+    market.now += 60_000
+    filled = trading.fetch_order("", SYMBOL, {"clientOrderId": "lim"})
+    assert (filled["status"], filled["average"]) == ("closed", 99.0)
+    assert filled["fee"]["cost"] == pytest.approx(3.0 * 99.0 * 0.0002)
+
+
+def test_a_marketable_limit_order_fills_at_once_as_a_taker(trading: SimTrading) -> None:
+    order = trading.create_order(SYMBOL, "limit", "buy", 1.0, 102.0, {"clientOrderId": "x"})
+    assert order["status"] == "closed"
+    assert 101.0 < order["average"] < 102.0
+    assert order["fee"]["cost"] == pytest.approx(order["average"] * 0.0005)
+
+
+def test_funding_settles_every_eight_hours_on_the_open_position(
+    trading: SimTrading, market: FakeMarket
+) -> None:
+    buy(trading, 5.0, "a")
+    wallet = trading.fetch_balance()["info"]["walletBalance"]
+    first = T0 - T0 % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
+    market.funding = {first: (0.0001, 100.0), first + FUNDING_INTERVAL_MS: (-0.0002, 110.0)}
+    market.now = first + FUNDING_INTERVAL_MS + 1
+    balance = trading.fetch_balance()
+    paid = -5.0 * 100.0 * 0.0001 + 5.0 * 110.0 * 0.0002
+    assert balance["info"]["walletBalance"] == pytest.approx(wallet + paid)
+    assert trading.fetch_positions()[0]["info"]["funding"] == pytest.approx(paid)
+
+
+def test_positions_and_balance_have_ccxt_shapes(trading: SimTrading) -> None:
+    buy(trading, 5.0, "a")
+    trading.create_order(SYMBOL, "market", "sell", 7.0, None, {"clientOrderId": "b"})
+    (position,) = trading.fetch_positions()
+    assert (position["side"], position["contracts"]) == ("short", pytest.approx(2.0))
+    assert position["unrealizedPnl"] == pytest.approx(-2.0 * (100.5 - position["entryPrice"]))
+    balance = trading.fetch_balance()
+    assert balance["total"]["USDT"] == pytest.approx(
+        balance["info"]["walletBalance"] + position["unrealizedPnl"]
+    )
+    assert balance["USDT"]["used"] == pytest.approx(2.0 * 100.5 / 20.0)
+
+
+def test_a_reused_client_order_id_is_refused_like_binance(trading: SimTrading) -> None:
+    buy(trading, 1.0, "dup")
+    with pytest.raises(ccxt.InvalidOrder, match="-4116") as caught:
+        buy(trading, 1.0, "dup")
+    assert isinstance(caught.value, ccxt.DuplicateOrderId)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "code"),
+    [
+        (
+            lambda t: t.create_order(SYMBOL, "market", "sell", 1.0, None, {"reduceOnly": True}),
+            ccxt.InvalidOrder,
+            "-2022",
+        ),
+        (
+            lambda t: t.create_order(SYMBOL, "market", "buy", 1e6, None, {}),
+            ccxt.InsufficientFunds,
+            "-2019",
+        ),
+        (
+            lambda t: t.create_order(SYMBOL, "market", "buy", -1.0, None, {}),
+            ccxt.InvalidOrder,
+            "-4003",
+        ),
+        (
+            lambda t: t.create_order(SYMBOL, "limit", "buy", 1.0, None, {}),
+            ccxt.InvalidOrder,
+            "-4014",
+        ),
+        (
+            lambda t: t.fetch_order("", SYMBOL, {"clientOrderId": "nope"}),
+            ccxt.OrderNotFound,
+            "-2013",
+        ),
+        (lambda t: t.cancel_order("123", SYMBOL), ccxt.OrderNotFound, "-2013"),
+    ],
+)
+def test_bad_requests_are_refused_with_binance_codes(
+    trading: SimTrading, call: Any, error: type[Exception], code: str
+) -> None:
+    with pytest.raises(error, match=code):
+        call(trading)
+
+
+def test_a_reduce_only_order_may_close_but_not_flip(trading: SimTrading) -> None:
+    buy(trading, 2.0, "a")
+    with pytest.raises(ccxt.InvalidOrder, match="-2022"):
+        trading.create_order(SYMBOL, "market", "sell", 3.0, None, {"reduceOnly": "true"})
+    closed = trading.create_order(SYMBOL, "market", "sell", 2.0, None, {"reduceOnly": True})
+    assert closed["reduceOnly"] is True
+    assert trading.fetch_positions() == []
+
+
+def test_cancel_leaves_the_filled_part(trading: SimTrading) -> None:
+    order = buy(trading, 20.0, "big")
+    cancelled = trading.cancel_order(order["id"], SYMBOL)
+    assert cancelled["status"] == "canceled"
+    assert cancelled["filled"] == pytest.approx(order["filled"])
+
+
+def test_the_venue_keeps_its_own_book_across_restarts(
+    data_dir: Path, market: FakeMarket, trading: SimTrading
+) -> None:
+    buy(trading, 1.0, "old")
+    market.now += 8 * 86_400_000  # a week later the order has left the account file
+    buy(trading, 1.0, "new")
+    restarted = open_trading(data_dir, market)
+    assert "old" not in (data_dir / "venue" / "account.json").read_text()
+    with pytest.raises(ccxt.DuplicateOrderId):
+        buy(restarted, 1.0, "old")
+    assert restarted.fetch_order("", SYMBOL, {"clientOrderId": "old"})["status"] == "closed"
+    assert restarted.fetch_positions()[0]["contracts"] == pytest.approx(2.0)
+    book = read_dataset(data_dir / "lake", "sim_venue_orders").sort("order_id")
+    assert book["client_order_id"].to_list() == ["old", "new"]
+    reader = LakeReader(data_dir / "lake")
+    try:
+        view = reader.query(
+            "SELECT client_order_id, status, filled FROM sim_venue_orders ORDER BY 1"
+        )
+    finally:
+        reader.close()
+    assert view.rows() == [("new", "closed", 1.0), ("old", "closed", 1.0)]
+
+
+def test_two_threads_sending_the_same_client_order_id_make_one_order(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    outcomes: list[str] = []
+
+    def send() -> None:
+        venue = open_trading(data_dir, market)
+        try:
+            buy(venue, 1.0, "race")
+            outcomes.append("ok")
+        except ccxt.DuplicateOrderId:
+            outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["duplicate", "duplicate", "duplicate", "ok"]
+    assert read_dataset(data_dir / "lake", "sim_venue_orders").height == 1
+
+
+def test_the_simulated_exchange_delegates_trading_to_it(data_dir: Path) -> None:
+    as_of = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    venue = SimExchange(seed=7, as_of=as_of, trading=SimTrading(data_dir))
+    ticker = venue.fetch_ticker("ETH/USDT:USDT")
+    order = venue.create_order("ETH/USDT:USDT", "market", "buy", 1.0, None, {"clientOrderId": "q1"})
+    assert ticker["ask"] < order["average"] < ticker["ask"] * 1.001
+    assert order["timestamp"] == int(as_of.timestamp() * 1000)
+    venue.set_clock(as_of + timedelta(hours=9))  # one funding settlement later
+    position = venue.fetch_positions()[0]
+    assert position["info"]["funding"] != 0.0
+    assert position["markPrice"] == venue.fetch_ticker("ETH/USDT:USDT")["markPrice"]
