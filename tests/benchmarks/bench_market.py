@@ -45,8 +45,14 @@ _IMPORT_CODE = "import qbtc.market.sim, qbtc.market.normalize, polars"
 
 
 def _own_peak_rss_mb(code: str) -> float:
-    """Peak RSS (MiB) of a fresh interpreter running ``code``, as that process reports it."""
-    report = "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    """Peak RSS (MiB) of a fresh interpreter running ``code``: its own ``VmHWM``.
+
+    ``ru_maxrss`` is not used: Linux carries the parent's high-water mark across fork and exec.
+    """
+    report = (
+        "\nprint(next(line.split()[1] for line in open('/proc/self/status')"
+        " if line.startswith('VmHWM:')))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code + report], check=True, capture_output=True, text=True
     )
