@@ -66,6 +66,10 @@ class Dataset:
         missing += [p.source for p in self.partition_by if p.source not in self.columns]
         if missing:
             raise ValueError(f"dataset {self.name}: unknown columns {missing}")
+        clash = [p.name for p in self.partition_by if p.name in self.columns]
+        if clash:
+            # A hive directory named like a column would shadow it when read back.
+            raise ValueError(f"dataset {self.name}: partition names {clash} are also columns")
 
     @property
     def schema(self) -> pl.Schema:
@@ -194,7 +198,7 @@ OPTION_QUOTES = register(
         },
         primary_key=("symbol", "timestamp"),
         mode="append",
-        partition_by=(Partition("underlying", "underlying", "value"), *BY_DAY),
+        partition_by=(Partition("und", "underlying", "value"), *BY_DAY),
         description=(
             "Option chain snapshots. Prices in the premium currency (USDT when settlement is "
             "'linear', coin when 'inverse'); IVs as annualised fractions; option_type call|put."
