@@ -134,13 +134,14 @@ def _solve(p, f, k, t, call):
     reason = np.zeros(p.shape, dtype=np.int8)
     reason[beta < _TINY] = ImpliedVolReason.AT_INTRINSIC
     reason[time_value < 0] = ImpliedVolReason.BELOW_INTRINSIC
-    reason[beta >= np.exp(0.5 * x)] = ImpliedVolReason.ABOVE_MAXIMUM
+    b_max = np.exp(0.5 * x)
+    reason[beta >= b_max] = ImpliedVolReason.ABOVE_MAXIMUM
     vol = np.full(p.shape, np.nan)
     ok = np.flatnonzero(reason == ImpliedVolReason.OK)
     if ok.size == p.size:
-        vol = normalised_implied_vol(beta, x) / np.sqrt(t)
+        vol = normalised_implied_vol(beta, x, b_max) / np.sqrt(t)
     elif ok.size:
-        vol[ok] = normalised_implied_vol(beta[ok], x[ok]) / np.sqrt(t[ok])
+        vol[ok] = normalised_implied_vol(beta[ok], x[ok], b_max[ok]) / np.sqrt(t[ok])
     return vol, reason
 
 

@@ -1,0 +1,143 @@
+"""Householder(3) steps of the implied-volatility solver, one objective per branch.
+
+Each step needs ``b(x, s)`` and ``∂b/∂s`` at the current guess. They are evaluated by plain
+``Φ`` differences: their rounding error, ~ε times the larger term, moves ``s`` by only ~ε
+times ``Φ(d1)/φ(d1)``, which is small wherever that objective is used (the far-upper branch
+works with ``b_max − b``, summed without cancellation, instead). Where the terms would
+underflow (``h = x/s < −10``) the accurate ``normalised_black_call`` takes over.
+
+Two steps are always taken (Jäckel 2015): from the initial guesses (relative error up to a
+few percent in the lowest branch) the first leaves ~1e-6, the second machine precision.
+The caller silences floating-point warnings (``np.errstate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special
+
+from qbtc.pricing.inputs import FloatArray
+from qbtc.pricing.normalised import ETA, normalised_black_call
+
+SQRT_HALF = 0.7071067811865475244008443621048490392848359376887
+ONE_OVER_SQRT_TWO_PI = 0.3989422804014326779399460599343818684758586311649
+STEPS = 2
+
+Step = Callable[[FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
+
+
+def iterate(
+    s: FloatArray,
+    beta: FloatArray,
+    x: FloatArray,
+    b_max: FloatArray,
+    step: Step,
+    s_low: FloatArray | float,
+    s_high: FloatArray | float,
+) -> FloatArray:
+    """``STEPS`` Householder(3) steps from ``s``; a step that leaves the bracket restarts
+    from its middle (only reachable for extreme inputs such as ``|x| > 500``)."""
+    for iteration in range(STEPS):
+        if iteration:
+            outside = np.flatnonzero(~((s > s_low) & (s < s_high)))
+            if outside.size:
+                low = np.broadcast_to(s_low, s.shape)[outside]
+                high = np.broadcast_to(s_high, s.shape)[outside]
+                s[outside] = np.where(np.isfinite(high), 0.5 * (low + high), 2.0 * low)
+        ds = step(s, beta, x, b_max)
+        s = s + np.maximum(ds, -0.5 * s)
+    return s
+
+
+def black_and_vega(
+    x: FloatArray, s: FloatArray, b_max: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """b(x, s) = b_max Φ(h+t) − Φ(h−t)/b_max and ∂b/∂s = exp(−(h²+t²)/2)/√(2π).
+
+    With ``u = −h/√2`` and ``v = t/√2``: ``Φ(h ± t) = erfc(u ∓ v)/2``, ``h² + t² = 2(u² + v²)``.
+    """
+    u = x / s
+    u *= -SQRT_HALF
+    v = (0.5 * SQRT_HALF) * s
+    b = b_max * special.erfc(u - v)
+    b -= special.erfc(u + v) / b_max
+    b *= 0.5
+    u *= u
+    u += v * v
+    np.negative(u, out=u)
+    vega = np.exp(u, out=u)
+    vega *= ONE_OVER_SQRT_TWO_PI
+    return b, vega
+
+
+def _ratios(x: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """b''/b' = x²/s³ − s/4 and b'''/b' = (b''/b')² − 3x²/s⁴ − 1/4."""
+    x_over_s2 = x / (s * s)
+    halley = x * x_over_s2 / s - 0.25 * s
+    x_over_s2 *= x_over_s2
+    return halley, halley * halley - 3.0 * x_over_s2 - 0.25
+
+
+def _householder(newton: FloatArray, halley: FloatArray, hh3: FloatArray) -> FloatArray:
+    """newton·(1 + halley·newton/2)/(1 + newton·(halley + hh3·newton/6)); 0 if undefined.
+
+    Overwrites ``halley`` and ``hh3``.
+    """
+    hh3 *= newton
+    hh3 *= 1.0 / 6.0
+    hh3 += halley
+    hh3 *= newton
+    hh3 += 1.0
+    halley *= newton
+    halley *= 0.5
+    halley += 1.0
+    halley *= newton
+    halley /= hh3
+    halley[~np.isfinite(halley)] = 0.0
+    return halley
+
+
+def middle_step(s: FloatArray, beta: FloatArray, x: FloatArray, b_max: FloatArray) -> FloatArray:
+    """Objective g(s) = b(s) − beta (the two middle branches)."""
+    b, vega = black_and_vega(x, s, b_max)
+    halley, hh3 = _ratios(x, s)
+    return _householder((beta - b) / vega, halley, hh3)
+
+
+def lowest_step(s: FloatArray, ln_beta: FloatArray, x: FloatArray, b_max: FloatArray) -> FloatArray:
+    """Objective g(s) = 1/ln b(s) − 1/ln beta: close to linear for tiny prices.
+
+    Takes ``ln beta`` rather than ``beta``.
+    """
+    b, vega = black_and_vega(x, s, b_max)
+    far = np.flatnonzero(x < ETA * s)
+    if far.size:
+        b[far] = normalised_black_call(x[far], s[far])
+    ln_b = np.log(b)
+    bpob = vega / b
+    b_halley, b_hh3 = _ratios(x, s)
+    newton = (ln_beta - ln_b) * ln_b / (ln_beta * bpob)
+    inverse_ln_b = 1.0 / ln_b
+    factor = 1.0 + 2.0 * inverse_ln_b
+    halley = b_halley - bpob * factor
+    hh3 = b_hh3 + bpob * (
+        2.0 * bpob * (1.0 + 3.0 * inverse_ln_b * (1.0 + inverse_ln_b)) - 3.0 * b_halley * factor
+    )
+    return _householder(newton, halley, hh3)
+
+
+def highest_step(s: FloatArray, beta: FloatArray, x: FloatArray, b_max: FloatArray) -> FloatArray:
+    """Objective g(s) = ln((b_max − beta)/(b_max − b(s))): close to linear near b_max."""
+    u = x / s
+    u *= -SQRT_HALF
+    v = (0.5 * SQRT_HALF) * s
+    gap = b_max * special.erfc(v - u)
+    gap += special.erfc(u + v) / b_max
+    gap *= 0.5
+    vega = ONE_OVER_SQRT_TWO_PI * np.exp(-(u * u + v * v))
+    g = np.log((b_max - beta) / gap)
+    gp = vega / gap
+    b_halley, b_hh3 = _ratios(x, s)
+    return _householder(-g / gp, b_halley + gp, b_hh3 + gp * (2.0 * gp + 3.0 * b_halley))

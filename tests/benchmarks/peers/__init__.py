@@ -1,0 +1,1 @@
+"""The peer environment of the pricing benchmark (built on demand, see ``build_env``)."""
