@@ -52,6 +52,18 @@ class FeatureUpdate:
     start: datetime | None
     until: datetime
 
+    def summary(self, rows_written: int) -> dict[str, object]:
+        """What the run did, for run artifacts and manifests."""
+        key = "symbol" if "symbol" in self.frame.columns else "underlying"
+        return {
+            "dataset": self.dataset,
+            "start": self.start.isoformat() if self.start else None,
+            "until": self.until.isoformat(),
+            "rows": self.frame.height,
+            "rows_written": rows_written,
+            "keys": sorted(set(self.frame.get_column(key).to_list())),
+        }
+
 
 def last_closed_bar(as_of: datetime) -> datetime:
     """Open time of the last 1-minute bar closed at ``as_of`` (UTC-aware)."""

@@ -55,7 +55,7 @@ def chain(
     strikes = sorted({*(FORWARD * np.exp(grid)).tolist(), *extra_strikes})
     rows = [
         {
-            "symbol": f"BTC/USDT:USDT-x-{strike:.4f}-{kind[0].upper()}",
+            "symbol": f"BTC/USDT:USDT-{at + timedelta(days=days):%y%m%d}-{strike:.4f}-{kind[0].upper()}",
             "underlying": "BTC",
             "timestamp": at,
             "expiry": at + timedelta(days=days),
