@@ -40,6 +40,53 @@ def use_local_server_if_running(port: int) -> bool:
     return False
 
 
+@app.command("run")
+def run_command(
+    as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (UTC)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the venue and Monte Carlo."),
+    provider: str | None = typer.Option(None, "--provider", help="rules | gemini | replay."),
+    symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated perps."),
+    days: int | None = typer.Option(None, "--days", help="Back-fill days on a first run."),
+    live: bool = typer.Option(False, "--live", help="Send real orders (needs venue keys)."),
+) -> None:
+    """Run one full cycle now (ingest, gate, features, signals, risk, orders) and summarise it."""
+    from qbtc.logs import setup_logging
+
+    settings = settings_or_exit(
+        seed=seed,
+        llm_provider=provider,
+        backfill_days=days,
+        symbols=symbols.split(",") if symbols else None,
+    )
+    when = parse_as_of(as_of)
+    setup_logging(settings.data_dir)
+    use_local_server_if_running(settings.prefect_port)
+    from flows.pipeline import PipelineParameters, pipeline
+    from qbtc.report import cycle_report, render_text
+
+    params = PipelineParameters(
+        symbols=settings.symbols,
+        signal_provider=settings.llm_provider,
+        seed=settings.seed,
+        as_of=when,
+        backfill_days=settings.backfill_days,
+        mode="live" if live else "paper",
+    )
+    typer.echo(
+        f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "
+        f"(data in {settings.data_dir.resolve()}) ..."
+    )
+    state = pipeline(params, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    try:
+        report = cycle_report(settings.lake_dir, run_id)
+    except KeyError:
+        fail(f"the cycle did not start: {state.message}", code=1)
+    typer.echo(render_text(report, data_dir=settings.data_dir))
+    if not state.is_completed():
+        fail(report.message or state.message or "the cycle failed", code=1)
+
+
 @app.command("up")
 def up_command(
     no_first_run: bool = typer.Option(False, "--no-first-run", help="Do not trigger a run now."),

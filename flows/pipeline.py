@@ -1,0 +1,166 @@
+"""Flow ``pipeline``: one cycle of the desk, end to end.
+
+ingest → quality gate → features → signals → risk and portfolio → orders → book (re-valued
+positions and risk metrics) → catalog. Each stage is its own subflow (its artifacts and logs
+show under this run in the UI) and all of them write with this run's id, so every order
+traces back to the data, features and signals of its cycle. A failed stage stops the stages
+that depend on it; the run ends Failed with the stage and the reason. Every stage is
+idempotent, so a failed run can simply be run again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from flows.alerts import STAGE_FAILED, raise_alert
+from flows.common import current_run_id, cycle_run, flow_settings, publish_markdown
+from flows.features import features
+from flows.ingest import ingest
+from flows.maintenance import refresh_catalog
+from flows.orders import orders
+from flows.risk import risk, risk_monitor
+from flows.signals import signals
+from qbtc.config import Settings, SignalProviderName
+from qbtc.manifest import RunManifest, record_run
+from qbtc.report import cycle_report, render_markdown
+
+STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
+
+
+class PipelineParameters(BaseModel):
+    """Parameters of one cycle (the Prefect UI shows them as a form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbols: list[str] | None = Field(
+        None, description="Perpetuals in ccxt form (BTC/USDT:USDT); default QBTC_SYMBOLS."
+    )
+    signal_provider: SignalProviderName | None = Field(
+        None, description="rules | gemini | replay; default QBTC_LLM_PROVIDER."
+    )
+    seed: int | None = Field(None, description="Seed of the simulated venue and Monte Carlo.")
+    as_of: datetime | None = Field(
+        None, description="Fixed clock (UTC) for a reproducible cycle; default: now."
+    )
+    mode: Literal["paper", "live"] = Field(
+        "paper", description="paper: simulated venue or testnet; live: real orders (needs keys)."
+    )
+    backfill_days: int | None = Field(
+        None, ge=1, le=365, description="Days back-filled when a symbol has no data yet."
+    )
+    kill_switch: Literal["on", "off"] | None = Field(
+        None, description="Trip (on) or reset (off) the kill switch before this cycle."
+    )
+
+
+def cycle_clock(as_of: datetime | None) -> datetime:
+    """The cycle's fixed clock: ``as_of`` or now, in UTC, to the second."""
+    moment = as_of or datetime.now(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(microsecond=0)
+
+
+def stage_calls(
+    p: PipelineParameters, s: Settings, at: datetime, run_id: str
+) -> list[tuple[str, Callable[[], Any]]]:
+    """Each stage as a subflow call with this cycle's clock, seed and universe."""
+    return [
+        ("ingest", lambda: ingest(symbols=s.symbols, days=s.backfill_days, as_of=at, seed=s.seed)),
+        ("features", lambda: features(as_of=at, symbols=s.symbols)),
+        ("signals", lambda: signals(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
+        ("risk", lambda: risk(as_of=at, seed=s.seed, kill_switch=p.kill_switch)),
+        ("orders", lambda: orders(intents_run_id=run_id, as_of=at, live=p.mode == "live")),
+        ("book", lambda: risk_monitor(as_of=at)),
+    ]
+
+
+class StageFailedError(RuntimeError):
+    """A stage of the cycle failed; the stages after it did not run."""
+
+
+def run_stages(
+    calls: list[tuple[str, Callable[[], Any]]],
+) -> tuple[dict[str, Any], dict[str, float], tuple[str, str] | None]:
+    """Run stages in order; stop at the first failure and say which and why."""
+    results: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    for name, call in calls:
+        started = time.perf_counter()
+        try:
+            results[name] = call()
+        except Exception as exc:  # a stage's failure ends the cycle, with its reason
+            durations[name] = time.perf_counter() - started
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return results, durations, (name, reason)
+        durations[name] = time.perf_counter() - started
+    return results, durations, None
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
+    """One full cycle on the configured venue; returns the cycle summary."""
+    p = params or PipelineParameters()
+    settings = flow_settings(
+        symbols=p.symbols,
+        llm_provider=p.signal_provider,
+        seed=p.seed,
+        backfill_days=p.backfill_days,
+        as_of=cycle_clock(p.as_of),
+    )
+    at = settings.as_of
+    assert at is not None
+    run_id = current_run_id()
+    logger = get_run_logger()
+    manifest = RunManifest(
+        run_id=run_id,
+        flow="pipeline",
+        parameters=p.model_dump(mode="json"),
+        seed=settings.seed,
+        as_of=at,
+        llm_model=settings.gemini_model if settings.llm_provider != "rules" else None,
+    )
+    record_run(settings.lake_dir, manifest)
+    logger.info(
+        "cycle %s at %s: %d symbols, provider %s, %s",
+        run_id,
+        at.isoformat(),
+        len(settings.symbols),
+        settings.llm_provider,
+        p.mode,
+    )
+    with cycle_run(run_id):
+        results, durations, failure = run_stages(stage_calls(p, settings, at, run_id))
+    started = time.perf_counter()
+    refresh_catalog(settings.lake_dir, settings.catalog_path)
+    durations["catalog"] = time.perf_counter() - started
+    message = f"stage {failure[0]} failed: {failure[1]}" if failure else None
+    record_run(
+        settings.lake_dir,
+        manifest.finish(
+            "failed" if failure else "completed",
+            message,
+            stage_durations=durations,
+            snapshots=results,
+        ),
+    )
+    report = cycle_report(settings.lake_dir, run_id)
+    publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
+    if failure:
+        raise_alert(
+            settings.lake_dir,
+            event=STAGE_FAILED,
+            run_id=run_id,
+            message=message or "",
+            severity="critical",
+            details={"stage": failure[0]},
+        )
+        skipped = STAGES[STAGES.index(failure[0]) + 1 :]
+        logger.error("%s; skipped: %s", message, ", ".join(skipped) or "none")
+        raise StageFailedError(message)
+    return report.to_dict()

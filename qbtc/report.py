@@ -1,0 +1,222 @@
+"""The summary of one pipeline cycle, read back from the lake (what was stored is what is shown).
+
+Used by the pipeline's summary artifact and by ``qbtc run``: data ingested, gate status,
+signals, orders, positions, PnL and VaR of the cycle ``run_id``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from qbtc.lake import read_dataset
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did, from the lake. Money in USDT."""
+
+    run_id: str
+    status: str
+    message: str | None
+    as_of: datetime | None
+    durations: dict[str, float]
+    market: dict[str, Any]
+    gate: dict[str, Any]
+    signals: list[dict[str, Any]]
+    intents: dict[str, Any]
+    orders: dict[str, int]
+    positions: list[dict[str, Any]]
+    pnl: dict[str, float]
+    risk: dict[str, Any]
+    lake_dir: str = field(default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+def _run_row(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    runs = read_dataset(lake_dir, "runs").filter(pl.col("run_id") == run_id)
+    if runs.is_empty():
+        raise KeyError(
+            f'no run {run_id!r} in the lake; list runs with: qbtc sql "SELECT * FROM runs"'
+        )
+    return runs.row(0, named=True)
+
+
+def _market(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    ohlcv = read_dataset(lake_dir, "ohlcv")
+    quarantine = read_dataset(lake_dir, "quarantine").filter(pl.col("run_id") == run_id)
+    last = ohlcv["timestamp"].max() if ohlcv.height else None
+    return {
+        "ohlcv_rows": ohlcv.height,
+        "symbols": ohlcv["symbol"].n_unique() if ohlcv.height else 0,
+        "last_bar": last,
+        "tickers_rows": read_dataset(lake_dir, "tickers").height,
+        "funding_rows": read_dataset(lake_dir, "funding_rates").height,
+        "option_quote_rows": read_dataset(lake_dir, "option_quotes").height,
+        "quarantined_this_run": quarantine.height,
+    }
+
+
+def _gate(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    results = read_dataset(lake_dir, "quality_results").filter(
+        (pl.col("dataset") == "*") & (pl.col("check") == "gate")
+    )
+    mine = results.filter(pl.col("run_id") == run_id)
+    row = (mine if mine.height else results.sort("timestamp")).tail(1)
+    if row.is_empty():
+        return {"status": "not run", "details": ""}
+    first = row.row(0, named=True)
+    return {"status": first["status"], "details": first["details"], "run_id": first["run_id"]}
+
+
+def _signals(lake_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    rows = read_dataset(lake_dir, "signals").filter(pl.col("run_id") == run_id).sort("symbol")
+    cols = ["symbol", "direction", "strength", "confidence", "provider", "fallback_reason"]
+    return rows.select(cols).to_dicts()
+
+
+def _intents(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    rows = read_dataset(lake_dir, "order_intents").filter(pl.col("run_id") == run_id)
+    refused = rows.filter(pl.col("status") == "refused")
+    return {
+        "accepted": rows.filter(pl.col("status") == "accepted").height,
+        "refused": refused.height,
+        "refusals": refused.select("symbol", "reason").head(10).to_dicts(),
+    }
+
+
+def _orders(lake_dir: Path, run_id: str) -> dict[str, int]:
+    events = read_dataset(lake_dir, "order_events").filter(pl.col("run_id") == run_id)
+    counts = events.group_by("event").len().sort("event")
+    return {row["event"]: int(row["len"]) for row in counts.to_dicts()}
+
+
+def _positions(lake_dir: Path) -> pl.DataFrame:
+    snapshots = read_dataset(lake_dir, "positions")
+    if snapshots.is_empty():
+        return snapshots
+    return snapshots.sort("timestamp").group_by("id", maintain_order=True).last()
+
+
+def _risk(lake_dir: Path) -> dict[str, Any]:
+    metrics = read_dataset(lake_dir, "risk_metrics").sort("timestamp")
+    if metrics.is_empty():
+        return {}
+    row = metrics.tail(1).row(0, named=True)
+    keys = (
+        "method",
+        "var",
+        "cvar",
+        "confidence",
+        "equity",
+        "drawdown",
+        "leverage",
+        "gross_notional",
+        "net_notional",
+        "delta_usd",
+        "vega_usd",
+        "timestamp",
+    )
+    return {k: row[k] for k in keys}
+
+
+def cycle_report(lake_dir: Path, run_id: str) -> CycleReport:
+    """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run)."""
+    run = _run_row(lake_dir, run_id)
+    book = _positions(lake_dir)
+    open_book = book.filter(pl.col("quantity") != 0) if book.height else book
+    sums = {
+        c: float(book[c].sum()) if book.height else 0.0
+        for c in ("realized_pnl", "unrealized_pnl", "fees", "funding")
+    }
+    cols = ["symbol", "type", "quantity", "entry_price", "mark_price", "unrealized_pnl"]
+    return CycleReport(
+        run_id=run_id,
+        status=run["status"],
+        message=run["message"],
+        as_of=run["as_of"],
+        durations=json.loads(run["stage_durations"] or "{}"),
+        market=_market(lake_dir, run_id),
+        gate=_gate(lake_dir, run_id),
+        signals=_signals(lake_dir, run_id),
+        intents=_intents(lake_dir, run_id),
+        orders=_orders(lake_dir, run_id),
+        positions=open_book.select(cols).sort("symbol").to_dicts() if open_book.height else [],
+        pnl=sums,
+        risk=_risk(lake_dir),
+        lake_dir=str(lake_dir),
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4f}"
+    return str(value)
+
+
+def render_markdown(report: CycleReport) -> str:
+    """The report as markdown (Prefect artifact)."""
+    lines = [f"# Cycle {report.run_id}: {report.status}", ""]
+    if report.message:
+        lines += [f"**{report.message}**", ""]
+    m, r = report.market, report.risk
+    lines += [
+        f"- as of: {report.as_of}",
+        f"- data: {m['ohlcv_rows']:,} bars for {m['symbols']} symbols (last {m['last_bar']}), "
+        f"{m['option_quote_rows']:,} option quotes; quarantined this run: {m['quarantined_this_run']}",
+        f"- quality gate: {report.gate['status']}",
+        f"- signals: {len(report.signals)}; intents accepted {report.intents['accepted']}, "
+        f"refused {report.intents['refused']}; order events {report.orders or '{}'}",
+        f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "
+        f"unrealised {_fmt(report.pnl['unrealized_pnl'])}, fees {_fmt(report.pnl['fees'])}, "
+        f"funding {_fmt(report.pnl['funding'])} USDT",
+    ]
+    if r:
+        lines.append(
+            f"- risk ({r['method']}): VaR {_fmt(r['var'])}, CVaR {_fmt(r['cvar'])} USDT, "
+            f"equity {_fmt(r['equity'])}, drawdown {100 * (r['drawdown'] or 0):.2f}%"
+        )
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.durations.items())
+    lines += [f"- stage durations: {stages}", ""]
+    if report.signals:
+        lines += [
+            "| symbol | direction | strength | confidence | provider |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s['symbol']} | {s['direction']} | {s['strength']:.2f} | {s['confidence']:.2f} "
+            f"| {s['provider']} |"
+            for s in report.signals
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_text(report: CycleReport, *, data_dir: Path) -> str:
+    """The report for a terminal: the markdown summary, open positions, where to go next."""
+    text = render_markdown(report).replace("**", "").replace("# ", "", 1)
+    if report.positions:
+        with pl.Config(
+            tbl_rows=50, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=120
+        ):
+            text += "\nopen positions\n" + str(pl.DataFrame(report.positions)) + "\n"
+    text += "\n".join(
+        [
+            "",
+            f"data:     {data_dir.resolve()}  (lake: {data_dir.resolve() / 'lake'})",
+            f"catalog:  {data_dir.resolve() / 'qbtc.duckdb'}  (open it read-only any time)",
+            "next:",
+            '  qbtc sql "SELECT * FROM positions"',
+            '  qbtc sql "SELECT symbol, direction, strength, rationale FROM signals ORDER BY timestamp DESC LIMIT 10"',
+            '  qbtc sql "SELECT * FROM risk_metrics ORDER BY timestamp DESC LIMIT 5"',
+            "  make up      # Prefect UI at http://127.0.0.1:4200, schedules, REST API on :8000",
+            "",
+        ]
+    )
+    return text
