@@ -32,6 +32,7 @@ from qbtc.execution.cycle import (
 from qbtc.execution.intents import OrderIntent, latest_intents_run, load_intents
 from qbtc.execution.reconcile import ReconcileReport
 from qbtc.execution.submit import SubmissionResult
+from qbtc.quality import latest_gate
 from qbtc.risk.killswitch import KillSwitch
 
 CONCURRENCY_LIMIT = "qbtc-orders"
@@ -85,11 +86,25 @@ def reconcile_task(broker: Broker, config: ExecutionConfig, run_id: str) -> Reco
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=600)
 def submit_task(
-    broker: Broker, config: ExecutionConfig, intents: list[OrderIntent], run_id: str
+    broker: Broker,
+    config: ExecutionConfig,
+    intents: list[OrderIntent],
+    run_id: str,
+    hold: str | None = None,
 ) -> list[SubmissionResult]:
     """Submit the intents; retrying is safe (ledger and venue are checked first)."""
     kill_switch = KillSwitch(config.state_dir)
-    return submit_intents(broker, config, intents, run_id=run_id, kill_switch=kill_switch)
+    return submit_intents(
+        broker, config, intents, run_id=run_id, kill_switch=kill_switch, hold=hold
+    )
+
+
+def gate_hold(lake_dir: Path) -> str | None:
+    """Why orders must wait (the latest quality gate failed), or None when it passed."""
+    gate = latest_gate(lake_dir)
+    if gate.passed:
+        return None
+    return "quality gate failed: " + "; ".join(gate.reasons)
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=1, timeout_seconds=300)
@@ -127,6 +142,8 @@ def orders(
 
     ``live`` sends real orders (a ccxt venue and API keys are required); without it a ccxt
     venue is used on its testnet and ``QBTC_EXCHANGE=sim`` trades on the simulated venue.
+    Reconciliation and the position snapshot always run; orders wait while the latest
+    quality gate has failed (each intent records why).
     """
     settings = flow_settings(as_of=as_of, data_dir=Path(data_dir) if data_dir else None)
     run_id = current_run_id()
@@ -139,7 +156,8 @@ def orders(
         report = reconcile_task(broker, config, run_id)
         source = intents_run_id or latest_intents_run(settings.lake_dir)
         intents = load_intents(settings.lake_dir, source) if source else []
-        results = submit_task(broker, config, intents, run_id)
+        hold = gate_hold(settings.lake_dir) if intents else None
+        results = submit_task(broker, config, intents, run_id, hold)
         held = positions_task(broker, config)
     state = kill_switch.status()
     if state.on and not was_on:
@@ -158,6 +176,7 @@ def orders(
         "broker": broker.name,
         "intents": len(intents),
         "actions": {a: actions.count(a) for a in sorted(set(actions))},
+        "held": hold,
         "repairs": list(report.repairs),
         "kill_switch_tripped": state.on and not was_on,
         "positions": held,

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.execution.circuit import Fault, classify
 from qbtc.execution.intents import OrderIntent
 from qbtc.market.protocol import Exchange
@@ -126,14 +127,18 @@ def open_broker(settings: BrokerSettings) -> Broker:
 
 def open_paper_broker(settings: BrokerSettings) -> Broker:
     """The simulated venue with its own trading side under ``<data_dir>``."""
-    from qbtc.market.sim import SimExchange
     from qbtc.market.sim.trading import SimTrading, VenueConfig
+    from qbtc.market.venue import open_exchange
 
     trading = SimTrading(settings.data_dir, config=VenueConfig(starting_balance=settings.capital))
-    kwargs: dict[str, Any] = {"seed": settings.seed, "as_of": settings.as_of, "trading": trading}
-    if settings.symbols:
-        kwargs["symbols"] = settings.symbols
-    return Broker(SimExchange(**kwargs), paper=True, taker_fee=trading.config.taker_fee)
+    exchange = open_exchange(
+        "sim",
+        seed=settings.seed,
+        as_of=settings.as_of,
+        symbols=settings.symbols or DEFAULT_SYMBOLS,
+        trading=trading,
+    )
+    return Broker(exchange, paper=True, taker_fee=trading.config.taker_fee)
 
 
 def open_live_broker(settings: BrokerSettings) -> Broker:

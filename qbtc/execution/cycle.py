@@ -100,9 +100,12 @@ def submit_intents(
     *,
     run_id: str,
     kill_switch: KillSwitchLike,
+    hold: str | None = None,
 ) -> list[SubmissionResult]:
-    """Submit each intent once (idempotent: safe to retry or re-run)."""
-    submitter = Submitter(broker, config.ledger(), config.circuit(), kill_switch, run_id=run_id)
+    """Submit each intent once (idempotent: safe to retry or re-run); ``hold`` blocks all."""
+    submitter = Submitter(
+        broker, config.ledger(), config.circuit(), kill_switch, run_id=run_id, hold=hold
+    )
     return [submitter.submit(intent) for intent in intents]
 
 

@@ -65,7 +65,11 @@ def _hook(point: str, client_order_id: str) -> None:
 
 
 class Submitter:
-    """Submits intents through ``broker`` and records everything in ``ledger``."""
+    """Submits intents through ``broker`` and records everything in ``ledger``.
+
+    ``hold`` (a reason) blocks every submission of the cycle, e.g. a failed quality gate:
+    each intent gets a ``rejected`` event with ``blocked: <reason>`` and stays pending.
+    """
 
     def __init__(
         self,
@@ -75,12 +79,14 @@ class Submitter:
         kill_switch: KillSwitchLike,
         *,
         run_id: str,
+        hold: str | None = None,
     ) -> None:
         self.broker = broker
         self.ledger = ledger
         self.circuit = circuit
         self.kill_switch = kill_switch
         self.run_id = run_id
+        self.hold = hold
 
     def submit(self, intent: OrderIntent) -> SubmissionResult:
         """Bring one intent to the venue exactly once; never raises for venue errors."""
@@ -150,6 +156,8 @@ class Submitter:
         return self._result(intent, "found", reason)
 
     def _blocked_reason(self, intent: OrderIntent) -> str | None:
+        if self.hold is not None:
+            return self.hold
         switch = self.kill_switch.status()
         if getattr(switch, "on", False) and not intent.reduce_only:
             return (

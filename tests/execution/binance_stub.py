@@ -4,7 +4,7 @@ Serves on 127.0.0.1 (ephemeral port) from a daemon thread and stops itself after
 ``lifetime_s``. It keeps its own orders, answers with Binance's payloads and error codes, and
 follows a script for the next order requests: ``ack`` (NEW), ``fill`` (FILLED), ``partial``
 (PARTIALLY_FILLED, half executed), ``reject`` (-2019 margin insufficient), ``5xx`` (503, the
-order not taken) and ``timeout`` (the order is taken, the answer comes too late).
+order not taken), ``418`` (IP ban) and ``timeout`` (the order is taken, the answer comes too late).
 A reused ``newClientOrderId`` is refused with -4116 like Binance; ``lagging_lookups`` makes
 the next order look-ups miss (a replica behind the matching engine).
 """
@@ -212,6 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(400, _error(-4116, "ClientOrderId is duplicated."))
             if behaviour == "reject":
                 return self._send(400, _error(-2019, "Margin is insufficient."))
+            if behaviour == "418":
+                ban = "Way too many requests; IP banned until 1767618000000."
+                return self._send(418, _error(-1003, ban))
             if behaviour == "5xx":
                 return self._send(
                     503, _error(-1001, "Internal error; unable to process your request.")

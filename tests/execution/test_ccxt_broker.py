@@ -9,6 +9,8 @@ import pytest
 from qbtc.execution.brokers import Broker
 from qbtc.execution.cycle import ExecutionConfig, reconcile_book, submit_intents
 from qbtc.execution.submit import SubmissionResult
+from qbtc.market.ccxt_adapter import CcxtExchange
+from qbtc.market.retry import RetryPolicy
 from qbtc.risk.killswitch import KillSwitch
 from tests.execution.binance_stub import StubVenue, binance_client, running_stub
 from tests.execution.conftest import make_intent
@@ -16,8 +18,16 @@ from tests.execution.conftest import make_intent
 
 @pytest.fixture
 def stub() -> Iterator[tuple[StubVenue, Broker]]:
+    """The production path: qbtc's CcxtExchange around the real client, retries instant."""
     with running_stub() as (venue, url):
-        yield venue, Broker(binance_client(url, timeout_ms=1_000), paper=False)
+        exchange = CcxtExchange(
+            binance_client(url, timeout_ms=1_000),
+            symbols=("BTC/USDT:USDT",),
+            policy=RetryPolicy(max_retries=1, backoff_base_s=0.0),
+            sandbox=True,
+            sleep=lambda seconds: None,
+        )
+        yield venue, Broker(exchange, paper=False)
 
 
 def submit(
@@ -129,6 +139,19 @@ def test_a_timeout_after_the_venue_accepted_is_resolved_by_fetching(
     assert posts(venue) == 1
     assert len(venue.orders) == 1
     assert config.ledger().fills().height == 1
+
+
+def test_a_418_opens_the_circuit_and_nothing_more_is_sent(
+    stub: tuple[StubVenue, Broker], config: ExecutionConfig, kill_switch: KillSwitch
+) -> None:
+    venue, broker = stub
+    venue.script.append("418")
+    intents = [make_intent(quantity=0.01, leg="a"), make_intent(quantity=0.01, leg="b")]
+    results = submit_intents(broker, config, intents, run_id="live", kill_switch=kill_switch)
+    assert [r.action for r in results] == ["unknown", "blocked"]
+    assert "418" in (config.circuit().state().reason or "")
+    assert posts(venue) == 1
+    assert not venue.orders
 
 
 def test_reconciliation_reads_binance_positions_and_balance(
