@@ -8,7 +8,7 @@ option that expires within the horizon is worth its intrinsic value. P&L in USDT
 
 Options are grouped by (underlying, expiry) once: inside a group the time to expiry is one
 scalar and the spot move one column, so a chunk of scenarios is revalued with a handful of
-broadcast array operations and no Python loop over positions.
+broadcast array operations and no Python loop over positions (:mod:`qbtc.risk.kernel`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from numpy.typing import NDArray
 
 from qbtc.pricing import black76_price, greeks
 from qbtc.risk.book import Book, OptionLegs
+from qbtc.risk.kernel import VOL_FLOOR, OptionGroup, group_value, make_group
+
+__all__ = ["VOL_FLOOR", "RevaluationPlan", "option_values", "plan_revaluation", "revalue"]
 
 Floats = NDArray[np.float64]
 
-#: Implied vols are floored at one vol point when shocked down.
-VOL_FLOOR = 0.01
 YEAR_DAYS = 365.0
 
 
@@ -46,26 +47,16 @@ def option_values(
 
 
 @dataclass(frozen=True)
-class OptionGroup:
-    """Options of one underlying and one expiry, with their value now."""
-
-    underlying: int
-    expiry_after: float
-    forward: Floats
-    strike: Floats
-    vol: Floats
-    is_call: NDArray[np.bool_]
-    quantity: Floats
-    value_now: float
-
-
-@dataclass(frozen=True)
 class RevaluationPlan:
-    """A book prepared for repeated revaluation over ``horizon_days``."""
+    """A book prepared for repeated revaluation over ``horizon_days``.
+
+    ``groups`` pairs each option group with its time to expiry after the horizon (years)
+    and its value now (USDT).
+    """
 
     underlyings: int
     perp_exposure: Floats
-    groups: tuple[OptionGroup, ...]
+    groups: tuple[tuple[OptionGroup, float, float], ...]
     horizon_days: float
 
 
@@ -81,22 +72,26 @@ def plan_revaluation(book: Book, horizon_days: float) -> RevaluationPlan:
     return RevaluationPlan(u, exposure, _groups(book.options, horizon_days), horizon_days)
 
 
-def _groups(options: OptionLegs, horizon_days: float) -> tuple[OptionGroup, ...]:
+def _groups(
+    options: OptionLegs, horizon_days: float
+) -> tuple[tuple[OptionGroup, float, float], ...]:
     if options.size == 0:
         return ()
     keys = np.stack([options.underlying.astype(np.float64), options.expiry])
-    unique = np.unique(keys, axis=1)
-    groups = []
-    for underlying, expiry in unique.T:
+    out = []
+    for underlying, expiry in np.unique(keys, axis=1).T:
         mask = (options.underlying == int(underlying)) & (options.expiry == expiry)
-        forward, strike, vol = options.forward[mask], options.strike[mask], options.vol[mask]
-        is_call, quantity = options.is_call[mask], options.quantity[mask]
-        value_now = float(np.sum(option_values(forward, strike, expiry, vol, is_call) * quantity))
-        after = float(expiry) - horizon_days / YEAR_DAYS
-        groups.append(
-            OptionGroup(int(underlying), after, forward, strike, vol, is_call, quantity, value_now)
+        group = make_group(
+            int(underlying),
+            options.forward[mask],
+            options.strike[mask],
+            options.vol[mask],
+            options.is_call[mask],
+            options.quantity[mask],
         )
-    return tuple(groups)
+        value_now = float(group_value(group, np.ones(1), np.zeros(1), float(expiry))[0])
+        out.append((group, float(expiry) - horizon_days / YEAR_DAYS, value_now))
+    return tuple(out)
 
 
 def revalue(plan: RevaluationPlan, spot_returns: Floats, vol_shifts: Floats) -> Floats:
@@ -120,13 +115,10 @@ def revalue(plan: RevaluationPlan, spot_returns: Floats, vol_shifts: Floats) -> 
     for u in range(plan.underlyings):
         if plan.perp_exposure[u] != 0.0:
             pnl += spot_returns[:, u] * plan.perp_exposure[u]
-    for group in plan.groups:
-        growth = 1.0 + spot_returns[:, group.underlying, None]
-        forward = np.maximum(group.forward * growth, 1e-12 * group.forward)
-        vol = np.maximum(group.vol + vol_shifts[:, group.underlying, None], VOL_FLOOR)
-        values = option_values(forward, group.strike, group.expiry_after, vol, group.is_call)
-        values *= group.quantity
-        pnl += values.sum(axis=1) - group.value_now
+    for group, expiry_after, value_now in plan.groups:
+        u = group.underlying
+        pnl += group_value(group, 1.0 + spot_returns[:, u], vol_shifts[:, u], expiry_after)
+        pnl -= value_now
     return pnl
 
 
