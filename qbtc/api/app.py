@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from qbtc import __version__
+from qbtc.api.cache import HttpCacheMiddleware
 from qbtc.api.context import ApiContext
 from qbtc.api.errors import install_error_handlers
 from qbtc.api.lakestate import LakeWatcher
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_token = settings.api_token
     app.state.limiter = limiter
-    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(HttpCacheMiddleware)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter, rate=settings.api_rate_limit)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

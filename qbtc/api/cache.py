@@ -1,8 +1,9 @@
-"""A small thread-safe LRU of rendered responses with single-flight computation.
+"""Caches of rendered answers, keyed on the lake state they were computed from.
 
-Keys include the lake tokens of the datasets a response reads (see
-:mod:`qbtc.api.lakestate`), so an entry is never stale: a write changes the key, and old
-entries simply age out.
+:class:`ResponseCache` is a small thread-safe LRU with single-flight computation; keys
+include the lake tokens of the datasets an answer reads (see :mod:`qbtc.api.lakestate`), so
+an entry is never stale: a write changes the key, and old entries age out.
+:class:`HttpCacheMiddleware` serves a repeated GET of the same URL straight from it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qbtc.api.security import bearer_token, token_matches
 
 Value = TypeVar("Value")
 
@@ -66,3 +72,52 @@ class ResponseCache(Generic[Value]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A rendered GET answer and the lake state it was computed from."""
+
+    datasets: tuple[str, ...]
+    tokens: tuple[Any, ...]
+    status: int
+    body: bytes
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+
+
+class HttpCacheMiddleware:
+    """Answer a GET from the cache when the same URL was answered on the same lake state.
+
+    Sits inside the rate limit and outside routing: a hit skips routing and parameter
+    parsing, which dominate the cost of a cached answer. Only answers registered by
+    :meth:`qbtc.api.context.ApiContext.respond` are cached (never health or metrics), and
+    with a token configured only requests carrying it are served from here (the others
+    reach the route, which answers 401).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        context = getattr(scope["app"].state, "context", None) if "app" in scope else None
+        if scope["type"] != "http" or scope["method"] != "GET" or context is None:
+            await self.app(scope, receive, send)
+            return
+        answer = context.answers.get((scope["path"], scope["query_string"]))
+        if answer is None or context.watcher.tokens(answer.datasets) != answer.tokens:
+            await self.app(scope, receive, send)
+            return
+        token = scope["app"].state.api_token
+        if token is not None and not token_matches(bearer_token(scope["headers"]), token):
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        )
+        await send({"type": "http.response.body", "body": answer.body})

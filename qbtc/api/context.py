@@ -22,7 +22,7 @@ from fastapi import Request, WebSocket
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from qbtc.api.cache import ResponseCache
+from qbtc.api.cache import CachedAnswer, ResponseCache
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.models import ErrorResponse, Page
 from qbtc.lake import LakeReader
@@ -65,6 +65,9 @@ class ApiContext:
     watcher: LakeWatcher
     cache: ResponseCache[Rendered] = field(default_factory=ResponseCache)
     values: ResponseCache[tuple[Any]] = field(default_factory=ResponseCache)
+    answers: ResponseCache[CachedAnswer] = field(
+        default_factory=lambda: ResponseCache(max_entries=2048)
+    )
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run the named API query (blocking)."""
@@ -104,20 +107,28 @@ class ApiContext:
         )
 
     async def respond(
-        self, key: Hashable, datasets: Iterable[str], build: Callable[[], BaseModel]
+        self,
+        request: Request,
+        key: Hashable,
+        datasets: tuple[str, ...],
+        build: Callable[[], BaseModel],
     ) -> Response:
         """JSON response of ``build()``, from the cache unless ``datasets`` changed.
 
         ``build`` runs in a worker thread; raising :class:`NotFoundError` answers 404 (and
-        that answer is cached like any other).
+        that answer is cached like any other). The answer is also registered under the
+        request's URL for :class:`~qbtc.api.cache.HttpCacheMiddleware`.
         """
-        full_key = (key, self.watcher.tokens(tuple(datasets)))
+        tokens = self.watcher.tokens(datasets)
+        full_key = (key, tokens)
         rendered = self.cache.get(full_key)
         if rendered is None:
             rendered = await anyio.to_thread.run_sync(
                 self.cache.get_or_compute, full_key, lambda: _render(build)
             )
         status, body = rendered
+        url = (request.scope["path"], request.scope["query_string"])
+        self.answers.put(url, CachedAnswer(datasets, tokens, status, body))
         return Response(body, status_code=status, media_type="application/json")
 
 

@@ -7,13 +7,11 @@ the ``responses=`` argument of a route so the OpenAPI spec lists every status it
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException
 
 from qbtc.api.models import ErrorResponse, FieldError
@@ -65,20 +63,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     return JSONResponse(error_body(detail), status_code=exc.status_code, headers=exc.headers)
-
-
-async def rate_limited(request: Request, exc: RateLimitExceeded) -> JSONResponse:
-    """429 with Retry-After (seconds until the client's window resets)."""
-    limiter = request.app.state.limiter
-    current = getattr(request.state, "view_rate_limit", None)
-    retry_after = 60
-    if current is not None:
-        reset_at, _remaining = limiter.limiter.get_window_stats(current[0], *current[1])
-        retry_after = max(1, int(reset_at - time.time()) + 1)
-    detail = f"rate limit exceeded ({exc.detail} per client); retry in {retry_after} s"
-    return JSONResponse(
-        error_body(detail), status_code=429, headers={"Retry-After": str(retry_after)}
-    )
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
+from collections.abc import Iterable
 
-from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi import Depends, HTTPException, WebSocket
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from pydantic import SecretStr
 from slowapi import Limiter
-from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qbtc.api.errors import rate_limited
+from qbtc.api.errors import error_body
 
 _bearer = HTTPBearer(auto_error=False, description="Read-only token (QBTC_API_TOKEN).")
+#: Scope of the application-wide limit in the limiter's storage.
+LIMIT_SCOPE = "qbtc-api"
 
 
 def token_matches(given: str | None, expected: SecretStr) -> bool:
@@ -23,6 +28,15 @@ def token_matches(given: str | None, expected: SecretStr) -> bool:
     if not given:
         return False
     return secrets.compare_digest(given.encode(), expected.get_secret_value().encode())
+
+
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header in raw ASGI headers."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
 
 
 class RequireToken:
@@ -45,21 +59,22 @@ def websocket_authorized(websocket: WebSocket, token: SecretStr | None) -> bool:
     """True when no token is configured or the handshake carries the right bearer token."""
     if token is None:
         return True
-    scheme, _, given = websocket.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and token_matches(given.strip(), token)
+    return token_matches(bearer_token(websocket.scope["headers"]), token)
 
 
-def make_limiter(rate: str) -> Limiter:
-    """A per-client (remote address) limit shared by every route, in ``limits`` syntax.
-
-    Raises ``ValueError`` with the setting's name when ``rate`` cannot be parsed.
-    """
+def parse_rate(rate: str) -> list[RateLimitItem]:
+    """``"600/minute"`` (limits syntax) -> limit items; ValueError names the setting."""
     try:
-        parse_many(rate)
+        return parse_many(rate)
     except ValueError:
         raise ValueError(
             f"invalid QBTC_API_RATE_LIMIT {rate!r}: use the limits syntax, e.g. '600/minute'"
         ) from None
+
+
+def make_limiter(rate: str) -> Limiter:
+    """The slowapi limiter of the app: per client (remote address), in-memory, fixed window."""
+    parse_rate(rate)
     return Limiter(
         key_func=get_remote_address,
         application_limits=[rate],
@@ -70,26 +85,36 @@ def make_limiter(rate: str) -> Limiter:
 
 
 class RateLimitMiddleware:
-    """Apply the limiter's per-client limit to every HTTP request, before routing.
+    """Count every HTTP request of a client against the limit, before routing.
 
-    slowapi's own middlewares look the route up first and silently skip routes added with
-    ``include_router`` on FastAPI >= 0.137 (laurentS/slowapi#281), so the check is called
-    here directly; the limit is application-wide, so no route lookup is needed.
+    Uses the slowapi limiter's strategy and storage directly. slowapi's own middlewares
+    look the route up first and silently skip routes added with ``include_router`` on
+    FastAPI >= 0.137 (laurentS/slowapi#281); the limit here is application-wide, so no
+    route lookup is needed (and the check stays cheap: one counter increment).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: Limiter, rate: str) -> None:
         self.app = app
+        self.strategy = limiter.limiter
+        self.items = parse_rate(rate)
+        self.rate = rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        limiter: Limiter = scope["app"].state.limiter
-        try:
-            limiter._check_request_limit(request, None, True)
-        except RateLimitExceeded as exc:
-            response = await rate_limited(request, exc)
-            await response(scope, receive, send)
-            return
+        client = scope.get("client")
+        key = client[0] if client else "127.0.0.1"
+        for item in self.items:
+            if not self.strategy.hit(item, LIMIT_SCOPE, key):
+                reset_at = self.strategy.get_window_stats(item, LIMIT_SCOPE, key).reset_time
+                retry_after = max(1, math.ceil(reset_at - time.time()))
+                detail = f"rate limit exceeded ({item} per client); retry in {retry_after} s"
+                response = JSONResponse(
+                    error_body(detail),
+                    status_code=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)

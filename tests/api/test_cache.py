@@ -54,3 +54,58 @@ def test_a_failed_computation_is_not_cached():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="max_entries"):
         ResponseCache(max_entries=0)
+
+
+def _wait_for_tokens_to_change(client, context, datasets, before, timeout_s=5.0):
+    deadline = time.monotonic() + timeout_s
+    while context.watcher.tokens(datasets) == before:
+        assert time.monotonic() < deadline, "the watcher did not see the write"
+        time.sleep(0.05)
+
+
+def test_repeated_get_is_served_without_the_route_until_the_lake_changes(
+    own_lake, data_dir, monkeypatch
+):
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from qbtc.api import create_app
+    from qbtc.api.context import ApiContext
+    from qbtc.lake import write_dataset
+    from tests.api.conftest import make_settings
+    from tests.api.lakedata import frame, position
+
+    app = create_app(make_settings(data_dir))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        first = client.get("/api/positions?limit=5")
+        context = app.state.context
+        before = context.watcher.tokens(("positions",))
+
+        def no_route(*args, **kwargs):
+            raise AssertionError("the route ran")
+
+        monkeypatch.setattr(ApiContext, "page", no_route)
+        again = client.get("/api/positions?limit=5")
+        assert again.status_code == 200
+        assert again.content == first.content
+        assert again.headers["content-type"] == "application/json"
+        later = own_lake.last_bar + timedelta(minutes=1)
+        row = position("BTC/USDT:USDT", 9.0, 100.0, later)
+        write_dataset(own_lake.root, "positions", frame([row], "positions"))
+        _wait_for_tokens_to_change(client, context, ("positions",), before)
+        assert client.get("/api/positions?limit=5").status_code == 500  # the route ran
+
+
+def test_cached_answers_still_need_the_token(shared_lake, shared_data_dir):
+    from fastapi.testclient import TestClient
+
+    from qbtc.api import create_app
+    from tests.api.conftest import make_settings
+
+    app = create_app(make_settings(shared_data_dir, api_token="tok"))
+    with TestClient(app) as client:
+        assert client.get("/api/runs", headers={"Authorization": "Bearer tok"}).status_code == 200
+        assert client.get("/api/runs").status_code == 401
+        assert client.get("/api/runs", headers={"Authorization": "Bearer no"}).status_code == 401
+        assert client.get("/api/runs", headers={"Authorization": "Bearer tok"}).status_code == 200

@@ -145,6 +145,7 @@ async def get_ohlcv(
     start = as_utc(since)
     key = ("ohlcv", symbol, timeframe, start, limit)
     return await context.respond(
+        request,
         key,
         ("ohlcv", "tickers"),
         lambda: build_ohlcv(context, symbol, timeframe, start, limit),
@@ -160,6 +161,7 @@ async def get_market(request: Request, symbol: SymbolPath) -> Response:
     """Last price, 24h statistics, latest funding and 24h realised volatility."""
     context = get_context(request)
     return await context.respond(
+        request,
         ("market", symbol),
         ("ohlcv", "tickers", "funding_rates"),
         lambda: build_summary(context, symbol),

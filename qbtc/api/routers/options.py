@@ -92,6 +92,7 @@ async def get_chain(
     """Latest quote of every live option: bid/ask/mark, IVs (fractions) and Greeks."""
     context = get_context(request)
     return await context.respond(
+        request,
         ("chain", underlying, expiry, option_type),
         ("option_quotes",),
         lambda: build_chain(context, underlying, expiry, option_type),

@@ -44,4 +44,4 @@ async def list_orders(
         )
 
     key = ("orders", symbol, run_id, status, start, limit, offset)
-    return await context.respond(key, ("order_intents", "order_events"), build)
+    return await context.respond(request, key, ("order_intents", "order_events"), build)

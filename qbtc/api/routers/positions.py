@@ -43,4 +43,4 @@ async def list_positions(
         )
 
     key = ("positions", portfolio_id, position_type, include_flat, limit, offset)
-    return await context.respond(key, ("positions",), build)
+    return await context.respond(request, key, ("positions",), build)

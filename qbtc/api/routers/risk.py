@@ -47,4 +47,4 @@ async def get_risk_metrics(
         return RiskMetrics(latest=latest, history=history)
 
     key = ("risk", portfolio_id, method, start, end, limit, offset)
-    return await context.respond(key, ("risk_metrics",), build)
+    return await context.respond(request, key, ("risk_metrics",), build)

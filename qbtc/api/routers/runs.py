@@ -42,4 +42,4 @@ async def list_runs(
         )
 
     key = ("runs", flow, status, start, limit, offset)
-    return await context.respond(key, ("runs",), build)
+    return await context.respond(request, key, ("runs",), build)

@@ -43,4 +43,4 @@ async def list_signals(
         )
 
     key = ("signals", symbol, run_id, direction, start, limit, offset)
-    return await context.respond(key, ("signals",), build)
+    return await context.respond(request, key, ("signals",), build)
