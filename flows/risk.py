@@ -36,6 +36,7 @@ from qbtc.risk.stage import (
 from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
 
 KillSwitchAction = Literal["on", "off"]
+Sizing = Literal["vol_target", "mean_variance"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def plan(
         valued.holdings,
         valued.prices,
         report.volatility,
+        report.correlation,
         equity=report.equity,
         config=config,
         run_id=run_id,
@@ -104,7 +106,7 @@ def risk_config(
     return config, (settings.as_of or datetime.now(UTC)).astimezone(UTC)
 
 
-def plan_config(config: RiskConfig) -> PlanConfig:
+def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig:
     limits = config.limits
     return PlanConfig(
         portfolio_id=config.portfolio_id,
@@ -115,6 +117,7 @@ def plan_config(config: RiskConfig) -> PlanConfig:
         max_leverage=limits.max_leverage,
         band_usd=config.band_usd,
         min_order_notional=config.min_order_notional,
+        sizing=sizing,
     )
 
 
@@ -173,17 +176,19 @@ def risk(
     seed: int | None = None,
     scenarios: int | None = None,
     kill_switch: KillSwitchAction | None = None,
+    sizing: Sizing = "vol_target",
 ) -> dict[str, Any]:
     """Assess the book, turn signals into order intents and check each before trading.
 
-    ``kill_switch`` trips ("on") or resets ("off") the kill switch before the run.
+    ``kill_switch`` trips ("on") or resets ("off") the kill switch before the run;
+    ``sizing`` picks volatility targeting or the constrained mean-variance optimiser.
     """
     config, at = risk_config(as_of, portfolio_id, seed, scenarios)
     run_id = current_run_id()
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    proposed = plan(inputs, report, plan_config(config), run_id)
+    proposed = plan(inputs, report, plan_config(config, sizing), run_id)
     decided = pretrade(proposed, inputs, report, config)
     record(config.lake_dir, risk_metric_rows(report, config, run_id), decided)
     publish_table(

@@ -1,10 +1,12 @@
 """From signals to order intents: size, hedge, diff against the book.
 
-1. Each perp's directional target is volatility-targeted from its signal (strength in
-   [-1, 1], zero when the direction is flat), capped per symbol and on gross notional (the
-   tighter of the gross limit and leverage x equity).
+1. Each perp's directional target comes from its signal (strength in [-1, 1], zero when the
+   direction is flat): volatility-targeted (``sizing="vol_target"``, the default) or from
+   the constrained mean-variance optimiser (``sizing="mean_variance"``, expected returns
+   ``strength x confidence x information ratio x vol``); capped per symbol and on gross
+   notional (the tighter of the gross limit and leverage x equity).
 2. The perp carrying each underlying's view also offsets the delta of the options on that
-   underlying, re-traded only outside the hedge band.
+   underlying, re-traded only outside the hedge band, and never past the per-symbol cap.
 3. Intents move current positions to the targets (reduce-only legs first).
 """
 
@@ -13,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.portfolio.hedging import hedged_perp_targets
+from qbtc.portfolio.optimizer import expected_returns_from_signals, mean_variance_weights
 from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.sizing import vol_target_notional
 from qbtc.risk.book import Book
@@ -37,6 +42,9 @@ class PlanConfig:
     max_leverage: float
     band_usd: float
     min_order_notional: float = 10.0
+    sizing: Literal["vol_target", "mean_variance"] = "vol_target"
+    risk_aversion: float = 2.0
+    information_ratio: float = 0.5
 
 
 def signal_strengths(signals: pl.DataFrame) -> dict[str, float]:
@@ -56,6 +64,7 @@ def plan_intents(
     holdings: Mapping[str, float],
     prices: Mapping[str, float],
     volatility: Mapping[str, float],
+    correlation: Mapping[str, Mapping[str, float]] | None = None,
     *,
     equity: float,
     config: PlanConfig,
@@ -66,14 +75,21 @@ def plan_intents(
     strengths = {s: v for s, v in signal_strengths(signals).items() if s in prices}
     if not strengths or equity <= 0:
         return []
-    notional = vol_target_notional(
-        strengths,
-        volatility,
-        equity=equity,
-        target_vol=config.target_vol,
-        max_symbol_notional=config.max_symbol_notional,
-        max_gross_notional=min(config.max_gross_notional, config.max_leverage * equity),
-    )
+    gross_cap = min(config.max_gross_notional, config.max_leverage * equity)
+    if config.sizing == "mean_variance":
+        confidence = dict(zip(signals["symbol"], signals["confidence"], strict=True))
+        notional = _mean_variance_notional(
+            strengths, confidence, volatility, correlation, equity, gross_cap, config
+        )
+    else:
+        notional = vol_target_notional(
+            strengths,
+            volatility,
+            equity=equity,
+            target_vol=config.target_vol,
+            max_symbol_notional=config.max_symbol_notional,
+            max_gross_notional=gross_cap,
+        )
     directional = {s: n / prices[s] for s, n in notional.items()}
     option_delta = options_delta_coin(book)
     hedge_delta: dict[str, float] = {}
@@ -85,6 +101,15 @@ def plan_intents(
     targets = hedged_perp_targets(
         directional, current, hedge_delta, prices, band_usd=config.band_usd
     )
+    # the hedge may push a perp past its cap: hedge only up to it (the checks would refuse)
+    targets = {
+        s: float(
+            np.clip(
+                q, -config.max_symbol_notional / prices[s], config.max_symbol_notional / prices[s]
+            )
+        )
+        for s, q in targets.items()
+    }
     return intents_from_targets(
         targets,
         current,
@@ -95,3 +120,35 @@ def plan_intents(
         decision_bar=decision_bar,
         min_notional=config.min_order_notional,
     )
+
+
+def _mean_variance_notional(
+    strengths: Mapping[str, float],
+    confidence: Mapping[str, float],
+    volatility: Mapping[str, float],
+    correlation: Mapping[str, Mapping[str, float]] | None,
+    equity: float,
+    gross_cap: float,
+    config: PlanConfig,
+) -> dict[str, float]:
+    """Target notionals (USDT) from the constrained mean-variance optimiser."""
+    if correlation is None:
+        raise ValueError("mean-variance sizing needs the correlation of the perps' returns")
+    names = sorted(strengths)
+    vols = np.array([volatility[s] for s in names])
+    corr = np.array([[correlation[a][b] for b in names] for a in names])
+    mu = expected_returns_from_signals(
+        [strengths[s] for s in names],
+        [confidence[s] for s in names],
+        vols,
+        information_ratio=config.information_ratio,
+    )
+    result = mean_variance_weights(
+        mu,
+        corr * np.outer(vols, vols),
+        risk_aversion=config.risk_aversion,
+        max_weight=config.max_symbol_notional / equity,
+        max_gross=gross_cap / equity,
+        target_vol=config.target_vol,
+    )
+    return {s: float(w * equity) for s, w in zip(names, result.weights, strict=True)}

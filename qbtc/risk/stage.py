@@ -126,6 +126,7 @@ class RiskReport:
     assessment: Assessment
     units: dict[str, UnitRisk]
     volatility: dict[str, float]
+    correlation: dict[str, dict[str, float]]
     equity: float
     drawdown: float
     sharpe: float | None
@@ -133,8 +134,10 @@ class RiskReport:
     breaches: tuple[Breach, ...]
 
 
-def spot_model(prices: PriceHistory, underlyings: tuple[str, ...]) -> tuple[FactorModel, dict]:
-    """Factor model of ``underlyings`` from perp closes, and the vol of each perp symbol."""
+def spot_model(
+    prices: PriceHistory, underlyings: tuple[str, ...]
+) -> tuple[FactorModel, dict[str, float], dict[str, dict[str, float]]]:
+    """Factor model of ``underlyings`` from perp closes; vol and correlations of the perps."""
     vols, corr = estimate_spot_risk(prices.closes, prices.periods_per_year)
     by_base: dict[str, int] = {}
     for i, symbol in enumerate(prices.symbols):
@@ -144,13 +147,17 @@ def spot_model(prices: PriceHistory, underlyings: tuple[str, ...]) -> tuple[Fact
         raise ValueError(f"no perp price history for underlying(s) {missing}: add their perps")
     idx = [by_base[u] for u in underlyings]
     model = factor_model(underlyings, vols[idx], corr[np.ix_(idx, idx)])
-    return model, {s: float(vols[i]) for i, s in enumerate(prices.symbols)}
+    names = prices.symbols
+    correlation = {
+        a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)
+    }
+    return model, {s: float(vols[i]) for i, s in enumerate(names)}, correlation
 
 
 def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     """Value and assess the book, and measure it against the limits."""
     valued = value_book(inputs.positions, inputs.marks, list(config.symbols))
-    model, volatility = spot_model(inputs.prices, valued.book.underlyings)
+    model, volatility, correlation = spot_model(inputs.prices, valued.book.underlyings)
     assessment = assess_book(
         valued.book,
         model,
@@ -171,6 +178,7 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         assessment=assessment,
         units=unit_risks(valued.instruments, assessment.scenarios, config.threads),
         volatility=volatility,
+        correlation=correlation,
         equity=equity,
         drawdown=drawdown,
         sharpe=ratios[0],

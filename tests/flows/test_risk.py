@@ -79,6 +79,15 @@ def breach_events(run_id: str, name: str) -> list[Any]:
     return []
 
 
+def run_artifacts(flow_run_id: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        return client.read_artifacts(artifact_filter=flt)
+
+
 def test_risk_flow_end_to_end(prefect_harness: None, book: Path, monkeypatch) -> None:
     from flows.alerts import RISK_BREACH
     from flows.risk import risk
@@ -103,6 +112,10 @@ def test_risk_flow_end_to_end(prefect_harness: None, book: Path, monkeypatch) ->
     alerts = read_dataset(book, "alerts")
     assert alerts.filter(pl.col("kind") == "risk-breach").height == 1
     assert breach_events(out["run_id"], RISK_BREACH)
+    assert sorted(a.key for a in run_artifacts(out["run_id"])) == [
+        "risk-intents-main",
+        "risk-main",
+    ]
 
 
 def test_kill_switch_parameter_lets_only_reduce_only_through(
@@ -126,6 +139,14 @@ def test_kill_switch_parameter_lets_only_reduce_only_through(
     assert "kill-switch" in kinds
     risk(as_of=AS_OF, kill_switch="off")
     assert not KillSwitch(book.parent / "state").status().on
+
+
+def test_mean_variance_sizing_parameter(prefect_harness: None, book: Path) -> None:
+    from flows.risk import risk
+
+    out = risk(as_of=AS_OF, sizing="mean_variance")
+    intents = read_dataset(book, "order_intents")
+    assert intents.height == out["accepted"] + out["refused"] > 0
 
 
 def test_risk_monitor_revalues_and_alerts(prefect_harness: None, book: Path, monkeypatch) -> None:
