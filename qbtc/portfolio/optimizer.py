@@ -8,7 +8,9 @@ values are handled exactly by splitting ``w = u - v`` with ``u, v >= 0``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -60,6 +62,31 @@ def mean_variance_weights(
     if not (risk_aversion > 0 and max_gross > 0 and target_vol > 0):
         raise ValueError("risk_aversion, max_gross and target_vol must be positive")
     caps = np.broadcast_to(np.asarray(max_weight, dtype=np.float64), (n,))
+    objective, constraints = _problem(mu, cov, risk_aversion, max_gross, target_vol)
+    result = minimize(
+        objective,
+        np.zeros(2 * n),
+        jac=True,
+        method="SLSQP",
+        bounds=[(0.0, float(c)) for c in caps] * 2,
+        constraints=constraints,
+        options={"maxiter": 500, "ftol": 1e-12},
+    )
+    if not result.success:
+        raise RuntimeError(f"mean-variance optimisation failed: {result.message}")
+    w = result.x[:n] - result.x[n:]
+    return MeanVarianceResult(
+        weights=w,
+        expected_return=float(mu @ w),
+        volatility=float(np.sqrt(max(float(w @ cov @ w), 0.0))),
+    )
+
+
+def _problem(
+    mu: Floats, cov: Floats, risk_aversion: float, max_gross: float, target_vol: float
+) -> tuple[Callable[[Floats], tuple[float, Floats]], list[dict[str, Any]]]:
+    """Objective (value and gradient) and constraints over ``x = [u, v]``, ``w = u - v``."""
+    n = mu.size
 
     def split(x: Floats) -> Floats:
         return x[:n] - x[n:]
@@ -82,24 +109,7 @@ def mean_variance_weights(
         {"type": "ineq", "fun": lambda x: max_gross - x.sum(), "jac": lambda x: -np.ones(2 * n)},
         {"type": "ineq", "fun": vol_room, "jac": vol_room_grad},
     ]
-    bounds = [(0.0, float(c)) for c in caps] * 2
-    result = minimize(
-        objective,
-        np.zeros(2 * n),
-        jac=True,
-        method="SLSQP",
-        bounds=bounds,
-        constraints=constraints,
-        options={"maxiter": 500, "ftol": 1e-12},
-    )
-    if not result.success:
-        raise RuntimeError(f"mean-variance optimisation failed: {result.message}")
-    w = split(result.x)
-    return MeanVarianceResult(
-        weights=w,
-        expected_return=float(mu @ w),
-        volatility=float(np.sqrt(max(float(w @ cov @ w), 0.0))),
-    )
+    return objective, constraints
 
 
 def expected_returns_from_signals(

@@ -75,11 +75,10 @@ def plan_intents(
     strengths = {s: v for s, v in signal_strengths(signals).items() if s in prices}
     if not strengths or equity <= 0:
         return []
-    gross_cap = min(config.max_gross_notional, config.max_leverage * equity)
     if config.sizing == "mean_variance":
         confidence = dict(zip(signals["symbol"], signals["confidence"], strict=True))
         notional = _mean_variance_notional(
-            strengths, confidence, volatility, correlation, equity, gross_cap, config
+            strengths, confidence, volatility, correlation, equity, config
         )
     else:
         notional = vol_target_notional(
@@ -88,28 +87,16 @@ def plan_intents(
             equity=equity,
             target_vol=config.target_vol,
             max_symbol_notional=config.max_symbol_notional,
-            max_gross_notional=gross_cap,
+            max_gross_notional=_gross_cap(config, equity),
         )
     directional = {s: n / prices[s] for s, n in notional.items()}
-    option_delta = options_delta_coin(book)
-    hedge_delta: dict[str, float] = {}
-    for symbol in directional:  # the first perp of each underlying carries its hedge
-        base = base_currency(symbol)
-        if base in option_delta and base not in {base_currency(s) for s in hedge_delta}:
-            hedge_delta[symbol] = option_delta[base]
     current = {s: q for s, q in holdings.items() if s in directional}
     targets = hedged_perp_targets(
-        directional, current, hedge_delta, prices, band_usd=config.band_usd
+        directional, current, _hedged_delta(book, directional), prices, band_usd=config.band_usd
     )
     # the hedge may push a perp past its cap: hedge only up to it (the checks would refuse)
-    targets = {
-        s: float(
-            np.clip(
-                q, -config.max_symbol_notional / prices[s], config.max_symbol_notional / prices[s]
-            )
-        )
-        for s, q in targets.items()
-    }
+    caps = {s: config.max_symbol_notional / prices[s] for s in targets}
+    targets = {s: float(np.clip(q, -caps[s], caps[s])) for s, q in targets.items()}
     return intents_from_targets(
         targets,
         current,
@@ -122,13 +109,28 @@ def plan_intents(
     )
 
 
+def _gross_cap(config: PlanConfig, equity: float) -> float:
+    """Gross notional cap (USDT): the tighter of the gross limit and leverage x equity."""
+    return min(config.max_gross_notional, config.max_leverage * equity)
+
+
+def _hedged_delta(book: Book, directional: Mapping[str, float]) -> dict[str, float]:
+    """Options delta (coins) each perp must offset: the first perp of an underlying hedges."""
+    option_delta = options_delta_coin(book)
+    out: dict[str, float] = {}
+    for symbol in directional:
+        base = base_currency(symbol)
+        if base in option_delta and base not in {base_currency(s) for s in out}:
+            out[symbol] = option_delta[base]
+    return out
+
+
 def _mean_variance_notional(
     strengths: Mapping[str, float],
     confidence: Mapping[str, float],
     volatility: Mapping[str, float],
     correlation: Mapping[str, Mapping[str, float]] | None,
     equity: float,
-    gross_cap: float,
     config: PlanConfig,
 ) -> dict[str, float]:
     """Target notionals (USDT) from the constrained mean-variance optimiser."""
@@ -148,7 +150,7 @@ def _mean_variance_notional(
         corr * np.outer(vols, vols),
         risk_aversion=config.risk_aversion,
         max_weight=config.max_symbol_notional / equity,
-        max_gross=gross_cap / equity,
+        max_gross=_gross_cap(config, equity) / equity,
         target_vol=config.target_vol,
     )
     return {s: float(w * equity) for s, w in zip(names, result.weights, strict=True)}
