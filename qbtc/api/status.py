@@ -130,7 +130,8 @@ class DeskStatus:
 
     @property
     def problems(self) -> list[str]:
-        out = [f"quality gate failed: {r}" for r in self.gate.reasons if not self.gate.passed]
+        prefix = "quality gate failed: " if self.gate.run_id else ""
+        out = [] if self.gate.passed else [prefix + reason for reason in self.gate.reasons]
         if self.kill_switch.on:
             out.append(f"kill switch is on: {self.kill_switch.reason or 'no reason given'}")
         if self.last_run is not None and self.last_run.status in {"failed", "crashed"}:

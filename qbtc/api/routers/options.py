@@ -10,38 +10,49 @@ import polars as pl
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from qbtc.api import greeks
 from qbtc.api.context import ApiContext, NotFoundError, get_context, to_models
 from qbtc.api.errors import responses
 from qbtc.api.models import OptionChain, OptionQuote
 from qbtc.api.params import UNDERLYING_PATTERN, IsoDate
+from qbtc.pricing import greeks, year_fraction
 
 router = APIRouter(tags=["options"])
 
 #: Quotes older than this before the newest quote of the chain are left out (stale).
 MAX_QUOTE_AGE = timedelta(hours=1)
-_SECONDS_PER_YEAR = 365.0 * 86400.0
+GREEKS = ("delta", "gamma", "vega", "theta")
+GREEKS_SOURCE = (
+    "qbtc.pricing.greeks: Black-76 on mark IV, undiscounted, in the premium currency "
+    "(USDT if linear, coin if inverse); vega per 1.00 vol, theta per year"
+)
 
 
 def with_greeks(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``expiry_years`` (ACT/365) and Black-76 delta, gamma, vega on the mark IV."""
-    years = (pl.col("expiry") - pl.col("timestamp")).dt.total_microseconds() / 1e6
-    frame = frame.with_columns((years / _SECONDS_PER_YEAR).alias("expiry_years"))
-
-    def column(name: str) -> np.ndarray:
-        return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-
-    result = greeks.black76_greeks(
-        forward=column("underlying_price"),
-        strike=column("strike"),
-        expiry=column("expiry_years"),
-        vol=column("mark_iv"),
-        is_call=(frame["option_type"] == "call").to_numpy(),
-    )
+    """Add ``expiry_years`` (ACT/365) and Black-76 Greeks on the mark IV, per settlement."""
+    years = year_fraction(frame["timestamp"].to_numpy(), frame["expiry"].to_numpy())
+    inputs = {
+        name: frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        for name in ("underlying_price", "strike", "mark_iv")
+    }
+    is_call = (frame["option_type"] == "call").to_numpy()
+    settlement = frame["settlement"].to_numpy()
+    out = {name: np.full(frame.height, np.nan) for name in GREEKS}
+    for kind in ("linear", "inverse"):
+        rows = settlement == kind
+        if not rows.any():
+            continue
+        result = greeks(
+            inputs["underlying_price"][rows],
+            inputs["strike"][rows],
+            years[rows],
+            inputs["mark_iv"][rows],
+            is_call[rows],
+            settlement=kind,
+        )
+        for name in GREEKS:
+            out[name][rows] = getattr(result, name)
     return frame.with_columns(
-        pl.Series("delta", result.delta),
-        pl.Series("gamma", result.gamma),
-        pl.Series("vega", result.vega),
+        pl.Series("expiry_years", years), *(pl.Series(name, out[name]) for name in GREEKS)
     )
 
 
@@ -71,7 +82,7 @@ def build_chain(
     frame = context.query("option_chain", params)
     quotes = to_models(with_greeks(frame), OptionQuote) if frame.height else []
     newest = max((q.timestamp for q in quotes), default=None)
-    return OptionChain(underlying=underlying, timestamp=newest, greeks=greeks.SOURCE, quotes=quotes)
+    return OptionChain(underlying=underlying, timestamp=newest, greeks=GREEKS_SOURCE, quotes=quotes)
 
 
 @router.get(

@@ -1,30 +1,35 @@
 """WebSockets ``/ws/prices``, ``/ws/positions``, ``/ws/alerts``: push updates as the lake changes.
 
-Each connection first gets a snapshot, then a new message whenever the datasets behind the
-channel change (detected by :class:`~qbtc.api.lakestate.LakeWatcher`, every 0.25 s) and the
-content differs from what it last got. Messages are :class:`~qbtc.api.models.StreamMessage`
-JSON. Read-only: anything the client sends is ignored. With ``QBTC_API_TOKEN`` set, the
-handshake must carry ``Authorization: Bearer <token>`` (else it is closed with code 1008).
+Each connection first gets a snapshot, then a new frame whenever the datasets behind the
+channel change (seen by :class:`~qbtc.api.lakestate.LakeWatcher`, every 0.25 s) and the
+content differs from what it last got; ``/ws/alerts`` sends each alert once. Frames are
+:class:`~qbtc.api.models.StreamMessage` JSON. Read-only: what the client sends is ignored.
+With ``QBTC_API_TOKEN`` set, the handshake must carry ``Authorization: Bearer <token>``
+(else it is refused with code 1008).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel
-from starlette.websockets import WebSocketState
 
 from qbtc.api.context import ApiContext, api_sql, get_context, to_models
 from qbtc.api.models import Alert, Position, PriceRow, StreamMessage
 from qbtc.api.security import websocket_authorized
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
-#: Alerts sent on connect (most recent first in the lake, oldest first on the wire).
+#: Alerts sent on connect (the most recent ones, oldest first).
 RECENT_ALERTS = 50
 
 
@@ -43,72 +48,101 @@ def recent_alerts(context: ApiContext) -> list[Alert]:
     return alerts[::-1]
 
 
+@dataclass(frozen=True)
+class Channel:
+    """What a stream sends: a loader over the lake and the datasets it depends on.
+
+    ``item_id`` (when set) makes the channel send each item once, by that id.
+    """
+
+    name: str
+    datasets: tuple[str, ...]
+    load: Callable[[ApiContext], Sequence[BaseModel]]
+    item_id: Callable[[Any], Any] | None = None
+
+
+@dataclass
+class Feed:
+    """Per-connection state: what was sent, so only changes go out."""
+
+    channel: Channel
+    sequence: int = 0
+    last: Sequence[BaseModel] | None = None
+    sent_ids: set[Any] = field(default_factory=set)
+
+    def frame(self, items: Sequence[BaseModel]) -> str | None:
+        """JSON of the next frame for ``items``, or None when there is nothing new."""
+        item_id = self.channel.item_id
+        if item_id is not None:
+            items = [item for item in items if item_id(item) not in self.sent_ids]
+            self.sent_ids.update(item_id(item) for item in items)
+            if not items and self.sequence:
+                return None
+        if items == self.last:
+            return None
+        self.last, self.sequence = items, self.sequence + 1
+        message = {"channel": self.channel.name, "sequence": self.sequence, "data": items}
+        return StreamMessage.model_validate(message).model_dump_json()
+
+
 async def _drain(websocket: WebSocket, scope: anyio.CancelScope) -> None:
-    """Read (and ignore) client frames until it disconnects, then stop the stream."""
-    try:
+    """Read (and ignore) client frames until it leaves, then stop the stream."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             await websocket.receive_text()
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        scope.cancel()
+    scope.cancel()
 
 
-async def _stream(
-    websocket: WebSocket,
-    channel: str,
-    datasets: tuple[str, ...],
-    load: Callable[[ApiContext], Sequence[BaseModel]],
-    *,
-    only_new: Callable[[BaseModel], Any] | None = None,
-) -> None:
-    """Send ``load(context)`` now and after every change; with ``only_new`` (an id function),
-    send only items not sent before."""
+async def _push(websocket: WebSocket, context: ApiContext, channel: Channel) -> None:
+    feed, seen = Feed(channel), None
+    load = partial(channel.load, context)
+    while True:
+        seen = await context.watcher.wait_for_change(channel.datasets, seen)
+        items = await anyio.to_thread.run_sync(
+            context.cached, ("stream", channel.name), channel.datasets, load
+        )
+        text = feed.frame(items)
+        if text is not None:
+            await websocket.send_text(text)
+
+
+async def serve_channel(websocket: WebSocket, channel: Channel) -> None:
+    """Authorize, accept, then push frames until the client leaves."""
     context = get_context(websocket)
     if not websocket_authorized(websocket, websocket.app.state.api_token):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="invalid token")
         return
     await websocket.accept()
-    sent: set[Any] = set()
-    last: Sequence[BaseModel] | None = None
-    sequence = 0
-    async with anyio.create_task_group() as group:
-        group.start_soon(_drain, websocket, group.cancel_scope)
-        seen = None
-        while websocket.application_state == WebSocketState.CONNECTED:
-            seen = await context.watcher.wait_for_change(datasets, seen)
-            items = await anyio.to_thread.run_sync(
-                context.cached, (channel,), datasets, lambda: load(context)
-            )
-            if only_new is not None:
-                items = [item for item in items if only_new(item) not in sent]
-                sent.update(only_new(item) for item in items)
-            if items == last or (only_new is not None and not items and sequence):
-                continue
-            last, sequence = items, sequence + 1
-            message = StreamMessage.model_validate(
-                {"channel": channel, "sequence": sequence, "data": items}
-            )
-            await websocket.send_text(message.model_dump_json())
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_drain, websocket, group.cancel_scope)
+            await _push(websocket, context, channel)
+    except* (WebSocketDisconnect, OSError):
+        pass  # the client left while a frame was being sent
+    except* Exception as errors:
+        log.error("stream %s failed", channel.name, exc_info=errors)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=status.WS_1011_INTERNAL_ERROR, reason="internal error")
 
 
-def _alert_id(alert: BaseModel) -> Any:
-    return getattr(alert, "alert_id", None)
+PRICES = Channel("prices", ("tickers", "ohlcv"), prices)
+POSITIONS = Channel("positions", ("positions",), positions)
+ALERTS = Channel("alerts", ("alerts",), recent_alerts, item_id=lambda alert: alert.alert_id)
 
 
 @router.websocket("/ws/prices")
 async def stream_prices(websocket: WebSocket) -> None:
     """Latest ticker and last bar of every symbol, on each change of tickers or bars."""
-    await _stream(websocket, "prices", ("tickers", "ohlcv"), prices)
+    await serve_channel(websocket, PRICES)
 
 
 @router.websocket("/ws/positions")
 async def stream_positions(websocket: WebSocket) -> None:
     """Latest snapshot of every position (flat ones included), on each change."""
-    await _stream(websocket, "positions", ("positions",), positions)
+    await serve_channel(websocket, POSITIONS)
 
 
 @router.websocket("/ws/alerts")
 async def stream_alerts(websocket: WebSocket) -> None:
     """The most recent alerts on connect, then each new alert once."""
-    await _stream(websocket, "alerts", ("alerts",), recent_alerts, only_new=_alert_id)
+    await serve_channel(websocket, ALERTS)

@@ -71,3 +71,9 @@ def test_empty_lake_is_degraded_with_the_reason(data_dir):
     ]
     assert body["kill_switch"]["on"] is False
     assert all(item["files"] == 0 for item in body["datasets"])
+
+
+def test_no_gate_yet_is_reported_as_such(data_dir):
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        problems = client.get("/api/health").json()["problems"]
+    assert problems == ["no quality gate has run yet: run `qbtc ingest` first"]

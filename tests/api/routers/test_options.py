@@ -1,15 +1,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
+import polars as pl
 import pytest
+from fastapi.testclient import TestClient
+
+from qbtc.api import create_app
+from qbtc.lake import read_dataset, write_dataset
+from qbtc.pricing import greeks
+from tests.api.conftest import make_settings
 
 
 def test_chain_is_the_latest_snapshot_with_greeks(client, shared_lake):
     body = client.get("/api/options/BTC/chain").json()
     assert body["underlying"] == "BTC"
     assert body["timestamp"] == "2026-01-06T23:59:00Z"
-    assert "black76" in body["greeks"]
+    assert body["greeks"].startswith("qbtc.pricing.greeks")
     quotes = body["quotes"]
     assert len(quotes) == 12  # 2 expiries x 3 strikes x call/put, latest snapshot only
     assert {q["timestamp"] for q in quotes} == {body["timestamp"]}
@@ -24,10 +32,39 @@ def test_chain_is_the_latest_snapshot_with_greeks(client, shared_lake):
         assert call["vega"] == pytest.approx(put["vega"])
         assert call["gamma"] > 0
         assert call["vega"] > 0
+        assert call["theta"] < 0  # undiscounted: a long option only loses time value
     atm = pairs[(quotes[0]["expiry"], 100_000.0)]["call"]
-    assert atm["expiry_years"] == pytest.approx((29 * 86400 + 8 * 3600 + 60) / (365 * 86400))
-    assert 0.5 < atm["delta"] < 0.55
+    years = (29 * 86400 + 8 * 3600 + 60) / (365 * 86400)
+    assert atm["expiry_years"] == pytest.approx(years)
+    expected = greeks(100_000.0, 100_000.0, years, 0.5, True)
+    for name in ("delta", "gamma", "vega", "theta"):
+        assert atm[name] == pytest.approx(float(getattr(expected, name)), rel=1e-12)
     assert atm["mark_iv"] == 0.5
+
+
+def test_inverse_quotes_get_coin_greeks(own_lake, data_dir):
+    chain = read_dataset(own_lake.root, "option_quotes").filter(pl.col("option_type") == "call")
+    later = chain.with_columns(
+        pl.col("timestamp") + timedelta(minutes=1),
+        pl.lit("inverse").alias("settlement"),
+        pl.lit("deribit").alias("source"),
+    )
+    write_dataset(own_lake.root, "option_quotes", later)
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        calls = client.get("/api/options/BTC/chain", params={"option_type": "call"})
+    quotes = calls.json()["quotes"]
+    assert {q["settlement"] for q in quotes} == {"inverse"}
+    quote = quotes[0]
+    expected = greeks(
+        quote["underlying_price"],
+        quote["strike"],
+        quote["expiry_years"],
+        quote["mark_iv"],
+        True,
+        settlement="inverse",
+    )
+    assert quote["delta"] == pytest.approx(float(expected.delta), rel=1e-12)
+    assert quote["vega"] == pytest.approx(float(expected.vega), rel=1e-12)
 
 
 def test_chain_filters(client):

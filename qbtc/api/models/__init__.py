@@ -1,0 +1,38 @@
+"""Response models of the read-only API (the OpenAPI spec is generated from them).
+
+Row models mirror their lake dataset in :mod:`qbtc.schemas` (same names, same units; a test
+checks it). Numbers that can be missing or not finite in the lake are ``null``. Timestamps
+are UTC ISO 8601. Money is USDT unless a field says otherwise.
+"""
+
+from qbtc.api.models.base import ApiModel, ErrorResponse, FieldError, Page
+from qbtc.api.models.book import Alert, Order, Position, RiskMetric, RiskMetrics, Run, Signal
+from qbtc.api.models.health import DatasetFreshness, Health, KillSwitch, QualityGate, RunSummary
+from qbtc.api.models.market import Bar, MarketSummary, Ohlcv, OptionChain, OptionQuote, PriceRow
+from qbtc.api.models.streams import StreamMessage
+
+__all__ = [
+    "Alert",
+    "ApiModel",
+    "Bar",
+    "DatasetFreshness",
+    "ErrorResponse",
+    "FieldError",
+    "Health",
+    "KillSwitch",
+    "MarketSummary",
+    "Ohlcv",
+    "OptionChain",
+    "OptionQuote",
+    "Order",
+    "Page",
+    "Position",
+    "PriceRow",
+    "QualityGate",
+    "RiskMetric",
+    "RiskMetrics",
+    "Run",
+    "RunSummary",
+    "Signal",
+    "StreamMessage",
+]

@@ -1,0 +1,151 @@
+"""Rows of the book: positions, risk, signals, orders, runs and alerts (mirror qbtc.schemas)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from qbtc.api.models.base import ApiModel, Page
+
+
+class Position(ApiModel):
+    """Latest snapshot of one position; quantity signed (long > 0); PnL in USDT."""
+
+    id: str
+    portfolio_id: str
+    symbol: str
+    type: str
+    side: str
+    quantity: float | None
+    entry_price: float | None
+    mark_price: float | None
+    unrealized_pnl: float | None
+    realized_pnl: float | None
+    fees: float | None
+    funding: float | None
+    underlying: str
+    expiry: datetime | None
+    strike: float | None
+    option_type: str | None
+    delta: float | None
+    gamma: float | None
+    vega: float | None
+    theta: float | None
+    timestamp: datetime
+
+
+class RiskMetric(ApiModel):
+    """Risk of a book: VaR/CVaR USDT (loss positive) at `confidence` over `horizon_days`."""
+
+    portfolio_id: str
+    run_id: str
+    timestamp: datetime
+    method: str
+    var: float | None
+    cvar: float | None
+    sharpe: float | None
+    sortino: float | None
+    drawdown: float | None
+    equity: float | None
+    gross_notional: float | None
+    net_notional: float | None
+    leverage: float | None
+    delta_usd: float | None
+    gamma_usd: float | None
+    vega_usd: float | None
+    theta_usd: float | None
+    mc_stderr: float | None
+    confidence: float | None
+    horizon_days: float | None
+
+
+class RiskMetrics(ApiModel):
+    latest: list[RiskMetric] = Field(description="Latest row of every portfolio and method.")
+    history: Page[RiskMetric]
+
+
+class Signal(ApiModel):
+    signal_id: str
+    run_id: str
+    symbol: str
+    timestamp: datetime
+    direction: str
+    strength: float | None = Field(description="Target exposure in [-1, 1] of the risk budget.")
+    confidence: float | None
+    horizon_minutes: int
+    provider: str
+    model: str | None
+    rationale: str
+    feature_snapshot: str
+    fallback_reason: str | None
+    created_at: datetime
+
+
+class Order(ApiModel):
+    """An order intent and the latest state of it in the order ledger (null: never sent)."""
+
+    client_order_id: str
+    run_id: str
+    portfolio_id: str
+    strategy: str
+    symbol: str
+    leg: str
+    timestamp: datetime = Field(description="Decision bar.")
+    side: str
+    quantity: float | None
+    order_type: str
+    limit_price: float | None
+    reduce_only: bool
+    notional: float | None
+    status: str = Field(description="accepted | refused (by pre-trade checks).")
+    reason: str | None
+    last_event: str | None
+    last_event_at: datetime | None
+    filled_quantity: float | None
+    last_price: float | None
+    venue_order_id: str | None
+
+
+class Run(ApiModel):
+    """A run manifest; JSON columns are returned parsed."""
+
+    run_id: str
+    flow: str
+    status: str
+    timestamp: datetime
+    finished_at: datetime | None
+    parameters: Any
+    seed: int | None
+    as_of: datetime | None
+    code_version: str
+    package_versions: Any
+    snapshots: Any
+    llm_model: str | None
+    stage_durations: Any
+    message: str | None
+
+    @field_validator(
+        "parameters", "package_versions", "snapshots", "stage_durations", mode="before"
+    )
+    @classmethod
+    def _parse_json(cls, value: Any) -> Any:
+        """JSON text is returned parsed; anything unparsable as it is."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+
+class Alert(ApiModel):
+    alert_id: str
+    run_id: str
+    timestamp: datetime
+    kind: str
+    severity: str
+    message: str
+    details: str
