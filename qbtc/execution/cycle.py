@@ -106,7 +106,7 @@ def submit_intents(
     submitter = Submitter(
         broker, config.ledger(), config.circuit(), kill_switch, run_id=run_id, hold=hold
     )
-    return [submitter.submit(intent) for intent in intents]
+    return submitter.submit_all(intents)
 
 
 def snapshot_positions(

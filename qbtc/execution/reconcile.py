@@ -77,6 +77,12 @@ class Reconciler:
         self.tolerance = tolerance or Tolerance()
         self.repairs: list[str] = []
         self.mismatches: list[str] = []
+        self._events: list[OrderEvent] = []
+        self._fills: list[Fill] = []
+
+    def _flush(self) -> None:
+        self.ledger.record(self._events, self._fills)
+        self._events, self._fills = [], []
 
     def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
         """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
@@ -86,9 +92,12 @@ class Reconciler:
             self._order(state)
         traded = {s.symbol for s in states.values() if "/" in s.symbol}
         self._unknown_open_orders(set(states), traded | set(self.symbols))
+        self._flush()  # positions below are computed from the repaired fills
         venue_positions = {p["symbol"]: p for p in self.broker.exchange.fetch_positions()}
         self._positions(venue_positions, funding_rates)
+        self._flush()
         self._balance(venue_positions, funding_rates)
+        self._flush()
         tripped = bool(self.mismatches)
         if tripped:
             self.kill_switch.trip("reconciliation mismatch: " + "; ".join(self.mismatches)[:500])
@@ -114,7 +123,7 @@ class Reconciler:
             event, reason = "cancelled", "never reached the venue (absent for over a day)"
         else:
             event, reason = "reconciled", "not on the venue: a re-run of its decision may submit it"
-        self.ledger.record([self._event(state, event, reason)])
+        self._events.append(self._event(state, event, reason))
         self.repairs.append(f"{state.client_order_id}: {reason}")
 
     def _unknown_open_orders(self, known: set[str], symbols: set[str]) -> None:
@@ -132,7 +141,8 @@ class Reconciler:
             taker_fee=self.broker.taker_fee,
             reason=reason,
         )
-        self.ledger.record(events, fills)
+        self._events += events
+        self._fills += fills
         self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
 
     def _positions(
@@ -187,7 +197,8 @@ class Reconciler:
             )
             for f in fills
         ]
-        self.ledger.record(events, fills)
+        self._events += events
+        self._fills += fills
 
     def _balance(
         self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
@@ -211,7 +222,7 @@ class Reconciler:
             if first
             else f"balance: venue {float(total):.2f} USDT, ledger {expected:.2f}; adjusted"
         )
-        self.ledger.record([self._balance_event(difference, float(total), reason)])
+        self._events.append(self._balance_event(difference, float(total), reason))
         if not first:
             self.repairs.append(reason)
         if not first and abs(difference) > self.tolerance.balance_usd:

@@ -1,31 +1,35 @@
 """Idempotent order submission with fault handling.
 
-For each accepted intent:
+For the accepted intents of a cycle:
 
-1. the ledger: an order that is already acknowledged or finished is left alone;
-2. the kill switch (only reduce-only intents pass while it is on) and the circuit breaker;
+1. the ledger: an order already acknowledged or finished is left alone;
+2. the hold (a failed quality gate), the kill switch (only reduce-only intents pass while it
+   is on) and the circuit breaker: a blocked intent is recorded and stays pending;
 3. the venue: an order with this client order id already there is recorded, not resent;
-4. ``intent`` and ``submitted`` are written *before* the request (write-ahead), then the
-   order is sent with the client order id;
-5. the answer: an acknowledgement (and any fill) is recorded; a duplicate-id rejection
+4. ``intent`` and ``submitted`` of every order about to be sent are written *before* any is
+   sent (one write-ahead batch), then each order goes out with its client order id;
+5. the answers: an acknowledgement (and any fill) is recorded; a duplicate-id rejection
    (Binance -4116) means "already submitted", so the order is fetched and recorded; a
    timeout or network error is resolved by fetching the order by its client id, never by
    sending it again; a refusal is recorded as ``rejected`` with the venue's message.
 
-Venue errors feed the circuit breaker; when repeated errors open it, the kill switch trips.
+Answers are recorded in one batch at the end: a crash before that leaves orders the venue
+has and the ledger calls ``submitted``, which the next look (a re-run, or reconciliation at
+the start of the next cycle) fetches by client id and records. Venue errors feed the circuit
+breaker; when repeated errors open it, the kill switch trips.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from qbtc.execution.brokers import Broker
 from qbtc.execution.circuit import CircuitBreaker, Fault, classify, counts_as_venue_error
 from qbtc.execution.intents import OrderIntent
-from qbtc.execution.ledger import BLOCKED, Ledger, OrderEvent, OrderState
+from qbtc.execution.ledger import BLOCKED, EventName, Fill, Ledger, OrderEvent, OrderState
 from qbtc.execution.tracking import observe_order
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,13 @@ class KillSwitchLike(Protocol):
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """What happened to one intent in this cycle (``action``) and where its order stands."""
+    """What happened to one intent in this cycle (``action``) and where its order stands.
+
+    ``action``: ``submitted`` (sent now), ``found`` (the venue already had it), ``none``
+    (the ledger already had it), ``blocked`` (hold, kill switch or circuit), ``rejected``
+    (the venue refused it), ``deferred`` (the venue could not be checked), ``unknown`` (sent,
+    no usable answer: the next look resolves it).
+    """
 
     client_order_id: str
     symbol: str
@@ -87,102 +97,138 @@ class Submitter:
         self.kill_switch = kill_switch
         self.run_id = run_id
         self.hold = hold
+        self._events: list[OrderEvent] = []
+        self._fills: list[Fill] = []
+        self._outcomes: dict[str, tuple[str, str | None]] = {}
 
     def submit(self, intent: OrderIntent) -> SubmissionResult:
-        """Bring one intent to the venue exactly once; never raises for venue errors."""
-        state = self.ledger.order_state(intent.client_order_id)
+        """Bring one intent to the venue exactly once (see :meth:`submit_all`)."""
+        return self.submit_all([intent])[0]
+
+    def submit_all(self, intents: Sequence[OrderIntent]) -> list[SubmissionResult]:
+        """Bring each intent to the venue exactly once; never raises for venue errors."""
+        unique = list({i.client_order_id: i for i in intents}.values())
+        states = self.ledger.order_states([i.client_order_id for i in unique])
+        to_send = [i for i in unique if self._prepare(i, states.get(i.client_order_id))]
+        self._events += [
+            self._event(i, "submitted", f"sent to {self.broker.name}") for i in to_send
+        ]
+        self._flush()  # write-ahead: the ledger knows before the venue does
+        for intent in to_send:
+            self._send(intent)
+        self._flush()
+        final = self.ledger.order_states([i.client_order_id for i in unique])
+        by_id = {i.client_order_id: self._result(i, final.get(i.client_order_id)) for i in unique}
+        return [by_id[i.client_order_id] for i in intents]
+
+    def _prepare(self, intent: OrderIntent, state: OrderState | None) -> bool:
+        """Record what can be decided before sending; True when the intent must be sent."""
+        cid = intent.client_order_id
         if state is not None and state.status not in ("pending", "submitted"):
-            return self._result(intent, "none", "already on the venue per the ledger")
-        blocked = self._blocked_reason(intent)
-        if blocked is not None:
-            self._record([self._event(intent, "rejected", reason=BLOCKED + blocked)])
-            return self._result(intent, "blocked", blocked)
+            self._outcomes[cid] = ("none", "already on the venue per the ledger")
+            return False
         if state is None:
-            self._record([self._event(intent, "intent", reason=intent.reason)])
+            self._events.append(self._event(intent, "intent", intent.reason))
+        if self._block(intent):
+            return False
         try:
-            existing = self.broker.fetch_by_client_id(intent.symbol, intent.client_order_id)
+            existing = self.broker.fetch_by_client_id(intent.symbol, cid)
         except Exception as exc:
             why = f"could not check the venue before submitting: {_short(exc)}"
             self._venue_error(exc, why)
-            return self._result(intent, "deferred", why)
+            self._outcomes[cid] = ("deferred", why)
+            return False
         self.circuit.record_success()
-        if existing is not None:
-            self._observe(existing, "already on the venue (found by client order id)")
-            return self._result(intent, "found", "already on the venue")
-        return self._send(intent)
+        if existing is None:
+            return True
+        self._observe(existing, state, "already on the venue (found by client order id)")
+        self._outcomes[cid] = ("found", "already on the venue")
+        return False
 
-    def _send(self, intent: OrderIntent) -> SubmissionResult:
-        self._record([self._event(intent, "submitted", reason=self.broker.name)])
+    def _block(self, intent: OrderIntent) -> bool:
+        """Record a blocked rejection (the order stays pending) when it may not be sent now."""
+        reason = self._blocked_reason(intent)
+        if reason is None:
+            return False
+        self._events.append(self._event(intent, "rejected", BLOCKED + reason))
+        self._outcomes[intent.client_order_id] = ("blocked", reason)
+        return True
+
+    def _send(self, intent: OrderIntent) -> None:
+        if self._block(intent):  # the circuit may have opened on an earlier order
+            return
         _hook("before_submit", intent.client_order_id)
         try:
             order = self.broker.place(intent)
         except Exception as exc:
-            return self._failed(intent, exc)
+            self._failed(intent, exc)
+            return
         _hook("after_ack", intent.client_order_id)
         self.circuit.record_success()
-        self._observe(order, None)
-        return self._result(intent, "submitted", None)
+        self._observe(order, None, None)
+        self._outcomes[intent.client_order_id] = ("submitted", None)
 
-    def _failed(self, intent: OrderIntent, exc: Exception) -> SubmissionResult:
+    def _failed(self, intent: OrderIntent, exc: Exception) -> None:
         fault = classify(exc)
         message = _short(exc)
+        cid = intent.client_order_id
         if fault is Fault.DUPLICATE:
-            return self._resolve(
-                intent, f"duplicate client order id: already submitted ({message})"
-            )
-        if fault in (Fault.REJECTED, Fault.NOT_FOUND):
+            self._resolve(intent, f"duplicate client order id: already submitted ({message})")
+        elif fault in (Fault.REJECTED, Fault.NOT_FOUND):
             self.circuit.record_success()
-            self._record([self._event(intent, "rejected", reason=f"venue refused: {message}")])
-            return self._result(intent, "rejected", message)
-        self._venue_error(exc, message)
-        if fault is Fault.AMBIGUOUS and self.circuit.allows():
-            return self._resolve(intent, f"no answer to the order ({message}); resolved by fetch")
-        reason = f"venue error ({fault.value}): {message}; the next cycle reconciles it"
-        return self._result(intent, "unknown", reason)
+            self._events.append(self._event(intent, "rejected", f"venue refused: {message}"))
+            self._outcomes[cid] = ("rejected", message)
+        else:
+            self._venue_error(exc, message)
+            if fault is Fault.AMBIGUOUS and self.circuit.allows():
+                self._resolve(intent, f"no answer to the order ({message}); resolved by fetch")
+            else:
+                why = f"venue error ({fault.value}): {message}; the next cycle reconciles it"
+                self._outcomes[cid] = ("unknown", why)
 
-    def _resolve(self, intent: OrderIntent, reason: str) -> SubmissionResult:
+    def _resolve(self, intent: OrderIntent, reason: str) -> None:
         """Find out by fetching what the venue did with an order we may have sent."""
+        cid = intent.client_order_id
         try:
-            order = self.broker.fetch_by_client_id(intent.symbol, intent.client_order_id)
+            order = self.broker.fetch_by_client_id(intent.symbol, cid)
         except Exception as exc:
             self._venue_error(exc, _short(exc))
             why = f"{reason}; fetch failed too ({_short(exc)}): the next cycle reconciles it"
-            return self._result(intent, "unknown", why)
+            self._outcomes[cid] = ("unknown", why)
+            return
         self.circuit.record_success()
         if order is None:
-            why = f"{reason}; the venue has no such order: a re-run may submit it"
-            return self._result(intent, "unknown", why)
-        self._observe(order, reason)
-        return self._result(intent, "found", reason)
+            self._outcomes[cid] = (
+                "unknown",
+                f"{reason}; the venue has no such order: a re-run may submit it",
+            )
+            return
+        self._observe(order, None, reason)
+        self._outcomes[cid] = ("found", reason)
 
     def _blocked_reason(self, intent: OrderIntent) -> str | None:
         if self.hold is not None:
             return self.hold
         switch = self.kill_switch.status()
         if getattr(switch, "on", False) and not intent.reduce_only:
-            return (
-                f"kill switch on ({getattr(switch, 'reason', None)}): only reduce-only orders pass"
-            )
+            why = getattr(switch, "reason", None)
+            return f"kill switch on ({why}): only reduce-only orders pass"
         circuit = self.circuit.state()
         if not self.circuit.allows():
-            return (
-                f"circuit open until {circuit.open_until:%Y-%m-%d %H:%M:%S} UTC ({circuit.reason})"
-            )
+            until = f"{circuit.open_until:%Y-%m-%d %H:%M:%S}"
+            return f"circuit open until {until} UTC ({circuit.reason})"
         return None
 
     def _venue_error(self, exc: BaseException, reason: str) -> None:
         fault = classify(exc)
         if not counts_as_venue_error(fault):
             return
-        opened = self.circuit.record_error(reason, banned=fault is Fault.BANNED)
-        if opened:
+        if self.circuit.record_error(reason, banned=fault is Fault.BANNED):
             log.error("circuit opened: %s", self.circuit.state().reason)
             if fault is not Fault.BANNED:
                 self.kill_switch.trip(f"venue circuit opened: {self.circuit.state().reason}")
 
-    def _observe(self, order: dict[str, Any], reason: str | None) -> None:
-        cid = str(order.get("clientOrderId") or "")
-        state = self.ledger.order_state(cid)
+    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str | None) -> None:
         events, fills = observe_order(
             order,
             state,
@@ -191,9 +237,14 @@ class Submitter:
             taker_fee=self.broker.taker_fee,
             reason=reason,
         )
-        self.ledger.record(events, fills)
+        self._events += events
+        self._fills += fills
 
-    def _event(self, intent: OrderIntent, event: Any, *, reason: str | None = None) -> OrderEvent:
+    def _flush(self) -> None:
+        self.ledger.record(self._events, self._fills)
+        self._events, self._fills = [], []
+
+    def _event(self, intent: OrderIntent, event: EventName, reason: str | None) -> OrderEvent:
         return OrderEvent(
             client_order_id=intent.client_order_id,
             run_id=self.run_id,
@@ -205,11 +256,8 @@ class Submitter:
             reason=reason,
         )
 
-    def _record(self, events: list[OrderEvent]) -> None:
-        self.ledger.record(events)
-
-    def _result(self, intent: OrderIntent, action: str, reason: str | None) -> SubmissionResult:
-        state: OrderState | None = self.ledger.order_state(intent.client_order_id)
+    def _result(self, intent: OrderIntent, state: OrderState | None) -> SubmissionResult:
+        action, reason = self._outcomes.get(intent.client_order_id, ("unknown", None))
         return SubmissionResult(
             client_order_id=intent.client_order_id,
             symbol=intent.symbol,

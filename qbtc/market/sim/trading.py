@@ -147,6 +147,7 @@ class SimTrading:
                 created_ms=now,
                 updated_ms=now,
             )
+            self.store.remember(order.client_order_id)
             account.touch(order)
             self._match(account, order, now, minutes=1.0, resting=False)
             return order_structure(order)

@@ -168,13 +168,39 @@ def _from_row(row: dict[str, Any]) -> OrderRecord:
 
 
 class VenueStore:
-    """Persistence of the venue: ``account.json`` (atomic) plus the ``sim_venue_orders`` book."""
+    """Persistence of the venue: ``account.json`` (atomic) plus the ``sim_venue_orders`` book.
+
+    ``client_ids.txt`` lists every client order id ever accepted (appended, fsynced), so a
+    new id is known to be new without reading the book.
+    """
 
     def __init__(self, data_dir: Path, *, starting_balance: float) -> None:
         self.lake_dir = data_dir / "lake"
         self.venue_dir = data_dir / "venue"
         self.path = self.venue_dir / "account.json"
+        self.ids_path = self.venue_dir / "client_ids.txt"
         self.starting_balance = starting_balance
+        self._ids: set[str] = set()
+        self._ids_read = 0
+
+    def remember(self, client_order_id: str) -> None:
+        """Add an accepted client order id to the index (before the order is saved)."""
+        with open(self.ids_path, "a", encoding="utf-8") as handle:
+            handle.write(client_order_id + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._ids.add(client_order_id)
+
+    def _read_ids(self) -> None:
+        """Read ids other processes appended since the last look (under the lock)."""
+        if not self.ids_path.is_file():
+            return
+        with open(self.ids_path, "rb") as handle:
+            handle.seek(self._ids_read)
+            tail = handle.read()
+        complete = tail[: tail.rfind(b"\n") + 1]
+        self._ids.update(line for line in complete.decode().split("\n") if line)
+        self._ids_read += len(complete)
 
     @contextmanager
     def locked(self) -> Iterator[AccountState]:
@@ -183,6 +209,7 @@ class VenueStore:
         with open(self.venue_dir / "venue.lock", "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                self._read_ids()
                 account = self._load()
                 self._sync(account)
                 yield account
@@ -204,6 +231,8 @@ class VenueStore:
                 client_order_id is not None and order.client_order_id == client_order_id
             ):
                 return order
+        if order_id is None and client_order_id not in self._ids:
+            return None
         column, value = ("order_id", order_id) if order_id else ("client_order_id", client_order_id)
         found = scan_dataset(self.lake_dir, SIM_VENUE_ORDERS).filter(pl.col(column) == value)
         rows = found.collect().to_dicts()
