@@ -31,6 +31,9 @@ _HINTS = {
     "underlying": "expected an upper-case coin such as BTC",
     "portfolio_id": "expected letters, digits and _.:- (at most 64)",
     "run_id": "expected letters, digits and _.:- (at most 128)",
+    "flow": "expected letters, digits and _.:- (at most 64)",
+    "status": "expected letters, digits and _.:- (at most 64)",
+    "method": "expected letters, digits and _.:- (at most 64)",
 }
 
 

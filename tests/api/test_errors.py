@@ -39,3 +39,10 @@ def test_validation_message_names_field_and_bound(client):
     assert body["errors"] == [
         {"location": "query.limit", "message": "Input should be greater than or equal to 1"}
     ]
+
+
+def test_pattern_errors_never_show_a_regex(client):
+    for path, params in [("/api/runs", {"flow": "a b"}), ("/api/risk/metrics", {"method": "x/y"})]:
+        body = client.get(path, params=params).json()
+        assert "expected letters, digits" in body["detail"]
+        assert "^" not in body["detail"]

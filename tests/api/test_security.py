@@ -6,19 +6,7 @@ from fastapi.testclient import TestClient
 from qbtc.api import create_app
 from qbtc.api.security import token_matches
 from tests.api.conftest import make_settings
-
-GET_ROUTES = [
-    "/api/health",
-    "/api/positions",
-    "/api/market/BTC/USDT:USDT",
-    "/api/market/BTC/USDT:USDT/ohlcv",
-    "/api/options/BTC/chain",
-    "/api/risk/metrics",
-    "/api/signals",
-    "/api/orders",
-    "/api/runs",
-    "/metrics",
-]
+from tests.api.paths import GET_ROUTES
 
 
 @pytest.fixture(scope="module")
