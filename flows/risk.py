@@ -116,6 +116,7 @@ def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig
         max_gross_notional=limits.max_gross_notional,
         max_leverage=limits.max_leverage,
         band_usd=config.band_usd,
+        max_order_notional=limits.max_order_notional,
         min_order_notional=config.min_order_notional,
         sizing=sizing,
     )

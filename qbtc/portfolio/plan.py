@@ -41,6 +41,7 @@ class PlanConfig:
     max_gross_notional: float
     max_leverage: float
     band_usd: float
+    max_order_notional: float | None = None
     min_order_notional: float = 10.0
     sizing: Literal["vol_target", "mean_variance"] = "vol_target"
     risk_aversion: float = 2.0
@@ -106,6 +107,7 @@ def plan_intents(
         strategy=config.strategy,
         decision_bar=decision_bar,
         min_notional=config.min_order_notional,
+        max_order_notional=config.max_order_notional,
     )
 
 

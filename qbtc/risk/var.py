@@ -139,7 +139,7 @@ def var_delta_gamma(
     skew, kurt = k3 / sd**3, k4 / sd**4
     z = float(ndtri(1.0 - level))  # lower P&L tail
     w = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
-    return -(mean + float(sd) * w)
+    return float(-(mean + sd * w))
 
 
 def _sensitivities(

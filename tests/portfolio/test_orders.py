@@ -45,3 +45,17 @@ def test_same_decision_gives_the_same_client_order_ids():
     first = intents_from_targets(*args, **KW)
     again = intents_from_targets(*args, **{**KW, "run_id": "r2"})
     assert [i.client_order_id for i in first] == [i.client_order_id for i in again]
+
+
+def test_legs_above_the_order_size_limit_are_sliced():
+    intents = intents_from_targets(
+        {"BTC/USDT:USDT": 5.0}, {}, PRICES, **KW, max_order_notional=100_000.0
+    )
+    # 250,000 USDT in three equal child orders of 83,333.33
+    assert [(i.leg, i.quantity) for i in intents] == [
+        ("increase-1", pytest.approx(5 / 3)),
+        ("increase-2", pytest.approx(5 / 3)),
+        ("increase-3", pytest.approx(5 / 3)),
+    ]
+    assert len({i.client_order_id for i in intents}) == 3
+    assert all(i.notional <= 100_000.0 for i in intents)

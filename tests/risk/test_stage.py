@@ -40,6 +40,7 @@ def plan_config(config: RiskConfig, sizing: str = "vol_target") -> PlanConfig:
         max_gross_notional=config.limits.max_gross_notional,
         max_leverage=config.limits.max_leverage,
         band_usd=config.band_usd,
+        max_order_notional=config.limits.max_order_notional,
         sizing=sizing,  # type: ignore[arg-type]
     )
 
