@@ -81,7 +81,15 @@ def _ratios(x: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _householder(newton: FloatArray, halley: FloatArray, hh3: FloatArray) -> FloatArray:
-    """newton·(1 + halley·newton/2)/(1 + newton·(halley + hh3·newton/6)); 0 if undefined.
+    """The Householder(3) step, 0 where it is undefined. Overwrites ``halley`` and ``hh3``."""
+    step = _householder_raw(newton, halley, hh3)
+    if not np.isfinite(step).all():
+        step[~np.isfinite(step)] = 0.0
+    return step
+
+
+def _householder_raw(newton: FloatArray, halley: FloatArray, hh3: FloatArray) -> FloatArray:
+    """newton·(1 + halley·newton/2)/(1 + newton·(halley + hh3·newton/6)), NaN if undefined.
 
     Overwrites ``halley`` and ``hh3``.
     """
@@ -95,7 +103,6 @@ def _householder(newton: FloatArray, halley: FloatArray, hh3: FloatArray) -> Flo
     halley += 1.0
     halley *= newton
     halley /= hh3
-    halley[~np.isfinite(halley)] = 0.0
     return halley
 
 
@@ -141,3 +148,59 @@ def highest_step(s: FloatArray, beta: FloatArray, x: FloatArray, b_max: FloatArr
     gp = vega / gap
     b_halley, b_hh3 = _ratios(x, s)
     return _householder(-g / gp, b_halley + gp, b_hh3 + gp * (2.0 * gp + 3.0 * b_halley))
+
+
+def log_step(
+    s: FloatArray,
+    x: FloatArray,
+    half_b_max: FloatArray,
+    half_inv_b_max: FloatArray,
+    mid: FloatArray,
+    half_span: FloatArray,
+) -> FloatArray:
+    """One Householder(3) step for ``g(s) = ln Y(s) − ln Y*``, the same code for every element.
+
+    Below ``s_c = sqrt(−2x)`` (``d = −(h + t)/√2 > 0``) ``Y = b`` and ``Y* = beta``; above it
+    ``Y = b_max − b`` and ``Y* = b_max − beta``. Either is summed without cancellation from
+    ``Φ(−|h + t|)`` and ``Φ(h − t)``, so ``ln Y`` has full precision. ``mid ± half_span`` are
+    ``(ln beta + ln(b_max − beta))/2 ± (ln beta − ln(b_max − beta))/2``. Overwrites nothing.
+    """
+    u = x / s
+    u *= -SQRT_HALF  # u = −h/√2 >= 0
+    v = (0.5 * SQRT_HALF) * s  # v = t/√2
+    d = u - v
+    sign = np.copysign(1.0, d)
+    y = special.erfc(np.abs(d, out=d))
+    y *= half_b_max
+    r = special.erfc(u + v)
+    r *= half_inv_b_max
+    r *= sign
+    y -= r  # b (sign +1) or b_max − b (sign −1)
+    u *= u
+    u += v * v
+    np.negative(u, out=u)
+    q1 = np.exp(u, out=u)
+    q1 *= sign * ONE_OVER_SQRT_TWO_PI
+    q1 /= y  # Y'/Y = ±b'/Y
+    g = np.log(y, out=y)
+    g -= mid
+    g -= sign * half_span
+    # H = b''/b' = x²/s³ − s/4 and H' = −3x²/s⁴ − 1/4, so b'''/b' = H² + H'.
+    x_over_s2 = x / (s * s)
+    h_ratio = x_over_s2 * x / s - 0.25 * s
+    h_prime = x_over_s2 * x_over_s2
+    h_prime *= -3.0
+    h_prime -= 0.25
+    newton = g / q1
+    np.negative(newton, out=newton)
+    halley = h_ratio - q1
+    hh3 = h_ratio - 3.0 * q1
+    hh3 *= h_ratio
+    hh3 += h_prime
+    q1 *= q1
+    q1 *= 2.0
+    hh3 += q1
+    ds = _householder_raw(newton, halley, hh3)
+    ds = np.maximum(ds, -0.5 * s, out=ds)
+    ds += s
+    return ds
