@@ -14,7 +14,6 @@ import numpy as np
 import polars as pl
 
 from qbtc.lake import scan_dataset
-from qbtc.lake.layout import prune_files
 from qbtc.schemas import (
     OHLCV,
     OPTION_QUOTES,
@@ -22,8 +21,6 @@ from qbtc.schemas import (
     RISK_METRICS,
     SIGNALS,
     TICKERS,
-    TS,
-    WRITTEN_AT,
 )
 
 #: How far back marks are searched (older ones are stale anyway and refused by the checks).
@@ -56,36 +53,8 @@ def load_marks(lake_dir: Path, as_of: datetime) -> Marks:
     """Latest ``tickers`` and ``option_quotes`` rows per symbol at ``as_of``."""
     start = as_of - MARK_LOOKBACK
     tickers = scan_dataset(lake_dir, TICKERS, start=start, end=as_of)
-    quotes = _scan_option_quotes(lake_dir, start, as_of)
+    quotes = scan_dataset(lake_dir, OPTION_QUOTES, start=start, end=as_of)
     return Marks(as_of, _latest(tickers, "symbol", as_of), _latest(quotes, "symbol", as_of))
-
-
-def _scan_option_quotes(lake_dir: Path, start: datetime, end: datetime) -> pl.LazyFrame:
-    """``option_quotes`` rows (latest version of each) between ``start`` and ``end``.
-
-    The lake writer drops a partition's source column when the partition has the same name,
-    so stored files lack ``underlying`` (it lives only in the ``underlying=BTC`` path) and
-    ``scan_dataset`` cannot select it. Rebuild it from the symbol's base currency, which is
-    what it is by construction; this keeps working once files carry the column again.
-    """
-    ds = OPTION_QUOTES
-    files = prune_files(lake_dir, ds, start=start, end=end)
-    if not files:
-        return ds.empty().lazy()
-    stored = {n: t for n, t in ds.columns.items() if n != "underlying"} | {WRITTEN_AT: TS}
-    lf = pl.scan_parquet(
-        files,
-        schema=pl.Schema(stored),
-        hive_partitioning=False,
-        missing_columns="insert",
-        extra_columns="ignore",
-    )
-    lf = lf.filter(pl.col("timestamp").is_between(start, end))
-    lf = lf.sort(WRITTEN_AT, maintain_order=True).unique(
-        subset=list(ds.primary_key), keep="last", maintain_order=True
-    )
-    base = pl.col("symbol").str.split("/").list.first().alias("underlying")
-    return lf.with_columns(base).select(list(ds.columns))
 
 
 def load_positions(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.DataFrame:
