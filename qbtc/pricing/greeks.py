@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from qbtc.pricing.black76 import black76_kernel
+from qbtc.pricing.black76 import black76_price
 from qbtc.pricing.inputs import (
     FloatArray,
     as_call_flags,
@@ -90,7 +90,7 @@ def greeks(
 
 
 def _linear_greeks(f, k, t, v, d, sign) -> tuple[FloatArray, ...]:
-    price = black76_kernel(f, k, t, v, d, sign)
+    price = np.asarray(black76_price(f, k, t, v, sign > 0, d))
     with np.errstate(all="ignore"):
         sqrt_t = np.sqrt(t)
         s = v * sqrt_t

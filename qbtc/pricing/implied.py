@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from qbtc.pricing.inputs import (
     as_call_flags,
-    as_float_arrays,
+    broadcast_shape,
     check_settlement,
 )
 from qbtc.pricing.solver import normalised_implied_vol
@@ -98,53 +98,55 @@ def implied_vol_with_reason(
 ) -> ImpliedVolResult:
     """Implied vol and an ``ImpliedVolReason`` code per element (see ``implied_vol``)."""
     kind = check_settlement(settlement)
-    p, f, k, t, d = as_float_arrays(price, forward, strike, expiry, discount)
+    p, f, k, t, d = (
+        np.asarray(a, dtype=np.float64) for a in (price, forward, strike, expiry, discount)
+    )
     call = as_call_flags(is_call)
-    arrays = np.broadcast_arrays(p, f, k, t, d, call)
-    shape = arrays[0].shape
-    p, f, k, t, d, call = (np.ravel(a) for a in arrays)
-    reason = _input_reasons(p, f, k, t, d)
-    vol = np.full(p.shape, np.nan)
-    usable = np.flatnonzero(reason == ImpliedVolReason.OK)
-    if usable.size:
-        pu, fu, ku, tu, du, cu = (a[usable] for a in (p, f, k, t, d, call))
-        undiscounted = pu * fu / du if kind == "inverse" else pu / du
-        vol_part, reason_part = _solve(undiscounted, fu, ku, tu, cu)
-        vol[usable] = vol_part
-        reason[usable] = reason_part
-    return ImpliedVolResult(vol=_shaped(vol, shape), reason=_shaped(reason, shape))
+    shape = broadcast_shape(p, f, k, t, d, call)
+    with np.errstate(all="ignore"):
+        undiscounted = p * f / d if kind == "inverse" else p / d
+        spread = f - k
+        time_value = undiscounted - np.maximum((call * 2.0 - 1.0) * spread, 0.0)
+        x = -np.abs(np.log(f / k))
+        beta = time_value / np.sqrt(f * k)
+        b_max = np.exp(0.5 * x)
+        # The supremum of the undiscounted price: F for a call, K for a put.
+        above = (beta >= b_max) | (undiscounted >= k + call * spread)
+        ok = (beta >= _TINY) & ~above & (t > 0) & (f > 0) & (k > 0) & (d > 0)
+        if ok.all():  # the usual case: every element has a vol
+            s = normalised_implied_vol(_flat(beta, shape), _flat(x, shape), _flat(b_max, shape))
+            vol = s.reshape(shape) / np.sqrt(t)
+            return ImpliedVolResult(vol=_unwrap(vol), reason=_unwrap(np.zeros(shape, np.int8)))
+        reason = _reasons(shape, p, f, k, t, d, time_value, beta, above)
+        usable = np.flatnonzero(reason == ImpliedVolReason.OK)
+        vol = np.full(reason.size, np.nan)
+        if usable.size:
+            s = normalised_implied_vol(*(_flat(a, shape)[usable] for a in (beta, x, b_max)))
+            vol[usable] = s / np.sqrt(_flat(t, shape)[usable])
+    return ImpliedVolResult(vol=_unwrap(vol.reshape(shape)), reason=_unwrap(reason.reshape(shape)))
 
 
-def _input_reasons(p, f, k, t, d) -> NDArray[np.int8]:
-    reason = np.zeros(p.shape, dtype=np.int8)
+def _reasons(shape, p, f, k, t, d, time_value, beta, above) -> NDArray[np.int8]:
+    """Reason codes, later rules winning: inputs first, then the no-arbitrage bounds."""
+    flat = [_flat(a, shape) for a in (p, f, k, t, d, time_value, beta, above)]
+    p, f, k, t, d, time_value, beta, above = flat
+    reason = np.zeros(p.size, dtype=np.int8)
+    reason[beta < _TINY] = ImpliedVolReason.AT_INTRINSIC
+    reason[time_value < 0] = ImpliedVolReason.BELOW_INTRINSIC
+    reason[above] = ImpliedVolReason.ABOVE_MAXIMUM
+    reason[t <= 0] = ImpliedVolReason.EXPIRED
+    reason[(f <= 0) | (k <= 0) | (d <= 0) | (p < 0)] = ImpliedVolReason.NON_POSITIVE_INPUT
     finite = np.isfinite(p) & np.isfinite(f) & np.isfinite(k) & np.isfinite(t) & np.isfinite(d)
     reason[~finite] = ImpliedVolReason.NOT_FINITE
-    non_positive = finite & ((f <= 0) | (k <= 0) | (d <= 0) | (p < 0))
-    reason[non_positive] = ImpliedVolReason.NON_POSITIVE_INPUT
-    reason[finite & ~non_positive & (t <= 0)] = ImpliedVolReason.EXPIRED
     return reason
 
 
-def _solve(p, f, k, t, call):
-    """Reduce to the out-of-the-money call in normalised units, check bounds, solve."""
-    intrinsic = np.maximum(np.where(call, f - k, k - f), 0.0)
-    time_value = p - intrinsic
-    x = -np.abs(np.log(f / k))
-    beta = time_value / (np.sqrt(f) * np.sqrt(k))
-    reason = np.zeros(p.shape, dtype=np.int8)
-    reason[beta < _TINY] = ImpliedVolReason.AT_INTRINSIC
-    reason[time_value < 0] = ImpliedVolReason.BELOW_INTRINSIC
-    b_max = np.exp(0.5 * x)
-    reason[beta >= b_max] = ImpliedVolReason.ABOVE_MAXIMUM
-    vol = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(reason == ImpliedVolReason.OK)
-    if ok.size == p.size:
-        vol = normalised_implied_vol(beta, x, b_max) / np.sqrt(t)
-    elif ok.size:
-        vol[ok] = normalised_implied_vol(beta[ok], x[ok], b_max[ok]) / np.sqrt(t[ok])
-    return vol, reason
+def _flat(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` broadcast to ``shape`` as a 1-d contiguous array (a view when possible)."""
+    if array.shape != shape:
+        array = np.broadcast_to(array, shape)
+    return np.ascontiguousarray(array).reshape(-1)
 
 
-def _shaped(array: np.ndarray, shape: tuple[int, ...]) -> Any:
-    array = array.reshape(shape)
+def _unwrap(array: np.ndarray) -> Any:
     return array[()] if array.ndim == 0 else array

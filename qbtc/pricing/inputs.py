@@ -30,6 +30,16 @@ def as_float_arrays(*values: ArrayLike) -> tuple[FloatArray, ...]:
         ) from exc
 
 
+def broadcast_shape(*arrays: np.ndarray) -> tuple[int, ...]:
+    """The common shape of ``arrays``, or a clear error."""
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError as exc:
+        raise PricingInputError(
+            f"pricing inputs do not broadcast together ({exc}): pass arrays of one shape or scalars"
+        ) from exc
+
+
 def as_call_flags(is_call: ArrayLike) -> NDArray[np.bool_]:
     """Read the option kind: booleans (True = call) or the words call/put (c/p, any case).
 
