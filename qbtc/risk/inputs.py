@@ -64,13 +64,18 @@ def load_positions(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.Dat
 
 
 def load_signals(lake_dir: Path, as_of: datetime) -> pl.DataFrame:
-    """The signals of the latest decision bar at or before ``as_of`` (empty when none)."""
+    """The signals of the latest decision bar at or before ``as_of`` (empty when none).
+
+    Several runs (providers) may have signalled the same bar; only the newest run's signals
+    are kept, so each symbol has at most one signal.
+    """
     lf = scan_dataset(lake_dir, SIGNALS, start=as_of - MARK_LOOKBACK, end=as_of)
     frame = lf.collect()
     if frame.is_empty():
         return frame
-    latest = frame["timestamp"].max()
-    return frame.filter(pl.col("timestamp") == latest).sort("symbol")
+    latest = frame.filter(pl.col("timestamp") == frame["timestamp"].max())
+    newest_run = latest.sort("created_at").tail(1)["run_id"].item()
+    return latest.filter(pl.col("run_id") == newest_run).sort("symbol")
 
 
 @dataclass(frozen=True)
