@@ -28,6 +28,7 @@ from scipy import special
 
 from qbtc.pricing.inputs import (
     as_call_flags,
+    as_column,
     broadcast_shape,
     check_settlement,
     unwrap,
@@ -78,7 +79,7 @@ def black76_price(
     shape = broadcast_shape(f, k, t, v, d, call)
     price = np.empty(shape)
     out = price.reshape(-1)
-    columns = [_column(a, shape) for a in (f, k, t, v, d, call)]
+    columns = [as_column(a, shape) for a in (f, k, t, v, d, call)]
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(0, out.size, CHUNK):
             part = slice(start, start + CHUNK)
@@ -124,15 +125,6 @@ def black76_kernel(f, k, t, v, d, call):
     price += spread
     price *= d
     return price
-
-
-def _column(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A 0-d array for a single value (it broadcasts), else the input as 1-d of ``shape``."""
-    if array.size == 1 and array.shape != shape:
-        return array.reshape(())
-    if array.shape != shape:
-        array = np.broadcast_to(array, shape)
-    return np.ascontiguousarray(array).reshape(-1)
 
 
 def _all_valid(f, k, t, v, d) -> bool:

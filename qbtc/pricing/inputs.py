@@ -40,6 +40,15 @@ def broadcast_shape(*arrays: np.ndarray) -> tuple[int, ...]:
         ) from exc
 
 
+def as_column(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A 0-d array for a single value (it broadcasts), else ``array`` as 1-d of ``shape``."""
+    if array.size == 1 and array.shape != shape:
+        return array.reshape(())
+    if array.shape != shape:
+        array = np.broadcast_to(array, shape)
+    return np.ascontiguousarray(array).reshape(-1)
+
+
 def as_call_flags(is_call: ArrayLike) -> NDArray[np.bool_]:
     """Read the option kind: booleans (True = call) or the words call/put (c/p, any case).
 

@@ -18,6 +18,7 @@ Work runs in chunks of ``CHUNK`` elements so that the temporaries stay in the CP
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qbtc.pricing.guesstable import table_guess
 from qbtc.pricing.householder import log_step
@@ -34,18 +35,23 @@ def normalised_implied_vol(beta: FloatArray, x: FloatArray, b_max: FloatArray) -
     1-d float64 arrays with ``x <= 0``, ``0 < beta < b_max`` and ``b_max = exp(x/2)``.
     """
     out = np.empty_like(beta)
+    redo = np.empty(beta.shape, dtype=np.bool_)
     with np.errstate(all="ignore"):
         for start in range(0, beta.size, CHUNK):
             part = slice(start, start + CHUNK)
-            out[part] = _solve_chunk(beta[part], x[part], b_max[part])
+            out[part], redo[part] = solve_chunk(beta[part], x[part], b_max[part])
+        # Outside the table or not finished: all at once, so the rare cases cost one pass.
+        index = np.flatnonzero(redo)
+        if index.size:
+            out[index] = jaeckel_implied_vol(beta[index], x[index], b_max[index])
     return out
 
 
-def _solve_chunk(beta: FloatArray, x: FloatArray, b_max: FloatArray) -> FloatArray:
+def solve_chunk(
+    beta: FloatArray, x: FloatArray, b_max: FloatArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Guess and steps for one chunk, and the mask of elements left to the Jäckel path."""
     s, outside = table_guess(beta, x, b_max)
-    if outside.any():
-        index = np.flatnonzero(outside)
-        s[index] = jaeckel_implied_vol(beta[index], x[index], b_max[index])
     half_b_max = 0.5 * b_max
     half_inv_b_max = 0.5 / b_max
     ln_beta = np.log(beta)
@@ -54,8 +60,6 @@ def _solve_chunk(beta: FloatArray, x: FloatArray, b_max: FloatArray) -> FloatArr
     half_span = 0.5 * (ln_beta - ln_gap)
     for _ in range(STEPS):
         s = log_step(s, x, half_b_max, half_inv_b_max, mid, half_span)
-    failed = ~np.isfinite(s) | (s <= 0)
-    if failed.any():
-        index = np.flatnonzero(failed)
-        s[index] = jaeckel_implied_vol(beta[index], x[index], b_max[index])
-    return s
+    outside |= ~(s > 0)  # NaN or a collapse
+    outside |= ~np.isfinite(s)
+    return s, outside
