@@ -53,6 +53,8 @@ def _forward_delta(points: pl.Series) -> pl.Series:
     """Black-76 forward delta of a struct series (forward, strike, years, iv, is_call)."""
     from qbtc.pricing import greeks  # numpy/scipy, loaded only when a smile is built
 
+    if points.len() == 0:
+        return pl.Series([], dtype=pl.Float64)
     f, k, t, v, c = (points.struct.field(n).to_numpy() for n in points.struct.fields)
     delta = greeks(f, k, t, v, c.astype(bool)).delta
     return pl.Series(np.asarray(delta, dtype=np.float64), dtype=pl.Float64)

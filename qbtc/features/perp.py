@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final
 
 import polars as pl
 
@@ -14,23 +15,30 @@ from qbtc.features.carry import (
     add_funding_rate,
 )
 from qbtc.features.indicators import (
-    add_atr,
-    add_momentum,
-    add_price_zscore,
-    add_rsi,
-    add_volume_zscore,
+    atr,
+    atr_seed,
+    momentum,
+    price_zscore,
+    rsi,
+    rsi_averages,
+    rsi_seeds,
+    volume_zscore,
 )
 from qbtc.features.ranks import add_cross_sectional_ranks
-from qbtc.features.returns import add_log_returns
+from qbtc.features.returns import log_return
 from qbtc.features.volatility import (
-    add_close_to_close_vol,
-    add_ewma_vol,
-    add_garman_klass_vol,
-    add_parkinson_vol,
-    add_yang_zhang_vol,
+    add_bar_terms,
+    close_to_close_vol,
+    ewma_vol,
+    garman_klass_vol,
+    parkinson_vol,
+    yang_zhang_vol,
 )
 from qbtc.schemas import FEATURES
 
+#: Engine to collect feature plans with: rolling windows and per-segment filters do not
+#: stream, and the in-memory engine runs this plan with ~1.5x less CPU than the default.
+COLLECT_ENGINE: Final = "in-memory"
 RETURN_HORIZONS = (1, 15, 60, 240, 1440)
 EWMA_HALF_LIFE = 60
 #: Bars of history a bar's features depend on: 1,440 for the daily windows, and enough for
@@ -44,29 +52,40 @@ RANKS = {
 
 
 def prepare_bars(ohlcv: pl.LazyFrame, *, timeframe: str = "1m") -> pl.LazyFrame:
-    """The 1-minute bars of ``ohlcv`` sorted by ``(symbol, timestamp)``, one row per bar."""
+    """The 1-minute bars of ``ohlcv`` sorted by ``(symbol, timestamp)``.
+
+    Rows are expected unique per symbol and bar, as the lake's primary key guarantees.
+    """
     return (
         ohlcv.filter(pl.col("timeframe") == timeframe)
         .select("symbol", "timestamp", "open", "high", "low", "close", "volume")
-        .unique(subset=["symbol", "timestamp"], keep="last")
         .sort("symbol", "timestamp")
     )
 
 
 def compute_bar_features(bars: pl.LazyFrame) -> pl.LazyFrame:
-    """Every feature computed from the bars alone (no carry, no ranks), sorted bars in."""
-    lf = add_bar_segments(bars)
-    lf = add_log_returns(lf, horizons=RETURN_HORIZONS)
-    lf = add_close_to_close_vol(lf, windows=(60, 1440))
-    lf = add_parkinson_vol(lf, windows=(60,))
-    lf = add_garman_klass_vol(lf, windows=(60,))
-    lf = add_yang_zhang_vol(lf, windows=(60, 1440))
-    lf = add_ewma_vol(lf, half_life=EWMA_HALF_LIFE)
-    lf = add_atr(lf, window=14)
-    lf = add_rsi(lf, window=14)
-    lf = add_momentum(lf, window=240)
-    lf = add_price_zscore(lf, window=240)
-    return add_volume_zscore(lf, window=60)
+    """Every feature computed from the bars alone (no carry, no ranks), sorted bars in.
+
+    Three passes of independent expressions (polars evaluates each pass in parallel):
+    windows and Wilder seeds, then the per-segment recursive filters, then RSI.
+    """
+    lf = add_bar_terms(add_bar_segments(bars))
+    lf = lf.with_columns(
+        *(log_return(h) for h in RETURN_HORIZONS),
+        close_to_close_vol(60),
+        close_to_close_vol(1440),
+        parkinson_vol(60),
+        garman_klass_vol(60),
+        yang_zhang_vol(60),
+        yang_zhang_vol(1440),
+        momentum(240),
+        price_zscore(240),
+        volume_zscore(60),
+        atr_seed(14),
+        *rsi_seeds(14),
+    )
+    lf = lf.with_columns(ewma_vol(EWMA_HALF_LIFE), atr(14), *rsi_averages(14))
+    return lf.with_columns(rsi(14))
 
 
 def compute_perp_features(
@@ -95,7 +114,8 @@ def compute_perp_features(
 
     Returns
     -------
-    A lazy frame with exactly the ``features`` schema, sorted by ``(symbol, timestamp)``.
+    A lazy frame with exactly the ``features`` schema, sorted by ``(symbol, timestamp)``;
+    collect it with ``engine=COLLECT_ENGINE``.
     """
     lf = compute_bar_features(prepare_bars(ohlcv))
     lf = add_funding_rate(lf, funding, max_age=max_funding_age)

@@ -12,6 +12,8 @@ from qbtc.features.bars import POSITION, add_bar_segments, check_window, complet
 LOG_CLOSE = "_log_close"
 #: Internal column: one-bar log return, 0.0 where undefined (safe inside rolling windows).
 RETURN_1 = "_return_1"
+#: Internal column: squared one-bar log return, null at a segment start.
+SQUARED_RETURN = "_squared_return"
 
 
 def add_return_basics(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -20,10 +22,22 @@ def add_return_basics(lf: pl.LazyFrame) -> pl.LazyFrame:
     if RETURN_1 in lf.collect_schema():
         return lf
     log_close = pl.col("close").log()
-    one_bar = log_close - log_close.shift(1)
+    one_bar = pl.col(LOG_CLOSE) - pl.col(LOG_CLOSE).shift(1)
+    defined = pl.col(POSITION) >= 1
     return lf.with_columns(log_close.alias(LOG_CLOSE)).with_columns(
-        pl.when(pl.col(POSITION) >= 1).then(one_bar).otherwise(0.0).alias(RETURN_1)
+        pl.when(defined).then(one_bar).otherwise(0.0).alias(RETURN_1),
+        pl.when(defined).then(one_bar**2).alias(SQUARED_RETURN),
     )
+
+
+def log_return(horizon: int) -> pl.Expr:
+    """``ret_<h>``: ``ln(close_t / close_{t-h})``, null until ``h`` earlier bars exist.
+
+    Needs the columns of :func:`add_return_basics`.
+    """
+    check_window(horizon)
+    change = pl.col(LOG_CLOSE) - pl.col(LOG_CLOSE).shift(horizon)
+    return complete(change, horizon).alias(f"ret_{horizon}")
 
 
 def add_log_returns(lf: pl.LazyFrame, *, horizons: Sequence[int]) -> pl.LazyFrame:
@@ -40,10 +54,4 @@ def add_log_returns(lf: pl.LazyFrame, *, horizons: Sequence[int]) -> pl.LazyFram
     -------
     The frame with one ``ret_<h>`` column per horizon (not annualised).
     """
-    lf = add_return_basics(lf)
-    columns = []
-    for horizon in horizons:
-        check_window(horizon)
-        change = pl.col(LOG_CLOSE) - pl.col(LOG_CLOSE).shift(horizon)
-        columns.append(complete(change, horizon).alias(f"ret_{horizon}"))
-    return lf.with_columns(columns)
+    return add_return_basics(lf).with_columns(log_return(h) for h in horizons)

@@ -24,7 +24,7 @@ from qbtc.features.options import (
     compute_option_features,
     perp_symbol,
 )
-from qbtc.features.perp import WARMUP_BARS, compute_perp_features
+from qbtc.features.perp import COLLECT_ENGINE, WARMUP_BARS, compute_perp_features
 from qbtc.lake import scan_dataset
 from qbtc.lake.layout import prune_files
 from qbtc.schemas import (
@@ -200,7 +200,7 @@ def compute_perp_update(
     )
     frame = compute_perp_features(
         ohlcv, tickers=tickers, funding=funding, start=pl.col("timestamp") >= start
-    ).collect()
+    ).collect(engine=COLLECT_ENGINE)
     return FeatureUpdate(FEATURES.name, frame, start, until)
 
 
@@ -237,5 +237,5 @@ def compute_option_update(
     realised = scan_dataset(
         lake_dir, FEATURES, symbols=perps, start=start - BAR - DEFAULT_MAX_REALISED_AGE, end=as_of
     ).select("symbol", "timestamp", "rv_cc_1440")
-    frame = compute_option_features(quotes, realised=realised).collect()
+    frame = compute_option_features(quotes, realised=realised).collect(engine=COLLECT_ENGINE)
     return FeatureUpdate(OPTION_FEATURES.name, frame, start, as_of)

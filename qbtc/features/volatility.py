@@ -28,13 +28,12 @@ from qbtc.features.bars import (
     LN2,
     POSITION,
     SEGMENT,
-    add_bar_segments,
     annualised_vol,
     check_window,
     complete,
     yang_zhang_k,
 )
-from qbtc.features.returns import LOG_CLOSE, RETURN_1, add_return_basics
+from qbtc.features.returns import LOG_CLOSE, RETURN_1, SQUARED_RETURN, add_return_basics
 
 _RANGE_SQUARED = "_range_squared"
 _BODY_SQUARED = "_body_squared"
@@ -43,8 +42,8 @@ _BODY = "_body"
 _ROGERS_SATCHELL = "_rogers_satchell"
 
 
-def _add_bar_terms(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Per-bar log range terms shared by the range-based estimators."""
+def add_bar_terms(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the per-bar log range terms the range-based estimators share (after the basics)."""
     lf = add_return_basics(lf)
     if _RANGE_SQUARED in lf.collect_schema():
         return lf
@@ -64,78 +63,75 @@ def _add_bar_terms(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def add_close_to_close_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
-    """Add ``rv_cc_<n>``: annualised sample std (ddof=1) of the last ``n`` one-bar log returns."""
-    lf = add_return_basics(lf)
-    columns = []
-    for n in windows:
-        check_window(n, minimum=2)
-        variance = pl.col(RETURN_1).rolling_var(n)
-        columns.append(complete(annualised_vol(variance), n).alias(f"rv_cc_{n}"))
-    return lf.with_columns(columns)
+# Expression builders: they need the columns of ``add_bar_terms`` and can all be evaluated
+# in one ``with_columns`` (in parallel). The ``add_*`` transforms wrap them.
 
 
-def add_parkinson_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
-    """Add ``rv_parkinson_<n>``: annualised Parkinson high-low volatility over ``n`` bars."""
-    lf = _add_bar_terms(lf)
-    columns = []
-    for n in windows:
-        check_window(n)
-        variance = pl.col(_RANGE_SQUARED).rolling_mean(n) / (4.0 * LN2)
-        columns.append(complete(annualised_vol(variance), n - 1).alias(f"rv_parkinson_{n}"))
-    return lf.with_columns(columns)
+def close_to_close_vol(window: int) -> pl.Expr:
+    """``rv_cc_<n>``: annualised sample std (ddof=1) of the last ``n`` one-bar log returns."""
+    check_window(window, minimum=2)
+    variance = pl.col(RETURN_1).rolling_var(window)
+    return complete(annualised_vol(variance), window).alias(f"rv_cc_{window}")
 
 
-def add_garman_klass_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
-    """Add ``rv_garman_klass_<n>``: annualised Garman-Klass OHLC volatility over ``n`` bars."""
-    lf = _add_bar_terms(lf)
+def parkinson_vol(window: int) -> pl.Expr:
+    """``rv_parkinson_<n>``: annualised Parkinson high-low volatility over ``n`` bars."""
+    check_window(window)
+    variance = pl.col(_RANGE_SQUARED).rolling_mean(window) / (4.0 * LN2)
+    return complete(annualised_vol(variance), window - 1).alias(f"rv_parkinson_{window}")
+
+
+def garman_klass_vol(window: int) -> pl.Expr:
+    """``rv_garman_klass_<n>``: annualised Garman-Klass OHLC volatility over ``n`` bars."""
+    check_window(window)
     per_bar = 0.5 * pl.col(_RANGE_SQUARED) - (2.0 * LN2 - 1.0) * pl.col(_BODY_SQUARED)
-    columns = []
-    for n in windows:
-        check_window(n)
-        variance = per_bar.rolling_mean(n)
-        columns.append(complete(annualised_vol(variance), n - 1).alias(f"rv_garman_klass_{n}"))
-    return lf.with_columns(columns)
+    variance = per_bar.rolling_mean(window)
+    return complete(annualised_vol(variance), window - 1).alias(f"rv_garman_klass_{window}")
 
 
-def add_yang_zhang_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
-    """Add ``rv_yang_zhang_<n>``: annualised Yang-Zhang drift-independent volatility."""
-    lf = _add_bar_terms(lf)
-    columns = []
-    for n in windows:
-        k = yang_zhang_k(n)
-        variance = (
-            pl.col(_OPENING_JUMP).rolling_var(n)
-            + k * pl.col(_BODY).rolling_var(n)
-            + (1.0 - k) * pl.col(_ROGERS_SATCHELL).rolling_mean(n)
-        )
-        columns.append(complete(annualised_vol(variance), n).alias(f"rv_yang_zhang_{n}"))
-    return lf.with_columns(columns)
+def yang_zhang_vol(window: int) -> pl.Expr:
+    """``rv_yang_zhang_<n>``: annualised Yang-Zhang drift-independent volatility."""
+    k = yang_zhang_k(window)
+    variance = (
+        pl.col(_OPENING_JUMP).rolling_var(window)
+        + k * pl.col(_BODY).rolling_var(window)
+        + (1.0 - k) * pl.col(_ROGERS_SATCHELL).rolling_mean(window)
+    )
+    return complete(annualised_vol(variance), window).alias(f"rv_yang_zhang_{window}")
 
 
-def add_ewma_vol(lf: pl.LazyFrame, *, half_life: int, name: str = "ewma_vol") -> pl.LazyFrame:
-    """Add ``name``: annualised EWMA volatility of one-bar log returns.
+def ewma_vol(half_life: int, name: str = "ewma_vol") -> pl.Expr:
+    """``name``: annualised EWMA volatility of one-bar log returns.
 
     The variance is the exponentially weighted mean (weights ``0.5 ** (age / half_life)``,
     normalised over the segment so far) of squared one-bar log returns; it restarts at each
     segment and is null until ``half_life`` returns exist.
     """
     check_window(half_life)
-    lf = add_return_basics(lf)
-    squared = pl.when(pl.col(POSITION) >= 1).then(pl.col(RETURN_1) ** 2)
-    variance = pl.col("_squared").ewm_mean(half_life=half_life, adjust=True).over(SEGMENT)
-    return (
-        lf.with_columns(squared.alias("_squared"))
-        .with_columns(complete(annualised_vol(variance), half_life).alias(name))
-        .drop("_squared")
-    )
+    variance = pl.col(SQUARED_RETURN).ewm_mean(half_life=half_life, adjust=True).over(SEGMENT)
+    return complete(annualised_vol(variance), half_life).alias(name)
 
 
-__all__ = [
-    "add_bar_segments",
-    "add_close_to_close_vol",
-    "add_ewma_vol",
-    "add_garman_klass_vol",
-    "add_parkinson_vol",
-    "add_yang_zhang_vol",
-]
+def add_close_to_close_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
+    """Add ``rv_cc_<n>`` for each window (see :func:`close_to_close_vol`)."""
+    return add_return_basics(lf).with_columns(close_to_close_vol(n) for n in windows)
+
+
+def add_parkinson_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
+    """Add ``rv_parkinson_<n>`` for each window (see :func:`parkinson_vol`)."""
+    return add_bar_terms(lf).with_columns(parkinson_vol(n) for n in windows)
+
+
+def add_garman_klass_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
+    """Add ``rv_garman_klass_<n>`` for each window (see :func:`garman_klass_vol`)."""
+    return add_bar_terms(lf).with_columns(garman_klass_vol(n) for n in windows)
+
+
+def add_yang_zhang_vol(lf: pl.LazyFrame, *, windows: Sequence[int]) -> pl.LazyFrame:
+    """Add ``rv_yang_zhang_<n>`` for each window (see :func:`yang_zhang_vol`)."""
+    return add_bar_terms(lf).with_columns(yang_zhang_vol(n) for n in windows)
+
+
+def add_ewma_vol(lf: pl.LazyFrame, *, half_life: int, name: str = "ewma_vol") -> pl.LazyFrame:
+    """Add the EWMA volatility column ``name`` (see :func:`ewma_vol`)."""
+    return add_return_basics(lf).with_columns(ewma_vol(half_life, name))
