@@ -109,23 +109,44 @@ def submit_intents(
     return submitter.submit_all(intents)
 
 
+def venue_marks(
+    broker: Broker, symbols: Sequence[str]
+) -> tuple[dict[str, float], dict[str, OptionMark]]:
+    """Marks of held ``symbols``: from the venue's positions, else its tickers; option IVs.
+
+    A symbol the venue cannot price (an expired option) is left out and logged.
+    """
+    marks: dict[str, float] = {}
+    for position in broker.exchange.fetch_positions():
+        if position.get("markPrice") is not None:
+            marks[str(position["symbol"])] = float(position["markPrice"])
+    option_marks: dict[str, OptionMark] = {}
+    for symbol in symbols:
+        if symbol in marks and not is_option_symbol(symbol):
+            continue
+        try:
+            ticker = broker.exchange.fetch_ticker(symbol)
+        except Exception as exc:
+            log.warning("no mark for %s: %s", symbol, exc)
+            continue
+        marks.setdefault(symbol, float(ticker.get("markPrice") or ticker.get("last") or 0.0))
+        option_mark = option_mark_from_ticker(ticker) if is_option_symbol(symbol) else None
+        if option_mark is not None:
+            option_marks[symbol] = option_mark
+    return marks, option_marks
+
+
 def snapshot_positions(
     broker: Broker, config: ExecutionConfig, *, timestamp: datetime | None = None
 ) -> pl.DataFrame:
     """Write and return the book's positions at the venue clock, valued at venue marks."""
-    ledger = config.ledger()
-    fills = ledger.fills()
+    fills = config.ledger().fills()
     symbols = sorted(fills["symbol"].unique().to_list())
     at = timestamp or datetime.fromtimestamp(broker.exchange.milliseconds() / 1000, tz=UTC)
-    marks: dict[str, float] = {}
-    option_marks: dict[str, OptionMark] = {}
-    for symbol in symbols:
-        ticker = broker.exchange.fetch_ticker(symbol)
-        marks[symbol] = float(ticker.get("markPrice") or ticker.get("last") or 0.0)
-        option_mark = option_mark_from_ticker(ticker) if is_option_symbol(symbol) else None
-        if option_mark is not None:
-            option_marks[symbol] = option_mark
     funding = funding_for(config.lake_dir, [s for s in symbols if not is_option_symbol(s)])
+    unmarked = compute_positions(fills, funding_rates=funding, until=at)
+    held = [s for s, book in unmarked.items() if book.quantity != 0]
+    marks, option_marks = venue_marks(broker, held)
     books = compute_positions(fills, marks=marks, funding_rates=funding, until=at)
     frame = position_rows(
         books, portfolio_id=config.portfolio_id, timestamp=at, option_marks=option_marks

@@ -43,6 +43,10 @@ def test_a_crash_after_the_ack_and_a_rerun_leave_exactly_one_order(data_dir: Pat
 
     crashed = run_worker(data_dir, "risk-run-1", "after_ack")
     assert crashed.returncode == 9, crashed.stderr[-2000:]
+    on_venue = open_venue(data_dir).fetch_order(
+        "", intent.symbol, {"clientOrderId": intent.client_order_id}
+    )
+    assert on_venue["status"] == "closed"
     venue = read_dataset(data_dir / "lake", "sim_venue_orders")
     assert venue["client_order_id"].to_list() == [intent.client_order_id]
     ledger = Ledger(data_dir / "lake", "main")

@@ -17,7 +17,7 @@ from qbtc.lake import read_dataset
 from qbtc.market.errors import VenueBannedError
 from qbtc.market.sim import SimExchange
 from qbtc.risk.killswitch import KillSwitch
-from tests.execution.conftest import make_intent
+from tests.execution.conftest import make_intent, open_venue
 
 
 class FaultyVenue:
@@ -48,6 +48,8 @@ class FaultyVenue:
 
 
 def venue_orders(data_dir: Path) -> pl.DataFrame:
+    """The venue's published book (published first: placements publish lazily)."""
+    open_venue(data_dir).trading.publish()  # type: ignore[union-attr]
     return read_dataset(data_dir / "lake", "sim_venue_orders")
 
 

@@ -93,6 +93,11 @@ class SimTrading:
     def attach(self, market: MarketView) -> None:
         self._market = market
 
+    def publish(self) -> None:
+        """Bring the ``sim_venue_orders`` book up to date (any read call does it too)."""
+        with self.store.locked():
+            pass
+
     @property
     def market(self) -> MarketView:
         if self._market is None:
@@ -124,7 +129,7 @@ class SimTrading:
         cid = str(params.get("clientOrderId") or params.get("newClientOrderId") or "")
         reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
         self._check_order(symbol, type, side, amount, price)
-        with self.store.locked() as account:
+        with self.store.locked(publish=False) as account:
             now = self._advance(account)
             if cid and self.store.find(account, client_order_id=cid) is not None:
                 raise self._error("DuplicateOrderId", -4116, "ClientOrderId is duplicated.")

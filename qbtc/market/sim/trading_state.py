@@ -3,7 +3,8 @@
 Kept apart from qbtc's ledger as a real venue's would be: the account (wallet balance,
 positions, open and recent orders, funding clock) lives in ``<data_dir>/venue/account.json``
 (written atomically) and every order version is mirrored to the lake dataset
-``sim_venue_orders``, the venue's published book. Closed orders older than a day leave the
+``sim_venue_orders``, the venue's published book (brought up to date by every call except
+order placement, and by :meth:`SimTrading.publish`). Closed orders older than an hour leave the
 account file and are looked up in the book.
 """
 
@@ -15,7 +16,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ import polars as pl
 from qbtc.lake import scan_dataset, write_dataset
 from qbtc.schemas import SIM_VENUE_ORDERS
 
-_KEEP_CLOSED_MS = 86_400_000
+_KEEP_CLOSED_MS = 3_600_000
+_MAX_PENDING = 50
 
 
 @dataclass
@@ -113,7 +115,15 @@ class AccountState:
         self.balance += amount
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        raw = {
+            "balance": self.balance,
+            "positions": {k: vars(p) for k, p in self.positions.items()},
+            "orders": {k: vars(o) for k, o in self.orders.items()},
+            "order_counter": self.order_counter,
+            "last_funding_ms": self.last_funding_ms,
+            "pending_sync": self.pending_sync,
+        }
+        return json.dumps(raw, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> AccountState:
@@ -182,6 +192,7 @@ class VenueStore:
         self.starting_balance = starting_balance
         self._ids: set[str] = set()
         self._ids_read = 0
+        self._saved = ""
 
     def remember(self, client_order_id: str) -> None:
         """Add an accepted client order id to the index (before the order is saved)."""
@@ -203,18 +214,23 @@ class VenueStore:
         self._ids_read += len(complete)
 
     @contextmanager
-    def locked(self) -> Iterator[AccountState]:
-        """Hold the venue lock; the yielded account is saved when the block succeeds."""
+    def locked(self, *, publish: bool = True) -> Iterator[AccountState]:
+        """Hold the venue lock; the yielded account is saved when the block succeeds.
+
+        With ``publish`` (every call but order placement) changed orders are mirrored to the
+        book; placements leave them pending (at most ``_MAX_PENDING``), so a burst of orders
+        costs one book write, not one each.
+        """
         self.venue_dir.mkdir(parents=True, exist_ok=True)
         with open(self.venue_dir / "venue.lock", "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 self._read_ids()
                 account = self._load()
-                self._sync(account)
                 yield account
                 self._save(account)
-                self._sync(account)
+                if publish or len(account.pending_sync) >= _MAX_PENDING:
+                    self._sync(account)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -240,19 +256,26 @@ class VenueStore:
 
     def _load(self) -> AccountState:
         if not self.path.is_file():
+            self._saved = ""
             return AccountState(balance=self.starting_balance)
-        return AccountState.from_json(self.path.read_text(encoding="utf-8"))
+        self._saved = self.path.read_text(encoding="utf-8")
+        return AccountState.from_json(self._saved)
 
     def _save(self, account: AccountState) -> None:
+        """Write the account atomically (temp file, fsync, rename) when it changed."""
+        text = account.to_json()
+        if text == self._saved:
+            return
         tmp = self.path.with_suffix(".json.tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(account.to_json())
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
+        self._saved = text
 
     def _sync(self, account: AccountState) -> None:
-        """Mirror changed orders to the book, then forget closed orders older than a day."""
+        """Mirror changed orders to the book, then forget closed orders older than an hour."""
         if not account.pending_sync:
             return
         rows = [_row(account.orders[i]) for i in account.pending_sync if i in account.orders]
@@ -260,12 +283,12 @@ class VenueStore:
             self.lake_dir, SIM_VENUE_ORDERS, pl.DataFrame(rows, schema=SIM_VENUE_ORDERS.schema)
         )
         newest = max(o.updated_ms for o in account.orders.values())
+        account.pending_sync = []
         account.orders = {
             k: o
             for k, o in account.orders.items()
             if o.status == "open" or newest - o.updated_ms < _KEEP_CLOSED_MS
         }
-        account.pending_sync = []
         self._save(account)
 
 
