@@ -18,7 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from flows.alerts import KILL_SWITCH, raise_alert
+from flows.alerts import EVENT_PREFIX, KILL_SWITCH, raise_alert
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.config import Settings
 from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
@@ -36,6 +36,7 @@ from qbtc.quality import latest_gate
 from qbtc.risk.killswitch import KillSwitch
 
 CONCURRENCY_LIMIT = "qbtc-orders"
+CIRCUIT_OPEN = f"{EVENT_PREFIX}.venue-circuit-open"
 
 
 def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> None:
@@ -75,6 +76,7 @@ def execution_config(settings: Settings) -> ExecutionConfig:
         symbols=tuple(settings.symbols),
         venue_error_threshold=settings.venue_error_threshold,
         circuit_cooldown_s=settings.circuit_cooldown_s,
+        max_decision_age_s=settings.max_data_age_s,
     )
 
 
@@ -151,6 +153,7 @@ def orders(
     broker = open_broker(broker_settings(settings, live=live or settings.live))
     kill_switch = KillSwitch(settings.state_dir)
     was_on = kill_switch.status().on
+    opened_before = config.circuit().state().opened_at
     ensure_concurrency_limit()
     with concurrency(CONCURRENCY_LIMIT, occupy=1, strict=True), execution_lock(config.state_dir):
         report = reconcile_task(broker, config, run_id)
@@ -159,6 +162,15 @@ def orders(
         hold = gate_hold(settings.lake_dir) if intents else None
         results = submit_task(broker, config, intents, run_id, hold)
         held = positions_task(broker, config)
+    circuit = config.circuit().state()
+    if circuit.opened_at is not None and circuit.opened_at != opened_before:
+        raise_alert(
+            settings.lake_dir,
+            event=CIRCUIT_OPEN,
+            run_id=run_id,
+            message=f"venue circuit open until {circuit.open_until}: {circuit.reason}",
+            severity="critical",
+        )
     state = kill_switch.status()
     if state.on and not was_on:
         raise_alert(

@@ -43,6 +43,7 @@ class ExecutionConfig:
     symbols: tuple[str, ...] = ()
     venue_error_threshold: int = 5
     circuit_cooldown_s: float = 300.0
+    max_decision_age_s: float | None = None
     tolerance: Tolerance = field(default_factory=Tolerance)
 
     def ledger(self) -> Ledger:
@@ -104,7 +105,13 @@ def submit_intents(
 ) -> list[SubmissionResult]:
     """Submit each intent once (idempotent: safe to retry or re-run); ``hold`` blocks all."""
     submitter = Submitter(
-        broker, config.ledger(), config.circuit(), kill_switch, run_id=run_id, hold=hold
+        broker,
+        config.ledger(),
+        config.circuit(),
+        kill_switch,
+        run_id=run_id,
+        hold=hold,
+        max_decision_age_s=config.max_decision_age_s,
     )
     return submitter.submit_all(intents)
 

@@ -3,7 +3,7 @@
 For the accepted intents of a cycle:
 
 1. the ledger: an order already acknowledged or finished is left alone;
-2. the hold (a failed quality gate), the kill switch (only reduce-only intents pass while it
+2. the hold (a failed quality gate), the decision's age, the kill switch (only reduce-only intents pass while it
    is on) and the circuit breaker: a blocked intent is recorded and stays pending;
 3. the venue: an order with this client order id already there is recorded, not resent;
 4. ``intent`` and ``submitted`` of every order about to be sent are written *before* any is
@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from qbtc.execution.brokers import Broker
@@ -79,6 +80,8 @@ class Submitter:
 
     ``hold`` (a reason) blocks every submission of the cycle, e.g. a failed quality gate:
     each intent gets a ``rejected`` event with ``blocked: <reason>`` and stays pending.
+    ``max_decision_age_s`` blocks intents whose decision bar is older than that at the
+    venue clock, so a late re-run never trades on a stale decision.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Submitter:
         *,
         run_id: str,
         hold: str | None = None,
+        max_decision_age_s: float | None = None,
     ) -> None:
         self.broker = broker
         self.ledger = ledger
@@ -97,6 +101,7 @@ class Submitter:
         self.kill_switch = kill_switch
         self.run_id = run_id
         self.hold = hold
+        self.max_decision_age_s = max_decision_age_s
         self._events: list[OrderEvent] = []
         self._fills: list[Fill] = []
         self._outcomes: dict[str, tuple[str, str | None]] = {}
@@ -209,6 +214,14 @@ class Submitter:
     def _blocked_reason(self, intent: OrderIntent) -> str | None:
         if self.hold is not None:
             return self.hold
+        if self.max_decision_age_s is not None:
+            now = datetime.fromtimestamp(self.broker.exchange.milliseconds() / 1000, tz=UTC)
+            age = (now - intent.decision_bar).total_seconds()
+            if age > self.max_decision_age_s:
+                return (
+                    f"stale decision: bar {intent.decision_bar:%Y-%m-%d %H:%M} UTC is {age:.0f} s "
+                    f"old at the venue clock (limit {self.max_decision_age_s:.0f} s)"
+                )
         switch = self.kill_switch.status()
         if getattr(switch, "on", False) and not intent.reduce_only:
             why = getattr(switch, "reason", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from qbtc.lake import read_dataset
 from qbtc.market.errors import VenueBannedError
 from qbtc.market.sim import SimExchange
 from qbtc.risk.killswitch import KillSwitch
-from tests.execution.conftest import make_intent, open_venue
+from tests.execution.conftest import AS_OF, make_intent, open_venue
 
 
 class FaultyVenue:
@@ -235,3 +236,15 @@ def test_a_partially_filled_large_order_is_open_and_recorded_as_such(
     assert events_of(config, result.client_order_id)[-1] == "partially_filled"
     ledger = Ledger(config.lake_dir, "main")
     assert ledger.fills()["quantity"].sum() == pytest.approx(result.filled_quantity)
+
+
+def test_a_stale_decision_is_never_sent(
+    broker: Broker, config: ExecutionConfig, kill_switch: KillSwitch, data_dir: Path
+) -> None:
+    strict = ExecutionConfig(config.lake_dir, config.state_dir, max_decision_age_s=60)
+    old = make_intent(bar=AS_OF - timedelta(minutes=2))
+    fresh = make_intent(leg="fresh", bar=AS_OF - timedelta(seconds=30))
+    results = submit_intents(broker, strict, [old, fresh], run_id="late", kill_switch=kill_switch)
+    assert [r.action for r in results] == ["blocked", "submitted"]
+    assert "stale decision" in (results[0].reason or "")
+    assert venue_orders(data_dir)["client_order_id"].to_list() == [fresh.client_order_id]
