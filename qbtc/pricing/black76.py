@@ -80,18 +80,18 @@ def black76_price(
     price = np.empty(shape)
     out = price.reshape(-1)
     columns = [as_column(a, shape) for a in (f, k, t, v, d, call)]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):  # overflow, 0/0 and the like end as inf/NaN, fixed below
         for start in range(0, out.size, CHUNK):
             part = slice(start, start + CHUNK)
             out[part] = black76_kernel(*(c[part] if c.ndim else c for c in columns))
-    if not _all_valid(f, k, t, v, d):
-        price = np.where(np.broadcast_to(_valid(f, k, t, v, d), shape), price, np.nan)
-    if np.min(t, initial=1.0) == 0 or np.min(v, initial=1.0) == 0:
-        # 0/0 in d1 at the money with no time or no vol: the intrinsic value there is 0.
-        degenerate = (np.sqrt(t) * v == 0) & (f == k)
-        price = np.where(np.broadcast_to(degenerate, shape), 0.0, price)
-    if kind == "inverse":
-        price = price / f
+        if not _all_valid(f, k, t, v, d):
+            price = np.where(np.broadcast_to(_valid(f, k, t, v, d), shape), price, np.nan)
+        if np.any(t == 0) or np.any(v == 0):
+            # 0/0 in d1 at the money with no time or no vol: the intrinsic value there is 0.
+            degenerate = ((t == 0) | (v == 0)) & (f == k)
+            price = np.where(np.broadcast_to(degenerate, shape), 0.0, price)
+        if kind == "inverse":
+            price = price / f
     return unwrap(price)
 
 

@@ -84,7 +84,8 @@ def greeks(
     f, k, t, v, d, theta_sign = np.broadcast_arrays(f, k, t, v, d, theta_sign)
     linear = _linear_greeks(f, k, t, v, d, theta_sign)
     if kind == "inverse":
-        linear = _to_inverse(linear, f)
+        with np.errstate(all="ignore"):  # invalid elements are already NaN
+            linear = _to_inverse(linear, f)
     price, delta, gamma, vega, theta, vanna, volga = (_unwrap(a) for a in linear)
     return Greeks(price, delta, gamma, vega, theta, vanna, volga, settlement=kind)
 

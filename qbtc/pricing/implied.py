@@ -136,9 +136,14 @@ def _normalise(inverse: bool, p, f, k, t, d, call):
     beta = time_value / np.sqrt(f * k)
     b_max = np.exp(0.5 * x)
     # The supremum of the undiscounted price: F for a call, K for a put.
-    below_max = (beta < b_max) & (undiscounted < k + call * spread)
+    below_max = (beta < b_max) & (undiscounted < _supremum(f, k, call))
     usable = (beta >= _TINY) & below_max & (t > 0) & (f > 0) & (k > 0) & (d > 0)
     return beta, x, b_max, usable
+
+
+def _supremum(f, k, call):
+    """F for a call, K for a put, exactly (products by 0 and 1 round nothing)."""
+    return call * f + (1.0 - call) * k
 
 
 def _solve_chunk(inverse: bool, p, f, k, t, d, call):
@@ -162,7 +167,7 @@ def _reasons(inverse: bool, columns, shape) -> NDArray[np.int8]:
     reason = np.zeros(p.size, dtype=np.int8)
     reason[beta < _TINY] = ImpliedVolReason.AT_INTRINSIC
     reason[beta < 0] = ImpliedVolReason.BELOW_INTRINSIC
-    above = (beta >= b_max) | (undiscounted >= k + call * (f - k))
+    above = (beta >= b_max) | (undiscounted >= _supremum(f, k, call))
     reason[above] = ImpliedVolReason.ABOVE_MAXIMUM
     reason[t <= 0] = ImpliedVolReason.EXPIRED
     reason[(f <= 0) | (k <= 0) | (d <= 0) | (p < 0)] = ImpliedVolReason.NON_POSITIVE_INPUT

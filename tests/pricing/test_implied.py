@@ -140,3 +140,43 @@ def test_inverse_prices_in_coin_round_trip():
         coin, forward, strikes, 14 / 365, [False, False, True, True], settlement="inverse"
     )
     np.testing.assert_allclose(recovered, 0.55, rtol=0, atol=1e-12)
+
+
+def test_invalid_elements_in_a_long_array_leave_the_others_exact():
+    # Longer than one chunk, with unusable prices scattered over several chunks.
+    rng = np.random.default_rng(3)
+    n = 30_000
+    forward = np.full(n, 100.0)
+    strike = 100.0 * np.exp(rng.uniform(-0.5, 0.5, n))
+    expiry = rng.uniform(0.05, 2.0, n)
+    vol = rng.uniform(0.2, 2.0, n)
+    is_call = strike >= forward
+    price = exact_price(forward, strike, expiry, vol, is_call)
+    broken = {5: np.nan, 9_000: -1.0, 17_000: 1e9}
+    for index, value in broken.items():
+        price[index] = value
+    expiry[25_000] = 0.0
+    result = implied_vol_with_reason(price, forward, strike, expiry, is_call)
+    assert result.reason[[5, 9_000, 17_000, 25_000]].tolist() == [5, 3, 2, 4]
+    keep = np.ones(n, dtype=bool)
+    keep[[5, 9_000, 17_000, 25_000]] = False
+    assert (result.reason[keep] == 0).all()
+    assert np.abs(result.vol[keep] - vol[keep]).max() <= 1e-12
+
+
+def test_extreme_inputs_fall_back_to_the_jaeckel_path():
+    # Far beyond the guess table: ln(F/K) = -40 (h = -27) and a price at 95 % of its maximum.
+    strike = 100.0 * np.exp(40.0)
+    price = exact_price(100.0, strike, 1.0, 1.5, True)
+    assert 0 < price < 1e-140
+    assert implied_vol(price, 100.0, strike, 1.0, True) == pytest.approx(1.5, abs=1e-10)
+    high = exact_price(100.0, 100.0, 1.0, 4.0, True)
+    assert high > 0.95 * 100.0
+    assert implied_vol(high, 100.0, 100.0, 1.0, True) == pytest.approx(4.0, abs=1e-12)
+
+
+def test_price_at_the_supremum_is_above_maximum_even_for_far_strikes():
+    # K + (F - K) would round away F here; the bound is read exactly.
+    strike = 100.0 * np.exp(40.0)
+    result = implied_vol_with_reason([100.0, strike], 100.0, strike, 1.0, [True, False])
+    assert result.reasons() == [ImpliedVolReason.ABOVE_MAXIMUM] * 2
