@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 
 import typer
 
+from flows.ingest_cli import ingest_command
 from qbtc.cli import app
 from qbtc.cli.common import fail, settings_or_exit
 
@@ -28,8 +30,18 @@ def parse_as_of(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def use_local_server_if_running(port: int) -> bool:
-    """Send runs to the `make up` server when it is running (so they show in its UI)."""
+def prepare_prefect(data_dir: Path, port: int) -> bool:
+    """Prefect settings for a run from the command line (before Prefect is imported).
+
+    Telemetry off; Prefect's home under the data dir (never a SQLite file shared with other
+    projects); runs go to the `make up` server when it is running, so they show in its UI,
+    else to a temporary local server. Returns whether a running server is used.
+    """
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    home = (data_dir / "prefect").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(home))
     if os.environ.get("PREFECT_API_URL"):
         return True
     from flows.up import port_in_use
@@ -37,7 +49,14 @@ def use_local_server_if_running(port: int) -> bool:
     if port_in_use(port):
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
         return True
+    # The temporary server takes 4-11 s to start here, more on a busy machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return False
+
+
+def use_local_server_if_running(port: int) -> bool:
+    """:func:`prepare_prefect` for the configured data dir."""
+    return prepare_prefect(settings_or_exit().data_dir, port)
 
 
 @app.command("run")
@@ -59,8 +78,8 @@ def run_command(
         symbols=symbols.split(",") if symbols else None,
     )
     when = parse_as_of(as_of)
-    setup_logging(settings.data_dir)
-    use_local_server_if_running(settings.prefect_port)
+    setup_logging(settings.data_dir, console=False)
+    prepare_prefect(settings.data_dir, settings.prefect_port)
     from flows.pipeline import PipelineParameters, pipeline
     from qbtc.report import cycle_report, render_text
 
@@ -95,6 +114,9 @@ def up_command(
     from flows.up import run_up
 
     raise typer.Exit(run_up(settings_or_exit(), first_run=not no_first_run))
+
+
+app.command("ingest")(ingest_command)
 
 
 def main() -> None:

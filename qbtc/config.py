@@ -113,7 +113,9 @@ class Settings(BaseSettings):
     max_orders_per_cycle: int = Field(40, ge=1)
     max_drawdown: float = Field(0.15, gt=0, le=1, description="Kill switch trips beyond this.")
     max_data_age_s: int = Field(900, ge=1, description="Refuse to trade on older marks.")
-    delta_hedge_band_usd: float = Field(50_000.0, ge=0, description="Options delta band, USDT.")
+    delta_hedge_band_usd: float = Field(
+        5_000.0, ge=0, description="No-trade band of a perp target (options delta hedge), USDT."
+    )
     mc_scenarios: int = Field(10_000, ge=100, description="Monte Carlo VaR scenarios.")
 
     # -- execution -------------------------------------------------------------------------

@@ -107,6 +107,8 @@ def _positions(lake_dir: Path) -> pl.DataFrame:
 
 def _risk(lake_dir: Path) -> dict[str, Any]:
     metrics = read_dataset(lake_dir, "risk_metrics").sort("timestamp")
+    full = metrics.filter(pl.col("method") == "monte_carlo")
+    metrics = full if full.height else metrics
     if metrics.is_empty():
         return {}
     row = metrics.tail(1).row(0, named=True)
