@@ -108,7 +108,8 @@ class Reconciler:
         if order is None:
             self._absent(state)
             return
-        same = float(order.get("filled") or 0.0) == state.filled_quantity
+        filled = float(order.get("filled") or 0.0)
+        same = abs(filled - state.filled_quantity) <= 1e-9 * max(state.quantity, 1.0)
         moved = not same or _status_event(order) not in (None, state.status)
         if state.status == "submitted" or moved:
             reason = f"venue: {order.get('status')}, filled {order.get('filled')}"

@@ -64,6 +64,9 @@ def test_fills_the_venue_made_later_are_recorded(
         broker, config, [make_intent(quantity=60.0)], run_id="r1", kill_switch=kill_switch
     )[0]
     assert result.status == "open"
+    unchanged = reconcile(broker, config, kill_switch, run="same-minute")
+    assert unchanged.orders_checked == 1
+    assert unchanged.repairs == ()
     later = Broker(open_venue(data_dir, AS_OF + timedelta(minutes=30)), paper=True)
     report = reconcile(later, config, kill_switch)
     state = config.ledger().order_state(result.client_order_id)
