@@ -1,0 +1,173 @@
+"""``qbtc ingest``: market data from the venue, or a Binance kline file, behind the gate.
+
+Registered on the ``qbtc`` app by :mod:`flows.cli`. Prefect is imported only when the
+command runs. Mistakes a user can make (an unknown symbol, a bad option combination, a
+malformed file) end in one line and exit code 2; a venue that stays down or a failed gate
+end in one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from qbtc.cli.common import fail, settings_or_exit
+from qbtc.config import DEFAULT_SYMBOLS, Settings
+from qbtc.symbols import close_matches
+
+_CCXT_PERP = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+:[A-Z0-9]+$")
+
+
+def split_symbols(values: list[str] | None) -> list[str] | None:
+    """``--symbols A --symbols B,C`` -> ``[A, B, C]`` (None when not given)."""
+    if not values:
+        return None
+    return [s.strip() for value in values for s in value.split(",") if s.strip()]
+
+
+def check_file_symbol(symbol: str, settings: Settings) -> None:
+    """A file's symbol must be a perpetual in ccxt form; say which one was probably meant."""
+    if _CCXT_PERP.match(symbol):
+        return
+    universe = list(dict.fromkeys([*settings.symbols, *DEFAULT_SYMBOLS]))
+    matches = close_matches(symbol, universe)
+    hint = f"did you mean {', '.join(matches)}?" if matches else "e.g. BTC/USDT:USDT"
+    fail(f"unknown symbol {symbol!r}: --symbol takes a perpetual in ccxt form, {hint}")
+
+
+def check_venue_options(settings: Settings, as_of: datetime | None) -> None:
+    """Refuse what cannot work before any flow starts (bad timeframe, unknown sim symbol)."""
+    from qbtc.market.errors import UnknownSymbolError
+    from qbtc.quality import timeframe_step
+
+    try:
+        timeframe_step(settings.timeframe)
+    except ValueError as exc:
+        fail(str(exc))
+    if settings.exchange != "sim":
+        if as_of is not None:
+            fail(f"--as-of replays the simulated venue only; drop it for {settings.exchange}")
+        return
+    from qbtc.market.sim import SimExchange
+
+    try:
+        SimExchange(seed=settings.seed, as_of=as_of, symbols=tuple(settings.symbols))
+    except UnknownSymbolError as exc:
+        fail(str(exc))
+
+
+EPHEMERAL_STARTUP_S = "120"
+"""Patience for Prefect's temporary server (its default of 20 s is short on a busy machine)."""
+
+
+def run_flow(call: Any) -> dict[str, Any]:
+    """Run a flow call; turn the errors a user can cause into one clear line."""
+    from qbtc.market.errors import UnknownSymbolError, VenueError
+    from qbtc.market.files import KlineFileError
+
+    try:
+        result: dict[str, Any] = call()
+    except (UnknownSymbolError, KlineFileError) as exc:
+        fail(str(exc))
+    except VenueError as exc:
+        fail(str(exc), code=1)
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        fail(
+            "Prefect's temporary server did not start in time; nothing was written. Start a "
+            "local server (`make up`) or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+            code=1,
+        )
+    return result
+
+
+def prepare_prefect(settings: Settings) -> None:
+    """Use the `make up` server when it runs; else give the temporary one time to start."""
+    from flows.cli import use_local_server_if_running
+
+    if not use_local_server_if_running(settings.prefect_port):
+        os.environ.setdefault(
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_S
+        )
+
+
+def _import_file(path: Path, symbol: str, settings: Settings, as_of: datetime | None) -> None:
+    from flows.ingest import ingest_file
+
+    typer.echo(f"qbtc ingest: importing {path} as {symbol} (data in {settings.data_dir.resolve()})")
+    out = run_flow(lambda: ingest_file(str(path), symbol, as_of=as_of))
+    typer.echo(
+        f"file: {out['rows']} {out['timeframe']} bars ({out['time_unit']} times); "
+        f"stored {out['written']} new, quarantined {out['quarantined']}"
+    )
+    verdict = "passed" if out["passed"] else "FAILED: " + "; ".join(out["reasons"])
+    typer.echo(f"quality checks: {verdict}")
+    if not out["passed"]:
+        fail("the file failed the quality checks: its bad rows are in the quarantine", code=1)
+
+
+def ingest_command(
+    symbols: list[str] | None = typer.Option(
+        None, "--symbols", "-s", help="Perps in ccxt form, repeated or comma-separated."
+    ),
+    days: int | None = typer.Option(None, "--days", help="Days back-filled on a first run."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (sim only)."),
+    exchange: str | None = typer.Option(None, "--exchange", help="sim, or a ccxt id."),
+    timeframe: str | None = typer.Option(None, "--timeframe", help="Bar length, e.g. 1m."),
+    from_file: Path | None = typer.Option(
+        None, "--from-file", help="Import a Binance kline .csv or .zip instead of the venue."
+    ),
+    symbol: str | None = typer.Option(None, "--symbol", help="The ccxt symbol of --from-file."),
+) -> None:
+    """Fetch OHLCV, tickers, funding and option chains into the lake, behind the quality gate.
+
+    The first run back-fills --days; later runs fetch only what is missing (new bars, gaps).
+    """
+    if (from_file is None) != (symbol is None):
+        fail("--from-file and --symbol go together: --from-file PATH --symbol BTC/USDT:USDT")
+    if from_file is not None and (symbols or days or exchange or timeframe):
+        fail("--from-file imports one file: give only --symbol (and --as-of)")
+    settings = settings_or_exit(
+        symbols=split_symbols(symbols), backfill_days=days, exchange=exchange, timeframe=timeframe
+    )
+    from flows.cli import parse_as_of
+
+    when = parse_as_of(as_of)
+    if from_file is not None and symbol is not None:
+        check_file_symbol(symbol, settings)
+        prepare_prefect(settings)
+        _import_file(from_file, symbol, settings, when)
+        return
+    check_venue_options(settings, when)
+    prepare_prefect(settings)
+    from flows.ingest import ingest
+
+    clock = when.isoformat() if when else "now"
+    typer.echo(
+        f"qbtc ingest: {len(settings.symbols)} symbol(s) from {settings.exchange}, "
+        f"{settings.timeframe} bars, back-fill {settings.backfill_days} day(s), as of {clock} "
+        f"(data in {settings.data_dir.resolve()})"
+    )
+    summary = run_flow(
+        lambda: ingest(
+            symbols=settings.symbols,
+            timeframe=settings.timeframe,
+            days=settings.backfill_days,
+            as_of=when,
+            exchange=settings.exchange,
+        )
+    )
+    from qbtc.market.ingest import IngestSummary
+
+    fields = {**summary, "as_of": datetime.fromisoformat(summary["as_of"])}
+    fields["symbols"], fields["reasons"] = tuple(summary["symbols"]), tuple(summary["reasons"])
+    for line in IngestSummary(**fields).lines():
+        typer.echo(line)
+    if not summary["passed"]:
+        fail("the quality gate failed: trading stages refuse to run until one passes", code=1)
