@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from scipy import special  # noqa: E402
 
 from qbtc.pricing import black76_price, greeks, implied_vol  # noqa: E402
-from qbtc.pricing.normalised import normalised_black  # noqa: E402
+from qbtc.pricing.normalised import normalised_black_call  # noqa: E402
 from tests.benchmarks.peers.build_env import ensure_peer_environment, single_thread_env  # noqa: E402
 
 OPTIONS = 100_000
@@ -64,9 +64,10 @@ def build_grids(n: int = OPTIONS, seed: int = SEED) -> dict[str, Grid]:
 def _grid(expiry, vol, depth, rng, *, otm: bool = False) -> Grid:
     strike = FORWARD * np.exp(depth * vol * np.sqrt(expiry))
     is_call = strike >= FORWARD if otm else rng.random(expiry.size) < 0.5
-    theta = np.where(is_call, 1.0, -1.0)
-    x = np.log(FORWARD / strike)
-    price = np.sqrt(FORWARD * strike) * normalised_black(x, vol * np.sqrt(expiry), theta)
+    # Out-of-the-money part to a few ulps, intrinsic value added in price space.
+    x = -np.abs(np.log(FORWARD / strike))
+    otm = np.sqrt(FORWARD * strike) * normalised_black_call(x, vol * np.sqrt(expiry))
+    price = np.maximum(np.where(is_call, FORWARD - strike, strike - FORWARD), 0.0) + otm
     forward = np.full(expiry.size, FORWARD)
     return {
         "price": price,

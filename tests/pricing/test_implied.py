@@ -14,17 +14,18 @@ from qbtc.pricing import (
     implied_vol,
     implied_vol_with_reason,
 )
-from qbtc.pricing.normalised import normalised_black
+from qbtc.pricing.normalised import normalised_black_call
 
 EPS = np.finfo(np.float64).eps
 
 
 def exact_price(forward, strike, expiry, vol, is_call, discount=1.0):
-    """Premium to a few ulps everywhere (normalised Black with its wing expansions)."""
-    theta = np.where(is_call, 1.0, -1.0)
-    x = np.log(forward / strike)
-    s = vol * np.sqrt(expiry)
-    return discount * np.sqrt(forward * strike) * normalised_black(x, s, theta)
+    """Premium to a few ulps everywhere: the out-of-the-money part from the normalised Black
+    function (with its wing expansions) plus the intrinsic value in price space."""
+    x = -np.abs(np.log(forward / strike))
+    otm = np.sqrt(forward * strike) * normalised_black_call(x, vol * np.sqrt(expiry))
+    intrinsic = np.maximum(np.where(is_call, forward - strike, strike - forward), 0.0)
+    return discount * (intrinsic + otm)
 
 
 def tolerance(forward, strike, expiry, vol, is_call, discount, price):
