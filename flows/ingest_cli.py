@@ -8,7 +8,6 @@ end in one line and exit code 1.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -61,10 +60,6 @@ def check_venue_options(settings: Settings, as_of: datetime | None) -> None:
         fail(str(exc))
 
 
-EPHEMERAL_STARTUP_S = "120"
-"""Patience for Prefect's temporary server (its default of 20 s is short on a busy machine)."""
-
-
 def run_flow(call: Any) -> dict[str, Any]:
     """Run a flow call; turn the errors a user can cause into one clear line."""
     from qbtc.market.errors import UnknownSymbolError, VenueError
@@ -88,13 +83,12 @@ def run_flow(call: Any) -> dict[str, Any]:
 
 
 def prepare_prefect(settings: Settings) -> None:
-    """Use the `make up` server when it runs; else give the temporary one time to start."""
-    from flows.cli import use_local_server_if_running
+    """Logs to ``data/logs``, Prefect owns the console; the `make up` server when it runs."""
+    from flows.cli import prepare_prefect as prepare
+    from qbtc.logs import setup_logging
 
-    if not use_local_server_if_running(settings.prefect_port):
-        os.environ.setdefault(
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_S
-        )
+    setup_logging(settings.data_dir, console=False)
+    prepare(settings.data_dir, settings.prefect_port)
 
 
 def _import_file(path: Path, symbol: str, settings: Settings, as_of: datetime | None) -> None:
