@@ -65,8 +65,12 @@ def solve_chunk(
     # Order four: a first step of relative size e leaves ~e⁴, below 1e-16 once e <= 1e-4.
     again = np.flatnonzero(~(np.abs(first - s) <= RETRY * first))
     if again.size:
-        steps = (a[again] for a in (first, x, half_b_max, half_inv_b_max, mid, half_span))
-        first[again] = log_step(*steps)
+        before = first[again]
+        steps = (a[again] for a in (x, half_b_max, half_inv_b_max, mid, half_span))
+        after = log_step(before, *steps)
+        first[again] = after
+        # A second step that still moves s by more than 1e-6 has not converged: Jäckel.
+        outside[again[~(np.abs(after - before) <= 1e-6 * after)]] = True
     s = first
     outside |= ~(s > 0)  # NaN or a collapse
     outside |= ~np.isfinite(s)
