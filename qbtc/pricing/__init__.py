@@ -4,6 +4,11 @@ Pure numpy/scipy and vectorised: every function broadcasts its inputs. ``expiry`
 (ACT/365, ``year_fraction``), ``vol`` an annualised fraction. Options are linear (USDT premium)
 or inverse (coin premium, Deribit-style) via ``settlement=``; see ``qbtc.pricing.black76`` for
 the exact conventions and ``qbtc.pricing.greeks`` for the units of each Greek.
+
+Implied vols (``implied_vol``) come from the normalised Black function (Jäckel, "Let's Be
+Rational"): a tabulated initial guess and Householder(3) steps reach ~1e-13 in vol across
+the domain, deep wings and one-hour expiries included, at ~0.1-0.15 µs per option on arrays.
+Call the functions once on whole arrays: a single option costs ~0.3 ms of Python overhead.
 """
 
 from qbtc.pricing.black76 import black76_price

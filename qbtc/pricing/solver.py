@@ -1,4 +1,4 @@
-"""Normalised implied volatility: a table guess plus two Householder(3) steps, in chunks.
+"""Normalised implied volatility: a table guess, at most two Householder(3) steps, in chunks.
 
 Solves ``b(x, s) = beta`` for the total volatility ``s = vol * sqrt(expiry)`` of an
 out-of-the-money call (``x = ln(F/K) <= 0``, ``0 < beta < b_max = exp(x/2)``):
@@ -12,8 +12,8 @@ out-of-the-money call (``x = ln(F/K) <= 0``, ``0 < beta < b_max = exp(x/2)``):
    (1e-1 -> 1e-5 -> 1e-19), and after a first step smaller than 1e-4 the error left is
    ~1e-16. The table guess is within 1e-4 for ~95 % of elements, so most take one step;
 3. any element the fast path could not finish (a price so far in the wing that its Φ terms
-   underflow) is solved again by the Jäckel path, whose far-wing steps use the asymptotic
-   expansion of the normalised Black function.
+   underflow, or a second step still larger than 1e-6) is solved again by the Jäckel path,
+   whose far-wing steps use the asymptotic expansion of the normalised Black function.
 
 Work runs in chunks of ``CHUNK`` elements so that the temporaries stay in the CPU cache.
 """
