@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 
-from flows.common import flow_settings, publish_table
-from qbtc.lake import CatalogBusyError, CompactResult, compact_dataset, sync_catalog
-from qbtc.schemas import DATASETS
+from flows.alerts import KILL_SWITCH, raise_alert
+from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
+from qbtc.config import Settings
+from qbtc.execution.intents import intents_frame
+from qbtc.lake import CatalogBusyError, CompactResult, compact_dataset, sync_catalog, write_dataset
+from qbtc.portfolio.flatten import flatten_intents, open_positions
+from qbtc.risk.killswitch import KillSwitch
+from qbtc.schemas import DATASETS, ORDER_INTENTS
+
+KillSwitchAction = Literal["status", "on", "off", "flatten"]
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -44,3 +53,60 @@ def compaction(datasets: list[str] | None = None) -> list[dict[str, object]]:
         if r.rows_before:
             print(f"{r.dataset}: files {r.files_before} -> {r.files_after}, rows {r.rows_after}")
     return rows
+
+
+@flow(name="kill_switch", log_prints=True)
+def kill_switch(
+    action: KillSwitchAction = "status", reason: str | None = None
+) -> dict[str, object]:
+    """Manual control: ``on`` trips the kill switch (only reduce-only orders pass), ``off``
+    resets it, ``flatten`` trips it and closes every open position with reduce-only orders,
+    ``status`` reports it.
+    """
+    settings = flow_settings()
+    switch = KillSwitch(settings.state_dir)
+    run_id = current_run_id()
+    if action in ("on", "flatten"):
+        was_on = switch.status().on
+        state = switch.trip(reason or f"manual '{action}' from the kill-switch deployment")
+        if not was_on:
+            raise_alert(
+                settings.lake_dir,
+                event=KILL_SWITCH,
+                run_id=run_id,
+                severity="critical",
+                message=f"kill switch tripped by hand: {state.reason}",
+            )
+    elif action == "off":
+        switch.reset()
+    out: dict[str, object] = {"action": action, "run_id": run_id}
+    if action == "flatten":
+        out["orders"] = flatten_book(settings, run_id)
+    state = switch.status()
+    out |= {
+        "on": state.on,
+        "reason": state.reason,
+        "since": str(state.since) if state.since else None,
+    }
+    publish_markdown(
+        "kill-switch",
+        f"kill switch **{'ON' if state.on else 'off'}**: {state.reason or ''}",
+        f"kill switch after '{action}'",
+    )
+    print(f"kill switch {'ON' if state.on else 'off'} ({state.reason or 'no reason'})")
+    return out
+
+
+def flatten_book(settings: Settings, run_id: str) -> dict[str, object]:
+    """Record reduce-only intents closing every position, then execute them."""
+    from flows.orders import orders
+
+    positions = open_positions(settings.lake_dir, settings.portfolio_id)
+    bar = datetime.now(UTC).replace(second=0, microsecond=0)
+    intents = flatten_intents(
+        positions, run_id=run_id, portfolio_id=settings.portfolio_id, decision_bar=bar
+    )
+    if not intents:
+        return {"intents": 0}
+    write_dataset(settings.lake_dir, ORDER_INTENTS, intents_frame(intents))
+    return orders(intents_run_id=run_id)

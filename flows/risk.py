@@ -7,7 +7,7 @@ plus a Prefect event (``qbtc.alert.risk-breach``); a kill switch trip is a criti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.alerts import KILL_SWITCH, RISK_BREACH, raise_alert
 from flows.common import current_run_id, flow_settings, publish_table
-from qbtc.execution.intents import OrderIntent, intents_frame
+from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
 from qbtc.portfolio.plan import PlanConfig, plan_intents
 from qbtc.risk.killswitch import KillSwitch
@@ -189,8 +189,7 @@ def risk(
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    proposed = plan(inputs, report, plan_config(config, sizing), run_id)
-    decided = pretrade(proposed, inputs, report, config)
+    decided = decide(inputs, report, config, plan_config(config, sizing), run_id)
     record(config.lake_dir, risk_metric_rows(report, config, run_id), decided)
     publish_table(
         f"risk-intents-{config.portfolio_id}",
@@ -198,6 +197,34 @@ def risk(
         "Order intents of this cycle: accepted, or refused with the reason",
     )
     return summary(report, decided, run_id)
+
+
+def decide(
+    inputs: CycleInputs, report: RiskReport, config: RiskConfig, planning: PlanConfig, run_id: str
+) -> tuple[OrderIntent, ...]:
+    """Plan and check this bar's intents, or reuse them when the bar was decided already.
+
+    A re-run of a cycle must not plan again on a book its first run already traded: the
+    same decision keeps the same intents (and client order ids), now under this run's id.
+    """
+    if inputs.signals.is_empty():
+        return ()
+    bar = inputs.signals["timestamp"].max()
+    earlier = decided_intents(
+        config.lake_dir,
+        portfolio_id=config.portfolio_id,
+        strategy=config.strategy,
+        decision_bar=bar,  # type: ignore[arg-type]
+    )
+    if earlier:
+        get_run_logger().info(
+            "decision bar %s already decided (run %s): reusing its %d intent(s)",
+            bar,
+            earlier[0].run_id,
+            len(earlier),
+        )
+        return tuple(replace(i, run_id=run_id) for i in earlier)
+    return pretrade(plan(inputs, report, planning, run_id), inputs, report, config)
 
 
 @flow(name="risk_monitor")

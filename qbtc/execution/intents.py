@@ -112,8 +112,33 @@ def load_intents(lake_dir: Path, run_id: str, *, status: str = "accepted") -> li
         scan_dataset(lake_dir, ORDER_INTENTS)
         .filter((pl.col("run_id") == run_id) & (pl.col("status") == status))
         .collect()
-        .sort("timestamp", "client_order_id")
     )
+    return intents_from_rows(frame)
+
+
+def decided_intents(
+    lake_dir: Path, *, portfolio_id: str, strategy: str, decision_bar: datetime
+) -> list[OrderIntent]:
+    """Every intent (accepted or refused) already decided for this book and decision bar.
+
+    A re-run of a cycle reuses them instead of planning again on a book its first run
+    already traded, so the same decision always has the same orders.
+    """
+    frame = (
+        scan_dataset(lake_dir, ORDER_INTENTS, start=decision_bar, end=decision_bar)
+        .filter(
+            (pl.col("portfolio_id") == portfolio_id)
+            & (pl.col("strategy") == strategy)
+            & (pl.col("timestamp") == decision_bar)
+        )
+        .collect()
+    )
+    return intents_from_rows(frame)
+
+
+def intents_from_rows(frame: pl.DataFrame) -> list[OrderIntent]:
+    """``order_intents`` rows as intents, ordered by decision bar and client order id."""
+    frame = frame.sort("timestamp", "client_order_id")
     return [
         OrderIntent(
             run_id=row["run_id"],

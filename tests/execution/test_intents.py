@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from qbtc.execution.intents import (
     client_order_id,
+    decided_intents,
     intents_frame,
     latest_intents_run,
     load_intents,
@@ -68,3 +69,17 @@ def test_accepted_intents_of_a_run_round_trip_through_the_lake(lake_dir: Path) -
 
 def test_no_intents_means_no_run(lake_dir: Path) -> None:
     assert latest_intents_run(lake_dir) is None
+
+
+def test_decided_intents_are_those_of_the_book_and_bar_whatever_their_status(
+    lake_dir: Path,
+) -> None:
+    accepted = make_intent(leg="a")
+    refused = type(accepted)(**{**make_intent(leg="b").__dict__, "status": "refused"})
+    other_bar = make_intent(leg="c", bar=BAR + timedelta(minutes=1))
+    write_dataset(lake_dir, "order_intents", intents_frame([accepted, refused, other_bar]))
+    found = decided_intents(lake_dir, portfolio_id="main", strategy="trend", decision_bar=BAR)
+    assert [i.client_order_id for i in found] == sorted(
+        [accepted.client_order_id, refused.client_order_id]
+    )
+    assert decided_intents(lake_dir, portfolio_id="other", strategy="trend", decision_bar=BAR) == []
