@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Final
 
 import polars as pl
+import polars.selectors as cs
 
 from qbtc.features.bars import add_bar_segments
 from qbtc.features.carry import (
@@ -44,6 +45,7 @@ EWMA_HALF_LIFE = 60
 #: Bars of history a bar's features depend on: 1,440 for the daily windows, and enough for
 #: the EWMA (half-life 60 bars) to forget its start to 0.5 ** 48 ~ 4e-15 of its weight.
 WARMUP_BARS = 2880
+_ROW = "_row"
 RANKS = {
     "rank_momentum_240": "momentum_240",
     "rank_rv_cc_60": "rv_cc_60",
@@ -117,10 +119,13 @@ def compute_perp_features(
     A lazy frame with exactly the ``features`` schema, sorted by ``(symbol, timestamp)``;
     collect it with ``engine=COLLECT_ENGINE``.
     """
-    lf = compute_bar_features(prepare_bars(ohlcv))
+    # Joins and ranks keep row order; sorting on this index at the end costs nothing then
+    # and restores the order if that ever changes.
+    lf = compute_bar_features(prepare_bars(ohlcv).with_row_index(_ROW))
+    lf = lf.drop(cs.starts_with("_") - cs.by_name(_ROW))  # free the internals early
     lf = add_funding_rate(lf, funding, max_age=max_funding_age)
     lf = add_basis(lf, tickers, max_age=max_ticker_age)
     lf = add_cross_sectional_ranks(lf, columns=RANKS)
     if start is not None:
         lf = lf.filter(start)
-    return lf.select(list(FEATURES.columns)).sort("symbol", "timestamp")
+    return lf.sort(_ROW).select(list(FEATURES.columns))
