@@ -92,7 +92,7 @@ def missing_windows(
     windows: list[Window] = []
     for symbol in symbols:
         stored = known.filter(pl.col("symbol") == symbol)["timestamp"]
-        times = stored.filter((stored >= start) & (stored < end)).to_list()
+        times = stored.filter((stored >= start) & (stored < end)).unique().sort().to_list()
         if not times:
             windows.append(Window(symbol, start, end, "backfill"))
             continue
