@@ -74,9 +74,9 @@ def stage_calls(
         ("ingest", lambda: ingest(symbols=s.symbols, days=s.backfill_days, as_of=at, seed=s.seed)),
         ("features", lambda: features(as_of=at, symbols=s.symbols)),
         ("signals", lambda: signals(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
-        ("risk", lambda: risk(as_of=at, seed=s.seed, kill_switch=p.kill_switch)),
+        ("risk", lambda: risk(as_of=at, seed=s.seed, kill_switch=p.kill_switch, symbols=s.symbols)),
         ("orders", lambda: orders(intents_run_id=run_id, as_of=at, live=p.mode == "live")),
-        ("book", lambda: risk_monitor(as_of=at)),
+        ("book", lambda: risk_monitor(as_of=at, symbols=s.symbols)),
     ]
 
 

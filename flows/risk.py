@@ -99,9 +99,13 @@ def record(lake_dir: Path, metrics: pl.DataFrame, intents: tuple[OrderIntent, ..
 
 
 def risk_config(
-    as_of: datetime | None, portfolio_id: str | None, seed: int | None, scenarios: int | None
+    as_of: datetime | None,
+    portfolio_id: str | None,
+    seed: int | None,
+    scenarios: int | None,
+    symbols: list[str] | None = None,
 ) -> tuple[RiskConfig, datetime]:
-    settings = flow_settings(as_of=as_of, portfolio_id=portfolio_id, seed=seed)
+    settings = flow_settings(as_of=as_of, portfolio_id=portfolio_id, seed=seed, symbols=symbols)
     config = RiskConfig.from_settings(settings, scenarios=scenarios)
     return config, (settings.as_of or datetime.now(UTC)).astimezone(UTC)
 
@@ -178,13 +182,15 @@ def risk(
     scenarios: int | None = None,
     kill_switch: KillSwitchAction | None = None,
     sizing: Sizing = "vol_target",
+    symbols: list[str] | None = None,
 ) -> dict[str, Any]:
     """Assess the book, turn signals into order intents and check each before trading.
 
     ``kill_switch`` trips ("on") or resets ("off") the kill switch before the run;
-    ``sizing`` picks volatility targeting or the constrained mean-variance optimiser.
+    ``sizing`` picks volatility targeting or the constrained mean-variance optimiser;
+    ``symbols`` defaults to ``QBTC_SYMBOLS``.
     """
-    config, at = risk_config(as_of, portfolio_id, seed, scenarios)
+    config, at = risk_config(as_of, portfolio_id, seed, scenarios, symbols)
     run_id = current_run_id()
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
@@ -228,9 +234,13 @@ def decide(
 
 
 @flow(name="risk_monitor")
-def risk_monitor(as_of: datetime | None = None, portfolio_id: str | None = None) -> dict[str, Any]:
+def risk_monitor(
+    as_of: datetime | None = None,
+    portfolio_id: str | None = None,
+    symbols: list[str] | None = None,
+) -> dict[str, Any]:
     """Re-value the current book on the latest marks; alert on a limit breach."""
-    config, at = risk_config(as_of, portfolio_id, None, None)
+    config, at = risk_config(as_of, portfolio_id, None, None, symbols)
     run_id = current_run_id()
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
