@@ -37,12 +37,11 @@ def decisions(lake: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def first_cycle(prefect_harness, tmp_path_factory, request):
-    monkeypatch = pytest.MonkeyPatch()
-    request.addfinalizer(monkeypatch.undo)
-    data_dir = tmp_path_factory.mktemp("cycle-a")
-    state, run_id = run_cycle(data_dir, monkeypatch)
-    return data_dir, state, run_id
+def first_cycle(prefect_harness, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        data_dir = tmp_path_factory.mktemp("cycle-a")
+        state, run_id = run_cycle(data_dir, monkeypatch)
+        yield data_dir, state, run_id
 
 
 def test_a_cycle_runs_every_stage_and_traces_orders_to_its_run(first_cycle):
@@ -96,9 +95,9 @@ def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
 
 def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, monkeypatch):
     params = PARAMS.model_copy(update={"symbols": ["NOPE/USDT:USDT"]})
-    state, run_id = run_cycle(tmp_path / "bad", monkeypatch, params)
+    state, _ = run_cycle(tmp_path / "bad", monkeypatch, params)
     assert state.is_failed()
-    assert "stage ingest failed" in (state.message or "") or "ingest" in str(state.message)
+    assert "stage ingest failed" in (state.message or "")
     lake = tmp_path / "bad" / "lake"
     run = read_dataset(lake, "runs").row(0, named=True)
     assert run["status"] == "failed"
