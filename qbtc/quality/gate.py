@@ -119,11 +119,16 @@ def _row_results(
     batch: DatasetBatch, tagged: TaggedBatch, ctx: CheckContext, policy: GatePolicy
 ) -> list[CheckResult]:
     rules = batch.rules
-    specs = [(c.name, s) for c in rules.checks for s in c.expect(ctx)]
-    specs.append(("bad_fraction", _bad_fraction_spec(policy)))
-    gx_frame = tagged.frame.drop(REASONS)
-    outcomes = validate_frame(rules.dataset, gx_frame, specs)
+    specs: list[tuple[str, ExpectationSpec]] = []
     by_check: dict[str, list[ExpectationOutcome]] = {}
+    for check in rules.checks:
+        try:
+            specs += [(check.name, spec) for spec in check.expect(ctx)]
+        except Exception as exc:  # the twin cannot even be described: the check errors
+            failed = ExpectationOutcome(check.name, "?", False, None, None, f"{exc!r}"[:500])
+            by_check[check.name] = [failed]
+    specs.append(("bad_fraction", _bad_fraction_spec(policy)))
+    outcomes = validate_frame(rules.dataset, tagged.frame.drop(REASONS), specs)
     for (name, _), outcome in zip(specs, outcomes, strict=True):
         by_check.setdefault(name, []).append(outcome)
     n = tagged.frame.height

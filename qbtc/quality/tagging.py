@@ -102,6 +102,9 @@ def _flags(
 
 def tag_rows(frame: pl.DataFrame, checks: Sequence[RowCheck], ctx: CheckContext) -> TaggedBatch:
     """Tag every row of ``frame`` with the names of the ``checks`` it fails."""
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"check names must be unique: {sorted(names)}")
     errors: dict[str, str] = {}
     work = frame
     for check in checks:
@@ -115,22 +118,21 @@ def tag_rows(frame: pl.DataFrame, checks: Sequence[RowCheck], ctx: CheckContext)
     runnable = [c for c in checks if c.name not in errors]
     flags, flag_errors = _flags(work, runnable, ctx)
     errors.update(flag_errors)
-    names = {f"_flag_{i}": c.name for i, c in enumerate(runnable)}
-    present = [n for n in flags.columns]
+    check_of = {f"_flag_{i}": c.name for i, c in enumerate(runnable)}
+    columns = flags.columns
     reasons = (
-        pl.concat_list([pl.when(pl.col(n)).then(pl.lit(names[n])) for n in present])
+        pl.concat_list([pl.when(pl.col(n)).then(pl.lit(check_of[n])) for n in columns])
         .list.drop_nulls()
         .alias(REASONS)
-        if present
+        if columns
         else pl.lit([], dtype=pl.List(pl.String)).alias(REASONS)
     )
-    tagged = pl.concat([work, flags], how="horizontal") if present else work
+    tagged = pl.concat([work, flags], how="horizontal") if columns else work
     tagged = tagged.with_columns(reasons).with_columns((pl.col(REASONS).list.len() > 0).alias(BAD))
-    sums = flags.select(pl.all().sum()).row(0, named=True) if present else {}
-    counts = [
-        CheckCount(c.name, None, errors[c.name])
-        if c.name in errors
-        else CheckCount(c.name, int(sums.get(f"_flag_{runnable.index(c)}", 0)))
-        for c in checks
-    ]
-    return TaggedBatch(tagged.drop(present), tuple(counts))
+    sums = flags.select(pl.all().sum()).row(0, named=True) if columns else {}
+    bad_rows = {check_of[column]: int(total) for column, total in sums.items()}
+    counts = tuple(
+        CheckCount(name, None, errors[name]) if name in errors else CheckCount(name, bad_rows[name])
+        for name in names
+    )
+    return TaggedBatch(tagged.drop(columns), counts)

@@ -102,9 +102,15 @@ def test_crashing_checks_are_errors_not_bad_data_and_hold_the_batch_back() -> No
             ExpectationSpec("ExpectColumnValuesToBeBetween", {"column": "nope", "min_value": 0}),
         ),
     )
-    report = _ohlcv_report(polars_crash, gx_crash)
+    twin_crash = RowCheck(
+        "twin_crash",
+        bad=lambda ctx: pl.lit(False),
+        expect=lambda ctx: (1 / 0,),  # type: ignore[arg-type,return-value]
+    )
+    report = _ohlcv_report(polars_crash, gx_crash, twin_crash)
     by_check = {r.check: r for r in report.results}
-    for name in ("polars_crash", "gx_crash"):
+    assert "ZeroDivisionError" in str(by_check["twin_crash"].details["error"])
+    for name in ("polars_crash", "gx_crash", "twin_crash"):
         assert by_check[name].status == "error"
         assert by_check[name].unexpected_count == 0
     assert "missing_column" in str(by_check["polars_crash"].details["error"])
