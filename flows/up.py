@@ -118,6 +118,28 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def wait_for_deployments(
+    api_url: str, names: set[str], proc: subprocess.Popen[bytes], timeout: float
+) -> None:
+    """Wait until ``serve`` has registered every deployment."""
+    deadline = time.monotonic() + timeout
+    missing = names
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"serving deployments failed (exit {proc.returncode}); see data/logs/serve.log"
+            )
+        try:
+            found = httpx.post(f"{api_url}/deployments/filter", json={}, timeout=5).json()
+            missing = names - {d["name"] for d in found}
+            if not missing:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    raise RuntimeError(f"deployments not registered within {timeout:.0f} s: {sorted(missing)}")
+
+
 def trigger_first_run(env: dict[str, str], timeout: float = 120.0) -> str:
     """Create a pipeline run from its deployment once ``serve`` has registered it."""
     code = (
@@ -153,7 +175,7 @@ def banner(stack: Stack, run_id: str) -> str:
             "qbtc is up",
             f"  Prefect UI      {stack.ui_url}   (runs, deployments, schedules, artifacts)",
             f"  first run       {stack.ui_url}/runs/flow-run/{run_id}",
-            f"  REST API        http://{s.api_host}:{s.api_port}/docs",
+            f"  REST API        http://{s.api_host}:{s.api_port}/api/health   (spec: /openapi.json)",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",
             "  schedules       pipeline 5 min, ingest 1 min, risk-monitor 1 min, compaction daily",
@@ -222,7 +244,12 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
             stack.procs["api"],
             60,
         )
+        from deployments.definitions import DEPLOYMENTS
         from flows.alerts import configure_alerts
+
+        wait_for_deployments(
+            stack.api_url, {d.name for d in DEPLOYMENTS}, stack.procs["serve"], 180
+        )
 
         configure_alerts(settings, stack.env)
         run_id = trigger_first_run(stack.env) if first_run else "-"

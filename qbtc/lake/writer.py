@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 
 _last_stamp = 0
 
+#: A write that leaves more files than this in a partition compacts it on the spot, so
+#: frequent small writes (an ingest every minute) cannot slow later writes and reads down
+#: between two scheduled compactions. Compaction removes the merged files: a query of an
+#: analyst's own DuckDB session that overlaps it may fail once ("No such file") and can be
+#: re-run; the in-memory reader (API, ``qbtc sql``) retries by itself.
+AUTO_COMPACT_FILES = 256
+
 
 @dataclass(frozen=True)
 class WriteResult:
@@ -126,7 +133,13 @@ def _write_file(root: Path, frame: pl.DataFrame, target_dir: Path) -> Path:
     return final
 
 
-def write_dataset(root: Path, dataset: Dataset | str, frame: pl.DataFrame) -> WriteResult:
+def write_dataset(
+    root: Path,
+    dataset: Dataset | str,
+    frame: pl.DataFrame,
+    *,
+    auto_compact_files: int = AUTO_COMPACT_FILES,
+) -> WriteResult:
     """Store ``frame`` in ``dataset`` under ``root`` atomically and idempotently.
 
     Raises :class:`~qbtc.lake.validate.SchemaMismatchError` (and writes nothing) when the
@@ -147,12 +160,15 @@ def write_dataset(root: Path, dataset: Dataset | str, frame: pl.DataFrame) -> Wr
         for key in sorted(groups, key=str):
             part = groups[key].drop(names)
             target = dataset_dir(root, ds) / partition_path(zip(names, map(str, key), strict=True))
-            fresh = _new_rows(ds, part, data_files(target))
+            existing = data_files(target)
+            fresh = _new_rows(ds, part, existing)
             if fresh.height == 0:
                 continue
             stamp = pl.lit(_stamp_us(), dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
             written.append(_write_file(root, fresh.with_columns(stamp.alias(WRITTEN_AT)), target))
             total += fresh.height
+            if len(existing) + 1 > auto_compact_files:
+                _compact_partition(root, ds, target)
     log.debug("%s: %d rows in, %d written, %d files", ds.name, rows_in, total, len(written))
     return WriteResult(ds.name, rows_in, total, tuple(written))
 
@@ -175,17 +191,24 @@ def compact_dataset(root: Path, dataset: Dataset | str, *, min_files: int = 2) -
                 rows_before += n
                 rows_after += n
                 continue
-            frame = pl.read_parquet(files)
-            merged = _latest(frame, ds).sort(list(ds.primary_key))
-            _write_file(root, merged, directory)
-            for old in files:
-                old.unlink()
+            before, after = _compact_partition(root, ds, directory)
             partitions += 1
             files_after += 1
-            rows_before += frame.height
-            rows_after += merged.height
+            rows_before += before
+            rows_after += after
         _clean_tmp(root)
     return CompactResult(ds.name, partitions, files_before, files_after, rows_before, rows_after)
+
+
+def _compact_partition(root: Path, ds: Dataset, directory: Path) -> tuple[int, int]:
+    """Merge one partition's files into one (caller holds the dataset lock): rows before/after."""
+    files = sorted(directory.glob("*.parquet"))
+    frame = pl.read_parquet(files)
+    merged = _latest(frame, ds).sort(list(ds.primary_key))
+    _write_file(root, merged, directory)
+    for old in files:
+        old.unlink()
+    return frame.height, merged.height
 
 
 def _clean_tmp(root: Path, max_age_s: float = 3600.0) -> None:

@@ -143,3 +143,12 @@ def test_compaction_keeps_every_row_once(lake_dir: Path):
     runs = compact_dataset(lake_dir, RUNS)
     assert (runs.rows_before, runs.rows_after) == (2, 1)
     assert read_dataset(lake_dir, RUNS)["status"].to_list() == ["completed"]
+
+
+def test_many_small_writes_keep_a_partition_to_a_bounded_number_of_files(lake_dir: Path):
+    bars = ohlcv_frame(symbols=("BTC/USDT:USDT",), n=20)
+    for i in range(bars.height):
+        write_dataset(lake_dir, OHLCV, bars.slice(i, 1), auto_compact_files=8)
+    files = data_files(lake_dir / "ohlcv")
+    assert len(files) <= 8
+    assert _sorted(read_dataset(lake_dir, OHLCV)).equals(_sorted(bars))
