@@ -54,11 +54,6 @@ def prepare_prefect(data_dir: Path, port: int) -> bool:
     return False
 
 
-def use_local_server_if_running(port: int) -> bool:
-    """:func:`prepare_prefect` for the configured data dir."""
-    return prepare_prefect(settings_or_exit().data_dir, port)
-
-
 @app.command("run")
 def run_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (UTC)."),

@@ -147,6 +147,7 @@ def orders(
     as_of: datetime | None = None,
     live: bool = False,
     data_dir: str | None = None,
+    symbols: list[str] | None = None,
 ) -> dict[str, Any]:
     """One execution cycle for the accepted intents of ``intents_run_id`` (default: newest).
 
@@ -155,7 +156,9 @@ def orders(
     Reconciliation and the position snapshot always run; orders wait while the latest
     quality gate has failed (each intent records why).
     """
-    settings = flow_settings(as_of=as_of, data_dir=Path(data_dir) if data_dir else None)
+    settings = flow_settings(
+        as_of=as_of, data_dir=Path(data_dir) if data_dir else None, symbols=symbols
+    )
     run_id = current_run_id()
     config = execution_config(settings)
     broker = open_broker(broker_settings(settings, live=live or settings.live))

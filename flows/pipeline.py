@@ -75,7 +75,12 @@ def stage_calls(
         ("features", lambda: features(as_of=at, symbols=s.symbols)),
         ("signals", lambda: signals(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
         ("risk", lambda: risk(as_of=at, seed=s.seed, kill_switch=p.kill_switch, symbols=s.symbols)),
-        ("orders", lambda: orders(intents_run_id=run_id, as_of=at, live=p.mode == "live")),
+        (
+            "orders",
+            lambda: orders(
+                intents_run_id=run_id, as_of=at, live=p.mode == "live", symbols=s.symbols
+            ),
+        ),
         ("book", lambda: risk_monitor(as_of=at, symbols=s.symbols)),
     ]
 
