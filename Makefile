@@ -28,7 +28,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter $(UV_BOOT),$(UV)),$(UV_B
 install: $(VENV)/.synced ## Build .venv from uv.lock (installs uv first when missing)
 
 run: install ## The main job: one full cycle on the simulated venue, then a summary
-	$(RUN) qbtc db init
+	$(RUN) qbtc run
 
 up: install ## Prefect server + UI, scheduled deployments and the API (Ctrl-C stops)
 	$(RUN) qbtc up
