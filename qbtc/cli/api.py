@@ -25,7 +25,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def api_command(
-    host: str = typer.Option(None, "--host", help="Bind address (default: QBTC_API_HOST, 127.0.0.1)."),
+    host: str = typer.Option(
+        None, "--host", help="Bind address (default: QBTC_API_HOST, 127.0.0.1)."
+    ),
     port: int = typer.Option(
         None, "--port", min=1, max=65535, help="Port (default: QBTC_API_PORT, 8000)."
     ),

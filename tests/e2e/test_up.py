@@ -50,7 +50,11 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "up"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     lines: list[str] = []
