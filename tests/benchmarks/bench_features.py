@@ -102,7 +102,7 @@ def compute_in_child(engine: str, folder: Path) -> tuple[float, float]:
     Returns the wall-clock and CPU seconds (all threads) of the computation alone.
     """
     if engine == "polars":
-        from qbtc.features.perp import compute_perp_features
+        from qbtc.features.perp import COLLECT_ENGINE, compute_perp_features
 
         inputs = {
             name: pl.read_parquet(folder / f"{name}.parquet")
@@ -113,7 +113,7 @@ def compute_in_child(engine: str, folder: Path) -> tuple[float, float]:
             inputs["ohlcv"].lazy(),
             tickers=inputs["tickers"].lazy(),
             funding=inputs["funding"].lazy(),
-        ).collect()
+        ).collect(engine=COLLECT_ENGINE)
         seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         out.write_parquet(folder / "polars.parquet")
         return seconds, cpu
