@@ -1,0 +1,173 @@
+"""A full cycle for 20 perps plus the BTC and ETH option chains against a running local server.
+
+Reports wall time per stage (steady state: the cycle after the back-fill), task runs and flow
+runs per cycle, and Prefect's share of the wall time: the number of task and flow runs times
+their measured overhead on the same server (a no-op task and a no-op subflow, timed in bulk),
+over the cycle's wall time. Targets: share <= 5%, task runs per flow run <= 200.
+
+On Prefect 3.8.8 a flow run has a fixed cost of about a second here, mostly its heartbeat
+thread being joined at exit (the thread sleeps in one-second steps); the pipeline therefore
+runs its stages inside one flow run rather than as subflows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from prefect import flow, task
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter, FlowRunFilterStartTime, TaskRunFilter, TaskRunFilterStartTime,
+)
+from flows.pipeline import PipelineParameters, pipeline
+from qbtc.config import DEFAULT_SYMBOLS
+from qbtc.lake import read_dataset
+from qbtc.market.sim.universe import SPECS
+
+symbols = [spec.symbol for spec in SPECS][:20]
+as_of = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+params = PipelineParameters(symbols=symbols, seed=7, as_of=as_of, backfill_days=3)
+
+started = time.perf_counter()
+pipeline(params)
+backfill_s = time.perf_counter() - started
+
+@task
+def noop_task() -> None:
+    return None
+
+@flow
+def noop_subflow() -> None:
+    return None
+
+@flow
+def many_tasks(n: int) -> None:
+    for _ in range(n):
+        noop_task()
+
+@flow
+def many_subflows(n: int) -> None:
+    for _ in range(n):
+        noop_subflow()
+
+@flow
+def empty() -> None:
+    return None
+
+t = time.perf_counter(); empty(); flow_base = time.perf_counter() - t
+t = time.perf_counter(); many_tasks(200); task_s = (time.perf_counter() - t - flow_base) / 200
+t = time.perf_counter(); many_subflows(40); subflow_s = (time.perf_counter() - t - flow_base) / 40
+
+t0 = datetime.now(UTC)
+started = time.perf_counter()
+summary = pipeline(params.model_copy(update={"as_of": as_of + timedelta(minutes=5)}))
+cycle_s = time.perf_counter() - started
+time.sleep(2.0)  # let the last task-run states reach the server
+with get_client(sync_client=True) as client:
+    tasks = client.read_task_runs(
+        task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=t0)), limit=200)
+    flows = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=t0)), limit=200)
+runs = read_dataset(Path(sys.argv[1]), "runs").sort("timestamp")
+stages = json.loads(runs["stage_durations"][-1])
+n_tasks, n_flows = len(tasks), len(flows)
+# The cycle is one flow run (flow_base) plus its task runs (and any subflow runs).
+overhead = n_tasks * task_s + (n_flows - 1) * subflow_s + flow_base
+print(json.dumps({
+    "symbols": len(symbols),
+    "first_cycle_with_3day_backfill_s": round(backfill_s, 2),
+    "cycle_wall_s": round(cycle_s, 2),
+    "stage_s": {k: round(v, 2) for k, v in stages.items()},
+    "task_runs_per_cycle": n_tasks,
+    "flow_runs_per_cycle": n_flows,
+    "task_runs_per_flow_run_max": max(Counter(t.flow_run_id for t in tasks).values()),
+    "task_run_overhead_ms": round(task_s * 1000, 1),
+    "subflow_run_overhead_ms": round(subflow_s * 1000, 1),
+    "flow_run_overhead_s": round(flow_base, 2),
+    "prefect_share_pct": round(100 * overhead / cycle_s, 2),
+    "prefect_task_runs_share_pct": round(100 * n_tasks * task_s / cycle_s, 2),
+    "option_quotes_rows": read_dataset(Path(sys.argv[1]), "option_quotes").height,
+    "signals": len(summary["signals"]),
+}))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run() -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="qbtc-bench-pipeline-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "QBTC_DATA_DIR": str(work / "data"),
+        "PYTHONPATH": str(REPO),
+    }
+    log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(work / "data" / "lake")],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-2000:])
+        figures: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    figures["target_prefect_share_pct"] = 5.0
+    figures["target_task_runs_per_flow_run"] = 200
+    return figures
