@@ -179,6 +179,7 @@ def compare(folder: Path) -> dict[str, object]:
     """
     left, right = (pl.scan_parquet(folder / f"{e}.parquet") for e in ("polars", "pandas"))
     worst, worst_column, null_mismatches, over = 0.0, "", 0, {}
+    errors: dict[str, float] = {}
     keys = ["symbol", "timestamp"]
     same_keys = left.select(keys).collect().equals(right.select(keys).collect())
     for column in FEATURES.columns:
@@ -187,7 +188,7 @@ def compare(folder: Path) -> dict[str, object]:
         a = left.select(column).collect().to_series().to_numpy().astype(float)
         b = right.select(column).collect().to_series().to_numpy().astype(float)
         null_mismatches += int((np.isnan(a) != np.isnan(b)).sum())
-        error = float(_error(a, b).max(initial=0.0))
+        error = errors[column] = float(_error(a, b).max(initial=0.0))
         if error > TOLERANCE:
             over[column] = error
         if error > worst:
@@ -205,6 +206,9 @@ def compare(folder: Path) -> dict[str, object]:
         "max_error_column": worst_column,
         "equal_within_1e-9": same_keys and null_mismatches == 0 and not over,
         "columns_over_1e-9": over or "none",
+        "max_error_other_columns": max(
+            (e for c, e in errors.items() if c not in over), default=0.0
+        ),
         **diagnosis,
     }
 
