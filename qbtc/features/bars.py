@@ -1,7 +1,8 @@
 """Bar-series conventions shared by every perp feature: gaps, segments and annualisation.
 
 Features are computed on 1-minute bars, keyed by the bar's open time (as in ``ohlcv``); a
-row's values are known at the bar's close. Windows count bars. A *segment* is a run of
+row describes its bar as of the bar's close (``timestamp + 1 minute``) and uses only data
+stamped at or before that close. Windows count bars. A *segment* is a run of
 consecutive 1-minute bars of one symbol with no missing bar; a windowed feature is defined
 only when its whole window lies inside one segment, so a missing bar makes the features whose
 window spans it null instead of silently stretching the window (no gap-filling). Recursive

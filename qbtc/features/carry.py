@@ -1,8 +1,10 @@
-"""Carry features joined as-of each bar: funding rate and annualised perp basis.
+"""Carry features joined as of each bar's close: funding rate and annualised perp basis.
 
-Both are joined *as of the bar's timestamp* (its open time): a ticker or funding settlement
-stamped after the bar opened is never used for that bar, so nothing later than the bar's
-close can leak into it. Stale inputs beyond a tolerance give null rather than an old value.
+A feature row describes its bar at the bar's close (``timestamp + 1 minute``, the moment its
+close price is known), so each bar takes the latest ticker or funding settlement stamped at
+or before that close, never a later one. A ticker snapped when a cycle runs, right as the
+decision bar closes, therefore counts for that bar. Inputs older than a tolerance give
+null rather than a stale value.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from qbtc.features.bars import finite_or_null
+from qbtc.features.bars import BAR, finite_or_null
 
 #: Funding intervals per year for 8-hourly funding (365 x 3): converts the perp premium
 #: ``mark / index - 1`` into the annual rate it implies.
@@ -23,21 +25,25 @@ DEFAULT_MAX_FUNDING_AGE = timedelta(days=1)
 def _as_of(
     lf: pl.LazyFrame, other: pl.LazyFrame, *, columns: list[str], max_age: timedelta
 ) -> pl.LazyFrame:
-    """Left as-of join on ``(symbol, timestamp)``: latest row of ``other`` at or before t."""
+    """Left as-of join by symbol: the latest row of ``other`` stamped at or before the close."""
     right = (
         other.select("symbol", pl.col("timestamp").alias("_known_at"), *columns)
         .drop_nulls("_known_at")
         .sort("_known_at")
     )
-    return lf.join_asof(
-        right,
-        left_on="timestamp",
-        right_on="_known_at",
-        by="symbol",
-        strategy="backward",
-        tolerance=max_age,
-        check_sortedness=False,
-    ).drop("_known_at")
+    return (
+        lf.with_columns((pl.col("timestamp") + BAR).alias("_bar_close"))
+        .join_asof(
+            right,
+            left_on="_bar_close",
+            right_on="_known_at",
+            by="symbol",
+            strategy="backward",
+            tolerance=max_age,
+            check_sortedness=False,
+        )
+        .drop("_bar_close", "_known_at", strict=False)
+    )
 
 
 def add_funding_rate(

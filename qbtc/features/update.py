@@ -188,15 +188,17 @@ def compute_perp_update(
         return FeatureUpdate(FEATURES.name, FEATURES.empty(), None, until)
     read_from = start - WARMUP_BARS * BAR
     ohlcv = scan_dataset(lake_dir, OHLCV, symbols=list(symbols), start=read_from, end=until)
+    # Tickers and funding count for a bar up to its close (see qbtc.features.carry).
+    closed = until + BAR
     tickers = scan_dataset(
-        lake_dir, TICKERS, symbols=list(symbols), start=start - DEFAULT_MAX_TICKER_AGE, end=until
+        lake_dir, TICKERS, symbols=list(symbols), start=start - DEFAULT_MAX_TICKER_AGE, end=closed
     )
     funding = scan_dataset(
         lake_dir,
         FUNDING_RATES,
         symbols=list(symbols),
         start=start - DEFAULT_MAX_FUNDING_AGE,
-        end=until,
+        end=closed,
     )
     frame = compute_perp_features(
         ohlcv, tickers=tickers, funding=funding, start=pl.col("timestamp") >= start

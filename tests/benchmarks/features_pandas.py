@@ -3,7 +3,7 @@
 Same definitions as ``qbtc.features`` (see its module docs): windows count 1-minute bars
 inside gap-free segments (``groupby(segment)`` with ``min_periods`` = window), vols
 annualised with 525,600 bars a year, Wilder smoothing seeded with a simple mean, carry joined
-``merge_asof`` backward with a tolerance, ranks ``groupby(timestamp).rank``.
+``merge_asof`` backward to the bar close with a tolerance, ranks ``groupby(timestamp).rank``.
 """
 
 from __future__ import annotations
@@ -92,15 +92,19 @@ def _bar_features(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_of(df: pd.DataFrame, other: pd.DataFrame, columns: list[str], tolerance) -> pd.DataFrame:
-    right = other[["symbol", "timestamp", *columns]].sort_values("timestamp")
-    return pd.merge_asof(
-        df.sort_values("timestamp"),
-        right,
-        on="timestamp",
+    """Latest row of ``other`` stamped at or before each bar's close (open + 1 minute)."""
+    right = other[["symbol", "timestamp", *columns]].rename(columns={"timestamp": "known_at"})
+    left = df.assign(bar_close=df["timestamp"] + BAR).sort_values("bar_close")
+    joined = pd.merge_asof(
+        left,
+        right.sort_values("known_at"),
+        left_on="bar_close",
+        right_on="known_at",
         by="symbol",
         direction="backward",
         tolerance=tolerance,
     )
+    return joined.drop(columns=["bar_close", "known_at"])
 
 
 def _rank(df: pd.DataFrame, column: str) -> pd.Series:

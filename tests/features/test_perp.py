@@ -38,8 +38,16 @@ def _features(market: dict[str, pl.DataFrame], **kwargs) -> pl.DataFrame:
     ).collect()
 
 
+def _known_when(market: dict[str, pl.DataFrame], cut: datetime) -> dict[str, pl.Expr]:
+    """What is known once bar ``cut`` closed: bars opened by ``cut``, the rest by its close."""
+    return {
+        name: pl.col("timestamp") <= (cut if name == "ohlcv" else cut + MINUTE) for name in market
+    }
+
+
 def _until(market: dict[str, pl.DataFrame], cut: datetime) -> dict[str, pl.DataFrame]:
-    return {name: frame.filter(pl.col("timestamp") <= cut) for name, frame in market.items()}
+    known = _known_when(market, cut)
+    return {name: frame.filter(known[name]) for name, frame in market.items()}
 
 
 def test_output_has_exactly_the_features_schema(market, full_features):
@@ -78,18 +86,19 @@ def test_appending_later_data_does_not_change_earlier_features(market, full_feat
 
 def test_changing_later_data_does_not_change_earlier_features(market, full_features):
     cut = T0 + 1000 * MINUTE
+    known = _known_when(market, cut)
     later = pl.col("timestamp") > cut
     rng = np.random.default_rng(0)
     shocked = dict(market)
     scale = pl.Series(rng.uniform(0.5, 2.0, market["ohlcv"].height))
     shocked["ohlcv"] = market["ohlcv"].with_columns(
-        [pl.when(later).then(pl.col(c) * scale).otherwise(pl.col(c)) for c in ("open", "high", "low", "close")]
+        [pl.when(known["ohlcv"]).then(pl.col(c)).otherwise(pl.col(c) * scale) for c in ("open", "high", "low", "close")]
     )  # fmt: skip
     shocked["tickers"] = market["tickers"].with_columns(
-        pl.when(later).then(pl.col("mark") * 3).otherwise(pl.col("mark")).alias("mark")
+        pl.when(known["tickers"]).then(pl.col("mark")).otherwise(pl.col("mark") * 3).alias("mark")
     )
     shocked["funding"] = market["funding"].with_columns(
-        pl.when(later).then(1.0).otherwise(pl.col("funding_rate")).alias("funding_rate")
+        pl.when(known["funding"]).then(pl.col("funding_rate")).otherwise(1.0).alias("funding_rate")
     )
     after = _features(shocked)
     before = full_features.filter(~later)

@@ -27,9 +27,10 @@ def market() -> dict[str, pl.DataFrame]:
 
 def _write_until(lake: Path, market: dict[str, pl.DataFrame], bar: int) -> None:
     """Store what an ingest would have stored once bar ``bar`` closed."""
-    cut = T0 + bar * MINUTE
-    for dataset, name in ((OHLCV, "ohlcv"), (TICKERS, "tickers"), (FUNDING_RATES, "funding")):
-        write_dataset(lake, dataset, market[name].filter(pl.col("timestamp") <= cut))
+    closed = T0 + (bar + 1) * MINUTE
+    write_dataset(lake, OHLCV, market["ohlcv"].filter(pl.col("timestamp") < closed))
+    for dataset, name in ((TICKERS, "tickers"), (FUNDING_RATES, "funding")):
+        write_dataset(lake, dataset, market[name].filter(pl.col("timestamp") <= closed))
 
 
 def _closed(bar: int):
