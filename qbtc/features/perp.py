@@ -105,7 +105,8 @@ def compute_perp_features(
     ----------
     ohlcv
         Rows of the ``ohlcv`` dataset (any order); only ``1m`` bars are used. To compute a
-        range incrementally, pass the bars from :data:`WARMUP_BARS` bars before it.
+        range incrementally, pass the bars from :data:`WARMUP_BARS` bars before it. Ranks
+        are taken across the symbols present, so pass the whole universe.
     tickers, funding
         Rows of the ``tickers`` and ``funding_rates`` datasets, joined as of each bar.
     start
@@ -119,8 +120,8 @@ def compute_perp_features(
     A lazy frame with exactly the ``features`` schema, sorted by ``(symbol, timestamp)``;
     collect it with ``engine=COLLECT_ENGINE``.
     """
-    # Joins and ranks keep row order; sorting on this index at the end costs nothing then
-    # and restores the order if that ever changes.
+    # Joins and ranks keep row order; a sort on this integer index at the end is cheap and
+    # restores the order should that ever change.
     lf = compute_bar_features(prepare_bars(ohlcv).with_row_index(_ROW))
     lf = lf.drop(cs.starts_with("_") - cs.by_name(_ROW))  # free the internals early
     lf = add_funding_rate(lf, funding, max_age=max_funding_age)
