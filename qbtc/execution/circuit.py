@@ -8,17 +8,16 @@ restart does not forget it. Timing uses the wall clock, never the pipeline's ``a
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from qbtc.market.errors import UnknownSymbolError, VenueBannedError, VenueUnavailableError
+from qbtc.statefile import exclusive_lock, write_json_atomic
 
 FILE_NAME = "circuit.json"
 
@@ -133,23 +132,11 @@ class CircuitBreaker:
             self._write(CircuitState(errors, None, None, state.reason))
             return False
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / f"{FILE_NAME}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.state_dir / f"{FILE_NAME}.lock")
 
     def _write(self, state: CircuitState) -> None:
         raw = {
             k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()
         }
-        tmp = self.path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(raw, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, raw)

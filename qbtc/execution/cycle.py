@@ -7,10 +7,9 @@ concurrency slot; this lock covers ``.fn()`` calls and scripts).
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from qbtc.execution.submit import KillSwitchLike, SubmissionResult, Submitter
 from qbtc.lake import read_dataset, write_dataset
 from qbtc.market.contracts import is_option_symbol
 from qbtc.schemas import FUNDING_RATES, POSITIONS
+from qbtc.statefile import exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,9 @@ class ExecutionConfig:
         )
 
 
-@contextmanager
-def execution_lock(state_dir: Path) -> Iterator[None]:
+def execution_lock(state_dir: Path) -> AbstractContextManager[None]:
     """Exclusive lock of the execution stage of one data directory (waits for the holder)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "execution.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(state_dir / "execution.lock")
 
 
 def funding_for(lake_dir: Path, symbols: Sequence[str]) -> pl.DataFrame:

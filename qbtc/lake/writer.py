@@ -10,13 +10,11 @@ file, so concurrent processes cannot store the same row twice.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from qbtc.lake.layout import (
 )
 from qbtc.lake.validate import check_frame
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
+from qbtc.statefile import exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +73,9 @@ def _stamp_us() -> int:
     return _last_stamp
 
 
-@contextmanager
-def dataset_lock(root: Path, dataset: Dataset) -> Iterator[None]:
+def dataset_lock(root: Path, dataset: Dataset) -> AbstractContextManager[None]:
     """Exclusive inter-process lock for writers of one dataset."""
-    lock_dir = root / LOCK_DIR
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{dataset.name}.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(root / LOCK_DIR / f"{dataset.name}.lock")
 
 
 def _resolve(dataset: Dataset | str) -> Dataset:

@@ -9,15 +9,13 @@ while others read it. A missing file means off.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from qbtc.statefile import exclusive_lock, write_json_atomic
 
 FILE_NAME = "kill_switch.json"
 
@@ -74,15 +72,8 @@ class KillSwitch:
             self._write(state)
             return state
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / f"{FILE_NAME}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.state_dir / f"{FILE_NAME}.lock")
 
     def _write(self, state: KillSwitchState) -> None:
         payload = {
@@ -90,13 +81,4 @@ class KillSwitch:
             "reason": state.reason,
             "since": state.since.isoformat() if state.since else None,
         }
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".kill_switch.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(self.path, payload)

@@ -10,7 +10,6 @@ account file and are looked up in the book.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
@@ -25,6 +24,7 @@ import polars as pl
 
 from qbtc.lake import scan_dataset, write_dataset
 from qbtc.schemas import SIM_VENUE_ORDERS
+from qbtc.statefile import exclusive_lock
 
 _KEEP_CLOSED_MS = 3_600_000
 _MAX_PENDING = 50
@@ -221,18 +221,13 @@ class VenueStore:
         book; placements leave them pending (at most ``_MAX_PENDING``), so a burst of orders
         costs one book write, not one each.
         """
-        self.venue_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.venue_dir / "venue.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                self._read_ids()
-                account = self._load()
-                yield account
-                self._save(account)
-                if publish or len(account.pending_sync) >= _MAX_PENDING:
-                    self._sync(account)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.venue_dir / "venue.lock"):
+            self._read_ids()
+            account = self._load()
+            yield account
+            self._save(account)
+            if publish or len(account.pending_sync) >= _MAX_PENDING:
+                self._sync(account)
 
     def find(
         self,
