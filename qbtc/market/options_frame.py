@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from qbtc.market.black76 import implied_vol
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
+from qbtc.pricing import implied_vol
 from qbtc.schemas import OPTION_QUOTES, TS
 
 YEAR_SECONDS = 365.0 * 86_400.0

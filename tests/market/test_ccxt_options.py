@@ -14,8 +14,8 @@ import pytest
 
 from qbtc.lake.validate import check_frame
 from qbtc.market import normalize
-from qbtc.market.black76 import black76_price
 from qbtc.market.ccxt_adapter import CcxtExchange
+from qbtc.pricing import black76_price
 from qbtc.schemas import OPTION_QUOTES
 from tests.market.binance_stub import point_client_at
 

@@ -11,8 +11,8 @@ import pytest
 
 from qbtc.lake.validate import check_frame
 from qbtc.market import normalize
-from qbtc.market.black76 import black76_price
 from qbtc.market.sim import SimExchange
+from qbtc.pricing import black76_price
 from qbtc.schemas import FUNDING_RATES, OHLCV, OPTION_QUOTES, TICKERS
 from tests.market.conftest import AS_OF
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbtc.market.black76 import black76_price
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.options import list_expiries
+from qbtc.pricing import black76_price
 from tests.market.conftest import AS_OF
 
 NOW_MS = int(AS_OF.timestamp() * 1000)

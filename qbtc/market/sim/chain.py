@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from qbtc.market.black76 import black76_price, implied_vol
 from qbtc.market.contracts import OptionContract, format_strike, option_symbol
 from qbtc.market.sim.options import (
     PRICE_TICK,
@@ -19,6 +18,7 @@ from qbtc.market.sim.options import (
 )
 from qbtc.market.sim.rng import unit_hash
 from qbtc.market.sim.snapshot import iso8601, perp_snapshot
+from qbtc.pricing import black76_price, implied_vol
 
 OPEN_INTEREST_SCALE = {"BTC": 150.0, "ETH": 1500.0}
 SETTLE = "USDT"
