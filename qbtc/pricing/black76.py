@@ -129,6 +129,8 @@ def black76_kernel(f, k, t, v, d, call):
 
 def _all_valid(f, k, t, v, d) -> bool:
     """Fast check on the un-broadcast inputs (NaN fails every comparison)."""
+    if min(np.size(x) for x in (f, k, t, v, d)) == 0:
+        return True  # nothing to price: the result is empty either way
     return bool(
         np.min(f) > 0 and np.min(k) > 0 and np.min(t) >= 0 and np.min(v) >= 0 and np.min(d) > 0
     )

@@ -88,3 +88,12 @@ def test_unclear_kinds_and_settlements_are_refused():
         black76_price(100.0, 100.0, 1.0, 0.2, True, settlement="quanto")
     with pytest.raises(PricingInputError, match="broadcast"):
         black76_price([1.0, 2.0], [1.0, 2.0, 3.0], 1.0, 0.2, True)
+
+
+def test_empty_inputs_give_empty_results():
+    from qbtc.pricing import greeks, implied_vol
+
+    empty, flags = np.array([]), np.array([], dtype=bool)
+    assert black76_price(empty, empty, empty, empty, flags).shape == (0,)
+    assert implied_vol(empty, empty, empty, empty, flags).shape == (0,)
+    assert greeks(empty, empty, empty, empty, flags).delta.shape == (0,)
