@@ -86,8 +86,13 @@ def _bar_features(df: pd.DataFrame) -> pd.DataFrame:
     scale = _rolling(group, "r", 240, "std") * math.sqrt(240)
     df["momentum_240"] = df["ret_240"] / scale
     for name, column, n in (("zscore_240", "close", 240), ("volume_z_60", "volume", 60)):
-        mean, std = _rolling(group, column, n, "mean"), _rolling(group, column, n, "std")
-        df[name] = (df[column] - mean) / std
+        # A z-score does not change when a constant is subtracted; removing each segment's
+        # first value keeps pandas' running variance from losing digits on price levels.
+        df["_level"] = df[column] - group[column].transform("first")
+        levels = df.groupby("segment", sort=False)
+        mean, std = _rolling(levels, "_level", n, "mean"), _rolling(levels, "_level", n, "std")
+        df[name] = (df["_level"] - mean) / std
+    df = df.drop(columns="_level")
     return df
 
 
