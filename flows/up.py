@@ -55,15 +55,16 @@ class Stack:
         )
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGINT every child (serve pauses its schedules on it), then wait, then kill."""
+        """Stop the children in order: ``serve`` first (it pauses its schedules through the
+        server on SIGINT), then the API, then the server; kill whatever does not stop in time.
+        """
         for name in ("serve", "api", "server"):
             proc = self.procs.get(name)
-            if proc and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        for proc in self.procs.values():
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
