@@ -13,7 +13,7 @@ intent's client order id (``clientOrderId``, sent to Binance as ``newClientOrder
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,8 @@ class BrokerSettings:
     as_of: datetime | None = None
     symbols: tuple[str, ...] = ()
     capital: float = 1_000_000.0
-    api_key: str | None = None
-    api_secret: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_secret: str | None = field(default=None, repr=False)
     timeout_ms: int = 10_000
     max_retries: int = 4
     taker_fee: float = 0.0005

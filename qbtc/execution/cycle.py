@@ -96,7 +96,7 @@ def submit_intents(
     kill_switch: KillSwitchLike,
     hold: str | None = None,
 ) -> list[SubmissionResult]:
-    """Submit each intent once (idempotent: safe to retry or re-run); ``hold`` blocks all."""
+    """Submit each intent once (idempotent: safe to retry or re-run); ``hold`` blocks risk-adding orders."""
     submitter = Submitter(
         broker,
         config.ledger(),

@@ -97,11 +97,13 @@ def compute_positions(
 
     ``funding_rates`` has the ``funding_rates`` schema (rate a fraction per interval; the
     mark price, else the index price, else the last fill price values the position);
-    only settlements at or before ``until`` count. ``marks`` values the open quantity
+    only fills and settlements at or before ``until`` count. ``marks`` values the open quantity
     (a symbol without a mark has ``mark_price`` None and zero unrealised PnL).
     Fills are applied in (timestamp, fill_id) order.
     """
     books: dict[str, _Book] = {}
+    if until is not None:
+        fills = fills.filter(pl.col("timestamp") <= until)
     trades = fills.sort("timestamp", "fill_id").select(
         "timestamp", "symbol", "side", "quantity", "price", "fee"
     )

@@ -78,7 +78,8 @@ def _hook(point: str, client_order_id: str) -> None:
 class Submitter:
     """Submits intents through ``broker`` and records everything in ``ledger``.
 
-    ``hold`` (a reason) blocks every submission of the cycle, e.g. a failed quality gate:
+    ``hold`` (a reason) blocks every risk-adding submission of the cycle (reduce-only orders
+    still pass), e.g. a failed quality gate:
     each intent gets a ``rejected`` event with ``blocked: <reason>`` and stays pending.
     ``max_decision_age_s`` blocks intents whose decision bar is older than that at the
     venue clock, so a late re-run never trades on a stale decision.
@@ -212,7 +213,9 @@ class Submitter:
         self._outcomes[cid] = ("found", reason)
 
     def _blocked_reason(self, intent: OrderIntent) -> str | None:
-        if self.hold is not None:
+        # A hold (failed quality gate) stops new risk, never the closing of it: a flatten
+        # must go through exactly when the data looks wrong.
+        if self.hold is not None and not intent.reduce_only:
             return self.hold
         if self.max_decision_age_s is not None:
             now = datetime.fromtimestamp(self.broker.exchange.milliseconds() / 1000, tz=UTC)

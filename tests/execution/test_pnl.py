@@ -110,6 +110,12 @@ def test_without_a_mark_the_open_quantity_is_not_valued() -> None:
     assert books[BTC].unrealized_pnl == 0.0
 
 
+def test_fills_after_until_do_not_count() -> None:
+    both = fills((BTC, at(1), "buy", 1.0, 100.0, 0.1), (BTC, at(3), "buy", 2.0, 110.0, 0.1))
+    books = compute_positions(both, until=at(2))
+    assert books[BTC].quantity == 1.0
+
+
 trade = st.tuples(
     st.sampled_from(["buy", "sell"]),
     st.integers(min_value=1, max_value=50).map(lambda n: n / 10),

@@ -248,3 +248,25 @@ def test_a_stale_decision_is_never_sent(
     assert [r.action for r in results] == ["blocked", "submitted"]
     assert "stale decision" in (results[0].reason or "")
     assert venue_orders(data_dir)["client_order_id"].to_list() == [fresh.client_order_id]
+
+
+def test_a_hold_blocks_new_risk_but_lets_reduce_only_orders_close_it(
+    broker: Broker, config: ExecutionConfig, kill_switch: KillSwitch
+) -> None:
+    submit_intents(broker, config, [make_intent(leg="open")], run_id="r1", kill_switch=kill_switch)
+    held = Submitter(
+        broker,
+        config.ledger(),
+        config.circuit(),
+        kill_switch,
+        run_id="r2",
+        hold="quality gate failed: ohlcv is stale",
+    )
+    results = held.submit_all(
+        [
+            make_intent(leg="more"),
+            make_intent(side="sell", quantity=0.5, reduce_only=True, leg="close"),
+        ]
+    )
+    assert [r.action for r in results] == ["blocked", "submitted"]
+    assert "quality gate failed" in (results[0].reason or "")
