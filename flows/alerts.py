@@ -71,9 +71,10 @@ def configure_alerts(settings: Settings, env: dict[str, str]) -> bool:
         [sys.executable, "-m", "flows.alerts"], env=env, capture_output=True, text=True, timeout=120
     )
     if out.returncode != 0:
-        print(
-            f"warning: alert webhook not configured: {out.stderr.strip()[-300:]}", file=sys.stderr
-        )
+        log = settings.data_dir / "logs" / "alerts-setup.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(out.stderr)
+        print(f"warning: alert webhook not configured; details in {log}", file=sys.stderr)
         return False
     print("alerts: qbtc alert events are posted to the configured webhook", flush=True)
     return True
@@ -86,11 +87,14 @@ def create_automation(webhook_url: str) -> None:
     from prefect.events.actions import SendNotification
     from prefect.events.schemas.automations import EventTrigger, Posture
 
+    # The URL is the credential of most webhooks: keep it in the block's secrets (stored
+    # encrypted, masked in the UI) and template it into the request.
     block = CustomWebhookNotificationBlock(
         name="qbtc alerts",
-        url=webhook_url,
+        url="{{webhook_url}}",
         method="POST",
         json_data={"subject": "{{subject}}", "body": "{{body}}"},
+        secrets={"webhook_url": webhook_url},
     )
     block_id = block.save(BLOCK_NAME, overwrite=True)
     with contextlib.suppress(ValueError):

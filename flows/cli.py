@@ -70,13 +70,18 @@ def run_command(
         seed=seed,
         llm_provider=provider,
         backfill_days=days,
-        symbols=symbols.split(",") if symbols else None,
+        symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
     )
-    when = parse_as_of(as_of)
+    when = parse_as_of(as_of) or settings.as_of
     setup_logging(settings.data_dir, console=False)
     prepare_prefect(settings.data_dir, settings.prefect_port)
-    from flows.pipeline import PipelineParameters, pipeline
+    from flows.pipeline import PipelineParameters, check_live_venue, pipeline
     from qbtc.report import cycle_report, render_text
+
+    try:
+        check_live_venue(settings, live=live or settings.live)
+    except ValueError as exc:
+        fail(str(exc))
 
     params = PipelineParameters(
         symbols=settings.symbols,
@@ -93,7 +98,7 @@ def run_command(
     state = pipeline(params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     try:
-        report = cycle_report(settings.lake_dir, run_id)
+        report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     except KeyError:
         fail(f"the cycle did not start: {state.message}", code=1)
     typer.echo(render_text(report, data_dir=settings.data_dir))

@@ -21,7 +21,7 @@ from prefect.concurrency.sync import concurrency
 from flows.alerts import EVENT_PREFIX, KILL_SWITCH, raise_alert
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.config import Settings
-from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
+from qbtc.execution.brokers import Broker, BrokerConfigError, BrokerSettings, open_broker
 from qbtc.execution.cycle import (
     ExecutionConfig,
     execution_lock,
@@ -59,6 +59,11 @@ def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> N
 
 def broker_settings(settings: Settings, *, live: bool) -> BrokerSettings:
     """The broker's plain settings (secrets unwrapped only here, never logged)."""
+    if live and settings.exchange != "sim" and settings.exchange_testnet:
+        raise BrokerConfigError(
+            "live trading with QBTC_EXCHANGE_TESTNET=true would decide on testnet data and "
+            "trade on the real venue: set QBTC_EXCHANGE_TESTNET=false for live trading"
+        )
     key, secret = settings.exchange_api_key, settings.exchange_api_secret
     return BrokerSettings(
         exchange=settings.exchange,

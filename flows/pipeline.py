@@ -19,7 +19,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.alerts import STAGE_FAILED, raise_alert
+from flows.alerts import KILL_SWITCH, STAGE_FAILED, raise_alert
 from flows.common import current_run_id, cycle_run, flow_settings, publish_markdown
 from flows.features import features
 from flows.ingest import ingest
@@ -30,6 +30,7 @@ from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
 from qbtc.manifest import RunManifest, record_run
 from qbtc.report import cycle_report, render_markdown
+from qbtc.risk.killswitch import KillSwitch
 
 STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
 
@@ -53,7 +54,7 @@ class PipelineParameters(BaseModel):
         "paper", description="paper: simulated venue or testnet; live: real orders (needs keys)."
     )
     backfill_days: int | None = Field(
-        None, ge=1, le=365, description="Days back-filled when a symbol has no data yet."
+        None, ge=1, le=3650, description="Days back-filled when a symbol has no data yet."
     )
     kill_switch: Literal["on", "off"] | None = Field(
         None, description="Trip (on) or reset (off) the kill switch before this cycle."
@@ -85,7 +86,7 @@ def stage_calls(
         ("signals", lambda: signals.fn(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
         (
             "risk",
-            lambda: risk.fn(as_of=at, seed=s.seed, kill_switch=p.kill_switch, symbols=s.symbols),
+            lambda: risk.fn(as_of=at, seed=s.seed, symbols=s.symbols),
         ),
         (
             "orders",
@@ -95,6 +96,35 @@ def stage_calls(
         ),
         ("book", lambda: risk_monitor.fn(as_of=at, symbols=s.symbols)),
     ]
+
+
+def check_live_venue(settings: Settings, *, live: bool) -> None:
+    """Live trading uses one real venue for data and orders: refuse a mixed set-up."""
+    if not live:
+        return
+    if settings.exchange == "sim":
+        raise ValueError("live trading needs a real venue: set QBTC_EXCHANGE (e.g. binanceusdm)")
+    if settings.exchange_testnet:
+        raise ValueError(
+            "live trading with QBTC_EXCHANGE_TESTNET=true would decide on testnet data and "
+            "trade on the real venue: set QBTC_EXCHANGE_TESTNET=false for live trading"
+        )
+
+
+def apply_kill_switch_parameter(settings: Settings, action: str | None, run_id: str) -> None:
+    """The ``kill_switch`` parameter, applied before any stage runs."""
+    switch = KillSwitch(settings.state_dir)
+    if action == "off":
+        switch.reset()
+    elif action == "on" and not switch.status().on:
+        state = switch.trip(f"tripped by hand (pipeline parameter, run {run_id})")
+        raise_alert(
+            settings.lake_dir,
+            event=KILL_SWITCH,
+            run_id=run_id,
+            severity="critical",
+            message=f"kill switch tripped: {state.reason}",
+        )
 
 
 class StageFailedError(RuntimeError):
@@ -112,6 +142,7 @@ def run_stages(
         try:
             results[name] = call()
         except Exception as exc:  # a stage's failure ends the cycle, with its reason
+            get_run_logger().exception("stage %s failed", name)
             durations[name] = time.perf_counter() - started
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return results, durations, (name, reason)
@@ -128,10 +159,13 @@ def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
         llm_provider=p.signal_provider,
         seed=p.seed,
         backfill_days=p.backfill_days,
-        as_of=cycle_clock(p.as_of),
+        as_of=cycle_clock(p.as_of or flow_settings().as_of),
     )
     at = settings.as_of
     assert at is not None
+    live = p.mode == "live" or settings.live
+    check_live_venue(settings, live=live)
+    p = p.model_copy(update={"mode": "live" if live else "paper"})
     run_id = current_run_id()
     logger = get_run_logger()
     manifest = RunManifest(
@@ -143,6 +177,7 @@ def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
         llm_model=settings.gemini_model if settings.llm_provider != "rules" else None,
     )
     record_run(settings.lake_dir, manifest)
+    apply_kill_switch_parameter(settings, p.kill_switch, run_id)
     logger.info(
         "cycle %s at %s: %d symbols, provider %s, %s",
         run_id,
@@ -166,7 +201,7 @@ def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
             snapshots=results,
         ),
     )
-    report = cycle_report(settings.lake_dir, run_id)
+    report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
     if failure:
         raise_alert(

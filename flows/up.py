@@ -95,7 +95,13 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def wait_healthy(url: str, what: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_healthy(
+    url: str,
+    what: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Poll ``url`` until it answers 200; fail early when ``proc`` died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -104,12 +110,18 @@ def wait_healthy(url: str, what: str, proc: subprocess.Popen[bytes], timeout: fl
                 f"{what} exited with code {proc.returncode}; see its log in data/logs"
             )
         try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
+            if httpx.get(url, timeout=2.0, headers=headers).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
     raise RuntimeError(f"{what} did not become healthy at {url} within {timeout:.0f} s")
+
+
+def api_auth_header(settings: Settings) -> dict[str, str]:
+    """The bearer header the API wants when ``QBTC_API_TOKEN`` is set (never printed)."""
+    token = settings.api_token
+    return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
 
 
 def port_in_use(port: int) -> bool:
@@ -244,6 +256,7 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
             "API",
             stack.procs["api"],
             60,
+            headers=api_auth_header(settings),
         )
         from deployments.definitions import DEPLOYMENTS
         from flows.alerts import configure_alerts

@@ -68,10 +68,9 @@ def _gate(lake_dir: Path, run_id: str) -> dict[str, Any]:
     results = read_dataset(lake_dir, "quality_results").filter(
         (pl.col("dataset") == "*") & (pl.col("check") == "gate")
     )
-    mine = results.filter(pl.col("run_id") == run_id)
-    row = (mine if mine.height else results.sort("timestamp")).tail(1)
+    row = results.filter(pl.col("run_id") == run_id).tail(1)
     if row.is_empty():
-        return {"status": "not run", "details": ""}
+        return {"status": "not run this cycle", "details": ""}
     first = row.row(0, named=True)
     return {"status": first["status"], "details": first["details"], "run_id": first["run_id"]}
 
@@ -98,15 +97,16 @@ def _orders(lake_dir: Path, run_id: str) -> dict[str, int]:
     return {row["event"]: int(row["len"]) for row in counts.to_dicts()}
 
 
-def _positions(lake_dir: Path) -> pl.DataFrame:
-    snapshots = read_dataset(lake_dir, "positions")
+def _positions(lake_dir: Path, portfolio_id: str) -> pl.DataFrame:
+    snapshots = read_dataset(lake_dir, "positions").filter(pl.col("portfolio_id") == portfolio_id)
     if snapshots.is_empty():
         return snapshots
     return snapshots.sort("timestamp").group_by("id", maintain_order=True).last()
 
 
-def _risk(lake_dir: Path) -> dict[str, Any]:
-    metrics = read_dataset(lake_dir, "risk_metrics").sort("timestamp")
+def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    metrics = read_dataset(lake_dir, "risk_metrics").filter(pl.col("run_id") == run_id)
+    metrics = metrics.sort("timestamp")
     full = metrics.filter(pl.col("method") == "monte_carlo")
     metrics = full if full.height else metrics
     if metrics.is_empty():
@@ -129,10 +129,10 @@ def _risk(lake_dir: Path) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def cycle_report(lake_dir: Path, run_id: str) -> CycleReport:
+def cycle_report(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> CycleReport:
     """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run)."""
     run = _run_row(lake_dir, run_id)
-    book = _positions(lake_dir)
+    book = _positions(lake_dir, portfolio_id)
     open_book = book.filter(pl.col("quantity") != 0) if book.height else book
     sums = {
         c: float(book[c].sum()) if book.height else 0.0
@@ -152,7 +152,7 @@ def cycle_report(lake_dir: Path, run_id: str) -> CycleReport:
         orders=_orders(lake_dir, run_id),
         positions=open_book.select(cols).sort("symbol").to_dicts() if open_book.height else [],
         pnl=sums,
-        risk=_risk(lake_dir),
+        risk=_risk(lake_dir, run_id),
         lake_dir=str(lake_dir),
     )
 
@@ -185,6 +185,9 @@ def render_markdown(report: CycleReport) -> str:
             f"- risk ({r['method']}): VaR {_fmt(r['var'])}, CVaR {_fmt(r['cvar'])} USDT, "
             f"equity {_fmt(r['equity'])}, drawdown {100 * (r['drawdown'] or 0):.2f}%"
         )
+    fallbacks = sorted({s["fallback_reason"] for s in report.signals if s["fallback_reason"]})
+    for reason in fallbacks:
+        lines.append(f"- signals fell back to rules: {reason}")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.durations.items())
     lines += [f"- stage durations: {stages}", ""]
     if report.signals:

@@ -62,7 +62,7 @@ def kill_switch_command(
     switch = KillSwitch(settings.state_dir)
     before = switch.status()
     if action is Action.on:
-        state = switch.trip(reason or "tripped by hand (qbtc kill-switch on)")
+        state = switch.trip((reason or "").strip() or "tripped by hand (qbtc kill-switch on)")
         if not before.on:
             record_trip(settings.lake_dir, state)
         typer.echo(describe(state) + (" (already on)" if before.on else ""))

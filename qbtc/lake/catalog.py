@@ -203,8 +203,10 @@ class LakeReader:
         for attempt in range(4):
             cur = self.cursor()
             try:
-                table = cur.sql(sql, params=params).to_arrow_table()
-                return pl.from_arrow(table)  # type: ignore[return-value]
+                relation = cur.sql(sql, params=params)
+                if relation is None:  # an empty statement or one that returns nothing
+                    return pl.DataFrame()
+                return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
             except duckdb.IOException:
                 if attempt == 3:
                     raise
