@@ -135,6 +135,8 @@ def ingest_command(
     when = parse_as_of(as_of)
     if from_file is not None and symbol is not None:
         check_file_symbol(symbol, settings)
+        if not from_file.is_file():
+            fail(f"{from_file}: no such file (give a Binance kline .csv or .zip)")
         prepare_prefect(settings)
         _import_file(from_file, symbol, settings, when)
         return

@@ -121,3 +121,11 @@ def test_a_venue_that_stays_down_fails_clearly_and_writes_nothing(
     assert "Nothing was written" in last
     assert calls == [1]  # the task failed once for good, after its bounded retries
     assert _files(lake_dir) == []
+
+
+def test_a_missing_file_is_refused_before_anything_starts(data_dir):
+    result = CliRunner().invoke(
+        app, ["ingest", "--from-file", str(data_dir / "nope.csv"), "--symbol", "BTC/USDT:USDT"]
+    )
+    assert result.exit_code == 2
+    assert "no such file" in result.output

@@ -1,0 +1,33 @@
+"""Checks the pipeline makes before any stage runs (no Prefect server needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from flows.pipeline import PipelineParameters, check_live_venue, cycle_clock
+from qbtc.config import load_settings
+
+
+def test_paper_mode_needs_no_venue_check(data_dir):
+    check_live_venue(load_settings(), live=False)
+
+
+def test_live_on_the_simulated_venue_is_refused(data_dir):
+    with pytest.raises(ValueError, match="needs a real venue"):
+        check_live_venue(load_settings(), live=True)
+
+
+def test_live_on_testnet_data_is_refused(data_dir):
+    settings = load_settings(exchange="binanceusdm")
+    with pytest.raises(ValueError, match="QBTC_EXCHANGE_TESTNET=false"):
+        check_live_venue(settings, live=True)
+    check_live_venue(load_settings(exchange="binanceusdm", exchange_testnet=False), live=True)
+
+
+def test_parameters_refuse_unknown_fields_and_the_clock_is_utc():
+    with pytest.raises(ValueError, match="extra"):
+        PipelineParameters(unknown=1)  # type: ignore[call-arg]
+    naive = datetime(2026, 1, 5, 12, 0, 0, 123)
+    assert cycle_clock(naive).isoformat() == "2026-01-05T12:00:00+00:00"
