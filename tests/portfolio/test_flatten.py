@@ -7,34 +7,13 @@ import polars as pl
 from qbtc.lake import write_dataset
 from qbtc.portfolio.flatten import flatten_intents, open_positions
 from qbtc.schemas import POSITIONS
+from tests.risk.lake import position
 
 BAR = datetime(2026, 1, 7, 12, 0, tzinfo=UTC)
 
 
 def _position(symbol: str, quantity: float, mark: float, at: datetime) -> dict:
-    return {
-        "id": f"main:{symbol}",
-        "portfolio_id": "main",
-        "symbol": symbol,
-        "type": "perp",
-        "side": "long" if quantity > 0 else "short" if quantity < 0 else "flat",
-        "quantity": quantity,
-        "entry_price": mark,
-        "mark_price": mark,
-        "unrealized_pnl": 0.0,
-        "realized_pnl": 0.0,
-        "fees": 0.0,
-        "funding": 0.0,
-        "underlying": symbol.split("/")[0],
-        "expiry": None,
-        "strike": None,
-        "option_type": None,
-        "delta": None,
-        "gamma": None,
-        "vega": None,
-        "theta": None,
-        "timestamp": at,
-    }
+    return position(symbol, quantity, mark, timestamp=at)
 
 
 def test_flatten_closes_every_open_position_with_reduce_only_orders(lake_dir):
