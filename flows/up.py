@@ -210,13 +210,13 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
             )
             return 2
     stack = Stack(settings, prefect_env(settings))
-    stopping = False
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _on_signal)
+    # Ctrl-C and SIGTERM both stop the stack, also when started from a script whose
+    # background jobs inherit an ignored SIGINT.
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"starting Prefect server on {stack.ui_url} ...", flush=True)
         stack.start(
@@ -268,7 +268,7 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         configure_alerts(settings, stack.env)
         run_id = trigger_first_run(stack.env) if first_run else "-"
         print(banner(stack, run_id), flush=True)
-        while not stopping:
+        while True:
             dead = stack.dead()
             if dead:
                 print(
@@ -276,14 +276,16 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
                 )
                 return 1
             time.sleep(0.5)
-        return 0
     except KeyboardInterrupt:
         return 0
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
+        for sig in previous:  # a second Ctrl-C must not cut the clean stop short
+            signal.signal(sig, signal.SIG_IGN)
         print("stopping (pausing schedules) ...", flush=True)
         stack.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("stopped.", flush=True)
