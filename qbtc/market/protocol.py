@@ -22,33 +22,8 @@ OHLCV = list[list[float]]
 
 
 @runtime_checkable
-class Exchange(Protocol):
-    """A venue as the pipeline sees it (ccxt unified subset)."""
-
-    @property
-    def id(self) -> str:
-        """The venue's id (``sim``, ``binanceusdm``): the ``source`` of stored rows."""
-        ...
-
-    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
-
-    def fetch_ohlcv(
-        self,
-        symbol: str,
-        timeframe: str = "1m",
-        since: int | None = None,
-        limit: int | None = None,
-    ) -> OHLCV: ...
-
-    def fetch_ticker(self, symbol: str) -> dict[str, Any]: ...
-
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]: ...
-
-    def fetch_funding_rate_history(
-        self, symbol: str, since: int | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def fetch_option_chain(self, code: str) -> dict[str, dict[str, Any]]: ...
+class Trading(Protocol):
+    """The order side of a venue (ccxt signatures and return shapes)."""
 
     def create_order(
         self,
@@ -79,5 +54,35 @@ class Exchange(Protocol):
     def fetch_balance(self) -> dict[str, Any]: ...
 
     def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class Exchange(Trading, Protocol):
+    """A venue as the pipeline sees it (ccxt unified subset)."""
+
+    @property
+    def id(self) -> str:
+        """The venue's id (``sim``, ``binanceusdm``): the ``source`` of stored rows."""
+        ...
+
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
+
+    def fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> OHLCV: ...
+
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]: ...
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]: ...
+
+    def fetch_funding_rate_history(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def fetch_option_chain(self, code: str) -> dict[str, dict[str, Any]]: ...
 
     def milliseconds(self) -> int: ...

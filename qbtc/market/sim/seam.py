@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from qbtc.market.protocol import Trading
+
 
 @runtime_checkable
 class MarketView(Protocol):
@@ -31,39 +33,13 @@ class MarketView(Protocol):
 
 
 @runtime_checkable
-class TradingBackend(Protocol):
+class TradingBackend(Trading, Protocol):
     """The trading side of the simulated venue (implemented in ``qbtc/market/sim/trading.py``)."""
 
     def attach(self, market: MarketView) -> None:
-        """Called once by the exchange's constructor with the exchange itself."""
+        """Called once by the exchange's constructor with the exchange itself.
+
+        The trading methods (``create_order`` ... ``fetch_positions``) are those of
+        :class:`qbtc.market.protocol.Trading`.
+        """
         ...
-
-    def create_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]: ...
-
-    def cancel_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]: ...
-
-    def fetch_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]: ...
-
-    def fetch_open_orders(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]: ...
-
-    def fetch_balance(self) -> dict[str, Any]: ...
-
-    def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]: ...
