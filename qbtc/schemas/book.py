@@ -1,0 +1,225 @@
+"""Datasets of the book: positions, risk, order intents, the ledger, the sim venue, alerts."""
+
+from __future__ import annotations
+
+from qbtc.schemas.core import (
+    BOOL,
+    BY_MONTH,
+    F64,
+    STR,
+    TS,
+    Dataset,
+    register,
+)
+
+# --- book -----------------------------------------------------------------------------------
+
+POSITIONS = register(
+    Dataset(
+        name="positions",
+        columns={
+            "id": STR,
+            "portfolio_id": STR,
+            "symbol": STR,
+            "type": STR,
+            "side": STR,
+            "quantity": F64,
+            "entry_price": F64,
+            "mark_price": F64,
+            "unrealized_pnl": F64,
+            "realized_pnl": F64,
+            "fees": F64,
+            "funding": F64,
+            "underlying": STR,
+            "expiry": TS,
+            "strike": F64,
+            "option_type": STR,
+            "delta": F64,
+            "gamma": F64,
+            "vega": F64,
+            "theta": F64,
+            "timestamp": TS,
+        },
+        primary_key=("id", "timestamp"),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "Position snapshots derived from fills (id = portfolio_id:symbol); type perp|option, "
+            "quantity signed (long > 0); PnL, fees and funding in USDT; Greeks for options."
+        ),
+        nullable=frozenset({"expiry", "strike", "option_type", "delta", "gamma", "vega", "theta"}),
+    )
+)
+
+RISK_METRICS = register(
+    Dataset(
+        name="risk_metrics",
+        columns={
+            "portfolio_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "method": STR,
+            "var": F64,
+            "cvar": F64,
+            "sharpe": F64,
+            "sortino": F64,
+            "drawdown": F64,
+            "equity": F64,
+            "gross_notional": F64,
+            "net_notional": F64,
+            "leverage": F64,
+            "delta_usd": F64,
+            "gamma_usd": F64,
+            "vega_usd": F64,
+            "theta_usd": F64,
+            "mc_stderr": F64,
+            "confidence": F64,
+            "horizon_days": F64,
+        },
+        primary_key=("portfolio_id", "timestamp", "method"),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "Risk of the book at timestamp: VaR/CVaR in USDT (positive = loss) at `confidence` "
+            "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
+            "Greeks in USDT (gamma per 1% move, vega per vol point, theta per day)."
+        ),
+        nullable=frozenset({"sharpe", "sortino", "cvar", "mc_stderr", "leverage"}),
+    )
+)
+
+# --- orders and execution -----------------------------------------------------------------------
+
+ORDER_INTENTS = register(
+    Dataset(
+        name="order_intents",
+        columns={
+            "client_order_id": STR,
+            "run_id": STR,
+            "portfolio_id": STR,
+            "strategy": STR,
+            "symbol": STR,
+            "leg": STR,
+            "timestamp": TS,
+            "side": STR,
+            "quantity": F64,
+            "order_type": STR,
+            "limit_price": F64,
+            "reduce_only": BOOL,
+            "notional": F64,
+            "status": STR,
+            "reason": STR,
+        },
+        primary_key=("client_order_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "Orders the risk stage decided (timestamp = decision bar): status accepted|refused "
+            "with the reason; quantity in contracts/coins (positive), side buy|sell."
+        ),
+        nullable=frozenset({"limit_price", "reason"}),
+    )
+)
+
+ORDER_EVENTS = register(
+    Dataset(
+        name="order_events",
+        columns={
+            "event_id": STR,
+            "client_order_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "event": STR,
+            "symbol": STR,
+            "side": STR,
+            "quantity": F64,
+            "filled_quantity": F64,
+            "price": F64,
+            "venue_order_id": STR,
+            "reason": STR,
+        },
+        primary_key=("event_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description=(
+            "Append-only order ledger: intent, submitted, acknowledged, partially_filled, "
+            "filled, cancelled, rejected, reconciled."
+        ),
+        nullable=frozenset({"price", "venue_order_id", "reason"}),
+    )
+)
+
+FILLS = register(
+    Dataset(
+        name="fills",
+        columns={
+            "fill_id": STR,
+            "client_order_id": STR,
+            "venue_order_id": STR,
+            "portfolio_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "side": STR,
+            "quantity": F64,
+            "price": F64,
+            "fee": F64,
+            "fee_currency": STR,
+            "liquidity": STR,
+        },
+        primary_key=("fill_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description="Executions from the venue; fee in fee_currency (positive = paid).",
+    )
+)
+
+SIM_VENUE_ORDERS = register(
+    Dataset(
+        name="sim_venue_orders",
+        columns={
+            "order_id": STR,
+            "client_order_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "updated_at": TS,
+            "side": STR,
+            "type": STR,
+            "status": STR,
+            "amount": F64,
+            "filled": F64,
+            "price": F64,
+            "average": F64,
+            "fee": F64,
+            "fee_currency": STR,
+            "reduce_only": BOOL,
+        },
+        primary_key=("order_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "The simulated venue's own order book, kept apart from qbtc's ledger (timestamp = "
+            "order creation): status open|closed|canceled (ccxt), amount and filled in "
+            "contracts, price the limit price, average the fill price, fee cumulative USDT."
+        ),
+        nullable=frozenset({"price", "average"}),
+    )
+)
+
+ALERTS = register(
+    Dataset(
+        name="alerts",
+        columns={
+            "alert_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "kind": STR,
+            "severity": STR,
+            "message": STR,
+            "details": STR,
+        },
+        primary_key=("alert_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description="Risk breaches, failed quality gates, kill switch trips (severity info|warning|critical).",
+    )
+)
