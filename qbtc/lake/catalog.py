@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -36,6 +38,30 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.Date: "DATE",
     pl.Datetime: "TIMESTAMPTZ",
 }
+
+
+_T = TypeVar("_T")
+
+#: Attempts for a statement that lost a Parquet file to a concurrent compaction. Compaction
+#: renames the merged file into place before it deletes the inputs, so a fresh glob succeeds.
+VANISHED_FILE_ATTEMPTS = 6
+
+
+def retry_vanished_files(action: Callable[[], _T]) -> _T:
+    """Run ``action``, again after a short pause when a file it globbed was compacted away.
+
+    Binding a view or a query over ``read_parquet`` lists the files and then opens them; a
+    compaction between the two removes a listed file (``IOException``). Re-running sees the
+    merged file instead. Any other error, or the last failed attempt, propagates.
+    """
+    for attempt in range(VANISHED_FILE_ATTEMPTS):
+        try:
+            return action()
+        except duckdb.IOException:
+            if attempt == VANISHED_FILE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class CatalogBusyError(RuntimeError):
@@ -104,12 +130,19 @@ def _presence(root: Path) -> dict[str, bool]:
 
 
 def build_views(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str, bool]:
-    """Create every base and user view on ``con``; returns which datasets have files."""
-    present = _presence(root)
-    for stmt in catalog_statements(root, present):
-        con.execute(stmt)
-    _create_user_views(con)
-    return present
+    """Create every base and user view on ``con``; returns which datasets have files.
+
+    Safe while a writer compacts: a view whose binding lost a file is built again.
+    """
+
+    def build() -> dict[str, bool]:
+        present = _presence(root)
+        for stmt in catalog_statements(root, present):
+            con.execute(stmt)
+        _create_user_views(con)
+        return present
+
+    return retry_vanished_files(build)
 
 
 @dataclass(frozen=True)
@@ -149,12 +182,20 @@ def sync_catalog(root: Path, catalog_path: Path, *, force: bool = False) -> Sync
             f"{catalog_path} is open in another process ({str(exc).splitlines()[0]}); "
             "close that session (or open it with read_only=True) and run `qbtc db init`"
         ) from None
-    try:
+
+    def build() -> None:
         con.execute("BEGIN TRANSACTION")
-        for stmt in catalog_statements(root, present):
-            con.execute(stmt)
-        _create_user_views(con)
+        try:
+            for stmt in catalog_statements(root, present):
+                con.execute(stmt)
+            _create_user_views(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         con.execute("COMMIT")
+
+    try:
+        retry_vanished_files(build)
     finally:
         con.close()
     stamp.write_text(fingerprint + "\n")
@@ -185,7 +226,8 @@ class LakeReader:
         with self._lock:
             for name, ds in DATASETS.items():
                 if present[name] != self._present.get(name):
-                    self._con.execute(base_view_sql(self.root, ds, present=present[name]))
+                    stmt = base_view_sql(self.root, ds, present=present[name])
+                    retry_vanished_files(partial(self._con.execute, stmt))
             self._present = present
         return True
 
@@ -200,20 +242,18 @@ class LakeReader:
         Retries a read that lost a file to a concurrent compaction.
         """
         self.refresh()
-        for attempt in range(4):
+
+        def run() -> pl.DataFrame:
             cur = self.cursor()
             try:
                 relation = cur.sql(sql, params=params)
                 if relation is None:  # an empty statement or one that returns nothing
                     return pl.DataFrame()
                 return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
-            except duckdb.IOException:
-                if attempt == 3:
-                    raise
-                time.sleep(0.02 * (attempt + 1))
             finally:
                 cur.close()
-        raise AssertionError("unreachable")
+
+        return retry_vanished_files(run)
 
     def tables(self) -> list[str]:
         """Names of the queryable views (user views, then ``lake.*`` base views)."""

@@ -5,15 +5,26 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from qbtc.lake import CatalogBusyError, LakeReader, read_dataset, sync_catalog, write_dataset
+import qbtc.lake.reader as reader_module
+from qbtc.lake import (
+    CatalogBusyError,
+    LakeReader,
+    compact_dataset,
+    read_dataset,
+    sync_catalog,
+    write_dataset,
+)
+from qbtc.lake.catalog import VANISHED_FILE_ATTEMPTS, build_views, retry_vanished_files
+from qbtc.lake.layout import prune_files
 from qbtc.schemas import DATASETS, OHLCV
-from tests.factories import ohlcv_frame
+from tests.factories import T0, ohlcv_frame
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,3 +160,62 @@ def test_writer_killed_mid_write_leaves_previous_data_readable(lake_dir: Path):
     frame = LakeReader(lake_dir).query("SELECT * FROM ohlcv")
     assert frame.height >= 60
     assert frame.height == frame.unique(subset=list(OHLCV.primary_key)).height
+
+
+def _two_batches(lake: Path) -> int:
+    """Two writes (two files per partition); returns the number of distinct rows."""
+    write_dataset(lake, OHLCV, ohlcv_frame(n=30))
+    write_dataset(lake, OHLCV, ohlcv_frame(n=30, start=T0 + timedelta(minutes=30), seed=1))
+    return read_dataset(lake, OHLCV).height
+
+
+def test_reader_built_while_a_compaction_removes_listed_files(lake_dir: Path):
+    """A view bound just as compaction merged its files away is bound again, not an error."""
+    rows = _two_batches(lake_dir)
+    compacted = []
+
+    class CompactingOnce:
+        """A connection on which compaction lands between the first glob and its read."""
+
+        def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+            self._con = con
+
+        def execute(self, sql: str) -> duckdb.DuckDBPyConnection:
+            if "read_parquet" in sql and not compacted:
+                compacted.append(compact_dataset(lake_dir, OHLCV))
+                raise duckdb.IOException('IO Error: Cannot open file "part-x.parquet"')
+            return self._con.execute(sql)
+
+    con = duckdb.connect(":memory:")
+    present = build_views(CompactingOnce(con), lake_dir)  # type: ignore[arg-type]
+    assert present["ohlcv"]
+    assert compacted[0].files_after < compacted[0].files_before
+    assert con.execute("SELECT count(*) FROM market_data").fetchone() == (rows,)
+
+
+def test_retry_gives_up_after_bounded_attempts_with_the_original_error():
+    calls = []
+
+    def always_missing() -> None:
+        calls.append(1)
+        raise duckdb.IOException("IO Error: Cannot open file")
+
+    with pytest.raises(duckdb.IOException, match="Cannot open file"):
+        retry_vanished_files(always_missing)
+    assert len(calls) == VANISHED_FILE_ATTEMPTS
+
+
+def test_polars_read_lists_files_again_after_a_compaction(
+    lake_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rows = _two_batches(lake_dir)
+    stale = prune_files(lake_dir, OHLCV)
+    assert len(stale) >= 2
+    compact_dataset(lake_dir, OHLCV)  # the listed files are gone now
+    listings = iter([stale])
+
+    def stale_then_fresh(*args: object, **kwargs: object) -> list[Path]:
+        return next(listings, None) or prune_files(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader_module, "prune_files", stale_then_fresh)
+    assert read_dataset(lake_dir, OHLCV).height == rows
