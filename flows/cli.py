@@ -75,6 +75,7 @@ def run_command(
     when = parse_as_of(as_of) or settings.as_of
     setup_logging(settings.data_dir, console=False)
     prepare_prefect(settings.data_dir, settings.prefect_port)
+    from flows.heartbeat import engine_heartbeats_off
     from flows.pipeline import PipelineParameters, check_live_venue, pipeline
     from qbtc.report import cycle_report, render_text
 
@@ -95,7 +96,8 @@ def run_command(
         f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "
         f"(data in {settings.data_dir.resolve()}) ..."
     )
-    state = pipeline(params, return_state=True)
+    with engine_heartbeats_off():  # the pipeline sends its own (see flows/heartbeat.py)
+        state = pipeline(params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     try:
         report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)

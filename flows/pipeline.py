@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flows.alerts import KILL_SWITCH, STAGE_FAILED, raise_alert
 from flows.common import current_run_id, cycle_run, flow_settings, publish_markdown
 from flows.features import features
+from flows.heartbeat import flow_run_heartbeats
 from flows.ingest import ingest
 from flows.maintenance import refresh_catalog
 from flows.orders import orders
@@ -153,7 +154,12 @@ def run_stages(
 @flow(name="pipeline", log_prints=True)
 def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
     """One full cycle on the configured venue; returns the cycle summary."""
-    p = params or PipelineParameters()
+    with flow_run_heartbeats():
+        return run_cycle(params or PipelineParameters())
+
+
+def run_cycle(p: PipelineParameters) -> dict[str, Any]:
+    """The body of :func:`pipeline` (inside its flow run)."""
     settings = flow_settings(
         symbols=p.symbols,
         llm_provider=p.signal_provider,
