@@ -128,6 +128,15 @@ def apply_kill_switch_parameter(settings: Settings, action: str | None, run_id: 
         )
 
 
+def answering_model(signals_summary: dict[str, Any] | None) -> str | None:
+    """The LLM model behind the cycle's signals: None when rules made them (also after a
+    fallback, whose reason the signals summary keeps) or the stage did not run."""
+    if not signals_summary or signals_summary.get("provider") == "rules":
+        return None
+    model = signals_summary.get("model")
+    return str(model) if model else None
+
+
 class StageFailedError(RuntimeError):
     """A stage of the cycle failed; the stages after it did not run."""
 
@@ -205,6 +214,7 @@ def run_cycle(p: PipelineParameters) -> dict[str, Any]:
             message,
             stage_durations=durations,
             snapshots=results,
+            llm_model=answering_model(results.get("signals")),
         ),
     )
     report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import PipelineParameters, pipeline
+from flows.pipeline import PipelineParameters, answering_model, pipeline
 from qbtc.lake import read_dataset
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "LINK/USDT:USDT"]
@@ -55,6 +55,7 @@ def test_a_cycle_runs_every_stage_and_traces_orders_to_its_run(first_cycle):
     durations = json.loads(run["stage_durations"])
     assert set(durations) == {"ingest", "features", "signals", "risk", "orders", "book", "catalog"}
     assert len(run["code_version"].removesuffix("-dirty")) == 40
+    assert run["llm_model"] is None
     assert json.loads(run["parameters"])["symbols"] == SYMBOLS
     signals = read_dataset(lake, "signals")
     assert sorted(signals["symbol"]) == sorted(SYMBOLS)
@@ -94,7 +95,7 @@ def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
 
 
 def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, monkeypatch):
-    params = PARAMS.model_copy(update={"symbols": ["NOPE/USDT:USDT"]})
+    params = PARAMS.model_copy(update={"symbols": ["NOPE/USDT:USDT"], "signal_provider": "gemini"})
     state, _ = run_cycle(tmp_path / "bad", monkeypatch, params)
     assert state.is_failed()
     assert "stage ingest failed" in (state.message or "")
@@ -102,7 +103,28 @@ def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, mon
     run = read_dataset(lake, "runs").row(0, named=True)
     assert run["status"] == "failed"
     assert run["message"].startswith("stage ingest failed")
+    assert run["llm_model"] is None  # the model was configured, but no LLM answered
     assert read_dataset(lake, "signals").is_empty()
     assert read_dataset(lake, "order_intents").is_empty()
     alerts = read_dataset(lake, "alerts")
     assert "stage-failed" in alerts["kind"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("summary", "model"),
+    [
+        ({"requested": "rules", "provider": "rules", "model": "rules-v1"}, None),
+        ({"requested": "gemini", "provider": "rules", "model": "rules-v1"}, None),  # fallback
+        (
+            {"requested": "gemini", "provider": "gemini", "model": "gemini-2.5-flash"},
+            "gemini-2.5-flash",
+        ),
+        (
+            {"requested": "replay", "provider": "replay", "model": "gemini-2.5-flash"},
+            "gemini-2.5-flash",
+        ),
+        (None, None),  # the signals stage did not run
+    ],
+)
+def test_the_manifest_names_the_model_that_answered(summary, model):
+    assert answering_model(summary) == model
