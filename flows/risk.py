@@ -23,7 +23,7 @@ from qbtc.lake import write_dataset
 from qbtc.portfolio.plan import PlanConfig, plan_intents
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.pretrade import check_intents
-from qbtc.risk.records import risk_metric_rows, summary_rows
+from qbtc.risk.records import BOOK, PRE_TRADE, risk_metric_rows, summary_rows
 from qbtc.risk.stage import (
     CycleInputs,
     RiskConfig,
@@ -195,8 +195,11 @@ def risk(
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    decided = decide(inputs, report, config, plan_config(config, sizing), run_id)
-    record(config.lake_dir, risk_metric_rows(report, config, run_id), decided)
+    decided, reused = decide(inputs, report, config, plan_config(config, sizing), run_id)
+    metrics = risk_metric_rows(report, config, run_id, PRE_TRADE)
+    # A re-run keeps the decision's intents, and with them the pre-trade risk they were
+    # checked against (the book has traded since; the monitor records it as "book").
+    record(config.lake_dir, metrics.clear() if reused else metrics, decided)
     publish_table(
         f"risk-intents-{config.portfolio_id}",
         [intent_row(i) for i in decided] or [{"intent": "none this cycle"}],
@@ -207,14 +210,15 @@ def risk(
 
 def decide(
     inputs: CycleInputs, report: RiskReport, config: RiskConfig, planning: PlanConfig, run_id: str
-) -> tuple[OrderIntent, ...]:
+) -> tuple[tuple[OrderIntent, ...], bool]:
     """Plan and check this bar's intents, or reuse them when the bar was decided already.
 
     A re-run of a cycle must not plan again on a book its first run already traded: the
     same decision keeps the same intents (and client order ids), now under this run's id.
+    Returns the intents and whether they were reused.
     """
     if inputs.signals.is_empty():
-        return ()
+        return (), False
     bar = inputs.signals["timestamp"].max()
     earlier = decided_intents(
         config.lake_dir,
@@ -229,8 +233,8 @@ def decide(
             earlier[0].run_id,
             len(earlier),
         )
-        return tuple(replace(i, run_id=run_id) for i in earlier)
-    return pretrade(plan(inputs, report, planning, run_id), inputs, report, config)
+        return tuple(replace(i, run_id=run_id) for i in earlier), True
+    return pretrade(plan(inputs, report, planning, run_id), inputs, report, config), False
 
 
 @flow(name="risk_monitor")
@@ -244,7 +248,7 @@ def risk_monitor(
     run_id = current_run_id()
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    record(config.lake_dir, risk_metric_rows(report, config, run_id), ())
+    record(config.lake_dir, risk_metric_rows(report, config, run_id, BOOK), ())
     get_run_logger().info(
         "VaR %.2f USDT, %d breach(es), drawdown %.2f%%",
         report.assessment.full.var,

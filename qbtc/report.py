@@ -106,7 +106,8 @@ def _positions(lake_dir: Path, portfolio_id: str) -> pl.DataFrame:
 
 def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
     metrics = read_dataset(lake_dir, "risk_metrics").filter(pl.col("run_id") == run_id)
-    metrics = metrics.sort("timestamp")
+    # The book as held after the cycle when the book stage ran, else what the checks saw.
+    metrics = metrics.sort(pl.col("phase") == "book", "timestamp")
     full = metrics.filter(pl.col("method") == "monte_carlo")
     metrics = full if full.height else metrics
     if metrics.is_empty():
@@ -114,6 +115,7 @@ def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
     row = metrics.tail(1).row(0, named=True)
     keys = (
         "method",
+        "phase",
         "var",
         "cvar",
         "confidence",

@@ -115,12 +115,16 @@ def load_closes(
 
 
 def load_equity_history(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.DataFrame:
-    """Equity (USDT) recorded by earlier risk runs, in time order: ``timestamp, equity``."""
+    """Equity (USDT) recorded by earlier risk runs, in time order: ``timestamp, equity``.
+
+    One value per timestamp: the book as held when both phases were recorded then.
+    """
     return (
         scan_dataset(lake_dir, RISK_METRICS, end=as_of)
         .filter((pl.col("portfolio_id") == portfolio_id) & (pl.col("method") == EQUITY_METHOD))
         .filter(pl.col("timestamp") < as_of)
+        .sort("timestamp", pl.col("phase") == "book")
+        .unique(subset="timestamp", keep="last", maintain_order=True)
         .select("timestamp", "equity")
-        .sort("timestamp")
         .collect()
     )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from qbtc.risk.stage import RiskConfig, RiskReport
 from qbtc.schemas import RISK_METRICS
 
+Phase = Literal["pre_trade", "book"]
+#: ``risk_metrics.phase`` of the risk stage: the book its pre-trade checks saw.
+PRE_TRADE: Phase = "pre_trade"
+#: ``risk_metrics.phase`` of the risk monitor: the book as held (after a cycle's orders).
+BOOK: Phase = "book"
 
-def risk_metric_rows(report: RiskReport, config: RiskConfig, run_id: str) -> pl.DataFrame:
-    """One ``risk_metrics`` row per VaR method at ``report.as_of``.
+
+def risk_metric_rows(
+    report: RiskReport, config: RiskConfig, run_id: str, phase: Phase
+) -> pl.DataFrame:
+    """One ``risk_metrics`` row per VaR method at ``report.as_of``, for ``phase``.
 
     ``monte_carlo`` (full revaluation, with its standard error) is the figure limits use;
     ``delta_gamma_mc`` revalues the same scenarios with the delta-gamma approximation;
@@ -23,6 +31,7 @@ def risk_metric_rows(report: RiskReport, config: RiskConfig, run_id: str) -> pl.
         "portfolio_id": config.portfolio_id,
         "run_id": run_id,
         "timestamp": report.as_of,
+        "phase": phase,
         "sharpe": report.sharpe,
         "sortino": report.sortino,
         "drawdown": report.drawdown,

@@ -59,6 +59,7 @@ RISK_METRICS = register(
             "run_id": STR,
             "timestamp": TS,
             "method": STR,
+            "phase": STR,
             "var": F64,
             "cvar": F64,
             "sharpe": F64,
@@ -76,11 +77,13 @@ RISK_METRICS = register(
             "confidence": F64,
             "horizon_days": F64,
         },
-        primary_key=("portfolio_id", "timestamp", "method"),
+        primary_key=("portfolio_id", "timestamp", "method", "phase"),
         mode="upsert",
         partition_by=BY_MONTH,
         description=(
-            "Risk of the book at timestamp: VaR/CVaR in USDT (positive = loss) at `confidence` "
+            "Risk of the book at timestamp, `phase` pre_trade (the book the cycle's checks saw, "
+            "before its orders) or book (the book as held: after the cycle's orders, and every "
+            "risk-monitor run): VaR/CVaR in USDT (positive = loss) at `confidence` "
             "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
             "Greeks in USDT (gamma per 1% move, vega per vol point, theta per day)."
         ),

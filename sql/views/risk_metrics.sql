@@ -1,4 +1,6 @@
--- Risk of the book over time, one row per VaR method: VaR and CVaR in USDT (losses positive)
+-- Risk of the book over time, one row per VaR method and phase: pre_trade is the book a
+-- cycle's pre-trade checks saw (before its orders), book the book as held (after the cycle's
+-- orders, and every risk-monitor run). VaR and CVaR in USDT (losses positive)
 -- at `confidence` over `horizon_days` (99%, 1 day); method monte_carlo (full revaluation, the
 -- figure limits use, with its standard error mc_stderr), delta_gamma_mc (same scenarios,
 -- delta-gamma approximation), delta_normal and delta_gamma_cf (analytic, Cornish-Fisher).
@@ -13,6 +15,7 @@ SELECT
     "timestamp",
     cvar,
     method,
+    phase,
     run_id,
     sortino,
     equity,

@@ -126,6 +126,7 @@ def write_book(root: Path, symbols: tuple[str, ...], stamp: datetime) -> None:
         for m in range(5)
         for method in ("historical", "parametric")
     ]
+    risk.append({**_risk(stamp, "historical"), "phase": "pre_trade", "var": 11_000.0})
     write_dataset(root, "risk_metrics", frame(risk, "risk_metrics"))
     write_dataset(root, "signals", frame([_signal(s, stamp) for s in symbols], "signals"))
     intents = [_intent(s, stamp, i) for i, s in enumerate(symbols)]
@@ -179,6 +180,7 @@ def _risk(stamp: datetime, method: str) -> dict[str, object]:
         "run_id": "run-2",
         "timestamp": stamp,
         "method": method,
+        "phase": "book",
         "var": 12_000.0,
         "cvar": 15_000.0,
         "sharpe": 1.2,

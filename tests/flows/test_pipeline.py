@@ -27,7 +27,7 @@ def decisions(lake: Path) -> dict[str, pl.DataFrame]:
     """What must be identical between two runs (run ids and wall-clock stamps dropped)."""
     signals = read_dataset(lake, "signals").drop("run_id", "created_at").sort("symbol")
     intents = read_dataset(lake, "order_intents").drop("run_id").sort("client_order_id")
-    risk = read_dataset(lake, "risk_metrics").drop("run_id").sort("method")
+    risk = read_dataset(lake, "risk_metrics").drop("run_id").sort("method", "phase")
     venue = (
         read_dataset(lake, "fills")
         .select("client_order_id", "symbol", "side", "quantity", "price", "fee")
@@ -59,6 +59,10 @@ def test_a_cycle_runs_every_stage_and_traces_orders_to_its_run(first_cycle):
     assert json.loads(run["parameters"])["symbols"] == SYMBOLS
     signals = read_dataset(lake, "signals")
     assert sorted(signals["symbol"]) == sorted(SYMBOLS)
+    risk = read_dataset(lake, "risk_metrics").filter(pl.col("method") == "monte_carlo")
+    # What the pre-trade checks saw and the book after the orders, both kept.
+    assert sorted(risk["phase"]) == ["book", "pre_trade"]
+    assert set(risk["run_id"]) == {run_id}
     assert set(signals["run_id"]) == {run_id}
     intents = read_dataset(lake, "order_intents")
     assert set(intents["run_id"]) == {run_id}
@@ -73,6 +77,7 @@ def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch)
     data_dir, _, _ = first_cycle
     lake = data_dir / "lake"
     venue_before = read_dataset(lake, "sim_venue_orders")["client_order_id"].sort().to_list()
+    pre_trade = read_dataset(lake, "risk_metrics").filter(pl.col("phase") == "pre_trade")
     state, _ = run_cycle(data_dir, monkeypatch)
     assert state.is_completed(), state.message
     venue_after = read_dataset(lake, "sim_venue_orders")["client_order_id"]
@@ -80,6 +85,9 @@ def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch)
     assert venue_after.sort().to_list() == venue_before
     submitted = read_dataset(lake, "order_events").filter(pl.col("event") == "submitted")
     assert submitted["client_order_id"].n_unique() == submitted.height
+    # The decision's pre-trade risk stands: the re-run did not re-assess a traded book.
+    after = read_dataset(lake, "risk_metrics").filter(pl.col("phase") == "pre_trade")
+    assert after.sort("method").equals(pre_trade.sort("method"))
 
 
 def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(

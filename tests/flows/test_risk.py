@@ -42,7 +42,7 @@ def test_tasks_through_fn(book: Path) -> None:
     assert {i.symbol for i in proposed} == {BTC, ETH}
     decided = risk_flow.pretrade.fn(proposed, inputs, report, cfg)
     assert [i.status for i in decided] == ["accepted"] * len(proposed)
-    rows = risk_flow.risk_metric_rows(report, cfg, "run-fn")
+    rows = risk_flow.risk_metric_rows(report, cfg, "run-fn", "pre_trade")
     assert risk_flow.record.fn(cfg.lake_dir, rows, decided) == len(decided)
     stored = read_dataset(cfg.lake_dir, "order_intents")
     assert sorted(stored["client_order_id"]) == sorted(i.client_order_id for i in decided)

@@ -143,7 +143,7 @@ def test_drawdown_beyond_the_limit_trips_the_kill_switch(book_lake, data_dir):
     inputs = load_cycle_inputs(config, AS_OF)
     report = assess_cycle(inputs, config)
     peak = report.equity / 0.8  # now 20% below an earlier peak
-    history = risk_metric_rows(report, config, "earlier")
+    history = risk_metric_rows(report, config, "earlier", "book")
     history = history.with_columns(
         pl.lit(AS_OF - timedelta(days=1)).cast(history.schema["timestamp"]).alias("timestamp"),
         pl.lit(peak).alias("equity"),
@@ -182,7 +182,9 @@ def test_a_held_perp_without_price_history_is_a_clear_error(lake_dir, data_dir):
 def test_rows_match_their_schemas(book_lake, data_dir):
     config = config_for(data_dir)
     report, decided = decide(data_dir, config)
-    write_dataset(config.lake_dir, RISK_METRICS, risk_metric_rows(report, config, "run-1"))
+    write_dataset(
+        config.lake_dir, RISK_METRICS, risk_metric_rows(report, config, "run-1", "pre_trade")
+    )
     write_dataset(config.lake_dir, ORDER_INTENTS, intents_frame(decided))
     stored = read_dataset(config.lake_dir, RISK_METRICS)
     assert sorted(stored["method"]) == [

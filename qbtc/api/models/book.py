@@ -44,6 +44,10 @@ class RiskMetric(ApiModel):
     run_id: str
     timestamp: datetime
     method: str
+    phase: str = Field(
+        description="pre_trade: the book a cycle's checks saw, before its orders; "
+        "book: the book as held (after a cycle's orders, and every risk-monitor run)."
+    )
     var: float | None
     cvar: float | None
     sharpe: float | None
@@ -63,7 +67,7 @@ class RiskMetric(ApiModel):
 
 
 class RiskMetrics(ApiModel):
-    latest: list[RiskMetric] = Field(description="Latest row of every portfolio and method.")
+    latest: list[RiskMetric] = Field(description="Latest row of every portfolio, method and phase.")
     history: Page[RiskMetric]
 
 

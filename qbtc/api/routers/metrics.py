@@ -116,7 +116,7 @@ class LakeCollector:
         yield pnl
 
     def _risk(self) -> Iterator[Metric]:
-        params = {"portfolio_id": None, "method": None}
+        params = {"portfolio_id": None, "method": None, "phase": None}
         rows = self.context.cached(
             "metrics_risk",
             ("risk_metrics",),
@@ -124,11 +124,12 @@ class LakeCollector:
         )
         for field, documentation in _RISK_FIELDS.items():
             family = GaugeMetricFamily(
-                f"qbtc_risk_{field}", documentation, labels=["portfolio_id", "method"]
+                f"qbtc_risk_{field}", documentation, labels=["portfolio_id", "method", "phase"]
             )
             for row in rows:
                 if row[field] is not None:
-                    family.add_metric([row["portfolio_id"], row["method"]], float(row[field]))
+                    labels = [row["portfolio_id"], row["method"], row["phase"]]
+                    family.add_metric(labels, float(row[field]))
             yield family
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -15,7 +15,11 @@ from qbtc.api.params import ID_PATTERN, Limit, Offset, PortfolioFilter, Since, U
 router = APIRouter(tags=["risk"])
 
 MethodFilter = Annotated[
-    str | None, Query(pattern=ID_PATTERN, description="Only this VaR method, e.g. historical.")
+    str | None, Query(pattern=ID_PATTERN, description="Only this VaR method, e.g. monte_carlo.")
+]
+PhaseFilter = Annotated[
+    Literal["pre_trade", "book"] | None,
+    Query(description="Only this phase: pre_trade (before a cycle's orders) or book (as held)."),
 ]
 
 
@@ -24,27 +28,28 @@ async def get_risk_metrics(
     request: Request,
     portfolio_id: PortfolioFilter = None,
     method: MethodFilter = None,
+    phase: PhaseFilter = None,
     since: Since = None,
     until: Until = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
-    """Latest row per portfolio and method, and the history newest first (paginated)."""
+    """Latest row per portfolio, method and phase, and the history newest first (paginated)."""
     context = get_context(request)
     start, end = as_utc(since), as_utc(until)
-    filters = {"portfolio_id": portfolio_id, "method": method}
+    filters = {"portfolio_id": portfolio_id, "method": method, "phase": phase}
 
     def build() -> RiskMetrics:
         latest = to_models(context.query("risk_latest", filters), RiskMetric)
         history = context.page(
             "risk_history",
             {**filters, "since": start, "until": end},
-            order='"timestamp" DESC, portfolio_id, method',
+            order='"timestamp" DESC, portfolio_id, method, phase',
             limit=limit,
             offset=offset,
             model=RiskMetric,
         )
         return RiskMetrics(latest=latest, history=history)
 
-    key = ("risk", portfolio_id, method, start, end, limit, offset)
+    key = ("risk", portfolio_id, method, phase, start, end, limit, offset)
     return await context.respond(request, key, ("risk_metrics",), build)

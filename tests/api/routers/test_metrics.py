@@ -29,4 +29,7 @@ def test_metrics_expose_lag_runs_gate_orders_pnl_and_var(client):
     # Latest snapshot: quantities 1, -2, 3 at prices 100, 200, 300 -> 1% of notional each.
     unrealized = (("component", "unrealized"), ("portfolio_id", "main"))
     assert samples[("qbtc_pnl_usdt", unrealized)] == 1.0 - 4.0 + 9.0
-    assert samples[("qbtc_risk_var", (("method", "historical"), ("portfolio_id", "main")))] == 12000
+    held = (("method", "historical"), ("phase", "book"), ("portfolio_id", "main"))
+    assert samples[("qbtc_risk_var", held)] == 12000
+    pre_trade = (("method", "historical"), ("phase", "pre_trade"), ("portfolio_id", "main"))
+    assert samples[("qbtc_risk_var", pre_trade)] == 11000
