@@ -106,6 +106,26 @@ class ApiContext:
             items=items, total=total, limit=limit, offset=offset, next_offset=following
         )
 
+    async def respond_page(
+        self,
+        request: Request,
+        name: str,
+        params: dict[str, Any],
+        *,
+        order: str,
+        limit: int,
+        offset: int,
+        model: type[Model],
+        datasets: tuple[str, ...],
+    ) -> Response:
+        """:meth:`respond` with one :meth:`page` of the named query (cached on its inputs)."""
+
+        def build() -> Page[Model]:
+            return self.page(name, params, order=order, limit=limit, offset=offset, model=model)
+
+        key = (name, tuple(sorted(params.items())), limit, offset)
+        return await self.respond(request, key, datasets, build)
+
     async def respond(
         self,
         request: Request,

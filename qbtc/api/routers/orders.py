@@ -33,15 +33,13 @@ async def list_orders(
     start = as_utc(since)
     params = {"symbol": symbol, "run_id": run_id, "status": status, "since": start}
 
-    def build() -> Page[Order]:
-        return context.page(
-            "orders",
-            params,
-            order='"timestamp" DESC, client_order_id',
-            limit=limit,
-            offset=offset,
-            model=Order,
-        )
-
-    key = ("orders", symbol, run_id, status, start, limit, offset)
-    return await context.respond(request, key, ("order_intents", "order_events"), build)
+    return await context.respond_page(
+        request,
+        "orders",
+        params,
+        order='"timestamp" DESC, client_order_id',
+        limit=limit,
+        offset=offset,
+        model=Order,
+        datasets=("order_intents", "order_events"),
+    )

@@ -32,15 +32,13 @@ async def list_positions(
     context = get_context(request)
     params = {"portfolio_id": portfolio_id, "type": position_type, "include_flat": include_flat}
 
-    def build() -> Page[Position]:
-        return context.page(
-            "positions",
-            params,
-            order="portfolio_id, symbol",
-            limit=limit,
-            offset=offset,
-            model=Position,
-        )
-
-    key = ("positions", portfolio_id, position_type, include_flat, limit, offset)
-    return await context.respond(request, key, ("positions",), build)
+    return await context.respond_page(
+        request,
+        "positions",
+        params,
+        order="portfolio_id, symbol",
+        limit=limit,
+        offset=offset,
+        model=Position,
+        datasets=("positions",),
+    )

@@ -31,15 +31,13 @@ async def list_runs(
     start = as_utc(since)
     params = {"flow": flow, "status": status, "since": start}
 
-    def build() -> Page[Run]:
-        return context.page(
-            "runs",
-            params,
-            order='"timestamp" DESC, run_id',
-            limit=limit,
-            offset=offset,
-            model=Run,
-        )
-
-    key = ("runs", flow, status, start, limit, offset)
-    return await context.respond(request, key, ("runs",), build)
+    return await context.respond_page(
+        request,
+        "runs",
+        params,
+        order='"timestamp" DESC, run_id',
+        limit=limit,
+        offset=offset,
+        model=Run,
+        datasets=("runs",),
+    )

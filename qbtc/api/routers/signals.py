@@ -32,15 +32,13 @@ async def list_signals(
     start = as_utc(since)
     params = {"symbol": symbol, "run_id": run_id, "direction": direction, "since": start}
 
-    def build() -> Page[Signal]:
-        return context.page(
-            "signals",
-            params,
-            order='"timestamp" DESC, symbol, signal_id',
-            limit=limit,
-            offset=offset,
-            model=Signal,
-        )
-
-    key = ("signals", symbol, run_id, direction, start, limit, offset)
-    return await context.respond(request, key, ("signals",), build)
+    return await context.respond_page(
+        request,
+        "signals",
+        params,
+        order='"timestamp" DESC, symbol, signal_id',
+        limit=limit,
+        offset=offset,
+        model=Signal,
+        datasets=("signals",),
+    )
