@@ -30,7 +30,7 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.ledger import Fill, Ledger, OrderEvent, OrderState
 from qbtc.execution.pnl import compute_positions
 from qbtc.execution.submit import KillSwitchLike
-from qbtc.execution.tracking import observe_order
+from qbtc.execution.tracking import LedgerBatch
 
 BALANCE_ID = "balance:USDT"
 _STALE = timedelta(days=1)
@@ -54,7 +54,7 @@ class ReconcileReport:
     tripped: bool
 
 
-class Reconciler:
+class Reconciler(LedgerBatch):
     """Compares the ledger with the venue and repairs the ledger from it."""
 
     def __init__(
@@ -68,21 +68,13 @@ class Reconciler:
         symbols: tuple[str, ...] = (),
         tolerance: Tolerance | None = None,
     ) -> None:
-        self.broker = broker
-        self.ledger = ledger
+        super().__init__(broker, ledger, run_id)
         self.kill_switch = kill_switch
-        self.run_id = run_id
         self.capital = capital
         self.symbols = symbols
         self.tolerance = tolerance or Tolerance()
         self.repairs: list[str] = []
         self.mismatches: list[str] = []
-        self._events: list[OrderEvent] = []
-        self._fills: list[Fill] = []
-
-    def _flush(self) -> None:
-        self.ledger.record(self._events, self._fills)
-        self._events, self._fills = [], []
 
     def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
         """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
@@ -133,17 +125,8 @@ class Reconciler:
             if cid and cid not in known:
                 self._observe(order, None, "open on the venue, unknown to the ledger: adopted")
 
-    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str) -> None:
-        events, fills = observe_order(
-            order,
-            state,
-            run_id=self.run_id,
-            portfolio_id=self.ledger.portfolio_id,
-            taker_fee=self.broker.taker_fee,
-            reason=reason,
-        )
-        self._events += events
-        self._fills += fills
+    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str | None) -> None:
+        super()._observe(order, state, reason)
         self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
 
     def _positions(

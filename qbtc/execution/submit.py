@@ -30,8 +30,8 @@ from typing import Any, Protocol
 from qbtc.execution.brokers import Broker
 from qbtc.execution.circuit import CircuitBreaker, Fault, classify, counts_as_venue_error
 from qbtc.execution.intents import OrderIntent
-from qbtc.execution.ledger import BLOCKED, EventName, Fill, Ledger, OrderEvent, OrderState
-from qbtc.execution.tracking import observe_order
+from qbtc.execution.ledger import BLOCKED, EventName, Ledger, OrderEvent, OrderState
+from qbtc.execution.tracking import LedgerBatch
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _hook(point: str, client_order_id: str) -> None:
         fault_hook(point, client_order_id)
 
 
-class Submitter:
+class Submitter(LedgerBatch):
     """Submits intents through ``broker`` and records everything in ``ledger``.
 
     ``hold`` (a reason) blocks every risk-adding submission of the cycle (reduce-only orders
@@ -96,15 +96,11 @@ class Submitter:
         hold: str | None = None,
         max_decision_age_s: float | None = None,
     ) -> None:
-        self.broker = broker
-        self.ledger = ledger
+        super().__init__(broker, ledger, run_id)
         self.circuit = circuit
         self.kill_switch = kill_switch
-        self.run_id = run_id
         self.hold = hold
         self.max_decision_age_s = max_decision_age_s
-        self._events: list[OrderEvent] = []
-        self._fills: list[Fill] = []
         self._outcomes: dict[str, tuple[str, str | None]] = {}
 
     def submit(self, intent: OrderIntent) -> SubmissionResult:
@@ -243,22 +239,6 @@ class Submitter:
             log.error("circuit opened: %s", self.circuit.state().reason)
             if fault is not Fault.BANNED:
                 self.kill_switch.trip(f"venue circuit opened: {self.circuit.state().reason}")
-
-    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str | None) -> None:
-        events, fills = observe_order(
-            order,
-            state,
-            run_id=self.run_id,
-            portfolio_id=self.ledger.portfolio_id,
-            taker_fee=self.broker.taker_fee,
-            reason=reason,
-        )
-        self._events += events
-        self._fills += fills
-
-    def _flush(self) -> None:
-        self.ledger.record(self._events, self._fills)
-        self._events, self._fills = [], []
 
     def _event(self, intent: OrderIntent, event: EventName, reason: str | None) -> OrderEvent:
         return OrderEvent(

@@ -10,9 +10,12 @@ venue state twice stores nothing new.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qbtc.execution.ledger import EventName, Fill, OrderEvent, OrderState
+from qbtc.execution.ledger import EventName, Fill, Ledger, OrderEvent, OrderState
+
+if TYPE_CHECKING:
+    from qbtc.execution.brokers import Broker
 
 _DONE_EVENTS = {"canceled": "cancelled", "cancelled": "cancelled", "expired": "cancelled"}
 
@@ -110,3 +113,35 @@ def observe_order(
     if status == "rejected" and already != "rejected":
         events.append(event("rejected", reason="venue status rejected"))
     return events, fills
+
+
+class LedgerBatch:
+    """Events and fills a pass over the venue gathers, written to the ledger in one batch.
+
+    The base of :class:`~qbtc.execution.submit.Submitter` and
+    :class:`~qbtc.execution.reconcile.Reconciler`.
+    """
+
+    def __init__(self, broker: Broker, ledger: Ledger, run_id: str) -> None:
+        self.broker = broker
+        self.ledger = ledger
+        self.run_id = run_id
+        self._events: list[OrderEvent] = []
+        self._fills: list[Fill] = []
+
+    def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str | None) -> None:
+        """Gather what the venue's ``order`` adds to the ledger's ``state``."""
+        events, fills = observe_order(
+            order,
+            state,
+            run_id=self.run_id,
+            portfolio_id=self.ledger.portfolio_id,
+            taker_fee=self.broker.taker_fee,
+            reason=reason,
+        )
+        self._events += events
+        self._fills += fills
+
+    def _flush(self) -> None:
+        self.ledger.record(self._events, self._fills)
+        self._events, self._fills = [], []
