@@ -55,11 +55,32 @@ class RequireToken:
             )
 
 
+#: WebSocket subprotocol that carries the token from a browser, which cannot set headers:
+#: ``new WebSocket(url, ["bearer", token])`` (the server answers with this subprotocol).
+BEARER_SUBPROTOCOL = "bearer"
+
+
+def websocket_credentials(websocket: WebSocket) -> tuple[str | None, str | None]:
+    """The handshake's token and the subprotocol to accept (``bearer`` when it came that way).
+
+    The ``Authorization: Bearer <token>`` header wins; otherwise the offered subprotocols
+    ``bearer, <token>`` (``Sec-WebSocket-Protocol``) carry it.
+    """
+    header = bearer_token(websocket.scope["headers"])
+    if header:
+        return header, None
+    offered = list(websocket.scope.get("subprotocols") or [])
+    if len(offered) >= 2 and offered[0] == BEARER_SUBPROTOCOL:
+        return offered[1], BEARER_SUBPROTOCOL
+    return None, None
+
+
 def websocket_authorized(websocket: WebSocket, token: SecretStr | None) -> bool:
     """True when no token is configured or the handshake carries the right bearer token."""
     if token is None:
         return True
-    return token_matches(bearer_token(websocket.scope["headers"]), token)
+    given, _ = websocket_credentials(websocket)
+    return token_matches(given, token)
 
 
 def parse_rate(rate: str) -> list[RateLimitItem]:

@@ -4,8 +4,9 @@ Each connection first gets a snapshot, then a new frame whenever the datasets be
 channel change (seen by :class:`~qbtc.api.lakestate.LakeWatcher`, every 0.25 s) and the
 content differs from what it last got; ``/ws/alerts`` sends each alert once. Frames are
 :class:`~qbtc.api.models.StreamMessage` JSON. Read-only: what the client sends is ignored.
-With ``QBTC_API_TOKEN`` set, the handshake must carry ``Authorization: Bearer <token>``
-(else it is refused with code 1008).
+With ``QBTC_API_TOKEN`` set, the handshake must carry ``Authorization: Bearer <token>`` or,
+from a browser (which cannot set headers), the subprotocols ``["bearer", token]``; else it is
+refused with code 1008.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from qbtc.api.context import ApiContext, api_sql, get_context, to_models
 from qbtc.api.models import Alert, Position, PriceRow, StreamMessage
-from qbtc.api.security import websocket_authorized
+from qbtc.api.security import websocket_authorized, websocket_credentials
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ async def serve_channel(websocket: WebSocket, channel: Channel) -> None:
     if not websocket_authorized(websocket, websocket.app.state.api_token):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="invalid token")
         return
-    await websocket.accept()
+    _, subprotocol = websocket_credentials(websocket)
+    await websocket.accept(subprotocol=subprotocol)
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(_drain, websocket, group.cancel_scope)

@@ -89,3 +89,11 @@ def test_stream_needs_the_token_when_one_is_set(own_lake: FixtureLake, data_dir,
         headers = {"Authorization": "Bearer s3cret"}
         with client.websocket_connect("/ws/prices", headers=headers) as websocket:
             assert receive(websocket, pool)["channel"] == "prices"
+        # A browser sends it as subprotocols: new WebSocket(url, ["bearer", token]).
+        offer = ["bearer", "s3cret"]
+        with client.websocket_connect("/ws/alerts", subprotocols=offer) as websocket:
+            assert websocket.accepted_subprotocol == "bearer"
+            assert receive(websocket, pool)["channel"] == "alerts"
+        wrong = pytest.raises((WebSocketDisconnect, WebSocketDenialResponse))
+        with wrong, client.websocket_connect("/ws/alerts", subprotocols=["bearer", "nope"]) as ws:
+            ws.receive_text()
