@@ -188,7 +188,7 @@ def banner(stack: Stack, run_id: str) -> str:
             "qbtc is up",
             f"  Prefect UI      {stack.ui_url}   (runs, deployments, schedules, artifacts)",
             f"  first run       {stack.ui_url}/runs/flow-run/{run_id}",
-            f"  REST API        http://{s.api_host}:{s.api_port}/api/health   (spec: /openapi.json)",
+            f"  REST API        http://{s.api_host}:{s.api_port}/api/health   (docs: /docs, spec: /openapi.json)",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",
             "  schedules       pipeline 5 min, ingest 1 min, risk-monitor 1 min, compaction daily",

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from qbtc import __version__
 from qbtc.api.cache import HttpCacheMiddleware
@@ -88,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or load_settings()
     limiter = make_limiter(settings.api_rate_limit)
-    app = FastAPI(
+    # /docs and /redoc from bundled assets (under /static-offline-docs), never a CDN:
+    # they work on a machine without internet.
+    app = FastAPIOffline(
         title="qbtc",
         version=__version__,
         description=_DESCRIPTION,

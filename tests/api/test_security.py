@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -99,3 +101,15 @@ def test_openapi_declares_every_status_and_only_gets(client):
         for code in declared - {"200"}:
             schema = operations["get"]["responses"][code]["content"]["application/json"]
             assert schema["schema"]["$ref"].endswith("/ErrorResponse"), (path, code)
+
+
+def test_docs_work_offline_from_bundled_assets(client):
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200
+        assert "cdn." not in html.text  # nothing from the internet
+        assets = re.findall(r'(?:src|href)="(/static-offline-docs/[^"]+)"', html.text)
+        assert assets, html.text
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+    assert client.post("/static-offline-docs/swagger-ui.css").status_code == 405
