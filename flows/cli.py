@@ -73,6 +73,9 @@ def run_command(
         symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
     )
     when = parse_as_of(as_of) or settings.as_of
+    from flows.ingest_cli import check_venue_options
+
+    check_venue_options(settings, when)  # an unknown symbol fails here, before Prefect starts
     setup_logging(settings.data_dir, console=False)
     prepare_prefect(settings.data_dir, settings.prefect_port)
     from flows.heartbeat import engine_heartbeats_off

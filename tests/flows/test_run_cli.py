@@ -41,3 +41,10 @@ def test_run_completes_a_cycle_prints_the_summary_and_sends_heartbeats(
     assert [e["resource"]["prefect.resource.id"] for e in sent] == [f"prefect.flow-run.{run_id}"]
     signals = read_dataset(isolated / "lake", "signals")
     assert signals.filter(pl.col("run_id") == run_id).height == 2
+
+
+def test_run_refuses_an_unknown_symbol_before_starting_anything(isolated: Path):
+    result = CliRunner().invoke(app, ["run", "--symbols", "BTC/USDT:USDT,ETHUSD"])
+    assert result.exit_code == 2
+    assert "unknown symbol 'ETHUSD' on sim: did you mean ETH/USDT:USDT" in result.output
+    assert not (isolated / "lake").exists()  # nothing ran, nothing was written
