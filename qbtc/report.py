@@ -165,6 +165,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _order_line(report: CycleReport) -> str:
+    if report.orders:
+        return "order events " + ", ".join(f"{k} {v}" for k, v in report.orders.items())
+    if report.intents["accepted"]:
+        # Submission skips what the ledger already has: a re-run of a decided bar.
+        return "no order sent: the accepted intents were submitted by an earlier run"
+    return "no order to send"
+
+
 def render_markdown(report: CycleReport) -> str:
     """The report as markdown (Prefect artifact)."""
     lines = [f"# Cycle {report.run_id}: {report.status}", ""]
@@ -177,7 +186,7 @@ def render_markdown(report: CycleReport) -> str:
         f"{m['option_quote_rows']:,} option quotes; quarantined this run: {m['quarantined_this_run']}",
         f"- quality gate: {report.gate['status']}",
         f"- signals: {len(report.signals)}; intents accepted {report.intents['accepted']}, "
-        f"refused {report.intents['refused']}; order events {report.orders or '{}'}",
+        f"refused {report.intents['refused']}; {_order_line(report)}",
         f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "
         f"unrealised {_fmt(report.pnl['unrealized_pnl'])}, fees {_fmt(report.pnl['fees'])}, "
         f"funding {_fmt(report.pnl['funding'])} USDT",
