@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 
+from qbtc.lake import layout
 from qbtc.lake.layout import has_files
 from qbtc.lake.sqlfiles import view_sql
 from qbtc.schemas import DATASETS, WRITTEN_AT, Dataset
@@ -39,29 +39,13 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.Datetime: "TIMESTAMPTZ",
 }
 
-
 _T = TypeVar("_T")
-
-#: Attempts for a statement that lost a Parquet file to a concurrent compaction. Compaction
-#: renames the merged file into place before it deletes the inputs, so a fresh glob succeeds.
-VANISHED_FILE_ATTEMPTS = 6
 
 
 def retry_vanished_files(action: Callable[[], _T]) -> _T:
-    """Run ``action``, again after a short pause when a file it globbed was compacted away.
-
-    Binding a view or a query over ``read_parquet`` lists the files and then opens them; a
-    compaction between the two removes a listed file (``IOException``). Re-running sees the
-    merged file instead. Any other error, or the last failed attempt, propagates.
-    """
-    for attempt in range(VANISHED_FILE_ATTEMPTS):
-        try:
-            return action()
-        except duckdb.IOException:
-            if attempt == VANISHED_FILE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.02 * (attempt + 1))
-    raise AssertionError("unreachable")
+    """:func:`qbtc.lake.layout.retry_vanished_files` for DuckDB (binding a view or a query
+    over ``read_parquet`` raises ``IOException`` when a listed file is gone)."""
+    return layout.retry_vanished_files(action, (duckdb.IOException,))
 
 
 class CatalogBusyError(RuntimeError):

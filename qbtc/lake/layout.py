@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -13,6 +15,32 @@ from qbtc.symbols import symbol_key
 
 TMP_DIR = ".tmp"
 LOCK_DIR = ".locks"
+
+_T = TypeVar("_T")
+
+#: Attempts for a read that lost a Parquet file to a concurrent compaction. Compaction
+#: renames the merged file into place before it deletes the inputs, so a fresh listing
+#: always finds the rows.
+VANISHED_FILE_ATTEMPTS = 6
+
+
+def retry_vanished_files(
+    action: Callable[[], _T], errors: tuple[type[BaseException], ...] = (FileNotFoundError,)
+) -> _T:
+    """Run ``action``, again after a short pause when a file it listed was compacted away.
+
+    A read lists the files, then opens them; a compaction in between removes a listed file
+    (``errors``: what the reading library raises then). Re-running lists afresh. Any other
+    error, or the last failed attempt, propagates.
+    """
+    for attempt in range(VANISHED_FILE_ATTEMPTS):
+        try:
+            return action()
+        except errors:
+            if attempt == VANISHED_FILE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def dataset_dir(root: Path, dataset: Dataset) -> Path:

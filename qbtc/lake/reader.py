@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
-from qbtc.lake.layout import prune_files
+from qbtc.lake.layout import prune_files, retry_vanished_files
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
-
-_ATTEMPTS = 6
 
 
 def scan_dataset(
@@ -52,11 +49,6 @@ def read_dataset(root: Path, dataset: Dataset | str, **filters: object) -> pl.Da
     A file listed and then merged away by a concurrent compaction (in another process) is
     handled by listing again: compaction renames the merged file in before deleting inputs.
     """
-    for attempt in range(_ATTEMPTS):
-        try:
-            return scan_dataset(root, dataset, **filters).collect()  # type: ignore[arg-type]
-        except FileNotFoundError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            time.sleep(0.02 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return retry_vanished_files(
+        lambda: scan_dataset(root, dataset, **filters).collect()  # type: ignore[arg-type]
+    )

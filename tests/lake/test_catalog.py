@@ -21,8 +21,8 @@ from qbtc.lake import (
     sync_catalog,
     write_dataset,
 )
-from qbtc.lake.catalog import VANISHED_FILE_ATTEMPTS, build_views, retry_vanished_files
-from qbtc.lake.layout import prune_files
+from qbtc.lake.catalog import build_views, retry_vanished_files
+from qbtc.lake.layout import VANISHED_FILE_ATTEMPTS, prune_files
 from qbtc.schemas import DATASETS, OHLCV
 from tests.factories import T0, ohlcv_frame
 
