@@ -35,9 +35,9 @@ from qbtc.pricing.inputs import (
     as_float_arrays,
     check_settlement,
 )
+from qbtc.units import DAYS_PER_YEAR, VOL_POINT
 
 ONE_OVER_SQRT_TWO_PI = 0.3989422804014326779399460599343818684758586311649
-DAYS_PER_YEAR = 365.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Greeks:
     @property
     def vega_per_vol_point(self) -> Any:
         """Premium change for +1 vol point (0.01 of vol)."""
-        return self.vega * 0.01
+        return self.vega * VOL_POINT
 
     @property
     def theta_per_day(self) -> Any:

@@ -1,6 +1,6 @@
 """Portfolio Greeks and notional exposure across perps and options.
 
-Units (all money in USDT):
+Units (all money in USDT; the desk's convention, ``qbtc.units``):
 
 * ``delta_coin``: coins of the underlying the book is long (perps plus option deltas).
 * ``delta_usd``: ``delta_coin`` times the spot price (P&L per 100% move, to first order).
@@ -20,10 +20,7 @@ import numpy as np
 
 from qbtc.risk.book import Book
 from qbtc.risk.revaluation import option_greeks, sensitivities
-
-VOL_POINT = 0.01
-ONE_PERCENT = 0.01
-YEAR_DAYS = 365.0
+from qbtc.units import DAYS_PER_YEAR, ONE_PERCENT, VOL_POINT
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def portfolio_greeks(book: Book) -> PortfolioGreeks:
     """Delta (coin and USDT), dollar gamma, vega and theta of the book per underlying."""
     sens = sensitivities(book)
     delta_usd = sens.delta
-    gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / YEAR_DAYS
+    gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / DAYS_PER_YEAR
     rows = tuple(
         UnderlyingGreeks(
             underlying=name,

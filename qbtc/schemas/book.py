@@ -45,7 +45,9 @@ POSITIONS = register(
         partition_by=BY_MONTH,
         description=(
             "Position snapshots derived from fills (id = portfolio_id:symbol); type perp|option, "
-            "quantity signed (long > 0); PnL, fees and funding in USDT; Greeks for options."
+            "quantity signed (long > 0); PnL, fees and funding in USDT; Greeks in the desk's "
+            "units (qbtc.units): delta in coins of underlying, gamma per 1 USDT move, vega USDT "
+            "per vol point, theta USDT per calendar day."
         ),
         nullable=frozenset({"expiry", "strike", "option_type", "delta", "gamma", "vega", "theta"}),
     )
@@ -85,7 +87,8 @@ RISK_METRICS = register(
             "before its orders) or book (the book as held: after the cycle's orders, and every "
             "risk-monitor run): VaR/CVaR in USDT (positive = loss) at `confidence` "
             "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
-            "Greeks in USDT (gamma per 1% move, vega per vol point, theta per day)."
+            "Greeks in USDT (qbtc.units: delta per 100% move, gamma per 1% move, vega per vol "
+            "point, theta per calendar day)."
         ),
         nullable=frozenset({"sharpe", "sortino", "cvar", "mc_stderr", "leverage"}),
     )

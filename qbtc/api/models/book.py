@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from qbtc.api.models.base import ApiModel, Page
+from qbtc.units import POSITION_GREEK_UNITS, RISK_UNITS
 
 
 class Position(ApiModel):
@@ -30,10 +31,10 @@ class Position(ApiModel):
     expiry: datetime | None
     strike: float | None
     option_type: str | None
-    delta: float | None
-    gamma: float | None
-    vega: float | None
-    theta: float | None
+    delta: float | None = Field(description=POSITION_GREEK_UNITS["delta"])
+    gamma: float | None = Field(description=POSITION_GREEK_UNITS["gamma"])
+    vega: float | None = Field(description=POSITION_GREEK_UNITS["vega"])
+    theta: float | None = Field(description=POSITION_GREEK_UNITS["theta"])
     timestamp: datetime
 
 
@@ -57,10 +58,10 @@ class RiskMetric(ApiModel):
     gross_notional: float | None
     net_notional: float | None
     leverage: float | None
-    delta_usd: float | None
-    gamma_usd: float | None
-    vega_usd: float | None
-    theta_usd: float | None
+    delta_usd: float | None = Field(description=RISK_UNITS["delta_usd"])
+    gamma_usd: float | None = Field(description=RISK_UNITS["gamma_usd"])
+    vega_usd: float | None = Field(description=RISK_UNITS["vega_usd"])
+    theta_usd: float | None = Field(description=RISK_UNITS["theta_usd"])
     mc_stderr: float | None
     confidence: float | None
     horizon_days: float | None

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from qbtc.api.models.base import ApiModel
+from qbtc.units import GREEK_UNITS
 
 
 class MarketSummary(ApiModel):
@@ -73,10 +74,10 @@ class OptionQuote(ApiModel):
     underlying_price: float | None
     open_interest: float | None
     expiry_years: float = Field(description="ACT/365 from the quote to expiry.")
-    delta: float | None = Field(description="dPremium/dForward, per coin of underlying.")
-    gamma: float | None = Field(description="d2Premium/dForward2, per USDT of forward.")
-    vega: float | None = Field(description="Per 1.00 (100 vol points) of volatility.")
-    theta: float | None = Field(description="Per year of calendar time (/365 for a day).")
+    delta: float | None = Field(description=GREEK_UNITS["delta"])
+    gamma: float | None = Field(description=GREEK_UNITS["gamma"])
+    vega: float | None = Field(description=GREEK_UNITS["vega"])
+    theta: float | None = Field(description=GREEK_UNITS["theta"])
 
 
 class OptionChain(ApiModel):

@@ -15,6 +15,7 @@ from qbtc.api.errors import responses
 from qbtc.api.models import OptionChain, OptionQuote
 from qbtc.api.params import UNDERLYING_PATTERN, IsoDate
 from qbtc.pricing import greeks, year_fraction
+from qbtc.units import GREEK_UNITS
 
 router = APIRouter(tags=["options"])
 
@@ -23,12 +24,21 @@ MAX_QUOTE_AGE = timedelta(hours=1)
 GREEKS = ("delta", "gamma", "vega", "theta")
 GREEKS_SOURCE = (
     "qbtc.pricing.greeks: Black-76 on mark IV, undiscounted, in the premium currency "
-    "(USDT if linear, coin if inverse); vega per 1.00 vol, theta per year"
+    "(USDT if linear, coin if inverse); "
+    + "; ".join(f"{name}: {GREEK_UNITS[name]}" for name in GREEKS)
 )
+#: The desk's units (qbtc.units): vega per vol point, theta per calendar day.
+DESK_GREEK = {
+    "delta": "delta",
+    "gamma": "gamma",
+    "vega": "vega_per_vol_point",
+    "theta": "theta_per_day",
+}
 
 
 def with_greeks(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``expiry_years`` (ACT/365) and Black-76 Greeks on the mark IV, per settlement."""
+    """Add ``expiry_years`` (ACT/365) and Black-76 Greeks on the mark IV, per settlement,
+    in the desk's units (``qbtc.units``: vega per vol point, theta per calendar day)."""
     years = year_fraction(frame["timestamp"].to_numpy(), frame["expiry"].to_numpy())
     inputs = {
         name: frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -50,7 +60,7 @@ def with_greeks(frame: pl.DataFrame) -> pl.DataFrame:
             settlement=kind,
         )
         for name in GREEKS:
-            out[name][rows] = getattr(result, name)
+            out[name][rows] = getattr(result, DESK_GREEK[name])
     return frame.with_columns(
         pl.Series("expiry_years", years), *(pl.Series(name, out[name]) for name in GREEKS)
     )

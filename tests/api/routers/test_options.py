@@ -37,8 +37,17 @@ def test_chain_is_the_latest_snapshot_with_greeks(client, shared_lake):
     years = (29 * 86400 + 8 * 3600 + 60) / (365 * 86400)
     assert atm["expiry_years"] == pytest.approx(years)
     expected = greeks(100_000.0, 100_000.0, years, 0.5, True)
-    for name in ("delta", "gamma", "vega", "theta"):
-        assert atm[name] == pytest.approx(float(getattr(expected, name)), rel=1e-12)
+    # The desk's units (qbtc.units): vega per vol point, theta per calendar day.
+    desk = {
+        "delta": expected.delta,
+        "gamma": expected.gamma,
+        "vega": expected.vega / 100,
+        "theta": expected.theta / 365,
+    }
+    for name, value in desk.items():
+        assert atm[name] == pytest.approx(float(value), rel=1e-12)
+    assert "vega: premium change per vol point" in body["greeks"]
+    assert "theta: premium change per calendar day" in body["greeks"]
     assert atm["mark_iv"] == 0.5
 
 
@@ -64,7 +73,8 @@ def test_inverse_quotes_get_coin_greeks(own_lake, data_dir):
         settlement="inverse",
     )
     assert quote["delta"] == pytest.approx(float(expected.delta), rel=1e-12)
-    assert quote["vega"] == pytest.approx(float(expected.vega), rel=1e-12)
+    assert quote["vega"] == pytest.approx(float(expected.vega_per_vol_point), rel=1e-12)
+    assert quote["theta"] == pytest.approx(float(expected.theta_per_day), rel=1e-12)
 
 
 def test_chain_filters(client):
@@ -86,3 +96,18 @@ def test_malformed_underlying_is_422(client, path):
     response = client.get(path)
     assert response.status_code == 422
     assert "upper-case coin such as BTC" in response.json()["detail"]
+
+
+def test_every_greek_field_of_the_api_names_its_unit(client):
+    spec = client.get("/openapi.json").json()["components"]["schemas"]
+    for model, names in {
+        "OptionQuote": ("delta", "gamma", "vega", "theta"),
+        "Position": ("delta", "gamma", "vega", "theta"),
+        "RiskMetric": ("delta_usd", "gamma_usd", "vega_usd", "theta_usd"),
+    }.items():
+        fields = spec[model]["properties"]
+        for name in names:
+            described = fields[name].get("description", "")
+            assert "per" in described or "coin" in described, (model, name, described)
+    assert "per vol point" in spec["OptionQuote"]["properties"]["vega"]["description"]
+    assert "per calendar day" in spec["RiskMetric"]["properties"]["theta_usd"]["description"]
