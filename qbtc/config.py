@@ -122,6 +122,23 @@ class Settings(BaseSettings):
     live: bool = Field(False, description="Send orders to a real venue (needs keys).")
     venue_error_threshold: int = Field(5, ge=1, description="Consecutive errors open the circuit.")
     circuit_cooldown_s: int = Field(300, ge=1)
+    option_limit_inside: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Option limit price: fraction of the bid-ask spread a buy bids below the ask (a "
+            "sell above the bid); 0 takes the touch, 0.5 is the mid."
+        ),
+    )
+    option_max_slippage: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description=(
+            "Option limit price: never worse than this fraction of the mid away from the mid."
+        ),
+    )
 
     # -- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Bind address of the read-only API.")

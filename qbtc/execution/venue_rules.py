@@ -1,0 +1,393 @@
+"""Venue rules for every order, perps and options: lots, ticks, contract size and minimums.
+
+A venue takes an order only on its grid: the amount a whole number of lots, the price a whole
+number of ticks, and the order at least the venue's minimum amount and notional. These rules
+come from the ccxt market structure (``precision`` and ``limits``), read once into
+:class:`VenueRules`, and every order goes through :func:`apply_venue_rules` before it is sent,
+on the simulated venue exactly as on a real one:
+
+- **amount** (``precision.amount``, the lot, in contracts) is *truncated* towards zero, as
+  ccxt's ``amount_to_precision`` does: rounding never sends more than was asked for;
+- **price** (``precision.price``, the tick) is rounded to the nearest tick, half away from
+  zero, as ccxt's ``price_to_precision`` does; a limit price that must not get worse
+  (a buy's cap, a sell's floor) is rounded ``down`` for a buy and ``up`` for a sell instead;
+- **contract size**: quantities in qbtc are in coins of the underlying (the intent's
+  ``quantity``); a venue counts contracts of ``contractSize`` coins (1 on Binance USD-M, on
+  Binance and Deribit options, and on the simulated venue), so the coin lot is
+  ``precision.amount x contractSize``;
+- **minimums**: an amount below ``limits.amount.min``, or a notional below
+  ``limits.cost.min`` (quote currency), is refused with a reason before anything is sent.
+  Like Binance (-4164 "unless you choose reduce only"), a reduce-only order is exempt from
+  the minimum notional, so a small remainder can always be closed. An amount above
+  ``limits.amount.max`` is refused too.
+
+Markets are read in ccxt's ``TICK_SIZE`` precision mode (``precision.amount = 0.001`` is a
+lot of 0.001), the mode of Binance, Deribit and the simulated venue in ccxt 4.5; a
+``DECIMAL_PLACES`` market (``precision.amount = 3``) is converted with ``precision_mode``.
+The arithmetic is decimal (``Decimal(str(x))``) and equals ccxt's ``decimal_to_precision``
+(a property test checks it against ccxt itself), without importing ccxt here.
+
+The same module prices option limit orders: :func:`option_limit_price` (the limit-price
+policy) takes a quote's bid and ask and returns a price inside them, never worse than a set
+slippage from the mid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from qbtc.execution.intents import OrderIntent, Side
+
+PrecisionMode = Literal["tick_size", "decimal_places"]
+Rounding = Literal["round", "down", "up"]
+
+
+@dataclass(frozen=True)
+class VenueRules:
+    """The grid and minimums of one market (ccxt ``precision`` and ``limits``).
+
+    Attributes
+    ----------
+    symbol : str
+        The ccxt symbol.
+    amount_step : float or None
+        Lot size in contracts (None: no amount grid).
+    price_step : float or None
+        Tick size in the quote currency (coin for inverse options); None: no price grid.
+    contract_size : float
+        Coins of the underlying per contract (``contractSize``, 1 when the market says none).
+    min_amount, max_amount : float or None
+        Order size bounds in contracts.
+    min_cost : float or None
+        Minimum order notional in the quote currency (``limits.cost.min``).
+    min_price, max_price : float or None
+        Price bounds (quote currency).
+    """
+
+    symbol: str
+    amount_step: float | None = None
+    price_step: float | None = None
+    contract_size: float = 1.0
+    min_amount: float | None = None
+    max_amount: float | None = None
+    min_cost: float | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+
+    @classmethod
+    def from_market(
+        cls, market: Mapping[str, Any], *, precision_mode: PrecisionMode = "tick_size"
+    ) -> VenueRules:
+        """The rules of a ccxt market structure (``precision``, ``limits``, ``contractSize``)."""
+        precision = market.get("precision") or {}
+        limits = market.get("limits") or {}
+
+        def bound(kind: str, side: str) -> float | None:
+            value = (limits.get(kind) or {}).get(side)
+            return None if value is None else float(value)
+
+        def step(value: Any) -> float | None:
+            if value is None:
+                return None
+            if precision_mode == "decimal_places":
+                return 10.0 ** -int(value)
+            return float(value)
+
+        return cls(
+            symbol=str(market["symbol"]),
+            amount_step=step(precision.get("amount")),
+            price_step=step(precision.get("price")),
+            contract_size=float(market.get("contractSize") or 1.0),
+            min_amount=bound("amount", "min"),
+            max_amount=bound("amount", "max"),
+            min_cost=bound("cost", "min"),
+            min_price=bound("price", "min"),
+            max_price=bound("price", "max"),
+        )
+
+    def lot(self) -> float | None:
+        """The coin quantity of one lot (``amount_step x contract_size``)."""
+        return None if self.amount_step is None else self.amount_step * self.contract_size
+
+    def round_quantity(self, quantity: float) -> float:
+        """``quantity`` (coins, >= 0) truncated to whole lots: never more than asked for."""
+        size = _decimal(self.contract_size)
+        contracts = _decimal(quantity) / size
+        if self.amount_step is not None:
+            contracts = _truncate(contracts, _positive(self.amount_step, "lot size"))
+        return float(contracts * size)
+
+    def round_price(self, price: float, rounding: Rounding = "round") -> float:
+        """``price`` on the tick grid (``round``: ccxt's ``price_to_precision``)."""
+        if self.price_step is None:
+            return price
+        return price_to_precision(price, self.price_step, rounding=rounding)
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def _positive(step: float, name: str) -> Decimal:
+    if not (step > 0 and math.isfinite(step)):
+        raise ValueError(f"a {name} must be positive and finite, got {step}")
+    return _decimal(step)
+
+
+def _truncate(dec: Decimal, lot: Decimal) -> Decimal:
+    missing = abs(dec) % lot
+    return dec + missing if dec < 0 else dec - missing
+
+
+def amount_to_precision(amount: float, step: float) -> float:
+    """``amount`` truncated towards zero to a multiple of ``step`` (ccxt, TICK_SIZE)."""
+    return float(_truncate(_decimal(amount), _positive(step, "lot size")))
+
+
+def price_to_precision(price: float, step: float, *, rounding: Rounding = "round") -> float:
+    """``price`` on a multiple of ``step``.
+
+    ``round`` is ccxt's ``price_to_precision`` (nearest tick, half away from zero); ``down``
+    and ``up`` round towards minus and plus infinity (a buy's cap, a sell's floor).
+    """
+    tick = _positive(step, "tick size")
+    mode = {"round": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}[rounding]
+    ticks = (_decimal(price) / tick).quantize(Decimal(1), rounding=mode)
+    return float(ticks * tick)
+
+
+@dataclass(frozen=True)
+class RuledOrder:
+    """An order on the venue's grid, or why it may not be sent.
+
+    ``quantity`` in coins (rounded; the request when refused), ``price`` the rounded limit
+    price (None for a market order), ``refusal`` None when the order may be sent.
+    """
+
+    quantity: float
+    price: float | None
+    refusal: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+def apply_venue_rules(
+    rules: VenueRules,
+    quantity: float,
+    *,
+    reference_price: float,
+    limit_price: float | None = None,
+    side: Side = "buy",
+    reduce_only: bool = False,
+    price_rounding: Rounding = "round",
+) -> RuledOrder:
+    """Round an order to the venue's grid and check its minimums (see the module docstring).
+
+    Parameters
+    ----------
+    rules : VenueRules
+        The market's rules.
+    quantity : float
+        Requested size in coins (positive).
+    reference_price : float
+        Price (quote currency per coin) that values a market order's notional.
+    limit_price : float, optional
+        Limit price; rounded with ``price_rounding`` (``round``, or ``down``/``up``).
+    side : {'buy', 'sell'}
+        Only used in messages.
+    reduce_only : bool
+        Reduce-only orders are exempt from the minimum notional (as on Binance).
+
+    Returns
+    -------
+    RuledOrder
+        Rounded quantity and price, or the refusal reason (the order must not be sent).
+    """
+    symbol = rules.symbol
+    rounded = rules.round_quantity(quantity)
+    contracts = rounded / rules.contract_size
+    price = None if limit_price is None else rules.round_price(limit_price, price_rounding)
+    lot = rules.lot()
+
+    def refuse(why: str) -> RuledOrder:
+        return RuledOrder(quantity, price, f"venue rules: {why}")
+
+    if rounded <= 0:
+        return refuse(
+            f"{side} {quantity:.10g} {symbol} is less than one lot ({lot:g}): nothing to send"
+        )
+    if rules.min_amount is not None and contracts < rules.min_amount * (1 - 1e-12):
+        return refuse(
+            f"amount {contracts:.10g} below the venue minimum {rules.min_amount:g} "
+            f"contract(s) of {symbol}"
+        )
+    if rules.max_amount is not None and contracts > rules.max_amount * (1 + 1e-12):
+        return refuse(
+            f"amount {contracts:.10g} above the venue maximum {rules.max_amount:g} "
+            f"contract(s) of {symbol}: slice the order"
+        )
+    if price is not None and price <= 0:
+        return refuse(f"limit price {limit_price:g} rounds to no tick of {symbol}")
+    if price is not None and rules.min_price is not None and price < rules.min_price:
+        return refuse(f"limit price {price:g} below the venue minimum {rules.min_price:g}")
+    if price is not None and rules.max_price is not None and price > rules.max_price:
+        return refuse(f"limit price {price:g} above the venue maximum {rules.max_price:g}")
+    notional = rounded * (price if price is not None else reference_price)
+    if rules.min_cost is not None and not reduce_only and notional < rules.min_cost:
+        return refuse(
+            f"notional {notional:,.4f} below the venue minimum {rules.min_cost:g} "
+            f"of {symbol} (only reduce-only orders may be smaller)"
+        )
+    return RuledOrder(rounded, price)
+
+
+def rule_intent(
+    intent: OrderIntent, rules: VenueRules | None, *, reference_price: float
+) -> OrderIntent:
+    """``intent`` rounded to the venue's grid, or refused with the reason.
+
+    An intent already refused is returned as is; one whose market the venue does not list
+    (``rules`` None) is refused. The notional is recomputed at ``reference_price``.
+    """
+    if intent.status == "refused":
+        return intent
+    if rules is None:
+        return _refused(intent, f"venue rules: {intent.symbol} is not listed on the venue")
+    buy = intent.side == "buy"
+    ruled = apply_venue_rules(
+        rules,
+        intent.quantity,
+        reference_price=reference_price,
+        limit_price=intent.limit_price if intent.order_type == "limit" else None,
+        side=intent.side,
+        reduce_only=intent.reduce_only,
+        price_rounding="down" if buy else "up",
+    )
+    if not ruled.accepted:
+        return _refused(intent, ruled.refusal or "venue rules")
+    price = ruled.price if ruled.price is not None else reference_price
+    return dataclasses.replace(
+        intent,
+        quantity=ruled.quantity,
+        limit_price=ruled.price if intent.order_type == "limit" else intent.limit_price,
+        notional=ruled.quantity * price,
+    )
+
+
+def rule_intents(
+    intents: Sequence[OrderIntent],
+    rules: Mapping[str, VenueRules],
+    prices: Mapping[str, float],
+) -> tuple[OrderIntent, ...]:
+    """:func:`rule_intent` over ``intents``; ``prices`` values each symbol's notional.
+
+    A symbol missing from ``prices`` is valued at the intent's own notional per coin.
+    """
+    out = []
+    for intent in intents:
+        reference = prices.get(intent.symbol) or intent.notional / intent.quantity
+        out.append(rule_intent(intent, rules.get(intent.symbol), reference_price=reference))
+    return tuple(out)
+
+
+def market_rules(
+    markets: Mapping[str, Mapping[str, Any]],
+    symbols: Sequence[str],
+    *,
+    precision_mode: PrecisionMode = "tick_size",
+) -> dict[str, VenueRules]:
+    """Rules of the ``symbols`` a venue lists in ``markets`` (ccxt ``load_markets()``)."""
+    return {
+        s: VenueRules.from_market(markets[s], precision_mode=precision_mode)
+        for s in symbols
+        if s in markets
+    }
+
+
+def _refused(intent: OrderIntent, reason: str) -> OrderIntent:
+    joined = reason if not intent.reason else f"{intent.reason}; {reason}"
+    return dataclasses.replace(intent, status="refused", reason=joined)
+
+
+# -- option limit prices ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimitPrice:
+    """A limit price for an option order, or why the quote cannot be priced.
+
+    ``price`` in the quote's currency (on the tick grid when a tick was given); ``mid`` the
+    quote's mid; ``reason`` None when ``price`` is usable.
+    """
+
+    price: float | None
+    mid: float | None
+    reason: str | None = None
+
+
+def option_limit_price(
+    side: Side,
+    bid: float | None,
+    ask: float | None,
+    *,
+    inside: float,
+    max_slippage: float,
+    tick: float | None = None,
+) -> LimitPrice:
+    """The limit price of an option order from its quote (the limit-price policy).
+
+    A buy starts at the ask and a sell at the bid, moved ``inside`` x the spread towards the
+    other side (0: take the touch, 0.5: the mid); it is never worse than ``max_slippage``
+    (a fraction of the mid) from the mid: a buy pays at most ``mid x (1 + max_slippage)``,
+    a sell gets at least ``mid x (1 - max_slippage)``. On a tick grid, a buy is rounded
+    down and a sell up, so rounding never makes the price worse.
+
+    A quote without a bid or an ask, with a zero or negative price, or crossed
+    (bid > ask) cannot be priced: ``price`` is None and ``reason`` says why (never a
+    made-up price).
+
+    Parameters
+    ----------
+    side : {'buy', 'sell'}
+    bid, ask : float or None
+        Best bid and ask (premium, quote currency per contract).
+    inside : float
+        Fraction of the spread in [0, 1] to improve on the far touch.
+    max_slippage : float
+        Largest distance from the mid, a fraction of the mid (>= 0).
+    tick : float, optional
+        Price tick of the market.
+    """
+    if not 0.0 <= inside <= 1.0:
+        raise ValueError(f"inside must be a fraction of the spread in [0, 1], got {inside}")
+    if not max_slippage >= 0.0:
+        raise ValueError(f"max_slippage must be >= 0, got {max_slippage}")
+    for name, value in (("bid", bid), ("ask", ask)):
+        if value is None or not math.isfinite(value):
+            return LimitPrice(None, None, f"no {name} quoted: cannot price a limit order")
+        if value <= 0:
+            return LimitPrice(None, None, f"{name} {value:g} is not positive")
+    assert bid is not None
+    assert ask is not None
+    if bid > ask:
+        return LimitPrice(None, None, f"crossed quote: bid {bid:g} above ask {ask:g}")
+    mid = 0.5 * (bid + ask)
+    spread = ask - bid
+    if side == "buy":
+        price = min(ask - inside * spread, mid * (1.0 + max_slippage))
+        if tick is not None:
+            price = price_to_precision(price, tick, rounding="down")
+    else:
+        price = max(bid + inside * spread, mid * (1.0 - max_slippage))
+        if tick is not None:
+            price = price_to_precision(price, tick, rounding="up")
+    if price <= 0:
+        return LimitPrice(None, mid, f"limit price rounds to zero on tick {tick:g}")
+    return LimitPrice(price, mid)
