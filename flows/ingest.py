@@ -30,6 +30,7 @@ from qbtc.market.errors import VenueUnavailableError
 from qbtc.market.files import KlineFile, read_kline_file
 from qbtc.market.gaps import IngestPlan, plan_ingest
 from qbtc.market.protocol import Exchange
+from qbtc.market.venue import source_of
 from qbtc.quality import GatePolicy, GateReport, StoredGate, store_gate
 
 FETCH_WORKERS = 4
@@ -104,9 +105,11 @@ def open_venue(settings: Settings, exchange_id: str, symbols: list[str]) -> Exch
 
 
 @task(timeout_seconds=300, **IO_RETRIES)
-def markets_task(exchange: Exchange, symbols: list[str]) -> None:
-    """Refuse unknown symbols (with close matches) before anything is fetched."""
+def markets_task(exchange: Exchange, symbols: list[str], lake_dir: Path) -> None:
+    """Refuse unknown symbols (with close matches), and testnet rows next to real-venue rows
+    (or the reverse), before anything is fetched."""
     market.check_symbols(exchange, symbols)
+    market.check_source(lake_dir, symbols, source_of(exchange))
 
 
 @task(timeout_seconds=300, **IO_RETRIES)
@@ -221,7 +224,7 @@ def ingest(
     venue = open_venue(settings, settings.exchange, settings.symbols)
     same = settings.options_exchange == settings.exchange
     chains = venue if same else open_venue(settings, settings.options_exchange, [])
-    markets_task(venue, settings.symbols)
+    markets_task(venue, settings.symbols, settings.lake_dir)
     moment = settings.as_of or market.exchange_clock(venue)
     plan = plan_task(
         settings.lake_dir, settings.symbols, settings.timeframe, settings.backfill_days, moment
@@ -237,7 +240,7 @@ def ingest(
     }
     report = gate_task(plan, frames, settings.option_underlyings, run_id, gate_policy(settings))
     stored = store_task(settings.lake_dir, report)
-    summary = market.summarize(plan, report, stored.written, exchange=venue.id)
+    summary = market.summarize(plan, report, stored.written, exchange=source_of(venue))
     publish_gate(report, "ingest-quality-gate", settings.lake_dir)
     publish_markdown(
         "ingest-summary", "\n".join(f"- {line}" for line in summary.lines()), "Ingest run"

@@ -6,11 +6,17 @@
 with close matches, and tickers completed with top of book, mark and index where the venue
 splits them over several endpoints (Binance USD-M: ``ticker/24hr``, ``ticker/bookTicker`` and
 ``premiumIndex``).
+
+ccxt's throttle is not thread-safe: threads sharing one client read the same "last request"
+time and go out together (about 1 ms apart where the venue's ``rateLimit`` asks for 250 ms).
+So every request to a venue holds that venue's lock (:func:`venue_lock`) while it runs, and
+ccxt's limiter spaces the requests one after the other; retry waits happen outside the lock.
 """
 
 from __future__ import annotations
 
 import difflib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +26,16 @@ import numpy as np
 
 from qbtc.market.errors import UnknownSymbolError, VenueError
 from qbtc.market.retry import ResponseRecorder, RetryingCaller, RetryPolicy
+from qbtc.market.venue import TESTNET_SUFFIX
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def venue_lock(exchange_id: str) -> threading.Lock:
+    """The one lock serialising requests to ``exchange_id`` within this process."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(exchange_id, threading.Lock())
 
 
 def enable_test_environment(client: ccxt.Exchange) -> bool:
@@ -131,8 +147,19 @@ class CcxtExchange:
     def milliseconds(self) -> int:
         return int(self.client.milliseconds())
 
+    @property
+    def source(self) -> str:
+        """The ``source`` of rows fetched here: the id, ``-testnet`` on a test environment."""
+        return f"{self.id}{TESTNET_SUFFIX}" if self.sandbox else self.id
+
     def _call(self, operation: str, function: Callable[[], Any], *, idempotent: bool = True) -> Any:
-        return self.caller.call(operation, function, idempotent=idempotent)
+        lock = venue_lock(self.id)
+
+        def serialised() -> Any:
+            with lock:
+                return function()
+
+        return self.caller.call(operation, serialised, idempotent=idempotent)
 
     # -- markets --------------------------------------------------------------------------------
     def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:

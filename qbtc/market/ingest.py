@@ -24,6 +24,7 @@ from qbtc.market.errors import UnknownSymbolError
 from qbtc.market.files import KlineFile
 from qbtc.market.gaps import IngestPlan, Window, plan_ingest
 from qbtc.market.protocol import Exchange
+from qbtc.market.venue import SIM, TESTNET_SUFFIX, source_of
 from qbtc.quality import (
     DatasetBatch,
     GatePolicy,
@@ -53,6 +54,31 @@ def check_symbols(exchange: Exchange, symbols: Sequence[str]) -> None:
         if symbol not in markets:
             perps = [s for s, m in markets.items() if m.get("swap") or m.get("type") == "swap"]
             raise UnknownSymbolError(symbol, perps or list(markets), exchange.id)
+
+
+def _is_testnet(source: str) -> bool:
+    return source.endswith(TESTNET_SUFFIX)
+
+
+def check_source(lake_dir: Path, symbols: Sequence[str], source: str) -> None:
+    """Refuse to store ``source`` bars of ``symbols`` next to stored bars of the other kind.
+
+    Rows from a testnet or demo environment (``binanceusdm-testnet``) and rows from a real
+    venue never share a lake: prices differ, and nothing downstream could tell which is
+    which. Raises :class:`ValueError` with what to do.
+    """
+    if source == SIM:
+        return
+    stored = (
+        scan_dataset(lake_dir, OHLCV, symbols=list(symbols)).select("source").unique().collect()
+    )
+    for other in sorted(stored["source"].drop_nulls().to_list()):
+        if other != SIM and _is_testnet(other) != _is_testnet(source):
+            kind = "testnet" if _is_testnet(other) else "real-venue"
+            raise ValueError(
+                f"the lake already holds {kind} bars ({other}) of these symbols and this run "
+                f"fetches {source}: point QBTC_DATA_DIR at another directory rather than mix them"
+            )
 
 
 def _pooled(
@@ -223,6 +249,7 @@ def ingest(
     fetch, and lets venue errors propagate before anything is written.
     """
     check_symbols(exchange, symbols)
+    check_source(lake_dir, symbols, source_of(exchange))
     moment = as_of or exchange_clock(exchange)
     plan = plan_ingest(lake_dir, symbols, timeframe=timeframe, days=days, as_of=moment)
     ohlcv = fetch_ohlcv(exchange, plan, max_workers=max_workers)
@@ -241,7 +268,7 @@ def ingest(
         policy=policy,
     )
     stored = store_gate(lake_dir, report)
-    return summarize(plan, report, stored.written, exchange=exchange.id)
+    return summarize(plan, report, stored.written, exchange=source_of(exchange))
 
 
 def gate_kline_file(

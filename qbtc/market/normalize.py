@@ -2,7 +2,7 @@
 
 Each ``fetch_*_frame`` returns a polars frame with exactly the columns and types of its
 dataset in :mod:`qbtc.schemas` (``ohlcv``, ``tickers``, ``funding_rates``, ``option_quotes``);
-``source`` is the exchange id. The ``*_to_frame`` functions do the same from ccxt-shaped
+``source`` is the exchange id (:func:`source_of`: ``binanceusdm-testnet`` on a test environment). The ``*_to_frame`` functions do the same from ccxt-shaped
 values already fetched (pure, no IO). Values the venue did not give stay null; the quality
 gate decides what to do with such rows. Timestamps are ``Datetime("us", "UTC")``.
 """
@@ -18,6 +18,7 @@ import polars as pl
 
 from qbtc.market.options_frame import option_chain_to_frame
 from qbtc.market.protocol import Exchange
+from qbtc.market.venue import source_of
 from qbtc.schemas import FUNDING_RATES, OHLCV, TICKERS, TS
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "funding_to_frame",
     "ohlcv_to_frame",
     "option_chain_to_frame",
+    "source_of",
     "tickers_to_frame",
     "timeframe_ms",
     "to_ms",
@@ -115,7 +117,7 @@ def fetch_ohlcv_frame(
             break
         candles.extend(fresh)
         cursor = int(fresh[-1][0]) + step
-    return ohlcv_to_frame(candles, symbol=symbol, timeframe=timeframe, source=exchange.id)
+    return ohlcv_to_frame(candles, symbol=symbol, timeframe=timeframe, source=source_of(exchange))
 
 
 # -- tickers -----------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ def fetch_tickers_frame(
     return tickers_to_frame(
         {symbol: tickers[symbol] for symbol in wanted if symbol in tickers},
         now=now,
-        source=exchange.id,
+        source=source_of(exchange),
     )
 
 
@@ -222,7 +224,7 @@ def fetch_funding_frame(
             break
         entries.extend(fresh)
         cursor = int(fresh[-1]["timestamp"]) + 1
-    return funding_to_frame(entries, source=exchange.id)
+    return funding_to_frame(entries, source=source_of(exchange))
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -231,4 +233,4 @@ def fetch_funding_frame(
 def fetch_option_chain_frame(exchange: Exchange, underlying: str, *, now: datetime) -> pl.DataFrame:
     """The option chain of ``underlying`` (``BTC``) at ``now`` as an ``option_quotes`` frame."""
     chain = exchange.fetch_option_chain(underlying)
-    return option_chain_to_frame(chain, underlying=underlying, now=now, source=exchange.id)
+    return option_chain_to_frame(chain, underlying=underlying, now=now, source=source_of(exchange))

@@ -9,6 +9,14 @@ from qbtc.market.protocol import Exchange
 from qbtc.market.sim.seam import TradingBackend
 
 SIM = "sim"
+#: Appended to the venue id in the ``source`` of rows from a testnet or demo environment.
+TESTNET_SUFFIX = "-testnet"
+
+
+def source_of(exchange: Exchange) -> str:
+    """The ``source`` of rows fetched from ``exchange``: its id, ``<id>-testnet`` when the
+    venue is a testnet or demo environment (so such rows never pass for real-venue rows)."""
+    return str(getattr(exchange, "source", exchange.id))
 
 
 def open_exchange(

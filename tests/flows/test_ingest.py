@@ -31,9 +31,9 @@ def test_task_bodies_run_the_library_steps(lake_dir: Path) -> None:
     )
 
     venue = SimExchange(seed=7, as_of=AS_OF)
-    markets_task.fn(venue, SYMBOLS)
+    markets_task.fn(venue, SYMBOLS, lake_dir)
     with pytest.raises(UnknownSymbolError):
-        markets_task.fn(venue, ["DOGE/USD"])
+        markets_task.fn(venue, ["DOGE/USD"], lake_dir)
     plan = plan_task.fn(lake_dir, SYMBOLS, "1m", 1, AS_OF)
     frames = {
         "ohlcv": ohlcv_task.fn(venue, plan, 2),

@@ -115,6 +115,7 @@ class BinanceStub:
         self.venue = venue
         self.by_id = {BY_SYMBOL[s].market_id: s for s in venue.symbols}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[tuple[str, float]] = []  # (path, time.monotonic() on arrival)
         self._script: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -149,6 +150,7 @@ class BinanceStub:
     def answer(self, path: str, query: dict[str, str]) -> Reply:
         with self._lock:
             self.requests.append((path, query))
+            self.arrivals.append((path, time.monotonic()))
             if self._script[path]:
                 return self._script[path].popleft()
         routes = {

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
 
 import ccxt
 import pytest
 
+from qbtc.lake import write_dataset
 from qbtc.lake.validate import check_frame
 from qbtc.market import normalize
 from qbtc.market.ccxt_adapter import CcxtExchange, create_client, enable_test_environment
@@ -92,7 +96,7 @@ def test_frames_from_binance_match_the_schemas_and_the_venue(
     check_frame(OHLCV, frame)
     expected = normalize.fetch_ohlcv_frame(stub.venue, ETH, since=since, until=AS_OF)
     assert frame.drop("source").equals(expected.drop("source"))
-    assert frame["source"].unique().to_list() == ["binanceusdm"]
+    assert frame["source"].unique().to_list() == ["binanceusdm-testnet"]  # a test environment
 
     tickers = normalize.fetch_tickers_frame(venue, [BTC, ETH], now=AS_OF)
     check_frame(TICKERS, tickers)
@@ -263,3 +267,34 @@ def test_trading_on_a_live_endpoint_needs_an_explicit_opt_in() -> None:
 def test_an_unknown_exchange_id_suggests_close_ids() -> None:
     with pytest.raises(VenueError, match="binanceusdm"):
         create_client("binanceusdn")
+
+
+def test_threads_sharing_one_client_keep_the_venue_rate_limit(
+    stub: BinanceStub, sleeps: Sleeps
+) -> None:
+    """ccxt's throttle is not thread-safe: threads read one "last request" time and go out
+    together. Requests to one venue are serialised, so they keep ``rateLimit`` apart."""
+    venue = _adapter(stub, sleeps)
+    venue.load_markets()
+    venue.client.rateLimit = 60  # ms per unit of cost; a 10-candle klines request costs 1
+    since = NOW_MS - 600 * 60_000
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda i: venue.fetch_ohlcv(BTC, "1m", since + i * 60_000, 10), range(6)))
+    times = sorted(at for path, at in stub.arrivals if path == KLINES)
+    assert len(times) == 6
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    assert min(gaps) >= 0.05, gaps
+
+
+def test_rows_from_a_real_venue_are_not_mixed_with_stored_testnet_rows(
+    venue: CcxtExchange, tmp_path: Path
+) -> None:
+    from qbtc.market.ingest import check_source
+
+    since = AS_OF - timedelta(minutes=30)
+    frame = normalize.fetch_ohlcv_frame(venue, BTC, since=since, until=AS_OF)
+    write_dataset(tmp_path, OHLCV, frame)
+    check_source(tmp_path, [BTC], "binanceusdm-testnet")  # more of the same: fine
+    with pytest.raises(ValueError, match=r"already holds testnet bars \(binanceusdm-testnet\)"):
+        check_source(tmp_path, [BTC], "binanceusdm")
+    check_source(tmp_path, [ETH], "binanceusdm")  # no stored ETH bars

@@ -151,7 +151,7 @@ def test_a_deribit_chain_becomes_inverse_option_quotes(deribit: CcxtExchange) ->
     assert frame.height == 4
     assert frame["symbol"].to_list()[0] == "BTC/USD:BTC-260327-65000-C"
     assert frame["settlement"].unique().to_list() == ["inverse"]
-    assert frame["source"].unique().to_list() == ["deribit"]
+    assert frame["source"].unique().to_list() == ["deribit-testnet"]
     assert frame["expiry"].unique().to_list() == [EXPIRY]
     assert frame["underlying_price"].unique().to_list() == [FORWARD]
     call = frame.row(0, named=True)
