@@ -20,7 +20,9 @@ from types import FrameType
 
 import httpx
 
+from qbtc.cli.api import public_bind_problem
 from qbtc.config import Settings
+from qbtc.urls import http_url
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -188,7 +190,7 @@ def banner(stack: Stack, run_id: str) -> str:
             "qbtc is up",
             f"  Prefect UI      {stack.ui_url}   (runs, deployments, schedules, artifacts)",
             f"  first run       {stack.ui_url}/runs/flow-run/{run_id}",
-            f"  REST API        http://{s.api_host}:{s.api_port}/api/health   (docs: /docs, spec: /openapi.json)",
+            f"  REST API        {http_url(s.api_host, s.api_port, '/api/health')}   (docs: /docs, spec: /openapi.json)",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",
             "  schedules       pipeline 5 min, ingest 1 min, risk-monitor 1 min, compaction daily",
@@ -201,6 +203,10 @@ def banner(stack: Stack, run_id: str) -> str:
 
 def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float = 180.0) -> int:
     """Start the stack, block until Ctrl-C (or a child dies), stop it cleanly."""
+    problem = public_bind_problem(settings.api_host, settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     for port, what in ((settings.prefect_port, "Prefect"), (settings.api_port, "API")):
         if port_in_use(port):
             print(
@@ -236,7 +242,7 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         wait_healthy(
             f"{stack.api_url}/health", "Prefect server", stack.procs["server"], server_timeout
         )
-        print(f"starting API on http://{settings.api_host}:{settings.api_port} ...", flush=True)
+        print(f"starting API on {http_url(settings.api_host, settings.api_port)} ...", flush=True)
         stack.start(
             "api",
             [
@@ -252,7 +258,7 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         )
         stack.start("serve", [sys.executable, "-m", "deployments.serve"])
         wait_healthy(
-            f"http://{settings.api_host}:{settings.api_port}/api/health",
+            http_url(settings.api_host, settings.api_port, "/api/health"),
             "API",
             stack.procs["api"],
             60,

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from qbtc.urls import secure_or_loopback
+
 DEFAULT_SYMBOLS: tuple[str, ...] = (
     "BTC/USDT:USDT",
     "ETH/USDT:USDT",
@@ -146,6 +148,21 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     api_rate_limit: str = Field("600/minute", description="Per-client limit (limits syntax).")
+    api_auth_failures: int = Field(
+        10, ge=1, le=10_000, description="Failed authentications per minute before a lock-out."
+    )
+    api_auth_lockout_s: float = Field(
+        300.0, ge=1, le=86_400, description="Seconds a client is refused after too many failures."
+    )
+    api_cache_mb: int = Field(
+        32, ge=1, le=4096, description="Byte budget of each API response cache, MiB."
+    )
+    api_public_docs: bool = Field(
+        False, description="Serve /docs, /redoc and /openapi.json without the token."
+    )
+    api_allow_public: bool = Field(
+        False, description="Allow a non-loopback API bind without QBTC_API_TOKEN (not advised)."
+    )
 
     # -- operations --------------------------------------------------------------------------
     alert_webhook_url: SecretStr | None = None
@@ -155,6 +172,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("gemini_base_url")
+    @classmethod
+    def _check_gemini_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not secure_or_loopback(value):
+            raise ValueError(
+                f"QBTC_GEMINI_BASE_URL {value!r} would send the API key in clear text: "
+                "use https://, or http:// only to a loopback address (127.0.0.1, localhost, ::1)"
+            )
+        return value
 
     @field_validator("symbols")
     @classmethod

@@ -46,3 +46,20 @@ def test_empty_symbol_list_is_refused(monkeypatch, data_dir):
     monkeypatch.setenv("QBTC_SYMBOLS", "")
     with pytest.raises(ValidationError, match="at least one symbol"):
         load_settings()
+
+
+def test_gemini_base_url_in_clear_text_is_allowed_only_to_loopback():
+    assert Settings(gemini_base_url="https://gateway.example/v1").gemini_base_url
+    assert Settings(gemini_base_url="http://127.0.0.1:9999").gemini_base_url
+    assert Settings(gemini_base_url="http://localhost:9999").gemini_base_url
+    assert Settings(gemini_base_url="http://[::1]:9999").gemini_base_url
+    for url in ("http://gateway.example/v1", "http://10.0.0.5:8080", "ftp://x"):
+        with pytest.raises(ValidationError, match="clear text"):
+            Settings(gemini_base_url=url)
+
+
+def test_the_gemini_client_refuses_a_clear_text_key_too():
+    from qbtc.signals.gemini_client import open_client
+
+    with pytest.raises(ValueError, match="clear text"):
+        open_client("key", base_url="http://gateway.example", timeout_s=1, api_version="v1beta")

@@ -33,7 +33,13 @@ from qbtc.api.routers import (
     signals,
     streams,
 )
-from qbtc.api.security import RateLimitMiddleware, RequireToken, make_limiter
+from qbtc.api.security import (
+    AccessMiddleware,
+    AccessPolicy,
+    HeadMiddleware,
+    RequireToken,
+    make_limiter,
+)
 from qbtc.config import Settings, load_settings
 from qbtc.lake import LakeReader
 
@@ -69,6 +75,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeframe=settings.timeframe,
         reader=reader,
         watcher=watcher,
+        cache_bytes=settings.api_cache_mb * 1024 * 1024,
     )
     app.state.context = context
     app.state.registry = metrics.build_registry(context)
@@ -101,7 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_token = settings.api_token
     app.state.limiter = limiter
     app.add_middleware(HttpCacheMiddleware)
-    app.add_middleware(RateLimitMiddleware, limiter=limiter, rate=settings.api_rate_limit)
+    policy = AccessPolicy(
+        rate=settings.api_rate_limit,
+        auth_failures=settings.api_auth_failures,
+        lockout_s=settings.api_auth_lockout_s,
+        docs_token=None if settings.api_public_docs else settings.api_token,
+    )
+    app.add_middleware(AccessMiddleware, limiter=limiter, policy=policy)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -109,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET"],
             allow_headers=["Authorization"],
         )
+    # Outermost: HEAD is served as GET everywhere below, without a body.
+    app.add_middleware(HeadMiddleware)
     install_error_handlers(app)
     guard = [Depends(RequireToken(settings.api_token))] if settings.api_token else []
     for router in _ROUTERS:

@@ -8,12 +8,15 @@ an entry is never stale: a write changes the key, and old entries age out.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import polars as pl
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qbtc.api.security import bearer_token, token_matches
@@ -21,13 +24,47 @@ from qbtc.api.security import bearer_token, token_matches
 Value = TypeVar("Value")
 
 
-class ResponseCache(Generic[Value]):
-    """LRU of at most ``max_entries`` values; concurrent misses of one key compute once."""
+#: Default byte budget of one cache (answers, rendered bodies, stream values).
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
-    def __init__(self, max_entries: int = 512) -> None:
+
+def approximate_size(value: Any) -> int:
+    """Bytes a cached value holds, roughly: bodies exactly, models by their JSON size.
+
+    Deep enough for what the API caches (bytes, models, lists and tuples of them, frames);
+    the point is a budget that grows with what a client can make the server keep.
+    """
+    if isinstance(value, bytes | str):
+        return len(value) + 64
+    if isinstance(value, CachedAnswer):
+        return len(value.body) + 64 + 32 * len(value.datasets)
+    if isinstance(value, BaseModel):
+        return len(value.model_dump_json()) + 64
+    if isinstance(value, pl.DataFrame):
+        return int(value.estimated_size()) + 64
+    if isinstance(value, list | tuple):
+        return 64 + sum(approximate_size(item) + 8 for item in value)
+    if isinstance(value, dict):
+        return 64 + sum(approximate_size(k) + approximate_size(v) for k, v in value.items())
+    return sys.getsizeof(value)
+
+
+class ResponseCache(Generic[Value]):
+    """LRU bounded by ``max_entries`` values and ``max_bytes`` (:func:`approximate_size`).
+
+    Concurrent misses of one key compute once. A value larger than the whole budget is
+    returned but not kept.
+    """
+
+    def __init__(self, max_entries: int = 512, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._sizes: dict[Hashable, int] = {}
         self._entries: OrderedDict[Hashable, Value] = OrderedDict()
         self._lock = threading.Lock()
         self._flights: dict[Hashable, threading.Lock] = {}
@@ -44,11 +81,21 @@ class ResponseCache(Generic[Value]):
             return value
 
     def put(self, key: Hashable, value: Value) -> None:
+        size = approximate_size(value) + approximate_size(key)
         with self._lock:
+            self._drop(key)
+            if size > self.max_bytes:
+                return
             self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._sizes[key] = size
+            self.bytes += size
+            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        if key in self._entries:
+            del self._entries[key]
+            self.bytes -= self._sizes.pop(key)
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Value]) -> Value:
         """The cached value, computing and storing it on a miss (blocking; run in a thread)."""

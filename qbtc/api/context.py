@@ -22,7 +22,7 @@ from fastapi import Request, WebSocket
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from qbtc.api.cache import CachedAnswer, ResponseCache
+from qbtc.api.cache import DEFAULT_MAX_BYTES, CachedAnswer, ResponseCache
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.models import ErrorResponse, Page
 from qbtc.lake import LakeReader
@@ -63,11 +63,17 @@ class ApiContext:
     timeframe: str
     reader: LakeReader
     watcher: LakeWatcher
-    cache: ResponseCache[Rendered] = field(default_factory=ResponseCache)
-    values: ResponseCache[tuple[Any]] = field(default_factory=ResponseCache)
-    answers: ResponseCache[CachedAnswer] = field(
-        default_factory=lambda: ResponseCache(max_entries=2048)
-    )
+    cache_bytes: int = DEFAULT_MAX_BYTES
+    cache: ResponseCache[Rendered] = field(init=False)
+    values: ResponseCache[tuple[Any]] = field(init=False)
+    answers: ResponseCache[CachedAnswer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Each cache is bounded by bytes, not only by entries: distinct URLs or large stream
+        # frames cannot grow the process without limit.
+        self.cache = ResponseCache(max_bytes=self.cache_bytes)
+        self.values = ResponseCache(max_bytes=self.cache_bytes)
+        self.answers = ResponseCache(max_entries=2048, max_bytes=self.cache_bytes)
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run the named API query (blocking)."""

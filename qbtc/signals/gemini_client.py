@@ -22,6 +22,7 @@ from qbtc.signals.answer import SignalAnswer
 from qbtc.signals.calls import redact
 from qbtc.signals.errors import ModelCallError
 from qbtc.signals.prompt import Prompt
+from qbtc.urls import secure_or_loopback
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -61,8 +62,14 @@ def open_client(
     """A Gemini Developer API client with a per-request timeout (seconds) and no retries.
 
     ``api_version`` is pinned (the SDK's default moved between releases and follows the
-    ``GOOGLE_GENAI_API_VERSION`` environment variable otherwise).
+    ``GOOGLE_GENAI_API_VERSION`` environment variable otherwise). A plain ``http://``
+    ``base_url`` is refused unless it is a loopback address: the key travels in a header.
     """
+    if base_url is not None and not secure_or_loopback(base_url):
+        raise ValueError(
+            f"Gemini base URL {base_url!r} would send the API key in clear text: "
+            "use https://, or http:// only to a loopback address"
+        )
     options = types.HttpOptions(
         base_url=base_url,
         api_version=api_version,

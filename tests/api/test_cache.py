@@ -109,3 +109,40 @@ def test_cached_answers_still_need_the_token(shared_lake, shared_data_dir):
         assert client.get("/api/runs").status_code == 401
         assert client.get("/api/runs", headers={"Authorization": "Bearer no"}).status_code == 401
         assert client.get("/api/runs", headers={"Authorization": "Bearer tok"}).status_code == 200
+
+
+def test_cache_is_bounded_by_bytes_not_only_entries():
+    from qbtc.api.cache import ResponseCache
+
+    cache: ResponseCache[bytes] = ResponseCache(max_entries=10_000, max_bytes=10_000)
+    for index in range(1_000):
+        cache.put(index, b"x" * 500)
+    assert cache.bytes <= 10_000
+    assert 0 < len(cache) < 20
+    assert cache.get(999) == b"x" * 500  # the newest stays
+    cache.put("huge", b"y" * 20_000)  # larger than the whole budget: not kept
+    assert cache.get("huge") is None
+    assert cache.bytes <= 10_000
+
+
+def test_distinct_urls_cannot_grow_the_answer_caches_past_their_budget(
+    shared_lake, shared_data_dir
+):
+    from fastapi.testclient import TestClient
+
+    from qbtc.api import create_app
+    from tests.api.conftest import make_settings
+
+    app = create_app(make_settings(shared_data_dir, api_cache_mb=1, api_rate_limit="5000/minute"))
+    with TestClient(app) as client:
+        context = app.state.context
+        sent = 0
+        for limit in range(700, 1000):
+            answer = client.get(f"/api/market/BTC/USDT:USDT/ohlcv?limit={limit}")
+            assert answer.status_code == 200
+            sent += len(answer.content)
+        budget = 1024 * 1024
+        assert sent > 20 * budget  # the client asked for far more than the budget
+        assert context.answers.bytes <= budget
+        assert context.cache.bytes <= budget
+        assert context.values.bytes <= budget

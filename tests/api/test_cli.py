@@ -75,3 +75,37 @@ def test_serves_health_then_stops(data_dir):
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"  # empty lake: no gate yet
     assert f"qbtc API on http://127.0.0.1:{port}" in output
+
+
+def test_a_public_bind_without_a_token_is_refused(data_dir, monkeypatch):
+    monkeypatch.delenv("QBTC_API_TOKEN", raising=False)
+    for host in ("0.0.0.0", "::"):
+        result = runner.invoke(app, ["api", "--host", host, "--port", str(_free_port())])
+        assert result.exit_code == 2, result.output
+        assert f"refusing to serve the API on {host} without a token" in result.output
+        assert "--allow-public" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_public_bind_rule():
+    from qbtc.cli.api import public_bind_problem
+    from qbtc.config import Settings
+
+    open_settings = Settings(api_token=None)
+    assert public_bind_problem("127.0.0.1", open_settings) is None
+    assert public_bind_problem("::1", open_settings) is None
+    assert public_bind_problem("localhost", open_settings) is None
+    assert public_bind_problem("0.0.0.0", open_settings) is not None
+    assert public_bind_problem("192.168.1.5", open_settings) is not None
+    assert public_bind_problem("0.0.0.0", open_settings, allow_public=True) is None
+    assert public_bind_problem("0.0.0.0", Settings(api_allow_public=True)) is None
+    assert public_bind_problem("0.0.0.0", Settings(api_token="t")) is None
+
+
+def test_urls_are_printed_right_for_ipv6():
+    from qbtc.urls import http_url
+
+    assert http_url("::1", 8000) == "http://[::1]:8000"
+    assert http_url("::", 8000, "/api/health") == "http://[::1]:8000/api/health"
+    assert http_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert http_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"

@@ -4,6 +4,8 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
 from qbtc.api import create_app
 from qbtc.api.security import token_matches
@@ -13,7 +15,8 @@ from tests.api.paths import GET_ROUTES
 
 @pytest.fixture(scope="module")
 def guarded(shared_lake, shared_data_dir):
-    settings = make_settings(shared_data_dir, api_token="s3cret-token")
+    # Every route is tried with a wrong token: allow that many failures before a lock-out.
+    settings = make_settings(shared_data_dir, api_token="s3cret-token", api_auth_failures=1000)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -113,3 +116,78 @@ def test_docs_work_offline_from_bundled_assets(client):
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
     assert client.post("/static-offline-docs/swagger-ui.css").status_code == 405
+
+
+TOKEN = {"Authorization": "Bearer s3cret-token"}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_docs_need_the_token_when_one_is_set(guarded, path):
+    assert guarded.get(path).status_code == 401
+    assert guarded.get(path, headers=TOKEN).status_code == 200
+
+
+def test_docs_assets_need_the_token_when_one_is_set(guarded):
+    html = guarded.get("/docs", headers=TOKEN).text
+    asset = re.findall(r'(?:src|href)="(/static-offline-docs/[^"]+)"', html)[0]
+    assert guarded.get(asset).status_code == 401
+    assert guarded.get(asset, headers=TOKEN).status_code == 200
+
+
+def test_public_docs_is_an_explicit_setting(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_token="s3cret-token", api_public_docs=True)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/docs").status_code == 200
+        assert client.get("/api/health").status_code == 401
+
+
+def test_websocket_handshakes_count_against_the_rate_limit(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_token="s3cret-token", api_rate_limit="5/minute")
+    refused = []
+    with TestClient(create_app(settings)) as client:
+        for _ in range(8):
+            try:
+                with client.websocket_connect("/ws/alerts"):
+                    pass
+            except WebSocketDenialResponse as denial:
+                refused.append(denial.status_code)
+            except WebSocketDisconnect as closed:
+                refused.append(closed.code)
+        rest = client.get("/api/health", headers=TOKEN)
+    # Five wrong-token handshakes are refused as unauthorized, then the limit answers 429.
+    assert refused[:5] == [1008] * 5
+    assert refused[5:] == [429] * 3
+    assert rest.status_code == 429
+
+
+def test_a_client_that_keeps_failing_authentication_is_locked_out(shared_lake, shared_data_dir):
+    settings = make_settings(shared_data_dir, api_token="s3cret-token", api_auth_failures=3)
+    with TestClient(create_app(settings)) as client:
+        failures = [client.get("/api/positions").status_code for _ in range(3)]
+        right = ["bearer", "s3cret-token"]
+        with (
+            pytest.raises(WebSocketDenialResponse) as denial,
+            client.websocket_connect("/ws/alerts", subprotocols=right),
+        ):
+            pass
+        locked = client.get("/api/positions", headers=TOKEN)
+    assert failures == [401, 401, 401]
+    assert denial.value.status_code == 429
+    # Even the right token is refused for a while: guessing cannot go on at full speed.
+    assert locked.status_code == 429
+    assert "failed authentications" in locked.json()["detail"]
+
+
+@pytest.mark.parametrize("rate", ["0/minute", "10/second;0/minute"])
+def test_a_rate_limit_of_zero_is_refused(data_dir, rate):
+    with pytest.raises(ValueError, match="at least one request"):
+        create_app(make_settings(data_dir, api_rate_limit=rate))
+
+
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_head_answers_wherever_get_does(client, path):
+    get = client.get(path)
+    head = client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
