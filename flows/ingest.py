@@ -93,6 +93,7 @@ def open_venue(settings: Settings, exchange_id: str, symbols: list[str]) -> Exch
         testnet=settings.exchange_testnet,
         timeout_ms=settings.exchange_timeout_ms,
         max_retries=settings.exchange_max_retries,
+        chain_depth=settings.sim_option_chain,
     )
     if exchange_id != SIM and settings.as_of is not None:
         skew = abs(settings.as_of - market.exchange_clock(venue))

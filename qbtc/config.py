@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qbtc.urls import secure_or_loopback
@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     )
     options_exchange: str = Field(
         "sim", description="Venue for option chains: 'sim' or a ccxt id such as 'deribit'."
+    )
+    sim_perps: int | None = Field(
+        None,
+        ge=1,
+        le=2000,
+        description="Perps the simulated venue lists; when set (and QBTC_SYMBOLS is not), "
+        "the traded universe is the first N of them (20 majors, then generated altcoins).",
+    )
+    sim_option_chain: Literal["standard", "full"] = Field(
+        "standard",
+        description="Strike range of the simulated option chains: standard (about 200 BTC "
+        "and 360 ETH options) or full (Deribit-sized: about 500 BTC and 900 ETH).",
     )
     timeframe: str = Field("1m", description="Bar timeframe for OHLCV.")
     backfill_days: int = Field(3, ge=1, le=3650, description="Days back-filled on a first run.")
@@ -167,6 +179,18 @@ class Settings(BaseSettings):
     # -- operations --------------------------------------------------------------------------
     alert_webhook_url: SecretStr | None = None
     prefect_port: int = Field(4200, ge=1, le=65535)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sim_universe(cls, data: Any) -> Any:
+        """``QBTC_SIM_PERPS=N`` without ``QBTC_SYMBOLS``: trade the first N listed perps."""
+        if isinstance(data, dict) and data.get("sim_perps") and not data.get("symbols"):
+            from qbtc.market.sim.universe import listed_symbols
+
+            count = int(data["sim_perps"])
+            if 1 <= count <= 2000:  # out-of-range counts fail the field's own check
+                data = {**data, "symbols": list(listed_symbols(count))}
+        return data
 
     @field_validator("symbols", "option_underlyings", "api_cors_origins", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from qbtc.market.protocol import Exchange
+from qbtc.market.sim.options import ChainDepth
 from qbtc.market.sim.seam import TradingBackend
 
 SIM = "sim"
@@ -31,11 +32,13 @@ def open_exchange(
     timeout_ms: int = 10_000,
     max_retries: int = 4,
     trading: TradingBackend | None = None,
+    chain_depth: ChainDepth = "standard",
 ) -> Exchange:
     """The venue called ``exchange_id``.
 
     ``sim`` opens :class:`~qbtc.market.sim.SimExchange` (offline, deterministic in ``seed``,
-    clock fixed at ``as_of`` or the wall clock) with ``trading`` as its trading side. Any
+    clock fixed at ``as_of`` or the wall clock) with ``trading`` as its trading side and
+    option chains of ``chain_depth``. Any
     other id opens that ccxt exchange through :class:`~qbtc.market.ccxt_adapter.CcxtExchange`
     on its test environment unless ``testnet`` is False; ``as_of`` must then be None (a real
     venue has no fixed clock), ``seed`` and ``trading`` are ignored.
@@ -45,7 +48,13 @@ def open_exchange(
     if exchange_id == SIM:
         from qbtc.market.sim import SimExchange
 
-        return SimExchange(seed=seed, as_of=as_of, symbols=tuple(symbols), trading=trading)
+        return SimExchange(
+            seed=seed,
+            as_of=as_of,
+            symbols=tuple(symbols),
+            trading=trading,
+            chain_depth=chain_depth,
+        )
     if as_of is not None:
         raise ValueError(
             f"--as-of replays the simulated venue only; {exchange_id} is a real venue whose "

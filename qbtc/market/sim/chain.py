@@ -11,6 +11,7 @@ from qbtc.market.contracts import OptionContract, format_strike, option_symbol
 from qbtc.market.sim.options import (
     PRICE_TICK,
     YEAR_MS,
+    ChainDepth,
     Surface,
     build_surface,
     list_expiries,
@@ -124,13 +125,19 @@ def surface_at(seed: int, underlying: str, now_ms: int) -> Surface:
     return build_surface(perp_snapshot(seed, f"{underlying}/{SETTLE}:{SETTLE}", now_ms), now_ms)
 
 
-def option_chain(seed: int, underlying: str, now_ms: int) -> dict[str, dict[str, Any]]:
-    """Every listed option of ``underlying`` at ``now_ms``: symbol -> ccxt option structure."""
+def option_chain(
+    seed: int, underlying: str, now_ms: int, depth: ChainDepth = "standard"
+) -> dict[str, dict[str, Any]]:
+    """Every listed option of ``underlying`` at ``now_ms``: symbol -> ccxt option structure.
+
+    ``depth`` picks the strike range (:data:`~qbtc.market.sim.options.CHAIN_DEPTHS`); a
+    contract's quote is the same at either depth.
+    """
     surface = surface_at(seed, underlying, now_ms)
     contracts: list[tuple[OptionContract, str]] = []
     for expiry in list_expiries(now_ms):
         years = (expiry.ms - now_ms) / YEAR_MS
-        for strike in strike_grid(surface, years):
+        for strike in strike_grid(surface, years, depth):
             for is_call in (True, False):
                 symbol = option_symbol(underlying, SETTLE, expiry.when, float(strike), is_call)
                 contract = OptionContract(

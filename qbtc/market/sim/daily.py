@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qbtc.market.sim.rng import generator
-from qbtc.market.sim.universe import DAYS_PER_YEAR, FACTOR_VOL, SPECS
+from qbtc.market.sim.universe import DAYS_PER_YEAR, FACTOR_VOL, PerpSpec, block_specs, locate
 
 VOL_PERSISTENCE = 0.97
 VOL_OF_LOG_VOL = 0.30
@@ -46,7 +46,7 @@ _BLOCK_DAYS = 512
 
 @dataclass(frozen=True)
 class DailyPaths:
-    """Daily anchors of every perp of the universe for one seed (rows follow ``SPECS``).
+    """Daily anchors of one block of perps for one seed (rows follow the block's specs).
 
     ``log_close[i, d]`` is the log price at the end of day ``d``; vols are annualised; jump
     minutes are minute-of-day indices; ``premium[i, b]`` is the perp premium over the index in
@@ -123,29 +123,34 @@ def _factor(seed: int, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return vol, _annual_to_daily(vol, shocks), jump, _minute_of(uniform[:, 1])
 
 
-def generate_daily(seed: int, days: int) -> DailyPaths:
-    """Generate ``days`` days (at least up to the anchor day) for every perp of the universe."""
+def generate_daily(seed: int, days: int, specs: tuple[PerpSpec, ...] | None = None) -> DailyPaths:
+    """Generate ``days`` days (at least up to the anchor day) for ``specs`` (default: block 0).
+
+    Arrays are computed for the whole block at once; a block always holds the same specs,
+    so a perp's numbers never depend on how many perps the venue lists.
+    """
+    block = specs if specs is not None else block_specs(0)
     if days <= ANCHOR_DAY:
         raise ValueError(f"generate at least {ANCHOR_DAY + 1} days (up to the anchor day)")
     factor_vol, factor_ret, factor_jump, factor_minute = _factor(seed, days)
-    idio = np.stack([generator(seed, s.symbol, "daily").standard_normal((days, 6)) for s in SPECS])
-    idio_u = np.stack([generator(seed, s.symbol, "daily-uniform").random((days, 2)) for s in SPECS])
-    idio_vol = _log_vol(np.array([s.idio_vol for s in SPECS]), idio[..., 1])
+    idio = np.stack([generator(seed, s.symbol, "daily").standard_normal((days, 6)) for s in block])
+    idio_u = np.stack([generator(seed, s.symbol, "daily-uniform").random((days, 2)) for s in block])
+    idio_vol = _log_vol(np.array([s.idio_vol for s in block]), idio[..., 1])
     rate, size = (
-        np.array([[getattr(s, name)] for s in SPECS]) for name in ("jump_rate", "jump_size")
+        np.array([[getattr(s, name)] for s in block]) for name in ("jump_rate", "jump_size")
     )
     idio_jump = _jumps(idio_u[..., 0], idio[..., 2], rate, 0.0, size)
-    beta = np.array([[s.beta] for s in SPECS])
+    beta = np.array([[s.beta] for s in block])
     returns = (
         beta * (factor_ret + factor_jump) + _annual_to_daily(idio_vol, idio[..., 0]) + idio_jump
     )
     walk = np.cumsum(returns, axis=1)
-    level = np.log(np.array([s.price for s in SPECS])) - walk[:, ANCHOR_DAY - 1]
-    previous_return = np.concatenate([np.zeros((len(SPECS), 1)), returns[:, :-1]], axis=1)
+    level = np.log(np.array([s.price for s in block])) - walk[:, ANCHOR_DAY - 1]
+    previous_return = np.concatenate([np.zeros((len(block), 1)), returns[:, :-1]], axis=1)
     innovation = PREMIUM_SD * math.sqrt(1 - PREMIUM_PERSISTENCE**2)
     premium = (
         INTEREST_PER_INTERVAL
-        + _ar1(innovation * idio[..., 3:6].reshape(len(SPECS), days * 3), PREMIUM_PERSISTENCE)
+        + _ar1(innovation * idio[..., 3:6].reshape(len(block), days * 3), PREMIUM_PERSISTENCE)
         + PREMIUM_MOMENTUM * np.repeat(previous_return, 3, axis=1)
     )
     return DailyPaths(
@@ -175,17 +180,23 @@ def funding_from_premium(premium: np.ndarray) -> np.ndarray:
     return np.round(np.clip(rate, -FUNDING_CAP, FUNDING_CAP), 8)
 
 
-_CACHE: dict[int, DailyPaths] = {}
+_CACHE: dict[tuple[int, int], DailyPaths] = {}
 _LOCK = threading.Lock()
 
 
-def daily_paths(seed: int, days: int) -> DailyPaths:
-    """Daily paths covering at least ``days`` days from the epoch (cached per seed)."""
+def daily_paths(seed: int, days: int, block: int = 0) -> DailyPaths:
+    """Daily paths of one block covering at least ``days`` days (cached per seed and block)."""
     with _LOCK:
-        cached = _CACHE.get(seed)
+        cached = _CACHE.get((seed, block))
         if cached is not None and cached.days >= days:
             return cached
         horizon = -(-max(days, ANCHOR_DAY + 1) // _BLOCK_DAYS) * _BLOCK_DAYS
-        paths = generate_daily(seed, horizon)
-        _CACHE[seed] = paths
+        paths = generate_daily(seed, horizon, block_specs(block))
+        _CACHE[seed, block] = paths
         return paths
+
+
+def symbol_paths(seed: int, symbol: str, days: int) -> tuple[DailyPaths, int]:
+    """The daily paths holding ``symbol`` (at least ``days`` days) and its row in them."""
+    block, row = locate(symbol)
+    return daily_paths(seed, days, block), row

@@ -21,6 +21,7 @@ from qbtc.market.errors import UnknownSymbolError
 from qbtc.market.sim import tickers
 from qbtc.market.sim.chain import option_chain
 from qbtc.market.sim.markets import all_markets, option_market, perp_market
+from qbtc.market.sim.options import ChainDepth
 from qbtc.market.sim.seam import TradingBackend
 from qbtc.market.sim.snapshot import last_closed_bar, minute_window
 from qbtc.market.sim.universe import BY_SYMBOL, EPOCH_MS, MINUTE_MS, OPTION_UNDERLYINGS
@@ -73,6 +74,8 @@ class SimExchange:
         Perpetuals listed (ccxt symbols); an unknown one raises :class:`UnknownSymbolError`.
     trading : TradingBackend, optional
         The venue's trading side; without it, trading calls raise ``ccxt.NotSupported``.
+    chain_depth : {"standard", "full"}
+        Strike range of the listed option chains (``full``: Deribit-sized).
     """
 
     id = "sim"
@@ -92,6 +95,7 @@ class SimExchange:
         as_of: datetime | None = None,
         symbols: tuple[str, ...] | list[str] = DEFAULT_SYMBOLS,
         trading: TradingBackend | None = None,
+        chain_depth: ChainDepth = "standard",
     ) -> None:
         for symbol in symbols:
             if symbol not in BY_SYMBOL:
@@ -102,6 +106,7 @@ class SimExchange:
         self.markets: dict[str, dict[str, Any]] | None = None
         self._markets_minute: int | None = None
         self.trading = trading
+        self.chain_depth: ChainDepth = chain_depth
         if trading is not None:
             trading.attach(self)
 
@@ -121,7 +126,9 @@ class SimExchange:
         """Perps plus the options listed at the venue clock (re-listed each new minute)."""
         minute = self.milliseconds() // MINUTE_MS
         if reload or self.markets is None or minute != self._markets_minute:
-            self.markets = all_markets(self.seed, self.symbols, minute * MINUTE_MS)
+            self.markets = all_markets(
+                self.seed, self.symbols, minute * MINUTE_MS, self.chain_depth
+            )
             self._markets_minute = minute
         return self.markets
 
@@ -197,7 +204,7 @@ class SimExchange:
         """Every listed option on ``code`` (BTC or ETH): symbol -> ccxt option structure."""
         if code not in OPTION_UNDERLYINGS:
             raise UnknownSymbolError(code, OPTION_UNDERLYINGS, self.id)
-        return option_chain(self.seed, code, self.milliseconds())
+        return option_chain(self.seed, code, self.milliseconds(), self.chain_depth)
 
     # -- trading (delegated) ------------------------------------------------------------------
     def _backend(self, method: str) -> TradingBackend:

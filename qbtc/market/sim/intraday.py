@@ -16,13 +16,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from qbtc.market.sim.daily import daily_paths
+from qbtc.market.sim.daily import symbol_paths
 from qbtc.market.sim.rng import generator
 from qbtc.market.sim.universe import (
     BY_SYMBOL,
     DAYS_PER_YEAR,
     MINUTES_PER_DAY,
-    SYMBOL_INDEX,
 )
 
 _HOURS = (np.arange(MINUTES_PER_DAY) + 0.5) / 60.0
@@ -81,8 +80,8 @@ def _jump_ramp(start: int) -> np.ndarray:
 
 def _log_path(seed: int, symbol: str, day: int, draws: np.ndarray) -> np.ndarray:
     """Log close of each minute: a variance-profiled bridge plus the day's jumps."""
-    spec, row = BY_SYMBOL[symbol], SYMBOL_INDEX[symbol]
-    paths = daily_paths(seed, day + 1)
+    spec = BY_SYMBOL[symbol]
+    paths, row = symbol_paths(seed, symbol, day + 1)
     start, end = paths.log_open(row, day), float(paths.log_close[row, day])
     factor_jump = spec.beta * float(paths.factor_jump[day])
     idio_jump = float(paths.idio_jump[row, day])
@@ -104,9 +103,9 @@ def _log_path(seed: int, symbol: str, day: int, draws: np.ndarray) -> np.ndarray
 @lru_cache(maxsize=512)
 def minute_bars(seed: int, symbol: str, day: int) -> DayBars:
     """The 1440 one-minute bars of ``symbol`` on ``day`` (days since the epoch)."""
-    spec, row = BY_SYMBOL[symbol], SYMBOL_INDEX[symbol]
+    spec = BY_SYMBOL[symbol]
     draws = generator(seed, symbol, "minute", day).standard_normal((5, MINUTES_PER_DAY))
-    paths = daily_paths(seed, day + 1)
+    paths, row = symbol_paths(seed, symbol, day + 1)
     log_close = _log_path(seed, symbol, day, draws)
     digits = spec.price_decimals
     close = np.round(np.exp(log_close), digits)

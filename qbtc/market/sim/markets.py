@@ -6,7 +6,7 @@ from typing import Any
 
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim.chain import option_chain
-from qbtc.market.sim.options import PRICE_TICK
+from qbtc.market.sim.options import PRICE_TICK, ChainDepth
 from qbtc.market.sim.universe import BY_SYMBOL, OPTION_UNDERLYINGS
 
 TAKER_FEE = 0.0005
@@ -96,10 +96,12 @@ def option_market(symbol: str, market_id: str) -> dict[str, Any]:
     }
 
 
-def all_markets(seed: int, symbols: tuple[str, ...], now_ms: int) -> dict[str, dict[str, Any]]:
+def all_markets(
+    seed: int, symbols: tuple[str, ...], now_ms: int, depth: ChainDepth = "standard"
+) -> dict[str, dict[str, Any]]:
     """Listed perps (``symbols``) plus the options listed at ``now_ms`` on BTC and ETH."""
     markets = {symbol: perp_market(symbol) for symbol in symbols}
     for underlying in OPTION_UNDERLYINGS:
-        for symbol, structure in option_chain(seed, underlying, now_ms).items():
+        for symbol, structure in option_chain(seed, underlying, now_ms, depth).items():
             markets[symbol] = option_market(symbol, structure["info"]["symbol"])
     return markets

@@ -13,6 +13,7 @@ import calendar
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
@@ -32,6 +33,16 @@ STRIKE_STEPS = {
 }
 PRICE_TICK = {"BTC": 5.0, "ETH": 0.1}
 MAX_STRIKES = 61
+ChainDepth = Literal["standard", "full"]
+CHAIN_DEPTHS: dict[str, tuple[float, float, int]] = {
+    "standard": (2.5, 0.04, MAX_STRIKES),
+    "full": (5.0, 0.25, 81),
+}
+"""Strike range per expiry: (standard deviations, least log-width, most strikes).
+
+``standard`` lists about 200 BTC and 360 ETH options; ``full`` a Deribit-sized chain (about
+500 BTC and 900 ETH options, deep wings included).
+"""
 PRIORITY = {"daily": 0, "weekly": 1, "monthly": 2, "quarterly": 3}
 
 
@@ -141,16 +152,23 @@ def build_surface(snapshot: PerpSnapshot, timestamp_ms: int) -> Surface:
     )
 
 
-def strike_grid(surface: Surface, expiry_years: float) -> np.ndarray:
-    """Strikes around the forward, ±2.5 standard deviations (at least ±4%)."""
+def strike_grid(
+    surface: Surface, expiry_years: float, depth: ChainDepth = "standard"
+) -> np.ndarray:
+    """Strikes around the forward: ±2.5 standard deviations (at least ±4%) for the
+    ``standard`` depth, ±5 (at least ±25%) for ``full`` (see :data:`CHAIN_DEPTHS`)."""
+    if depth not in CHAIN_DEPTHS:
+        raise ValueError(f"chain depth must be one of {sorted(CHAIN_DEPTHS)}, got {depth!r}")
+    deviations, least_width, most_strikes = CHAIN_DEPTHS[depth]
     days = expiry_years * DAYS_PER_YEAR
     step = next(s for limit, s in STRIKE_STEPS[surface.underlying] if days <= limit)
     forward = float(surface.forward(np.array(expiry_years)))
     width = max(
-        2.5 * float(surface.atm_vol(np.array(expiry_years))) * math.sqrt(expiry_years), 0.04
+        deviations * float(surface.atm_vol(np.array(expiry_years))) * math.sqrt(expiry_years),
+        least_width,
     )
     low, high = forward * math.exp(-width), forward * math.exp(width)
-    while (high - low) / step > MAX_STRIKES:
+    while (high - low) / step > most_strikes:
         step *= 2
     first = max(math.ceil(low / step), 1)
     return step * np.arange(first, math.floor(high / step) + 1, dtype=float)

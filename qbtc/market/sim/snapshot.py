@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from qbtc.market.sim.daily import daily_paths
+from qbtc.market.sim.daily import symbol_paths
 from qbtc.market.sim.intraday import minute_bars
 from qbtc.market.sim.universe import (
     BY_SYMBOL,
     DAY_MS,
     EPOCH_MS,
     MINUTE_MS,
-    SYMBOL_INDEX,
 )
 
 
@@ -69,8 +68,8 @@ def perp_snapshot(seed: int, symbol: str, now_ms: int) -> PerpSnapshot:
     bar_ms = last_closed_bar(now_ms)
     day, minute = day_and_minute(bar_ms)
     bars = minute_bars(seed, symbol, day)
-    spec, row = BY_SYMBOL[symbol], SYMBOL_INDEX[symbol]
-    paths = daily_paths(seed, day + 1)
+    spec = BY_SYMBOL[symbol]
+    paths, row = symbol_paths(seed, symbol, day + 1)
     vol = math.hypot(spec.beta * float(paths.factor_vol[day]), float(paths.idio_vol[row, day]))
     previous = paths.log_open(row, day - 1) if day >= 1 else paths.log_open(row, 0)
     return PerpSnapshot(

@@ -7,7 +7,7 @@ from typing import Any
 
 from qbtc.market.contracts import OptionContract
 from qbtc.market.sim.chain import option_quote
-from qbtc.market.sim.daily import daily_paths, funding_from_premium
+from qbtc.market.sim.daily import funding_from_premium, symbol_paths
 from qbtc.market.sim.intraday import minute_bars
 from qbtc.market.sim.rng import unit_hash
 from qbtc.market.sim.snapshot import (
@@ -23,7 +23,6 @@ from qbtc.market.sim.universe import (
     EPOCH_MS,
     FUNDING_INTERVAL_MS,
     MINUTE_MS,
-    SYMBOL_INDEX,
 )
 
 OPEN_INTEREST_DAYS = 0.3
@@ -59,7 +58,8 @@ def _perp_info(
     """Binance-style raw fields: mark, index, funding, open interest, plus the current vol."""
     spec = BY_SYMBOL[snapshot.symbol]
     interval = (snapshot.bar_ms - EPOCH_MS) // FUNDING_INTERVAL_MS
-    premium = daily_paths(seed, interval // 3 + 1).premium[SYMBOL_INDEX[snapshot.symbol], interval]
+    paths, row = symbol_paths(seed, snapshot.symbol, interval // 3 + 1)
+    premium = paths.premium[row, interval]
     open_interest = round(OPEN_INTEREST_DAYS * base_volume, spec.amount_decimals)
     digits = spec.price_decimals
     return {
@@ -152,8 +152,8 @@ def funding_history(
     intervals = _settlement_range(now_ms, since, limit)
     if not intervals:
         return []
-    spec, row = BY_SYMBOL[symbol], SYMBOL_INDEX[symbol]
-    paths = daily_paths(seed, intervals[-1] // 3 + 1)
+    spec = BY_SYMBOL[symbol]
+    paths, row = symbol_paths(seed, symbol, intervals[-1] // 3 + 1)
     rates = funding_from_premium(paths.premium[row, intervals.start : intervals.stop])
     out = []
     for interval, rate in zip(intervals, rates.tolist(), strict=True):

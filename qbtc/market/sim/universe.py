@@ -2,12 +2,23 @@
 
 Volatilities are annualised fractions (365-day year: crypto trades every day); daily
 notional volume in USDT. A symbol's path depends only on (seed, its own parameters, the
-shared market factor), never on which other symbols a caller asked for.
+shared market factor), never on which other symbols a caller asked for, nor on how many the
+venue lists.
+
+The catalogue: the 20 hand-set majors of :data:`SPECS` first, then generated perps
+(``QAAU/USDT:USDT``, ...) with parameters drawn once from a fixed hash of their index
+(the same for every seed and every run), up to :data:`MAX_PERPS`. The venue lists the first
+``QBTC_SIM_PERPS`` of them. Paths are generated in blocks of :data:`BLOCK_SIZE` symbols
+(block 0 is :data:`SPECS`), so listing more perps never changes a listed one's numbers.
 """
 
 from __future__ import annotations
 
+import math
+import string
 from dataclasses import dataclass
+
+from qbtc.market.sim.rng import generator
 
 EPOCH_MS = 1_577_836_800_000
 """2020-01-01T00:00:00Z: the first day the simulated venue has data for."""
@@ -98,6 +109,78 @@ SPECS: tuple[PerpSpec, ...] = (
     PerpSpec("FIL", 3.5, 1.25, 0.60, 0.025, 0.070, 1.2e8, 3, 1, 1.4),
 )
 
-BY_SYMBOL: dict[str, PerpSpec] = {spec.symbol: spec for spec in SPECS}
-SYMBOL_INDEX: dict[str, int] = {spec.symbol: i for i, spec in enumerate(SPECS)}
+BLOCK_SIZE = len(SPECS)
+"""Symbols per block of generated daily paths (block 0 is :data:`SPECS`)."""
+MAX_PERPS = 2000
+"""Largest universe the simulated venue can list."""
+_CATALOGUE_SEED = 0
+"""Seed of the stream that draws generated perps' parameters: fixed, not a market seed."""
+_PARAMETERS = ("price", "beta", "idio_vol", "jump_rate", "jump_size", "notional", "spread")
+_DRAWS = generator(_CATALOGUE_SEED, "perp-catalogue").random((MAX_PERPS, len(_PARAMETERS)))
+"""One row of uniform draws per catalogue position (prefix-stable: row i never changes)."""
+
+
+def _generated_base(index: int) -> str:
+    """``Q`` plus the index in base 26 letters: 20 -> ``QAAU`` (letters only, unique)."""
+    letters = string.ascii_uppercase
+    a, rest = divmod(index, 26 * 26)
+    b, c = divmod(rest, 26)
+    return f"Q{letters[a]}{letters[b]}{letters[c]}"
+
+
+def generated_spec(index: int) -> PerpSpec:
+    """The perp at catalogue position ``index`` (>= 20): an altcoin-like random parameter set.
+
+    Prices log-uniform between 0.001 and 1,000 USDT, betas 0.6-1.6, idiosyncratic vol
+    40-90% a year, daily notional log-uniform between 20 million and 1 billion USDT; the
+    precision follows the price (about five significant digits).
+    """
+    if not len(SPECS) <= index < MAX_PERPS:
+        raise ValueError(f"generated perps have indices {len(SPECS)}..{MAX_PERPS - 1}")
+
+    def draw(name: str) -> float:
+        return float(_DRAWS[index, _PARAMETERS.index(name)])
+
+    price = 10.0 ** (-3.0 + 6.0 * draw("price"))
+    price_decimals = max(0, 4 - math.floor(math.log10(price)))
+    price = round(price, price_decimals) or 10.0**-price_decimals
+    amount_decimals = max(0, min(3, math.floor(math.log10(price)) + 1))
+    return PerpSpec(
+        base=_generated_base(index),
+        price=price,
+        beta=round(0.6 + draw("beta"), 2),
+        idio_vol=round(0.4 + 0.5 * draw("idio_vol"), 2),
+        jump_rate=round(0.015 + 0.02 * draw("jump_rate"), 3),
+        jump_size=round(0.04 + 0.05 * draw("jump_size"), 3),
+        daily_notional=round(10.0 ** (7.3 + 1.7 * draw("notional")), -5),
+        price_decimals=price_decimals,
+        amount_decimals=amount_decimals,
+        spread_bps=round(1.0 + 3.0 * draw("spread"), 1),
+    )
+
+
+CATALOGUE: tuple[PerpSpec, ...] = SPECS + tuple(
+    generated_spec(i) for i in range(len(SPECS), MAX_PERPS)
+)
+BY_SYMBOL: dict[str, PerpSpec] = {spec.symbol: spec for spec in CATALOGUE}
+SYMBOL_INDEX: dict[str, int] = {spec.symbol: i for i, spec in enumerate(CATALOGUE)}
+
+
+def listed_symbols(count: int) -> tuple[str, ...]:
+    """The first ``count`` perps of the catalogue: the universe of a venue listing ``count``."""
+    if not 1 <= count <= MAX_PERPS:
+        raise ValueError(f"the simulated venue lists 1 to {MAX_PERPS} perps, not {count}")
+    return tuple(spec.symbol for spec in CATALOGUE[:count])
+
+
+def block_specs(block: int) -> tuple[PerpSpec, ...]:
+    """The perps of one block of daily paths (block 0 is :data:`SPECS`)."""
+    return CATALOGUE[block * BLOCK_SIZE : (block + 1) * BLOCK_SIZE]
+
+
+def locate(symbol: str) -> tuple[int, int]:
+    """Block and row of ``symbol``'s daily paths."""
+    return divmod(SYMBOL_INDEX[symbol], BLOCK_SIZE)
+
+
 OPTION_UNDERLYINGS: tuple[str, ...] = ("BTC", "ETH")
