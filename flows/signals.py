@@ -1,4 +1,5 @@
-"""Flow ``signals``: the latest feature snapshot in, one signal per symbol out.
+"""Flow ``signals``: the latest feature snapshot in, one signal per symbol and one
+volatility view per option underlying out.
 
 The provider (``rules`` | ``gemini`` | ``replay``) is a typed parameter, defaulting to
 ``QBTC_LLM_PROVIDER``. The flow refuses to run on a failed quality gate: it records an alert
@@ -91,6 +92,7 @@ def signals_task(
         lake_dir=settings.lake_dir,
         state_dir=settings.state_dir,
         symbols=settings.symbols,
+        underlyings=settings.option_underlyings,
         replay_run_id=replay_run_id,
     )
     return run_signal_cycle(snapshot, chosen, lake_dir=settings.lake_dir, run_id=run_id)
@@ -115,6 +117,7 @@ def summary(result: CycleResult) -> dict[str, Any]:
         "decision_bar": result.decision_bar.isoformat(),
         "feature_snapshot": result.snapshot_id,
         "signals": result.signals.height,
+        "vol_views": result.vol_views.height,
         "llm_calls": result.calls,
         "input_tokens": result.input_tokens,
         "output_tokens": result.output_tokens,
@@ -127,6 +130,14 @@ def publish(result: CycleResult) -> None:
     columns = ["symbol", "direction", "strength", "confidence", "horizon_minutes", "provider"]
     rows = result.signals.sort("symbol").select([*columns, "rationale"]).to_dicts()
     publish_table("signals", rows, f"Signals at {result.decision_bar:%Y-%m-%d %H:%M} UTC")
+    if result.vol_views.height:
+        vol_columns = ["underlying", "vol_view", "confidence", "atm_iv", "realised_forecast"]
+        vol_rows = result.vol_views.sort("underlying").select([*vol_columns, "rationale"])
+        publish_table(
+            "vol-views",
+            vol_rows.to_dicts(),
+            f"Volatility views at {result.decision_bar:%Y-%m-%d %H:%M} UTC",
+        )
     lines = [f"- **{key}**: {value}" for key, value in summary(result).items()]
     publish_markdown("signals-summary", "\n".join(lines), "Signal cycle summary")
 

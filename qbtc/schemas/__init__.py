@@ -57,7 +57,14 @@ from qbtc.schemas.market import (
     RUNS,
     TICKERS,
 )
-from qbtc.schemas.research import FEATURE_COLUMNS, FEATURES, LLM_CALLS, OPTION_FEATURES, SIGNALS
+from qbtc.schemas.research import (
+    FEATURE_COLUMNS,
+    FEATURES,
+    LLM_CALLS,
+    OPTION_FEATURES,
+    SIGNALS,
+    VOL_VIEWS,
+)
 
 __all__ = [
     "ALERTS",
@@ -89,6 +96,7 @@ __all__ = [
     "STR",
     "TICKERS",
     "TS",
+    "VOL_VIEWS",
     "WRITTEN_AT",
     "Dataset",
     "Partition",

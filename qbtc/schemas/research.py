@@ -122,6 +122,56 @@ SIGNALS = register(
     )
 )
 
+VOL_VIEWS = register(
+    Dataset(
+        name="vol_views",
+        columns={
+            "view_id": STR,
+            "run_id": STR,
+            "underlying": STR,
+            "timestamp": TS,
+            "vol_view": F64,
+            "confidence": F64,
+            "horizon_minutes": I64,
+            "provider": STR,
+            "model": STR,
+            "rationale": STR,
+            "feature_snapshot": STR,
+            "expiry": TS,
+            "tenor_days": F64,
+            "atm_iv": F64,
+            "realised_forecast": F64,
+            "term_slope": F64,
+            "rr_25d": F64,
+            "fallback_reason": STR,
+            "created_at": TS,
+        },
+        primary_key=("view_id",),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "One volatility view per option underlying and decision bar (timestamp): vol_view "
+            "in [-1, 1] (positive: options cheap, buy volatility; negative: rich, sell it), "
+            "confidence in [0, 1]; expiry, tenor_days and the surface inputs (atm_iv, "
+            "realised_forecast annualised vol fractions, term_slope per year, rr_25d call minus "
+            "put IV) identify the option_features row of feature_snapshot the view was read "
+            "from; fallback_reason is set when an LLM answer was replaced by rules."
+        ),
+        nullable=frozenset(
+            {
+                "model",
+                "expiry",
+                "tenor_days",
+                "atm_iv",
+                "realised_forecast",
+                "term_slope",
+                "rr_25d",
+                "fallback_reason",
+            }
+        ),
+    )
+)
+
 LLM_CALLS = register(
     Dataset(
         name="llm_calls",

@@ -27,9 +27,17 @@ from qbtc.signals.model import (
     signal_id,
     signals_frame,
 )
-from qbtc.signals.prompt import Prompt, build_prompt
+from qbtc.signals.prompt import Prompt, build_prompt, snapshot_prompt
 from qbtc.signals.replay import ReplayProvider
 from qbtc.signals.rules import RULES_MODEL, RuleParameters, RulesProvider
+from qbtc.signals.volrules import VolRuleParameters, decide_vol
+from qbtc.signals.volview import (
+    UnderlyingInputs,
+    VolView,
+    collect_underlying_inputs,
+    vol_view_id,
+    vol_views_frame,
+)
 
 __all__ = [
     "RULES_MODEL",
@@ -56,8 +64,13 @@ __all__ = [
     "SnapshotError",
     "SnapshotLike",
     "SymbolInputs",
+    "UnderlyingInputs",
+    "VolRuleParameters",
+    "VolView",
     "build_prompt",
     "collect_inputs",
+    "collect_underlying_inputs",
+    "decide_vol",
     "estimate_cost",
     "llm_calls_frame",
     "make_provider",
@@ -65,5 +78,8 @@ __all__ = [
     "run_signal_cycle",
     "signal_id",
     "signals_frame",
+    "snapshot_prompt",
     "validate_answer",
+    "vol_view_id",
+    "vol_views_frame",
 ]

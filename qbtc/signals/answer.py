@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from qbtc.signals.errors import LlmError
 from qbtc.signals.model import check_signal_values
+from qbtc.signals.volview import check_vol_values
 
 MIN_HORIZON_MINUTES = 15
 MAX_HORIZON_MINUTES = 1440
@@ -44,10 +46,30 @@ class SymbolView(BaseModel):
     cited: list[Citation] = Field(min_length=1)
 
 
+class UnderlyingView(BaseModel):
+    """The model's volatility view of one option underlying."""
+
+    underlying: str
+    vol_view: float = Field(ge=-1.0, le=1.0)
+    confidence: float = Field(ge=0.0, le=1.0)
+    horizon_minutes: int = Field(ge=MIN_HORIZON_MINUTES, le=MAX_HORIZON_MINUTES)
+    rationale: str = Field(max_length=MAX_RATIONALE_CHARS)
+    cited: list[Citation] = Field(min_length=1)
+
+
 class SignalAnswer(BaseModel):
-    """The whole answer: one view per symbol of the prompt."""
+    """The whole answer: one view per symbol and one vol view per underlying of the prompt."""
 
     signals: list[SymbolView]
+    vol_views: list[UnderlyingView] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AcceptedAnswer:
+    """The views of an answer that passed every check, each sorted by its key."""
+
+    signals: tuple[SymbolView, ...]
+    vol_views: tuple[UnderlyingView, ...] = ()
 
 
 def _describe(error: ValidationError) -> str:
@@ -87,23 +109,54 @@ def check_universe(answer: SignalAnswer, universe: Sequence[str]) -> None:
         raise AnswerRejectedError(f"no answer for {', '.join(missing)}")
 
 
+def check_underlyings(answer: SignalAnswer, underlyings: Sequence[str]) -> None:
+    """Every option underlying of the prompt has exactly one vol view, nothing else."""
+    seen: set[str] = set()
+    for view in answer.vol_views:
+        if view.underlying not in underlyings:
+            raise AnswerRejectedError(
+                f"vol view for unknown underlying {view.underlying!r} (the prompt lists "
+                f"{', '.join(underlyings) or 'none'})"
+            )
+        if view.underlying in seen:
+            raise AnswerRejectedError(f"underlying {view.underlying} has two vol views")
+        seen.add(view.underlying)
+    missing = [name for name in underlyings if name not in seen]
+    if missing:
+        raise AnswerRejectedError(f"no vol view for {', '.join(missing)}")
+
+
+def check_citations(key: str, cited: Sequence[Citation], shown: Mapping[str, float]) -> None:
+    """Every citation is a number the prompt showed in the row of ``key``."""
+    for citation in cited:
+        if citation.feature not in shown:
+            raise AnswerRejectedError(
+                f"{key}: cited {citation.feature!r}, which the prompt does not show"
+            )
+        expected = shown[citation.feature]
+        if not math.isclose(citation.value, expected, rel_tol=1e-9, abs_tol=1e-15):
+            raise AnswerRejectedError(
+                f"{key}: cited {citation.feature}={citation.value!r} but the prompt "
+                f"shows {expected!r}"
+            )
+
+
 def check_view(view: SymbolView, shown: Mapping[str, float]) -> None:
     """Direction matches strength, and every citation is a number the prompt showed."""
     try:
         check_signal_values(view.direction, view.strength, view.confidence)
     except ValueError as exc:
         raise AnswerRejectedError(f"{view.symbol}: {exc}") from None
-    for citation in view.cited:
-        if citation.feature not in shown:
-            raise AnswerRejectedError(
-                f"{view.symbol}: cited {citation.feature!r}, which the prompt does not show"
-            )
-        expected = shown[citation.feature]
-        if not math.isclose(citation.value, expected, rel_tol=1e-9, abs_tol=1e-15):
-            raise AnswerRejectedError(
-                f"{view.symbol}: cited {citation.feature}={citation.value!r} but the prompt "
-                f"shows {expected!r}"
-            )
+    check_citations(view.symbol, view.cited, shown)
+
+
+def check_vol_view(view: UnderlyingView, shown: Mapping[str, float]) -> None:
+    """Vol view and confidence in range, and every citation a number the prompt showed."""
+    try:
+        check_vol_values(view.vol_view, view.confidence)
+    except ValueError as exc:
+        raise AnswerRejectedError(f"{view.underlying}: {exc}") from None
+    check_citations(view.underlying, view.cited, shown)
 
 
 def validate_answer(
@@ -112,10 +165,22 @@ def validate_answer(
     *,
     universe: Sequence[str],
     values: Mapping[str, Mapping[str, float]],
-) -> tuple[SymbolView, ...]:
-    """The views of an acceptable answer, sorted by symbol; else :class:`AnswerRejectedError`."""
+    underlyings: Sequence[str] = (),
+    vol_values: Mapping[str, Mapping[str, float]] | None = None,
+) -> AcceptedAnswer:
+    """The views of an acceptable answer, sorted; else :class:`AnswerRejectedError`.
+
+    ``underlyings`` are the option underlyings the prompt asked vol views for and
+    ``vol_values`` the numbers it showed for each.
+    """
     answer = parse_answer(text, finish_reason)
     check_universe(answer, universe)
     for view in answer.signals:
         check_view(view, values[view.symbol])
-    return tuple(sorted(answer.signals, key=lambda view: view.symbol))
+    check_underlyings(answer, underlyings)
+    for vol in answer.vol_views:
+        check_vol_view(vol, (vol_values or {}).get(vol.underlying, {}))
+    return AcceptedAnswer(
+        tuple(sorted(answer.signals, key=lambda view: view.symbol)),
+        tuple(sorted(answer.vol_views, key=lambda view: view.underlying)),
+    )

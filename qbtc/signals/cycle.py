@@ -23,6 +23,7 @@ from qbtc.signals.gemini import GeminiConfig, GeminiProvider
 from qbtc.signals.model import SignalProvider, SnapshotLike, signals_frame
 from qbtc.signals.replay import ReplayProvider
 from qbtc.signals.rules import RulesProvider
+from qbtc.signals.volview import vol_views_frame
 
 #: ``rules`` | ``gemini`` | ``replay`` (the ``QBTC_LLM_PROVIDER`` setting).
 ProviderName = SignalProviderName
@@ -58,11 +59,15 @@ def make_provider(
     lake_dir: Path,
     state_dir: Path,
     symbols: Sequence[str] | None = None,
+    underlyings: Sequence[str] | None = None,
     replay_run_id: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SignalProvider:
     """The provider called ``name`` (a fresh one per run: it holds the run's token budget)."""
-    rules = RulesProvider(symbols=tuple(symbols) if symbols else None)
+    rules = RulesProvider(
+        symbols=tuple(symbols) if symbols else None,
+        underlyings=tuple(underlyings) if underlyings else None,
+    )
     if name == "rules":
         return rules
     if name == "gemini":
@@ -77,6 +82,7 @@ def make_provider(
 class CycleResult:
     """What a cycle stored. ``signals`` is the stored frame; tokens and cost over all calls.
 
+    ``vol_views`` is the stored ``vol_views`` frame (one per option underlying).
     ``requested`` is the provider asked, ``provider`` the one whose signals were stored
     (``rules`` after a fallback, with ``fallback_reason`` set).
     """
@@ -88,6 +94,7 @@ class CycleResult:
     decision_bar: datetime
     snapshot_id: str
     signals: pl.DataFrame
+    vol_views: pl.DataFrame
     calls: int
     input_tokens: int
     output_tokens: int
@@ -98,9 +105,11 @@ class CycleResult:
 def run_signal_cycle(
     snapshot: SnapshotLike, provider: SignalProvider, *, lake_dir: Path, run_id: str
 ) -> CycleResult:
-    """Ask ``provider`` about ``snapshot``, then store its LLM calls and its signals."""
+    """Ask ``provider`` about ``snapshot``, then store its LLM calls, signals and vol views."""
     result = provider.propose(snapshot, run_id=run_id)
     write_dataset(lake_dir, "llm_calls", llm_calls_frame(result.calls))
+    views = vol_views_frame(result.vol_views)
+    write_dataset(lake_dir, "vol_views", views)
     frame = signals_frame(result.signals)
     write_dataset(lake_dir, "signals", frame)
     return CycleResult(
@@ -111,6 +120,7 @@ def run_signal_cycle(
         decision_bar=snapshot.timestamp,
         snapshot_id=snapshot.snapshot_id,
         signals=frame,
+        vol_views=views,
         calls=len(result.calls),
         input_tokens=sum(call.input_tokens for call in result.calls),
         output_tokens=sum(call.output_tokens for call in result.calls),

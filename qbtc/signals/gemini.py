@@ -19,20 +19,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from qbtc.signals.answer import AnswerRejectedError, SymbolView, validate_answer
+from qbtc.signals.answer import AcceptedAnswer, AnswerRejectedError
 from qbtc.signals.cache import CachedAnswer, LlmCache
 from qbtc.signals.calls import CallStatus, LlmCall, estimate_cost, new_call_id, redact
 from qbtc.signals.errors import LlmError, ModelCallError
-from qbtc.signals.inputs import collect_inputs
-from qbtc.signals.llm import TokenBudget, estimate_tokens, signals_from_views
+from qbtc.signals.llm import TokenBudget, estimate_tokens, result_of_answer
 from qbtc.signals.model import ProviderResult, SnapshotLike
-from qbtc.signals.prompt import Prompt, build_prompt
+from qbtc.signals.prompt import Prompt, snapshot_prompt, validate_prompt_answer
 from qbtc.signals.rules import RulesProvider, fall_back
 
 if TYPE_CHECKING:
@@ -104,19 +103,19 @@ class GeminiProvider:
 
     def propose(self, snapshot: SnapshotLike, *, run_id: str) -> ProviderResult:
         """Model signals for the snapshot's universe, or the rules' with the reason why not."""
-        prompt = build_prompt(collect_inputs(snapshot, self.rules.symbols))
+        prompt = snapshot_prompt(snapshot, self.rules.symbols, self.rules.underlyings)
         calls: list[LlmCall] = []
         try:
-            views = self._answer(prompt, run_id, calls)
+            answer = self._answer(prompt, run_id, calls)
         except LlmError as exc:
             reason = exc.reason
         except Exception as exc:  # any failure of the LLM path must not stop the cycle
             reason = redact(f"unexpected {type(exc).__name__}: {exc}", self._key())
         else:
-            signals = signals_from_views(
-                views, snapshot, provider=self.name, model=self.config.model, run_id=run_id
+            result = result_of_answer(
+                answer, snapshot, provider=self.name, model=self.config.model, run_id=run_id
             )
-            return ProviderResult(self.name, self.config.model, signals, tuple(calls))
+            return replace(result, calls=tuple(calls))
         log.warning("gemini: falling back to rules: %s", reason)
         return fall_back(self.rules, snapshot, run_id=run_id, reason=reason, calls=calls)
 
@@ -146,12 +145,10 @@ class GeminiProvider:
             **values,  # type: ignore[arg-type]
         )
 
-    def _validate(
-        self, prompt: Prompt, text: str | None, finish: str | None
-    ) -> tuple[SymbolView, ...]:
-        return validate_answer(text, finish, universe=prompt.universe, values=prompt.values)
+    def _validate(self, prompt: Prompt, text: str | None, finish: str | None) -> AcceptedAnswer:
+        return validate_prompt_answer(prompt, text, finish)
 
-    def _answer(self, prompt: Prompt, run_id: str, calls: list[LlmCall]) -> tuple[SymbolView, ...]:
+    def _answer(self, prompt: Prompt, run_id: str, calls: list[LlmCall]) -> AcceptedAnswer:
         cached = self.cache.get(self.config.model, prompt.prompt_hash) if self.cache else None
         if cached is not None:
             views = self._validate(prompt, cached.response, cached.finish_reason)
@@ -175,7 +172,7 @@ class GeminiProvider:
 
     def _call_with_retries(
         self, prompt: Prompt, run_id: str, calls: list[LlmCall], key: str, max_output: int
-    ) -> tuple[SymbolView, ...]:
+    ) -> AcceptedAnswer:
         from qbtc.signals import gemini_client  # the SDK takes seconds to import
 
         retry = self.config.retry
@@ -219,7 +216,7 @@ class GeminiProvider:
         calls: list[LlmCall],
         reply: ModelReply,
         latency_ms: float,
-    ) -> tuple[SymbolView, ...]:
+    ) -> AcceptedAnswer:
         self.budget.charge(reply.input_tokens + reply.output_tokens)
         usage = {
             "response": reply.text,

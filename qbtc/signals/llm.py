@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qbtc.signals.answer import SymbolView
-from qbtc.signals.model import Signal, SnapshotLike, signal_id
+from qbtc.signals.answer import AcceptedAnswer, SymbolView, UnderlyingView
+from qbtc.signals.model import ProviderResult, Signal, SnapshotLike, signal_id
+from qbtc.signals.volview import VolView, collect_underlying_inputs, vol_view_id
 
 
-def rationale_of(view: SymbolView) -> str:
+def rationale_of(view: SymbolView | UnderlyingView) -> str:
     """The model's rationale followed by the numbers it cited."""
     cited = ", ".join(f"{c.feature}={c.value!r}" for c in view.cited)
     return f"{view.rationale.strip()} [cited: {cited}]"
@@ -42,6 +43,49 @@ def signals_from_views(
             feature_snapshot=snapshot.snapshot_id,
         )
         for view in views
+    )
+
+
+def vol_views_from_answers(
+    views: Sequence[UnderlyingView],
+    snapshot: SnapshotLike,
+    *,
+    provider: str,
+    model: str,
+    run_id: str,
+) -> tuple[VolView, ...]:
+    """Vol views of validated model answers, with the surface inputs the prompt showed."""
+    inputs = {i.underlying: i for i in collect_underlying_inputs(snapshot)}
+    return tuple(
+        VolView(
+            view_id=vol_view_id(
+                provider, model, view.underlying, snapshot.timestamp, snapshot.snapshot_id
+            ),
+            run_id=run_id,
+            inputs=inputs[view.underlying],
+            timestamp=snapshot.timestamp,
+            vol_view=view.vol_view,
+            confidence=view.confidence,
+            horizon_minutes=view.horizon_minutes,
+            provider=provider,
+            model=model,
+            rationale=rationale_of(view),
+            feature_snapshot=snapshot.snapshot_id,
+        )
+        for view in views
+    )
+
+
+def result_of_answer(
+    answer: AcceptedAnswer, snapshot: SnapshotLike, *, provider: str, model: str, run_id: str
+) -> ProviderResult:
+    """The provider result of an accepted answer (signals and vol views, no calls)."""
+    kwargs = {"provider": provider, "model": model, "run_id": run_id}
+    return ProviderResult(
+        provider,
+        model,
+        signals_from_views(answer.signals, snapshot, **kwargs),
+        vol_views=vol_views_from_answers(answer.vol_views, snapshot, **kwargs),
     )
 
 

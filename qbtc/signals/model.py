@@ -19,6 +19,7 @@ from qbtc.schemas import SIGNALS
 
 if TYPE_CHECKING:
     from qbtc.signals.calls import LlmCall
+    from qbtc.signals.volview import VolView
 
 Direction = Literal["long", "short", "flat"]
 DIRECTIONS: tuple[Direction, ...] = ("long", "short", "flat")
@@ -111,6 +112,7 @@ def signal_id(
 class ProviderResult:
     """What one provider produced for one snapshot.
 
+    ``vol_views`` holds one volatility view per option underlying of the snapshot;
     ``calls`` are the LLM requests made (empty for ``rules`` and ``replay``);
     ``fallback_reason`` is set when an LLM answer was replaced by the ``rules`` provider.
     """
@@ -120,6 +122,7 @@ class ProviderResult:
     signals: tuple[Signal, ...]
     calls: tuple[LlmCall, ...] = ()
     fallback_reason: str | None = None
+    vol_views: tuple[VolView, ...] = ()
 
 
 class SignalProvider(Protocol):

@@ -16,12 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.lake import scan_dataset
-from qbtc.signals.answer import validate_answer
 from qbtc.signals.errors import LlmError, ReplayMissingError
-from qbtc.signals.inputs import collect_inputs
-from qbtc.signals.llm import signals_from_views
+from qbtc.signals.llm import result_of_answer
 from qbtc.signals.model import ProviderResult, SnapshotLike
-from qbtc.signals.prompt import Prompt, build_prompt
+from qbtc.signals.prompt import Prompt, snapshot_prompt, validate_prompt_answer
 from qbtc.signals.rules import RulesProvider, fall_back
 
 ACCEPTED = ("ok", "cached")
@@ -67,20 +65,14 @@ class ReplayProvider:
 
     def propose(self, snapshot: SnapshotLike, *, run_id: str) -> ProviderResult:
         """Signals from the recorded answer (or its recorded failure)."""
-        prompt = build_prompt(collect_inputs(snapshot, self.rules.symbols))
+        prompt = snapshot_prompt(snapshot, self.rules.symbols, self.rules.underlyings)
         call = self.recorded_call(prompt)
         try:
             if call["status"] not in ACCEPTED:
                 raise LlmError(f"recorded call {call['call_id']} {call['status']}: {call['error']}")
-            views = validate_answer(
-                call["response"],  # type: ignore[arg-type]
-                "STOP",
-                universe=prompt.universe,
-                values=prompt.values,
-            )
+            answer = validate_prompt_answer(prompt, call["response"], "STOP")  # type: ignore[arg-type]
         except LlmError as exc:
             return fall_back(self.rules, snapshot, run_id=run_id, reason=f"replay: {exc.reason}")
-        signals = signals_from_views(
-            views, snapshot, provider=self.name, model=self.model, run_id=run_id
+        return result_of_answer(
+            answer, snapshot, provider=self.name, model=self.model, run_id=run_id
         )
-        return ProviderResult(self.name, self.model, signals)

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from qbtc.signals.calls import LlmCall
 from qbtc.signals.inputs import SymbolInputs, collect_inputs
 from qbtc.signals.model import Direction, ProviderResult, Signal, SnapshotLike, signal_id
+from qbtc.signals.volrules import VolRuleParameters, rules_vol_view
+from qbtc.signals.volview import VolView, collect_underlying_inputs
 
 RULES_MODEL = "rules-v1"
 #: Funding settlements per year (every 8 hours).
@@ -152,13 +154,17 @@ def decide(inputs: SymbolInputs, params: RuleParameters) -> RuleDecision:
 
 @dataclass(frozen=True)
 class RulesProvider:
-    """Deterministic signals from :func:`decide` for every symbol of the snapshot.
+    """Deterministic signals from :func:`decide` for every symbol of the snapshot, and a
+    volatility view (:mod:`qbtc.signals.volrules`) for every option underlying.
 
-    ``symbols`` restricts the universe (default: every symbol in the snapshot).
+    ``symbols`` restricts the universe (default: every symbol in the snapshot);
+    ``underlyings`` the option underlyings (default: every one with option features).
     """
 
     parameters: RuleParameters = RuleParameters()
     symbols: tuple[str, ...] | None = None
+    underlyings: tuple[str, ...] | None = None
+    vol_parameters: VolRuleParameters = field(default_factory=VolRuleParameters)
 
     @property
     def name(self) -> str:
@@ -170,7 +176,23 @@ class RulesProvider:
             self._signal(inputs, snapshot, run_id)
             for inputs in collect_inputs(snapshot, self.symbols)
         ]
-        return ProviderResult(self.name, RULES_MODEL, tuple(signals))
+        views = self.vol_views(snapshot, run_id=run_id)
+        return ProviderResult(self.name, RULES_MODEL, tuple(signals), vol_views=views)
+
+    def vol_views(self, snapshot: SnapshotLike, *, run_id: str) -> tuple[VolView, ...]:
+        """One rules volatility view per option underlying of the snapshot."""
+        return tuple(
+            rules_vol_view(
+                inputs,
+                self.vol_parameters,
+                provider=self.name,
+                model=RULES_MODEL,
+                run_id=run_id,
+                decision_bar=snapshot.timestamp,
+                snapshot_id=snapshot.snapshot_id,
+            )
+            for inputs in collect_underlying_inputs(snapshot, self.underlyings)
+        )
 
     def _signal(self, inputs: SymbolInputs, snapshot: SnapshotLike, run_id: str) -> Signal:
         decision = decide(inputs, self.parameters)
@@ -203,4 +225,5 @@ def fall_back(
     """The rules' answer, marked with why an LLM answer was not used."""
     result = rules.propose(snapshot, run_id=run_id)
     marked = tuple(replace(s, fallback_reason=reason) for s in result.signals)
-    return ProviderResult(result.provider, result.model, marked, tuple(calls), reason)
+    views = tuple(replace(v, fallback_reason=reason) for v in result.vol_views)
+    return ProviderResult(result.provider, result.model, marked, tuple(calls), reason, views)

@@ -13,7 +13,7 @@ import pytest
 from qbtc.config import load_settings
 from qbtc.lake import read_dataset, write_dataset
 from qbtc.schemas import QUALITY_RESULTS
-from qbtc.signals import SignalsRefusedError, build_prompt, collect_inputs
+from qbtc.signals import SignalsRefusedError, snapshot_prompt
 from tests.signals.conftest import API_KEY, answer_payload
 from tests.signals.gemini_stub import GeminiStub, answer
 from tests.signals.snapshots import DECISION_BAR, make_snapshot
@@ -100,7 +100,7 @@ def test_gemini_flow_reads_the_key_from_a_secret_block_and_never_shows_it(
 
     Secret(value=API_KEY).save("qbtc-test-gemini-key", overwrite=True)
     store_gate(lake, passed=True, reasons=[], run_id="ingest-2")
-    prompt = build_prompt(collect_inputs(make_snapshot()))
+    prompt = snapshot_prompt(make_snapshot())
     with GeminiStub([answer(json.dumps(answer_payload(prompt)))]) as stub:
         monkeypatch.setenv("QBTC_GEMINI_BASE_URL", stub.base_url)
         out = signals(provider="gemini", as_of=AS_OF, gemini_secret_block="qbtc-test-gemini-key")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from qbtc.signals import GeminiConfig, RetryPolicy, build_prompt, collect_inputs
+from qbtc.signals import GeminiConfig, RetryPolicy, snapshot_prompt
 from qbtc.signals.prompt import Prompt
 from tests.signals.snapshots import FixtureSnapshot, make_snapshot
 
@@ -25,7 +25,7 @@ def snapshot() -> FixtureSnapshot:
 
 @pytest.fixture
 def prompt(snapshot: FixtureSnapshot) -> Prompt:
-    return build_prompt(collect_inputs(snapshot))
+    return snapshot_prompt(snapshot)
 
 
 #: The model's view per symbol in the good answer: (direction, strength, confidence, horizon).
@@ -35,6 +35,10 @@ GOOD_VIEWS = {
     "ETH/USDT:USDT": ("short", -0.25, 0.6, 480),
     "SOL/USDT:USDT": ("short", -0.1, 0.5, 240),
 }
+
+
+#: The model's vol view per underlying in the good answer: (vol_view, confidence).
+GOOD_VOL_VIEWS = {"BTC": (0.35, 0.6), "ETH": (-0.5, 0.7)}
 
 
 def answer_payload(prompt: Prompt, **changes: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +59,21 @@ def answer_payload(prompt: Prompt, **changes: dict[str, Any]) -> dict[str, Any]:
         }
         view.update(changes.get(symbol, {}))
         signals.append(view)
-    return {"signals": signals}
+    vol_views = []
+    for underlying in prompt.underlyings:
+        vol_view, confidence = GOOD_VOL_VIEWS[underlying]
+        shown = prompt.vol_values[underlying]
+        vol = {
+            "underlying": underlying,
+            "vol_view": vol_view,
+            "confidence": confidence,
+            "horizon_minutes": 1440,
+            "rationale": f"{underlying} implied against forecast realised vol",
+            "cited": [{"feature": "atm_iv", "value": shown["atm_iv"]}],
+        }
+        vol.update(changes.get(underlying, {}))
+        vol_views.append(vol)
+    return {"signals": signals, "vol_views": vol_views}
 
 
 @pytest.fixture

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from qbtc.signals.answer import AnswerRejectedError, validate_answer
-from qbtc.signals.prompt import Prompt
+from qbtc.signals.answer import AnswerRejectedError
+from qbtc.signals.prompt import Prompt, validate_prompt_answer
 from tests.signals.conftest import answer_payload
 
 
 def check(prompt: Prompt, payload: Any, finish_reason: str | None = "STOP") -> Any:
     text = payload if isinstance(payload, str) or payload is None else json.dumps(payload)
-    return validate_answer(text, finish_reason, universe=prompt.universe, values=prompt.values)
+    return validate_prompt_answer(prompt, text, finish_reason)
 
 
 def rejected(prompt: Prompt, payload: Any, finish_reason: str | None = "STOP") -> str:
@@ -28,7 +28,7 @@ def rejected(prompt: Prompt, payload: Any, finish_reason: str | None = "STOP") -
 def test_a_good_answer_gives_one_view_per_symbol_sorted(prompt: Prompt) -> None:
     payload = answer_payload(prompt)
     payload["signals"].reverse()
-    views = check(prompt, payload)
+    views = check(prompt, payload).signals
     assert [v.symbol for v in views] == list(prompt.universe)
 
 

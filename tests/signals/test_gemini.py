@@ -81,7 +81,7 @@ def test_good_answer_becomes_signals_and_one_recorded_call(
     config = body["generationConfig"]
     assert config["temperature"] == 0
     assert config["responseMimeType"] == "application/json"
-    assert set(config["responseSchema"]["properties"]) == {"signals"}
+    assert set(config["responseSchema"]["properties"]) == {"signals", "vol_views"}
     assert body["contents"][0]["parts"][0]["text"] == prompt.text
     assert body["systemInstruction"]["parts"][0]["text"] == prompt.system
 
