@@ -95,35 +95,20 @@ def parse_answer(text: str | None, finish_reason: str | None) -> SignalAnswer:
         raise AnswerRejectedError(_describe(exc)) from None
 
 
-def check_universe(answer: SignalAnswer, universe: Sequence[str]) -> None:
-    """Every universe symbol answered exactly once, nothing else."""
+def check_answered_once(answered: Sequence[str], asked: Sequence[str], kind: str) -> None:
+    """Each of ``asked`` answered exactly once and nothing else (``kind``: what they are)."""
     seen: set[str] = set()
-    for view in answer.signals:
-        if view.symbol not in universe:
-            raise AnswerRejectedError(f"unknown symbol {view.symbol!r} (not in the universe)")
-        if view.symbol in seen:
-            raise AnswerRejectedError(f"symbol {view.symbol} answered twice")
-        seen.add(view.symbol)
-    missing = [symbol for symbol in universe if symbol not in seen]
-    if missing:
-        raise AnswerRejectedError(f"no answer for {', '.join(missing)}")
-
-
-def check_underlyings(answer: SignalAnswer, underlyings: Sequence[str]) -> None:
-    """Every option underlying of the prompt has exactly one vol view, nothing else."""
-    seen: set[str] = set()
-    for view in answer.vol_views:
-        if view.underlying not in underlyings:
+    for key in answered:
+        if key not in asked:
             raise AnswerRejectedError(
-                f"vol view for unknown underlying {view.underlying!r} (the prompt lists "
-                f"{', '.join(underlyings) or 'none'})"
+                f"unknown {kind} {key!r} (the prompt asks for {', '.join(asked) or 'none'})"
             )
-        if view.underlying in seen:
-            raise AnswerRejectedError(f"underlying {view.underlying} has two vol views")
-        seen.add(view.underlying)
-    missing = [name for name in underlyings if name not in seen]
+        if key in seen:
+            raise AnswerRejectedError(f"{kind} {key} answered twice")
+        seen.add(key)
+    missing = [key for key in asked if key not in seen]
     if missing:
-        raise AnswerRejectedError(f"no vol view for {', '.join(missing)}")
+        raise AnswerRejectedError(f"no answer for {kind} {', '.join(missing)}")
 
 
 def check_citations(key: str, cited: Sequence[Citation], shown: Mapping[str, float]) -> None:
@@ -174,10 +159,10 @@ def validate_answer(
     ``vol_values`` the numbers it showed for each.
     """
     answer = parse_answer(text, finish_reason)
-    check_universe(answer, universe)
+    check_answered_once([view.symbol for view in answer.signals], universe, "symbol")
     for view in answer.signals:
         check_view(view, values[view.symbol])
-    check_underlyings(answer, underlyings)
+    check_answered_once([view.underlying for view in answer.vol_views], underlyings, "underlying")
     for vol in answer.vol_views:
         check_vol_view(vol, (vol_values or {}).get(vol.underlying, {}))
     return AcceptedAnswer(

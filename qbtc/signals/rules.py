@@ -32,6 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from qbtc.signals.blend import blend
 from qbtc.signals.calls import LlmCall
 from qbtc.signals.inputs import SymbolInputs, collect_inputs
 from qbtc.signals.model import Direction, ProviderResult, Signal, SnapshotLike, signal_id
@@ -134,22 +135,14 @@ def decide(inputs: SymbolInputs, params: RuleParameters) -> RuleDecision:
     }
     if has_options:
         parts["skew"] = (params.skew_weight, skew_component(inputs, params))
-    applicable = sum(weight for weight, _ in parts.values())
-    present = {name: (w, c) for name, (w, c) in parts.items() if c is not None}
-    weight_sum = sum(w for w, _ in present.values())
-    weighted = sum(w * c for w, c in present.values())
-    absolute = sum(w * abs(c) for w, c in present.values())
-    score = weighted / weight_sum if weight_sum else 0.0
+    mixed = blend(parts)
     multiplier, notes = regime_multiplier(inputs, params)
-    strength = round(max(-1.0, min(1.0, score * multiplier)), 4)
+    strength = round(max(-1.0, min(1.0, mixed.score * multiplier)), 4)
     if abs(strength) < params.flat_threshold:
         strength = 0.0
     direction: Direction = "long" if strength > 0 else "short" if strength < 0 else "flat"
-    agreement = abs(weighted) / absolute if absolute else 0.0
-    confidence = round(agreement * weight_sum / applicable, 4)
-    described = [f"{name} {c:+.2f}" for name, (_, c) in present.items()]
-    rationale = "; ".join([*described, *notes, f"score {score:+.3f}"])
-    return RuleDecision(direction, strength, confidence, rationale)
+    rationale = "; ".join([*mixed.described, *notes, f"score {mixed.score:+.3f}"])
+    return RuleDecision(direction, strength, mixed.confidence, rationale)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from qbtc.signals.blend import blend
 from qbtc.signals.volview import UnderlyingInputs, VolView, vol_view_id
 
 
@@ -82,20 +83,11 @@ def decide_vol(inputs: UnderlyingInputs, params: VolRuleParameters) -> VolDecisi
         "term": (params.term_weight, term_component(inputs, params)),
         "skew": (params.skew_weight, skew_component(inputs, params)),
     }
-    applicable = sum(weight for weight, _ in parts.values())
-    present = {name: (w, c) for name, (w, c) in parts.items() if c is not None}
-    weight_sum = sum(w for w, _ in present.values())
-    weighted = sum(w * c for w, c in present.values())
-    absolute = sum(w * abs(c) for w, c in present.values())
-    score = weighted / weight_sum
-    vol_view = round(max(-1.0, min(1.0, score)), 4)
-    agreement = abs(weighted) / absolute if absolute else 0.0
-    confidence = round(agreement * weight_sum / applicable, 4)
+    mixed = blend(parts)
+    vol_view = round(max(-1.0, min(1.0, mixed.score)), 4)
     reading = f"atm_iv {atm:.3f} vs forecast rv {forecast:.3f} ({inputs.tenor_days or 0:.1f}d)"
-    described = [f"{name} {c:+.2f}" for name, (_, c) in present.items()]
-    return VolDecision(
-        vol_view, confidence, "; ".join([reading, *described, f"score {score:+.3f}"])
-    )
+    rationale = "; ".join([reading, *mixed.described, f"score {mixed.score:+.3f}"])
+    return VolDecision(vol_view, mixed.confidence, rationale)
 
 
 def rules_vol_view(

@@ -55,7 +55,7 @@ def test_empty_and_malformed_answers_are_rejected(prompt: Prompt) -> None:
 def test_missing_and_duplicate_symbols_are_rejected(prompt: Prompt) -> None:
     payload = answer_payload(prompt)
     payload["signals"] = payload["signals"][1:]
-    assert rejected(prompt, payload) == "no answer for BTC/USDT:USDT"
+    assert rejected(prompt, payload) == "no answer for symbol BTC/USDT:USDT"
     payload = answer_payload(prompt)
     payload["signals"].append(payload["signals"][0])
     assert rejected(prompt, payload) == "symbol BTC/USDT:USDT answered twice"

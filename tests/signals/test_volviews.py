@@ -144,7 +144,7 @@ def assert_vol_fell_back(result: ProviderResult, snapshot: FixtureSnapshot, reas
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"ETH": {"underlying": "DOGE"}}, "vol view for unknown underlying 'DOGE'"),
+        ({"ETH": {"underlying": "DOGE"}}, "unknown underlying 'DOGE'"),
         ({"BTC": {"vol_view": 1.5}}, "vol_views.0.vol_view"),
         ({"ETH": {"confidence": -0.1}}, "vol_views.1.confidence"),
         ({"BTC": {"cited": [{"feature": "atm_iv", "value": 0.9}]}}, "BTC: cited atm_iv=0.9"),
@@ -170,7 +170,7 @@ def test_a_missing_vol_view_falls_back(
     payload["vol_views"] = payload["vol_views"][:1]
     with GeminiStub([answer(json.dumps(payload))]) as stub:
         result = run_gemini(stub, make_config, snapshot)
-    assert_vol_fell_back(result, snapshot, "no vol view for ETH")
+    assert_vol_fell_back(result, snapshot, "no answer for underlying ETH")
 
 
 def test_cycle_stores_vol_views_and_replay_reproduces_them(
