@@ -73,6 +73,25 @@ class OrderIntent:
             object.__setattr__(self, "client_order_id", cid)
 
 
+def plan_order_key(intent: OrderIntent) -> tuple[bool, str, str, int]:
+    """Sort key of the order intents are planned and sent in.
+
+    Reduce-only legs come first (so a ``close`` always reaches the venue before the ``open``
+    of the same flip, and risk-reducing orders go first when a limit bites), then by symbol
+    and leg; the child orders of a sliced leg (``close-1``, ``close-2``, ... ``close-10``)
+    in their numeric order.
+    """
+    base, _, suffix = intent.leg.rpartition("-")
+    if base and suffix.isdigit():
+        return (not intent.reduce_only, intent.symbol, base, int(suffix))
+    return (not intent.reduce_only, intent.symbol, intent.leg, 0)
+
+
+def in_plan_order(intents: Iterable[OrderIntent]) -> list[OrderIntent]:
+    """``intents`` sorted by :func:`plan_order_key`, whatever order they were stored or read in."""
+    return sorted(intents, key=plan_order_key)
+
+
 def intents_frame(intents: Iterable[OrderIntent]) -> pl.DataFrame:
     """Intents as ``order_intents`` rows (``timestamp`` is the decision bar)."""
     rows = [
@@ -137,9 +156,9 @@ def decided_intents(
 
 
 def intents_from_rows(frame: pl.DataFrame) -> list[OrderIntent]:
-    """``order_intents`` rows as intents, ordered by decision bar and client order id."""
+    """``order_intents`` rows as intents, by decision bar and then in plan order."""
     frame = frame.sort("timestamp", "client_order_id")
-    return [
+    intents = [
         OrderIntent(
             run_id=row["run_id"],
             portfolio_id=row["portfolio_id"],
@@ -159,3 +178,4 @@ def intents_from_rows(frame: pl.DataFrame) -> list[OrderIntent]:
         )
         for row in frame.iter_rows(named=True)
     ]
+    return sorted(intents, key=lambda i: (i.decision_bar, plan_order_key(i)))

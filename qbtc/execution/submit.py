@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from qbtc.execution.brokers import Broker
 from qbtc.execution.circuit import CircuitBreaker, Fault, classify, counts_as_venue_error
-from qbtc.execution.intents import OrderIntent
+from qbtc.execution.intents import OrderIntent, in_plan_order
 from qbtc.execution.ledger import BLOCKED, EventName, Ledger, OrderEvent, OrderState
 from qbtc.execution.tracking import LedgerBatch
 
@@ -108,8 +108,14 @@ class Submitter(LedgerBatch):
         return self.submit_all([intent])[0]
 
     def submit_all(self, intents: Sequence[OrderIntent]) -> list[SubmissionResult]:
-        """Bring each intent to the venue exactly once; never raises for venue errors."""
-        unique = list({i.client_order_id: i for i in intents}.values())
+        """Bring each intent to the venue exactly once; never raises for venue errors.
+
+        Orders go out in plan order (:func:`~qbtc.execution.intents.plan_order_key`), however
+        ``intents`` are ordered: the reduce-only ``close`` of a flip must reach the venue before
+        its ``open``, or the venue refuses the close and the flip ends on the wrong side.
+        Results come back in the order of ``intents``.
+        """
+        unique = in_plan_order({i.client_order_id: i for i in intents}.values())
         states = self.ledger.order_states([i.client_order_id for i in unique])
         to_send = [i for i in unique if self._prepare(i, states.get(i.client_order_id))]
         self._events += [

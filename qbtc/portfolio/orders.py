@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from qbtc.execution.intents import OrderIntent, Side
+from qbtc.execution.intents import OrderIntent, Side, in_plan_order
 
 QUANTITY_DECIMALS = 8
 
@@ -84,4 +84,4 @@ def intents_from_targets(
             add(symbol, "reduce", change, True)
         else:
             add(symbol, "increase", change, False)
-    return sorted(intents, key=lambda i: (not i.reduce_only, i.symbol, i.leg))
+    return in_plan_order(intents)
