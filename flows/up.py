@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +23,7 @@ import httpx
 
 from qbtc.cli.api import public_bind_problem
 from qbtc.config import Settings
+from qbtc.serving import ServingState, clear_serving_state, write_serving_state
 from qbtc.urls import http_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -272,6 +274,13 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         )
 
         configure_alerts(settings, stack.env)
+        pipeline = next(d for d in DEPLOYMENTS if d.name == "pipeline")
+        # The API's health reads this: no completed pipeline run for a few intervals while
+        # served means the scheduler is stuck.
+        write_serving_state(
+            settings.state_dir,
+            ServingState(os.getpid(), datetime.now(UTC), pipeline.interval_s or 300),
+        )
         run_id = trigger_first_run(stack.env) if first_run else "-"
         print(banner(stack, run_id), flush=True)
         while True:
@@ -291,6 +300,7 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         for sig in previous:  # a second Ctrl-C must not cut the clean stop short
             signal.signal(sig, signal.SIG_IGN)
         print("stopping (pausing schedules) ...", flush=True)
+        clear_serving_state(settings.state_dir)
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     api_cache_mb: int = Field(
         32, ge=1, le=4096, description="Byte budget of each API response cache, MiB."
     )
+    health_max_data_lag_s: float = Field(
+        900.0,
+        gt=0,
+        le=365 * 86_400,
+        description="Health is degraded when market data is older (s).",
+    )
     api_public_docs: bool = Field(
         False, description="Serve /docs, /redoc and /openapi.json without the token."
     )

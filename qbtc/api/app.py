@@ -76,6 +76,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         reader=reader,
         watcher=watcher,
         cache_bytes=settings.api_cache_mb * 1024 * 1024,
+        max_data_lag_s=settings.health_max_data_lag_s,
     )
     app.state.context = context
     app.state.registry = metrics.build_registry(context)

@@ -64,6 +64,7 @@ class ApiContext:
     reader: LakeReader
     watcher: LakeWatcher
     cache_bytes: int = DEFAULT_MAX_BYTES
+    max_data_lag_s: float = 900.0
     cache: ResponseCache[Rendered] = field(init=False)
     values: ResponseCache[tuple[Any]] = field(init=False)
     answers: ResponseCache[CachedAnswer] = field(init=False)

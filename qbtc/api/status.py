@@ -13,10 +13,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import duckdb
+import polars as pl
+
 from qbtc.api.context import ApiContext, clean_row
 from qbtc.api.lakestate import KILL_SWITCH, KILL_SWITCH_FILE
 from qbtc.api.models import DatasetFreshness, KillSwitch, QualityGate, RunSummary
 from qbtc.schemas import DATASETS
+from qbtc.serving import ServingState, read_serving_state
 
 NO_GATE = "no quality gate has run yet: run `qbtc ingest` first"
 UNREADABLE = "unreadable kill switch state file: reset it with the kill switch command"
@@ -34,21 +38,42 @@ def _newest(context: ApiContext, name: str) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def _newest_or_error(context: ApiContext, name: str) -> tuple[datetime | None, str | None]:
+    """(newest, None), or (None, why) when a file of the dataset cannot be read."""
+    try:
+        return _newest(context, name), None
+    except (duckdb.Error, pl.exceptions.PolarsError, OSError) as exc:
+        return None, str(exc).splitlines()[0][:300]
+
+
 def freshness(context: ApiContext, now: datetime) -> list[DatasetFreshness]:
     """Newest timestamp and lag of every dataset (cached per dataset)."""
     out = []
     tokens = context.watcher.snapshot
     for name in DATASETS:
-        newest = context.cached(("newest", name), (name,), partial(_newest, context, name))
+        newest, error = context.cached(
+            ("newest", name), (name,), partial(_newest_or_error, context, name)
+        )
         out.append(
             DatasetFreshness(
                 dataset=name,
                 files=tokens[name][0],
                 newest=newest,
                 lag_seconds=_age_seconds(newest, now),
+                error=error,
             )
         )
     return out
+
+
+def last_pipeline_completed(context: ApiContext) -> datetime | None:
+    """When the last pipeline run completed (None when none has)."""
+    value = context.cached(
+        "last_pipeline_completed",
+        ("runs",),
+        lambda: context.query("last_pipeline_completed").item(),
+    )
+    return value if isinstance(value, datetime) else None
 
 
 def last_run(context: ApiContext, now: datetime) -> RunSummary | None:
@@ -118,25 +143,100 @@ def kill_switch(context: ApiContext) -> KillSwitch:
     return context.cached("kill_switch", (KILL_SWITCH,), lambda: _read_kill_switch(context))
 
 
+#: Schedule intervals without a completed pipeline run before health says the scheduler stalled.
+MISSED_INTERVALS = 3
+#: The dataset whose lag is "market data lag".
+MARKET_DATASET = "ohlcv"
+
+
 @dataclass(frozen=True)
 class DeskStatus:
-    """Everything /api/health and /metrics report, at time ``now``."""
+    """Everything /api/health and /metrics report, at time ``now``.
+
+    ``max_market_lag_s`` is the market-data lag beyond which the desk is degraded;
+    ``serving`` is the live ``qbtc up`` of the data dir (None when none serves it).
+    """
 
     now: datetime
     datasets: list[DatasetFreshness]
     last_run: RunSummary | None
     gate: QualityGate
     kill_switch: KillSwitch
+    max_market_lag_s: float
+    serving: ServingState | None = None
+    pipeline_completed: datetime | None = None
+
+    @property
+    def market_lag_s(self) -> float | None:
+        return next((d.lag_seconds for d in self.datasets if d.dataset == MARKET_DATASET), None)
+
+    @property
+    def scheduler_stalled_s(self) -> float | None:
+        """Seconds without a completed pipeline run while served, when past the allowance."""
+        if self.serving is None:
+            return None
+        since = max(self.serving.started_at, self.pipeline_completed or self.serving.started_at)
+        waited = (self.now - since).total_seconds()
+        allowed = MISSED_INTERVALS * self.serving.pipeline_interval_s
+        return waited if waited > allowed else None
+
+    @property
+    def checks(self) -> list[tuple[str, str]]:
+        """Every problem as (kind, message); kinds: gate, kill_switch, last_run, unreadable,
+        market_lag, scheduler (the ``kind`` label of ``qbtc_health_problems``)."""
+        prefix = "quality gate failed: " if self.gate.run_id else ""
+        out = [] if self.gate.passed else [("gate", prefix + r) for r in self.gate.reasons]
+        if self.kill_switch.on:
+            reason = self.kill_switch.reason or "no reason given"
+            out.append(("kill_switch", f"kill switch is on: {reason}"))
+        if self.last_run is not None and self.last_run.status in {"failed", "crashed"}:
+            out.append(("last_run", f"last run {self.last_run.run_id} {self.last_run.status}"))
+        out += [
+            ("unreadable", f"dataset {d.dataset} is unreadable: {d.error}")
+            for d in self.datasets
+            if d.error
+        ]
+        lag = self.market_lag_s
+        if lag is not None and lag > self.max_market_lag_s:
+            limit = _duration(self.max_market_lag_s)
+            message = (
+                f"market data is {_duration(lag)} old (limit {limit}, "
+                "QBTC_HEALTH_MAX_DATA_LAG_S): run `qbtc ingest` or start `make up`"
+            )
+            out.append(("market_lag", message))
+        stalled = self.scheduler_stalled_s
+        if stalled is not None and self.serving is not None:
+            every = _duration(self.serving.pipeline_interval_s)
+            message = (
+                f"no pipeline run completed for {_duration(stalled)} while `qbtc up` is "
+                f"serving (scheduled every {every}): check the Prefect UI and "
+                "data/logs/serve.log"
+            )
+            out.append(("scheduler", message))
+        return out
 
     @property
     def problems(self) -> list[str]:
-        prefix = "quality gate failed: " if self.gate.run_id else ""
-        out = [] if self.gate.passed else [prefix + reason for reason in self.gate.reasons]
-        if self.kill_switch.on:
-            out.append(f"kill switch is on: {self.kill_switch.reason or 'no reason given'}")
-        if self.last_run is not None and self.last_run.status in {"failed", "crashed"}:
-            out.append(f"last run {self.last_run.run_id} {self.last_run.status}")
-        return out
+        return [message for _, message in self.checks]
+
+
+#: Every kind of problem :attr:`DeskStatus.checks` can name.
+PROBLEM_KINDS = ("gate", "kill_switch", "last_run", "unreadable", "market_lag", "scheduler")
+
+
+def _duration(seconds: float) -> str:
+    """``95`` -> ``1 min 35 s``; ``90000`` -> ``1 d 1 h``: ages a person reads at a glance."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
 
 
 def desk_status(context: ApiContext) -> DeskStatus:
@@ -147,4 +247,7 @@ def desk_status(context: ApiContext) -> DeskStatus:
         last_run=last_run(context, now),
         gate=quality_gate(context),
         kill_switch=kill_switch(context),
+        max_market_lag_s=context.max_data_lag_s,
+        serving=read_serving_state(context.state_dir),
+        pipeline_completed=last_pipeline_completed(context),
     )

@@ -15,11 +15,19 @@ from tests.api.lakedata import FixtureLake, build_lake
 
 #: High enough that only the rate-limit tests ever hit it.
 UNLIMITED = "1000000/minute"
+#: A market-data lag limit the fixture lake's January 2026 bars stay within (a year).
+HISTORY_LAG_S = 365 * 86_400
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings over ``data_dir`` that ignore any .env file."""
-    values: dict[str, Any] = {"data_dir": data_dir, "api_rate_limit": UNLIMITED, **overrides}
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "api_rate_limit": UNLIMITED,
+        # The fixture lake is history (January 2026): only the lag tests set a real limit.
+        "health_max_data_lag_s": HISTORY_LAG_S,
+        **overrides,
+    }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

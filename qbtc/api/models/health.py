@@ -15,6 +15,9 @@ class DatasetFreshness(ApiModel):
     files: int = Field(description="Parquet files in the dataset.")
     newest: datetime | None = Field(description="Newest value of the dataset's time column.")
     lag_seconds: float | None = Field(description="Seconds from `newest` to now.")
+    error: str | None = Field(
+        None, description="Why the dataset could not be read (a corrupt or missing file)."
+    )
 
 
 class RunSummary(ApiModel):

@@ -18,7 +18,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from qbtc.api.context import ApiContext, get_context
 from qbtc.api.errors import responses
-from qbtc.api.status import desk_status
+from qbtc.api.status import PROBLEM_KINDS, desk_status
 
 router = APIRouter(tags=["metrics"])
 
@@ -73,6 +73,34 @@ class LakeCollector:
             "qbtc_kill_switch_on",
             "1 while the kill switch is on.",
             value=float(status.kill_switch.on),
+        )
+        checks = status.checks
+        yield GaugeMetricFamily(
+            "qbtc_health_degraded",
+            "1 when /api/health is degraded (see qbtc_health_problems).",
+            value=float(bool(checks)),
+        )
+        problems = GaugeMetricFamily(
+            "qbtc_health_problems",
+            "Problems /api/health names, by kind.",
+            labels=["kind"],
+        )
+        for kind in PROBLEM_KINDS:
+            problems.add_metric([kind], float(sum(k == kind for k, _ in checks)))
+        yield problems
+        unreadable = GaugeMetricFamily(
+            "qbtc_dataset_unreadable",
+            "1 for a dataset with a file that cannot be read.",
+            labels=["dataset"],
+        )
+        for item in status.datasets:
+            unreadable.add_metric([item.dataset], float(item.error is not None))
+        yield unreadable
+        stalled = status.scheduler_stalled_s
+        yield GaugeMetricFamily(
+            "qbtc_scheduler_stalled_seconds",
+            "Seconds without a completed pipeline run beyond the allowance while served (0: fine).",
+            value=stalled or 0.0,
         )
 
     def _orders(self) -> Iterator[Metric]:

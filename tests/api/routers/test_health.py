@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 from fastapi.testclient import TestClient
 
@@ -24,6 +26,7 @@ def test_health_reports_freshness_run_gate_and_kill_switch(client, shared_lake):
         "files": 0,
         "newest": None,
         "lag_seconds": None,
+        "error": None,
     }
     assert body["last_run"]["run_id"] == "run-2"
     assert body["last_run"]["status"] == "completed"
@@ -77,3 +80,58 @@ def test_no_gate_yet_is_reported_as_such(data_dir):
     with TestClient(create_app(make_settings(data_dir))) as client:
         problems = client.get("/api/health").json()["problems"]
     assert problems == ["no quality gate has run yet: run `qbtc ingest` first"]
+
+
+def test_health_is_degraded_when_market_data_lags_beyond_the_setting(shared_lake, shared_data_dir):
+    # The fixture's bars are from January 2026: far older than an hour.
+    settings = make_settings(shared_data_dir, health_max_data_lag_s=3600)
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/api/health").json()
+        metrics = client.get("/metrics").text
+    assert body["status"] == "degraded"
+    (problem,) = body["problems"]
+    assert problem.startswith("market data is ")
+    assert "(limit 1 h 0 min, QBTC_HEALTH_MAX_DATA_LAG_S)" in problem
+    assert "qbtc_health_degraded 1.0" in metrics
+    assert 'qbtc_health_problems{kind="market_lag"} 1.0' in metrics
+
+
+def test_health_is_degraded_when_the_scheduler_stops_completing_runs(
+    shared_lake, shared_data_dir, data_dir
+):
+    from datetime import UTC, datetime, timedelta
+
+    from qbtc.serving import ServingState, write_serving_state
+
+    settings = make_settings(shared_data_dir)
+    started = datetime.now(UTC) - timedelta(minutes=20)
+    # This test process stands in for a live `qbtc up`: its pid is alive.
+    write_serving_state(settings.state_dir, ServingState(os.getpid(), started, 300))
+    try:
+        with TestClient(create_app(settings)) as client:
+            body = client.get("/api/health").json()
+            metrics = client.get("/metrics").text
+    finally:
+        (settings.state_dir / "serving.json").unlink()
+    assert body["status"] == "degraded"
+    (problem,) = body["problems"]
+    assert problem.startswith("no pipeline run completed for ")
+    assert "while `qbtc up` is serving (scheduled every 5 min 0 s)" in problem
+    assert 'qbtc_health_problems{kind="scheduler"} 1.0' in metrics
+
+
+def test_a_dead_scheduler_state_is_not_serving(data_dir):
+    from datetime import UTC, datetime
+
+    from qbtc.serving import ServingState, read_serving_state, write_serving_state
+
+    state_dir = data_dir / "state"
+    assert read_serving_state(state_dir) is None
+    write_serving_state(state_dir, ServingState(os.getpid(), datetime.now(UTC), 300))
+    assert read_serving_state(state_dir) is not None
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    write_serving_state(state_dir, ServingState(dead.pid, datetime.now(UTC), 300))
+    assert read_serving_state(state_dir) is None
+    (state_dir / "serving.json").write_text("[]")
+    assert read_serving_state(state_dir) is None
