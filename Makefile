@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run up test test-e2e lint format bench clean
+.PHONY: help install browser run up test test-e2e lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,17 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter $(UV_BOOT),$(UV)),$(UV_B
 
 install: $(VENV)/.synced ## Build .venv from uv.lock (installs uv first when missing)
 
+# The dashboard's browser test drives Debian's chromium (playwright's own download fails offline).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	@echo "chromium not found: installing Debian's package (apt-get)"
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests when it is missing
+
 run: install ## The main job: one full cycle on the simulated venue, then a summary
 	$(RUN) qbtc run
 
@@ -36,7 +47,7 @@ up: install ## Prefect server + UI, scheduled deployments and the API (Ctrl-C st
 test: install ## The test suite
 	$(RUN) pytest -q
 
-test-e2e: install ## Slow end-to-end tests (make up smoke test)
+test-e2e: install browser ## Slow end-to-end tests (make up smoke test, dashboard in Chromium)
 	$(RUN) pytest -q -m slow tests/e2e
 
 lint: install ## ruff check, ruff format --check, mypy

@@ -22,7 +22,12 @@ from qbtc.api.context import ApiContext
 from qbtc.api.errors import install_error_handlers
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.routers import (
+    account,
+    alerts,
+    desk,
+    exposures,
     health,
+    lineage,
     market,
     metrics,
     options,
@@ -33,6 +38,7 @@ from qbtc.api.routers import (
     signals,
     streams,
 )
+from qbtc.api.routers.dashboard import mount_dashboard
 from qbtc.api.security import (
     AccessMiddleware,
     AccessPolicy,
@@ -61,6 +67,11 @@ _ROUTERS = (
     orders.router,
     runs.router,
     metrics.router,
+    account.router,
+    exposures.router,
+    alerts.router,
+    desk.router,
+    lineage.router,
 )
 
 
@@ -130,4 +141,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _ROUTERS:
         app.include_router(router, dependencies=guard)
     app.include_router(streams.router)
+    mount_dashboard(app)
     return app

@@ -9,7 +9,18 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from qbtc.api.models import Alert, OptionQuote, Order, Position, RiskMetric, Run, Signal
+from qbtc.api.models import (
+    Alert,
+    Fill,
+    LlmCall,
+    OptionQuote,
+    Order,
+    OrderEvent,
+    Position,
+    RiskMetric,
+    Run,
+    Signal,
+)
 from qbtc.schemas import get_dataset
 
 _KINDS: dict[type[pl.DataType], tuple[type, ...]] = {
@@ -28,6 +39,9 @@ CASES = [
     (Alert, "alerts", set()),
     (Order, "order_intents", set()),
     (OptionQuote, "option_quotes", {"underlying", "source"}),
+    (OrderEvent, "order_events", set()),
+    (Fill, "fills", set()),
+    (LlmCall, "llm_calls", set()),
 ]
 
 

@@ -7,7 +7,20 @@ are UTC ISO 8601. Money is USDT unless a field says otherwise.
 
 from qbtc.api.models.base import ApiModel, ErrorResponse, FieldError, Page
 from qbtc.api.models.book import Alert, Order, Position, RiskMetric, RiskMetrics, Run, Signal
+from qbtc.api.models.desk import (
+    CircuitStatus,
+    DeskInfo,
+    Exposures,
+    Limits,
+    PnlPoint,
+    PnlSeries,
+    Stress,
+    StressRow,
+    SymbolNotional,
+    UnderlyingExposure,
+)
 from qbtc.api.models.health import DatasetFreshness, Health, KillSwitch, QualityGate, RunSummary
+from qbtc.api.models.lineage import Fill, Lineage, LlmCall, OrderEvent
 from qbtc.api.models.market import Bar, MarketSummary, Ohlcv, OptionChain, OptionQuote, PriceRow
 from qbtc.api.models.streams import StreamMessage
 
@@ -15,17 +28,27 @@ __all__ = [
     "Alert",
     "ApiModel",
     "Bar",
+    "CircuitStatus",
     "DatasetFreshness",
+    "DeskInfo",
     "ErrorResponse",
+    "Exposures",
     "FieldError",
+    "Fill",
     "Health",
     "KillSwitch",
+    "Limits",
+    "Lineage",
+    "LlmCall",
     "MarketSummary",
     "Ohlcv",
     "OptionChain",
     "OptionQuote",
     "Order",
+    "OrderEvent",
     "Page",
+    "PnlPoint",
+    "PnlSeries",
     "Position",
     "PriceRow",
     "QualityGate",
@@ -35,4 +58,8 @@ __all__ = [
     "RunSummary",
     "Signal",
     "StreamMessage",
+    "Stress",
+    "StressRow",
+    "SymbolNotional",
+    "UnderlyingExposure",
 ]

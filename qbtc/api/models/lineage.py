@@ -1,0 +1,83 @@
+"""An order's lineage: intent and risk decision, ledger, fills, signal, features, LLM, run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from qbtc.api.models.base import ApiModel
+from qbtc.api.models.book import Order, RiskMetric, Run, Signal
+
+
+class OrderEvent(ApiModel):
+    """One row of the append-only order ledger."""
+
+    event_id: str
+    client_order_id: str
+    run_id: str
+    timestamp: datetime
+    event: str = Field(
+        description="intent | submitted | acknowledged | partially_filled | filled | "
+        "cancelled | rejected | reconciled"
+    )
+    symbol: str
+    side: str
+    quantity: float | None = Field(description="Ordered, contracts.")
+    filled_quantity: float | None = Field(description="Filled so far, contracts.")
+    price: float | None = Field(description="Fill or limit price, USDT (premium ccy for options).")
+    venue_order_id: str | None
+    reason: str | None
+
+
+class Fill(ApiModel):
+    """An execution from the venue; fee in fee_currency (positive = paid)."""
+
+    fill_id: str
+    client_order_id: str
+    venue_order_id: str
+    portfolio_id: str
+    symbol: str
+    timestamp: datetime
+    side: str
+    quantity: float | None = Field(description="Contracts.")
+    price: float | None
+    fee: float | None
+    fee_currency: str
+    liquidity: str
+
+
+class LlmCall(ApiModel):
+    """One LLM request and its answer (status ok | cached | rejected | error)."""
+
+    call_id: str
+    run_id: str
+    timestamp: datetime
+    provider: str
+    model: str
+    prompt_hash: str
+    prompt: str
+    response: str | None
+    status: str
+    error: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_ms: float | None = Field(description="Milliseconds.")
+    cost_usd: float | None = Field(description="USD.")
+
+
+class Lineage(ApiModel):
+    """Where an order came from, in the order a cycle made it (null: not stored)."""
+
+    client_order_id: str
+    intent: Order = Field(description="The intent, the pre-trade decision and its ledger state.")
+    risk: list[RiskMetric] = Field(description="Pre-trade risk of the run, per VaR method.")
+    events: list[OrderEvent] = Field(description="Ledger events, oldest first.")
+    fills: list[Fill] = Field(description="Fills, oldest first.")
+    signal: Signal | None = Field(description="The run's signal for the order's symbol.")
+    features: dict[str, Any] | None = Field(
+        description="The feature row of the symbol at the decision bar (what the signal read)."
+    )
+    llm_calls: list[LlmCall] = Field(description="LLM calls of the run (Gemini; none for rules).")
+    run: Run | None = Field(description="The run manifest.")

@@ -1,0 +1,293 @@
+// Account, Book and Risk panels.
+import { getAll, getJSON } from "./api.js";
+import { LineChart, seconds } from "./charts.js";
+import { empty, fmt, h, sign, Table } from "./dom.js";
+
+const $ = (id) => document.getElementById(id);
+const usdCol = (key, label) => ({ key, label: `${label} (USDT)`, num: true, format: fmt.usd, cls: sign });
+
+export function accountPanel(state) {
+  let window = "all";
+  const maxPoints = Number(new URLSearchParams(location.search).get("points")) || 2000;
+  const pnl = new LineChart($("chart-pnl"), {
+    yLabel: "equity (USDT)", y2Label: "PnL (USDT)",
+    series: [
+      { label: "equity (USDT)", color: "--s1", spanGaps: true, width: 2 },
+      { label: "total PnL (USDT)", color: "--s3", scale: "y2" },
+      { label: "realised (USDT)", color: "--s4", scale: "y2" },
+      { label: "unrealised (USDT)", color: "--s6", scale: "y2" },
+      { label: "fees (USDT)", color: "--s2", scale: "y2", dash: [4, 3] },
+      { label: "funding (USDT)", color: "--s5", scale: "y2", dash: [4, 3] },
+    ],
+  });
+  const dd = new LineChart($("chart-dd"), {
+    yLabel: "drawdown (%)",
+    series: [
+      { label: "drawdown (%)", color: "--s2", spanGaps: true, width: 2 },
+      { label: "kill-switch level (%)", color: "--muted", dash: [6, 4] },
+    ],
+  });
+  for (const button of $("pnl-window").querySelectorAll("button")) {
+    button.addEventListener("click", () => {
+      window = button.dataset.window;
+      for (const b of $("pnl-window").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
+      refresh();
+    });
+  }
+
+  function kpis(series) {
+    const last = series.points.at(-1);
+    const equity = [...series.points].reverse().find((p) => p.equity !== null)?.equity
+      ?? (last ? series.capital + last.total_pnl : series.capital);
+    const drawdown = [...series.points].reverse().find((p) => p.drawdown !== null)?.drawdown;
+    const item = (label, value, cls) => h("div", {}, h("dt", {}, label), h("dd", { class: cls || "" }, value));
+    $("account-kpis").replaceChildren(
+      item("Equity (USDT)", fmt.usd(equity)),
+      item("Total PnL (USDT)", fmt.usd(last?.total_pnl ?? 0), sign(last?.total_pnl)),
+      item("Realised (USDT)", fmt.usd(last?.realized_pnl ?? 0), sign(last?.realized_pnl)),
+      item("Unrealised (USDT)", fmt.usd(last?.unrealized_pnl ?? 0), sign(last?.unrealized_pnl)),
+      item("Fees (USDT)", fmt.usd(last?.fees ?? 0)),
+      item("Funding (USDT)", fmt.usd(last?.funding ?? 0), sign(last?.funding)),
+      item("Drawdown / kill level (%)", `${fmt.pct(drawdown ?? 0)} / ${fmt.pct(series.max_drawdown, 1)}`,
+        (drawdown ?? 0) >= series.max_drawdown * 0.8 ? "neg" : ""),
+      item("Points (shown / in window)", `${series.points.length} / ${series.total_points}`),
+    );
+  }
+
+  async function refresh() {
+    const series = await getJSON("/api/pnl", { window, max_points: maxPoints, portfolio_id: state.desk.portfolio_id });
+    state.pnl = series;
+    kpis(series);
+    if (!series.points.length) {
+      pnl.empty("no equity or PnL yet: run a cycle (qbtc run)");
+      dd.empty("no drawdown yet");
+      return;
+    }
+    const pts = series.points;
+    const n = pts.length;
+    const xs = new Float64Array(n), eq = new Array(n), tot = new Float64Array(n), rea = new Float64Array(n);
+    const unr = new Float64Array(n), fee = new Float64Array(n), fun = new Float64Array(n);
+    const ddv = new Array(n), lim = new Float64Array(n).fill(series.max_drawdown * 100);
+    for (let i = 0; i < n; i++) {
+      const p = pts[i];
+      xs[i] = seconds(p.timestamp); eq[i] = p.equity; tot[i] = p.total_pnl; rea[i] = p.realized_pnl;
+      unr[i] = p.unrealized_pnl; fee[i] = p.fees; fun[i] = p.funding;
+      ddv[i] = p.drawdown === null ? null : p.drawdown * 100;
+    }
+    pnl.setData([xs, eq, tot, rea, unr, fee, fun]);
+    dd.setData([xs, ddv, lim]);
+  }
+  return { refresh, charts: [pnl, dd] };
+}
+
+function structureOf(row) {
+  return row.structure_id || null;
+}
+
+export function bookPanel(state) {
+  const perps = new Table($("perps-table"), {
+    label: "Perpetual positions",
+    empty: "no open perpetual positions",
+    columns: [
+      { key: "symbol", label: "Symbol" },
+      { key: "side", label: "Side" },
+      { key: "quantity", label: "Quantity (contracts)", num: true, format: fmt.qty, cls: sign },
+      { key: "entry_price", label: "Entry (USDT)", num: true, format: fmt.price },
+      { key: "mark_price", label: "Mark (USDT)", num: true, format: fmt.price },
+      usdCol("notional", "Notional"),
+      usdCol("unrealized_pnl", "Unrealised PnL"),
+      usdCol("realized_pnl", "Realised PnL"),
+      { key: "fees", label: "Fees (USDT)", num: true, format: fmt.usd },
+      usdCol("funding", "Funding"),
+      { key: "timestamp", label: "Updated (UTC)", format: fmt.time },
+    ],
+  });
+  const options = new Table($("options-table"), {
+    label: "Option positions",
+    empty: "no open option positions",
+    groupBy: (row) => row.group,
+    groupLabel: (group, row) => row.group_label,
+    columns: [
+      { key: "symbol", label: "Symbol" },
+      { key: "expiry", label: "Expiry (UTC)", format: fmt.time },
+      { key: "strike", label: "Strike (USDT)", num: true, format: fmt.price },
+      { key: "option_type", label: "Type" },
+      { key: "quantity", label: "Quantity (contracts)", num: true, format: fmt.qty, cls: sign },
+      { key: "entry_price", label: "Entry (premium ccy)", num: true, format: fmt.price },
+      { key: "mark_price", label: "Mark (premium ccy)", num: true, format: fmt.price },
+      usdCol("notional", "Delta notional"),
+      usdCol("unrealized_pnl", "Unrealised PnL"),
+      { key: "delta", label: "Delta (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "gamma", label: "Gamma (coin/USDT)", num: true, format: (v) => (v === null ? "–" : v.toExponential(2)) },
+      usdCol("vega", "Vega per vol pt"),
+      usdCol("theta", "Theta per day"),
+    ],
+  });
+  const exposure = new Table($("exposure-table"), {
+    label: "Exposure per underlying",
+    empty: "no exposure",
+    columns: [
+      { key: "underlying", label: "Underlying" },
+      { key: "spot", label: "Spot (USDT)", num: true, format: fmt.price },
+      { key: "delta_coin", label: "Net delta (coin)", num: true, format: fmt.qty, cls: sign },
+      usdCol("delta_usd", "Net delta"),
+      usdCol("gamma_usd", "Gamma per 1%"),
+      usdCol("vega_usd", "Vega per vol pt"),
+      usdCol("theta_usd", "Theta per day"),
+      { key: "options_delta_coin", label: "Options delta (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "perp_delta_coin", label: "Perp hedge (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "in_band", label: "Hedge in band (USDT)" },
+    ],
+  });
+
+  function render() {
+    const rows = state.positions || [];
+    const notional = new Map((state.exposures?.by_symbol || []).map((r) => [r.symbol, r.notional]));
+    const open = rows.filter((r) => r.quantity !== 0);
+    const withNotional = open.map((r) => ({
+      ...r,
+      notional: notional.get(r.symbol) ?? (r.type === "perp" && r.mark_price !== null ? r.quantity * r.mark_price : null),
+    }));
+    perps.setRows(withNotional.filter((r) => r.type !== "option"));
+    const opts = withNotional.filter((r) => r.type === "option").map((r) => {
+      const structure = structureOf(r);
+      const group = structure ? `structure ${structure}` : `${r.underlying} ${fmt.time(r.expiry).slice(0, 10)}`;
+      return { ...r, group, group_label: structure ? `Structure ${structure}` : `${r.underlying} · expiry ${fmt.time(r.expiry).slice(0, 10)}` };
+    });
+    opts.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+    const byStructure = opts.some((r) => structureOf(r));
+    $("options-grouping").textContent = opts.length ? (byStructure ? "grouped by structure" : "grouped by underlying and expiry") : "";
+    options.setRows(opts);
+    const ex = state.exposures;
+    if (ex) {
+      exposure.setRows(ex.by_underlying.map((u) => ({
+        ...u, in_band: Math.abs(u.delta_usd) <= ex.hedge_band_usd ? `yes (±${fmt.usd(ex.hedge_band_usd)})` : `no (±${fmt.usd(ex.hedge_band_usd)})`,
+      })));
+      $("book-meta").textContent = ex.note
+        ? ex.note
+        : `${open.length} open positions · gross ${fmt.usd(ex.gross_notional)} USDT · net ${fmt.usd(ex.net_notional)} USDT · marks at ${fmt.time(ex.as_of)} UTC`;
+    }
+  }
+
+  async function refresh() {
+    const [positions, exposures] = await Promise.all([
+      getAll("/api/positions", { portfolio_id: state.desk.portfolio_id }),
+      getJSON("/api/exposures", { portfolio_id: state.desk.portfolio_id }),
+    ]);
+    state.positions = positions;
+    state.exposures = exposures;
+    render();
+  }
+
+  /** A /ws/positions frame: every position (flat ones too) of every portfolio. */
+  function onPositions(items) {
+    state.positions = items.filter((p) => p.portfolio_id === state.desk.portfolio_id);
+    render();
+  }
+  return { refresh, onPositions, tables: { perps, options, exposure } };
+}
+
+export function riskPanel(state) {
+  const chart = new LineChart($("chart-var"), {
+    yLabel: "USDT (loss positive)",
+    series: [
+      { label: "VaR after orders (USDT)", color: "--s1", spanGaps: true, width: 2 },
+      { label: "CVaR after orders (USDT)", color: "--s4", spanGaps: true },
+      { label: "VaR before orders (USDT)", color: "--s6", spanGaps: true, dash: [4, 3] },
+      { label: "CVaR before orders (USDT)", color: "--s5", spanGaps: true, dash: [4, 3] },
+      { label: "VaR limit (USDT)", color: "--s2", dash: [8, 4] },
+    ],
+  });
+  const latest = new Table($("risk-table"), {
+    label: "Latest risk",
+    empty: "no risk rows yet",
+    columns: [
+      { key: "method", label: "Method" },
+      { key: "phase", label: "Phase" },
+      { key: "var", label: "VaR (USDT)", num: true, format: fmt.usd },
+      { key: "cvar", label: "CVaR (USDT)", num: true, format: fmt.usd },
+      { key: "confidence", label: "Confidence (%)", num: true, format: (v) => fmt.pct(v, 1) },
+      { key: "horizon_days", label: "Horizon (days)", num: true, format: (v) => fmt.num(v, 2) },
+      { key: "equity", label: "Equity (USDT)", num: true, format: fmt.usd },
+      { key: "leverage", label: "Leverage (×)", num: true, format: (v) => fmt.num(v, 3) },
+      { key: "drawdown", label: "Drawdown (%)", num: true, format: (v) => fmt.pct(v) },
+      { key: "timestamp", label: "At (UTC)", format: fmt.time },
+    ],
+  });
+  const stress = new Table($("stress-table"), {
+    label: "Stress scenarios",
+    empty: "no book to stress",
+    columns: [
+      { key: "name", label: "Scenario" },
+      { key: "spot_shift", label: "Spot move (%)", num: true, format: (v) => fmt.pct(v, 0) },
+      { key: "vol_shift", label: "Vol move (vol pts)", num: true, format: (v) => fmt.num(v * 100, 0) },
+      usdCol("pnl", "PnL"),
+    ],
+  });
+  const methodSelect = $("risk-method");
+  methodSelect.addEventListener("change", () => refresh());
+
+  function limitBars(rows) {
+    const limits = state.desk.limits;
+    const book = rows.find((r) => r.phase === "book" && r.method === methodSelect.value) || rows.find((r) => r.phase === "book");
+    const container = $("limits");
+    if (!book) { empty(container, "no risk rows yet"); return; }
+    const exp = state.exposures;
+    const items = [
+      ["VaR 99% 1d (USDT)", book.var, limits.max_var_99],
+      ["Gross notional (USDT)", book.gross_notional, limits.max_gross_notional],
+      ["Net notional (USDT)", Math.abs(book.net_notional ?? 0), limits.max_net_notional],
+      ["Leverage (×)", book.leverage, limits.max_leverage],
+      ["Delta (USDT)", Math.abs(exp?.delta_usd ?? book.delta_usd ?? 0), limits.max_delta_usd],
+      ["Gamma per 1% (USDT)", Math.abs(exp?.gamma_usd ?? book.gamma_usd ?? 0), limits.max_gamma_usd],
+      ["Vega per vol pt (USDT)", Math.abs(exp?.vega_usd ?? book.vega_usd ?? 0), limits.max_vega_usd],
+      ["Drawdown (%)", (book.drawdown ?? 0) * 100, limits.max_drawdown * 100],
+    ];
+    container.replaceChildren(...items.map(([label, used, limit]) => {
+      const share = limit ? Math.max(0, (used ?? 0) / limit) : 0;
+      const level = share >= 1 ? "bad" : share >= 0.8 ? "warn" : "";
+      return h("div", {},
+        h("div", { class: "bar-label" }, h("span", {}, label), h("span", {}, `${fmt.num(used, 2)} / ${fmt.num(limit, 2)} (${fmt.num(share * 100, 0)} %)`)),
+        h("div", { class: `bar ${level}`, role: "meter", "aria-label": label, "aria-valuenow": String(used ?? 0), "aria-valuemin": "0", "aria-valuemax": String(limit) },
+          h("span", { style: `width:${Math.min(share, 1) * 100}%` })));
+    }));
+  }
+
+  async function refresh() {
+    const [metrics, stressed] = await Promise.all([
+      getJSON("/api/risk/metrics", { portfolio_id: state.desk.portfolio_id, limit: 1 }),
+      getJSON("/api/risk/stress", { portfolio_id: state.desk.portfolio_id }),
+    ]);
+    const methods = [...new Set(metrics.latest.map((r) => r.method))].sort();
+    if (methods.length && ![...methodSelect.options].some((o) => o.value === methodSelect.value && methods.includes(o.value))) {
+      methodSelect.replaceChildren(...methods.map((m) => h("option", { value: m }, m)));
+      methodSelect.value = methods.includes("monte_carlo") ? "monte_carlo" : methods[0];
+    }
+    latest.setRows(metrics.latest);
+    stress.setRows(stressed.scenarios);
+    limitBars(metrics.latest);
+    $("risk-meta").textContent = stressed.note || (metrics.latest[0] ? `latest at ${fmt.time(metrics.latest.at(-1).timestamp)} UTC` : "");
+    const method = methodSelect.value;
+    if (!method) { chart.empty("no risk rows yet: run a cycle"); return; }
+    const history = await getAll("/api/risk/metrics", { portfolio_id: state.desk.portfolio_id, method },
+      { max: 20000, pick: (body) => body.history });
+    drawHistory(history);
+  }
+
+  function drawHistory(history) {
+    if (!history.length) { chart.empty("no risk history yet"); return; }
+    const times = [...new Set(history.map((r) => r.timestamp))].sort();
+    const index = new Map(times.map((t, i) => [t, i]));
+    const n = times.length;
+    const cols = [new Array(n).fill(null), new Array(n).fill(null), new Array(n).fill(null), new Array(n).fill(null)];
+    for (const r of history) {
+      const i = index.get(r.timestamp);
+      const off = r.phase === "pre_trade" ? 2 : 0;
+      cols[off][i] = r.var;
+      cols[off + 1][i] = r.cvar;
+    }
+    const limit = new Array(n).fill(state.desk.limits.max_var_99);
+    chart.setData([times.map(seconds), ...cols, limit]);
+  }
+  return { refresh, charts: [chart], tables: { latest, stress } };
+}

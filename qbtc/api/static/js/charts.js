@@ -1,0 +1,101 @@
+// Charts with uPlot (vendored, MIT): theme-aware colours, resize with their box.
+/* global uPlot */
+const charts = new Set();
+
+function css(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function axis(label, values) {
+  const fg = css("--muted");
+  return {
+    label, stroke: fg, labelSize: label ? 18 : 0, size: 64,
+    grid: { stroke: css("--chart-grid"), width: 1 },
+    ticks: { stroke: css("--chart-grid"), width: 1 },
+    values,
+  };
+}
+
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
+const numberTicks = (u, splits) => splits.map((v) => (v === null ? "" : compact.format(v)));
+
+/**
+ * A line chart that keeps its configuration, so it can be rebuilt when the theme changes.
+ * series: [{label, color: "--s1", width, dash, points: {size}, line: false, scale}]
+ */
+export class LineChart {
+  constructor(el, { series, x = "time", yLabel = "", y2Label = null, height = 220 }) {
+    this.el = el;
+    this.spec = { series, x, yLabel, y2Label, height };
+    this.data = null;
+    this.plot = null;
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(el);
+    charts.add(this);
+  }
+
+  options() {
+    const { series, x, yLabel, y2Label, height } = this.spec;
+    const width = Math.max(this.el.clientWidth, 200);
+    const axes = [
+      x === "time" ? axis("", undefined) : axis(x, numberTicks),
+      axis(yLabel, numberTicks),
+    ];
+    if (y2Label) axes.push({ ...axis(y2Label, numberTicks), side: 1, scale: "y2", grid: { show: false } });
+    return {
+      width, height,
+      scales: { x: { time: x === "time" }, ...(y2Label ? { y2: {} } : {}) },
+      axes,
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      legend: { live: true },
+      series: [
+        { label: x === "time" ? "time (UTC)" : x, value: x === "time" ? (u, v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " ")) : undefined },
+        ...series.map((s) => ({
+          label: s.label,
+          scale: s.scale || "y",
+          stroke: css(s.color),
+          width: s.width ?? 1.5,
+          dash: s.dash,
+          spanGaps: s.spanGaps ?? false,
+          paths: s.line === false ? () => null : undefined,
+          points: s.points ? { show: true, size: s.points.size || 8, fill: css(s.color), stroke: css(s.color) } : { show: false },
+          value: (u, v) => (v === null || v === undefined ? "–" : compact.format(v)),
+        })),
+      ],
+    };
+  }
+
+  /** data: [xs, ys1, ys2, ...] with xs in seconds (time) or units. */
+  setData(data) {
+    this.data = data;
+    if (!this.plot) {
+      this.el.replaceChildren();
+      this.plot = new uPlot(this.options(), data, this.el);
+    } else {
+      this.plot.setData(data);
+    }
+  }
+
+  resize() {
+    if (this.plot && this.el.clientWidth) this.plot.setSize({ width: this.el.clientWidth, height: this.spec.height });
+  }
+
+  rebuild() {
+    if (!this.plot) return;
+    this.plot.destroy();
+    this.plot = new uPlot(this.options(), this.data, this.el);
+  }
+
+  empty(text) {
+    this.plot?.destroy();
+    this.plot = null;
+    this.el.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: text }));
+  }
+}
+
+export function rebuildAll() {
+  for (const chart of charts) chart.rebuild();
+}
+
+/** Seconds since the epoch of an ISO time (uPlot's time unit). */
+export const seconds = (iso) => Date.parse(iso) / 1000;
