@@ -15,8 +15,9 @@ Units (``settlement="linear"``, premium ``V`` in USDT per coin of underlying):
 ``theta = theta/F``, ``vanna = vanna/F − vega/F²``, ``volga = volga/F`` (all in coin).
 ``F·delta = Δ − P·F/F = Δ − P`` is the coin delta Deribit shows.
 
-At ``expiry == 0`` or ``vol == 0`` the limits are returned: delta a step, gamma, theta and
-volga 0, vega and vanna 0 except at the money, where they keep their finite limits.
+At ``expiry == 0`` or ``vol == 0`` the limits are returned: delta a step, gamma and volga 0,
+vega and vanna 0 except at the money, where they keep their finite limits, and theta its
+discounting term alone, ``r·V`` (the time value's decay is 0 at zero vol; ``r = 0`` at expiry).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Input checks shared by the risk functions: finite 1-D arrays and valid confidence levels."""
+"""Input checks shared by the risk functions: finite arrays, confidence levels, dispersion,
+positive semi-definite covariances."""
 
 from __future__ import annotations
 
@@ -23,3 +24,36 @@ def check_confidence(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be inside (0, 1), e.g. 0.99; got {confidence}")
     return float(confidence)
+
+
+#: Dispersion below this fraction of the values' magnitude is rounding noise, not risk: the
+#: standard deviation of constant returns is ~1e-18, not 0, and dividing by it gives ~1e16.
+DISPERSION_RTOL = 1e-12
+
+
+def is_degenerate_dispersion(dispersion: float, values: NDArray[np.float64]) -> bool:
+    """True when ``dispersion`` is zero up to rounding relative to the size of ``values``."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return not dispersion > DISPERSION_RTOL * scale or not dispersion > 0.0
+
+
+def check_psd(covariance: ArrayLike, name: str = "covariance") -> NDArray[np.float64]:
+    """``covariance`` as a finite, square, symmetric positive semi-definite matrix, or ValueError.
+
+    Symmetrised first; an eigenvalue below ``-1e-10`` times the largest is refused (a
+    covariance estimated from too few or inconsistent samples), rather than letting a
+    variance come out negative and be clipped to zero (a VaR of 0 on a risky book).
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
+        raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    sym = (cov + cov.T) / 2.0
+    values = np.linalg.eigvalsh(sym)
+    if values.min() < -1e-10 * max(float(np.abs(values).max()), 1e-300):
+        raise ValueError(
+            f"{name} is not positive semi-definite (smallest eigenvalue {values.min():.3g}): "
+            "estimate it from consistent samples or repair it (e.g. nearest PSD matrix)"
+        )
+    return sym

@@ -6,7 +6,9 @@ Units (all money in USDT; the desk's convention, ``qbtc.units``):
 * ``delta_usd``: ``delta_coin`` times the spot price (P&L per 100% move, to first order).
 * ``gamma_usd``: change of ``delta_usd`` for a 1% move up (``sum q Gamma F^2 / 100``).
 * ``vega_usd``: P&L for a one vol point rise of implied vol (0.01 in vol units).
-* ``theta_usd``: P&L of one calendar day passing, all else equal.
+* ``theta_usd``: first-order portfolio theta per calendar day, ``sum q * theta / 365`` (the
+  Black-76 ``theta`` of each option held, USDT per year, over 365): the linear estimate of one
+  day passing with spot and vol unchanged, not a full revaluation a day later.
 
 Option deltas are Black-76 forward deltas scaled by ``F / S`` (forwards move with spot), and
 options count in notional at their delta-equivalent ``|q Delta F|``.

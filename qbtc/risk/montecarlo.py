@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
-from qbtc.risk._checks import check_confidence
+from qbtc.risk._checks import check_confidence, check_psd
 from qbtc.risk.book import Book
 from qbtc.risk.factors import FactorModel
 from qbtc.risk.revaluation import delta_gamma_pnl, plan_revaluation, revalue, sensitivities
@@ -76,12 +76,7 @@ def simulate_factor_moves(covariance: Floats, scenarios: int, seed: int) -> Floa
 
 def _root_factor(covariance: Floats) -> Floats:
     """A matrix ``A`` with ``A A^T = covariance`` (eigen-decomposition: handles singular cases)."""
-    cov = np.asarray(covariance, dtype=np.float64)
-    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
-        raise ValueError(f"covariance must be a square matrix, got shape {cov.shape}")
-    values, vectors = np.linalg.eigh((cov + cov.T) / 2.0)
-    if values.min() < -1e-10 * max(values.max(), 1e-300):
-        raise ValueError("covariance is not positive semi-definite")
+    values, vectors = np.linalg.eigh(check_psd(covariance))
     return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 

@@ -127,7 +127,8 @@ class Sensitivities:
     """First- and second-order P&L sensitivities per underlying (USDT).
 
     ``delta[u]``: P&L per unit simple return; ``gamma[u]``: second derivative in the return
-    (``sum q Gamma F^2``); ``vega[u]``: P&L per 1.00 of vol shift; ``theta[u]``: P&L per year.
+    (``sum q Gamma F^2``); ``vega[u]``: P&L per 1.00 of vol shift; ``theta[u]``: first-order
+    theta, ``sum q * theta`` (USDT per year of calendar time, spot and vol held).
     """
 
     delta: Floats
@@ -175,7 +176,10 @@ def option_greeks(options: OptionLegs) -> dict[str, Floats]:
 def delta_gamma_pnl(
     sens: Sensitivities, spot_returns: Floats, vol_shifts: Floats, horizon_days: float
 ) -> Floats:
-    """Delta-gamma(-vega-theta) approximation of the P&L of each scenario, USDT."""
+    """Delta-gamma(-vega-theta) approximation of the P&L of each scenario, USDT.
+
+    The time term is first-order: ``theta * horizon_days / 365`` for every scenario.
+    """
     pnl = np.full(spot_returns.shape[0], float(sens.theta.sum()) * horizon_days / YEAR_DAYS)
     for u in range(sens.delta.size):
         r = spot_returns[:, u]

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
-from qbtc.risk._checks import check_confidence, finite_vector
+from qbtc.risk._checks import check_confidence, check_psd, finite_vector
 
 
 def _losses(pnl: ArrayLike) -> NDArray[np.float64]:
@@ -81,7 +81,8 @@ def var_delta_normal(
         P&L per unit move of each factor (USDT per unit of simple return for spot factors,
         USDT per 1.00 of vol for vol factors).
     covariance : array_like, shape (n, n)
-        Covariance of the factor moves over the VaR horizon (not annualised).
+        Covariance of the factor moves over the VaR horizon (not annualised), positive
+        semi-definite (else ``ValueError``, as :func:`~qbtc.risk.montecarlo.monte_carlo_var`).
     confidence : float
         Confidence level in (0, 1).
     drift : float
@@ -114,7 +115,8 @@ def var_delta_gamma(
     gamma : array_like, shape (n, n)
         Symmetric second-order sensitivities (USDT per unit move squared).
     covariance : array_like, shape (n, n)
-        Covariance of the factor moves over the horizon (not annualised).
+        Covariance of the factor moves over the horizon (not annualised), positive
+        semi-definite (else ``ValueError``).
     confidence : float
         Confidence level in (0, 1).
     drift : float
@@ -149,4 +151,4 @@ def _sensitivities(
     cov = np.asarray(covariance, dtype=np.float64)
     if cov.shape != (d.size, d.size) or not np.all(np.isfinite(cov)):
         raise ValueError(f"covariance must be a finite {d.size}x{d.size} matrix, got {cov.shape}")
-    return d, cov
+    return d, check_psd(cov)

@@ -52,3 +52,23 @@ def test_no_negative_return_has_no_sortino():
 def test_periods_per_year_must_be_positive():
     with pytest.raises(ValueError, match="periods_per_year"):
         sharpe([0.01, -0.02], 0)
+
+
+@pytest.mark.parametrize("value", [0.001, 0.1, -0.003, 1e-7])
+def test_constant_returns_whose_deviation_rounds_above_zero_have_no_sharpe(value):
+    returns = np.full(30, value)
+    with pytest.raises(ValueError, match="zero dispersion"):
+        sharpe(returns, 365)
+
+
+def test_a_downside_of_rounding_noise_has_no_sortino():
+    returns = np.array([0.01, 0.02, -1e-19, 0.015])
+    with pytest.raises(ValueError, match="no negative return"):
+        sortino(returns, 365)
+
+
+def test_tiny_but_real_dispersion_still_has_a_sharpe():
+    returns = np.array([1e-6, 2e-6, 1.5e-6, 0.5e-6])
+    assert sharpe(returns, 365) == pytest.approx(
+        returns.mean() / returns.std(ddof=1) * np.sqrt(365)
+    )

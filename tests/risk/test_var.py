@@ -114,3 +114,22 @@ def test_parametric_var_needs_two_samples():
 def test_mismatched_covariance_raises():
     with pytest.raises(ValueError, match="covariance"):
         var_delta_normal([1.0, 2.0], [[1.0]], 0.99)
+
+
+NOT_PSD = [[1.0, 2.0], [2.0, 1.0]]  # eigenvalues 3 and -1
+
+
+def test_delta_normal_var_refuses_a_covariance_that_is_not_positive_semidefinite():
+    # d.cov.d = 1 + 1 - 4 = -2 < 0: this used to be clipped to a VaR of 0.0
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        var_delta_normal([1.0, -1.0], NOT_PSD, 0.99)
+
+
+def test_delta_gamma_var_refuses_a_covariance_that_is_not_positive_semidefinite():
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        var_delta_gamma([1.0, -1.0], np.zeros((2, 2)), NOT_PSD, 0.99)
+
+
+def test_a_singular_but_positive_semidefinite_covariance_is_accepted():
+    cov = [[1.0, 1.0], [1.0, 1.0]]
+    assert var_delta_normal([1.0, -1.0], cov, 0.99) == pytest.approx(0.0, abs=1e-9)
