@@ -31,6 +31,12 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
 
 SignalProviderName = Literal["rules", "gemini", "replay"]
 
+#: Upper bound of every USDT amount setting (capital, limits): far above any real book, low
+#: enough that a typo (an extra dozen zeros) is refused instead of silently disabling a limit.
+MAX_USD = 1e12
+_TIMEFRAME_UNIT_S = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+_MAX_TIMEFRAME_S = 604_800
+
 
 def _split_csv(value: Any) -> Any:
     """Accept ``A,B,C`` as well as a JSON list for list-valued settings."""
@@ -53,6 +59,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        allow_inf_nan=False,  # every float setting is finite: "inf" or "nan" is refused
     )
 
     # -- storage ---------------------------------------------------------------------------
@@ -83,14 +90,18 @@ class Settings(BaseSettings):
         description="Strike range of the simulated option chains: standard (about 200 BTC "
         "and 360 ETH options) or full (Deribit-sized: about 500 BTC and 900 ETH).",
     )
-    timeframe: str = Field("1m", description="Bar timeframe for OHLCV.")
+    timeframe: str = Field(
+        "1m", description="Bar timeframe for OHLCV: <n><unit>, unit s|m|h|d|w, at most 1w."
+    )
     backfill_days: int = Field(3, ge=1, le=3650, description="Days back-filled on a first run.")
-    seed: int = Field(7, description="Seed of the simulated venue and of Monte Carlo risk.")
+    seed: int = Field(
+        7, ge=0, le=2**63 - 1, description="Seed of the simulated venue and of Monte Carlo risk."
+    )
     as_of: datetime | None = Field(None, description="Fixed clock for reproducible runs (UTC).")
     exchange_testnet: bool = Field(True, description="Use the venue's testnet (sandbox) mode.")
     exchange_api_key: SecretStr | None = None
     exchange_api_secret: SecretStr | None = None
-    exchange_timeout_ms: int = Field(10_000, ge=100, description="ccxt client timeout.")
+    exchange_timeout_ms: int = Field(10_000, ge=100, le=600_000, description="ccxt client timeout.")
     exchange_max_retries: int = Field(4, ge=0, le=10, description="Retries on 429/5xx/network.")
 
     # -- quality ---------------------------------------------------------------------------
@@ -98,44 +109,62 @@ class Settings(BaseSettings):
         0.01, ge=0, le=1, description="Gate fails when more than this fraction of rows is bad."
     )
     quality_max_staleness_s: int = Field(
-        900, ge=1, description="Gate fails when the newest bar is older than this (seconds)."
+        900,
+        ge=1,
+        le=30 * 86_400,
+        description="Gate fails when the newest bar is older than this (s).",
     )
-    quality_jump_sigma: float = Field(12.0, gt=0, description="Flag 1-bar moves beyond N sigma.")
+    quality_jump_sigma: float = Field(
+        12.0, gt=0, le=1_000, description="Flag 1-bar moves beyond N sigma."
+    )
 
     # -- signals ---------------------------------------------------------------------------
     llm_provider: SignalProviderName = Field("rules", description="rules | gemini | replay")
     gemini_api_key: SecretStr | None = None
     gemini_model: str = Field("gemini-3-flash-preview", description="Gemini model name.")
     gemini_base_url: str | None = Field(None, description="Gateway/proxy base URL for Gemini.")
-    gemini_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout, seconds.")
+    gemini_timeout_s: float = Field(30.0, gt=0, le=600, description="Per-request timeout, seconds.")
     gemini_max_retries: int = Field(3, ge=0, le=10)
-    llm_token_budget: int = Field(200_000, ge=0, description="Max tokens spent per run.")
+    llm_token_budget: int = Field(200_000, ge=0, le=10**9, description="Max tokens spent per run.")
 
     # -- portfolio and risk ------------------------------------------------------------------
     portfolio_id: str = Field("main", description="Identifier of the book.")
-    capital: float = Field(1_000_000.0, gt=0, description="Starting equity, USDT.")
-    target_vol: float = Field(0.20, gt=0, description="Annualised volatility target of the book.")
-    max_gross_notional: float = Field(3_000_000.0, gt=0, description="USDT.")
-    max_net_notional: float = Field(1_500_000.0, gt=0, description="USDT.")
-    max_symbol_notional: float = Field(500_000.0, gt=0, description="USDT, per symbol.")
-    max_leverage: float = Field(3.0, gt=0, description="Gross notional / equity.")
-    max_delta_usd: float = Field(1_000_000.0, gt=0, description="Net delta, USDT.")
-    max_gamma_usd: float = Field(250_000.0, gt=0, description="Dollar gamma per 1% move.")
-    max_vega_usd: float = Field(50_000.0, gt=0, description="USDT per vol point.")
-    max_var_99: float = Field(100_000.0, gt=0, description="99% 1-day VaR limit, USDT.")
-    max_order_notional: float = Field(250_000.0, gt=0, description="USDT per order.")
-    max_orders_per_cycle: int = Field(40, ge=1)
-    max_drawdown: float = Field(0.15, gt=0, le=1, description="Kill switch trips beyond this.")
-    max_data_age_s: int = Field(900, ge=1, description="Refuse to trade on older marks.")
-    delta_hedge_band_usd: float = Field(
-        5_000.0, ge=0, description="No-trade band of a perp target (options delta hedge), USDT."
+    capital: float = Field(1_000_000.0, gt=0, le=MAX_USD, description="Starting equity, USDT.")
+    target_vol: float = Field(
+        0.20, gt=0, le=10, description="Annualised volatility target of the book."
     )
-    mc_scenarios: int = Field(10_000, ge=100, description="Monte Carlo VaR scenarios.")
+    max_gross_notional: float = Field(3_000_000.0, gt=0, le=MAX_USD, description="USDT.")
+    max_net_notional: float = Field(1_500_000.0, gt=0, le=MAX_USD, description="USDT.")
+    max_symbol_notional: float = Field(500_000.0, gt=0, le=MAX_USD, description="USDT, per symbol.")
+    max_leverage: float = Field(3.0, gt=0, le=125, description="Gross notional / equity.")
+    max_delta_usd: float = Field(1_000_000.0, gt=0, le=MAX_USD, description="Net delta, USDT.")
+    max_gamma_usd: float = Field(
+        250_000.0, gt=0, le=MAX_USD, description="Dollar gamma per 1% move."
+    )
+    max_vega_usd: float = Field(50_000.0, gt=0, le=MAX_USD, description="USDT per vol point.")
+    max_var_99: float = Field(100_000.0, gt=0, le=MAX_USD, description="99% 1-day VaR limit, USDT.")
+    max_order_notional: float = Field(250_000.0, gt=0, le=MAX_USD, description="USDT per order.")
+    max_orders_per_cycle: int = Field(40, ge=1, le=10_000)
+    max_drawdown: float = Field(0.15, gt=0, le=1, description="Kill switch trips beyond this.")
+    max_data_age_s: int = Field(
+        900, ge=1, le=30 * 86_400, description="Refuse to trade on older marks."
+    )
+    delta_hedge_band_usd: float = Field(
+        5_000.0,
+        ge=0,
+        le=MAX_USD,
+        description="No-trade band of a perp target (options delta hedge), USDT.",
+    )
+    mc_scenarios: int = Field(
+        10_000, ge=100, le=10_000_000, description="Monte Carlo VaR scenarios."
+    )
 
     # -- execution -------------------------------------------------------------------------
     live: bool = Field(False, description="Send orders to a real venue (needs keys).")
-    venue_error_threshold: int = Field(5, ge=1, description="Consecutive errors open the circuit.")
-    circuit_cooldown_s: int = Field(300, ge=1)
+    venue_error_threshold: int = Field(
+        5, ge=1, le=1_000, description="Consecutive errors open the circuit."
+    )
+    circuit_cooldown_s: int = Field(300, ge=1, le=86_400)
     option_limit_inside: float = Field(
         0.0,
         ge=0,
@@ -212,6 +241,47 @@ class Settings(BaseSettings):
                 "use https://, or http:// only to a loopback address (127.0.0.1, localhost, ::1)"
             )
         return value
+
+    @field_validator("timeframe")
+    @classmethod
+    def _check_timeframe(cls, value: str) -> str:
+        unit, amount = value[-1:], value[:-1]
+        seconds = (
+            int(amount) * _TIMEFRAME_UNIT_S[unit]
+            if amount.isdigit() and len(amount) <= 6 and unit in _TIMEFRAME_UNIT_S
+            else 0
+        )
+        if not 0 < seconds <= _MAX_TIMEFRAME_S:
+            raise ValueError(
+                f"timeframe {value!r} is not <n><unit> (unit s, m, h, d or w) of at most 1w: "
+                "use e.g. 1m, 5m, 1h, 4h, 1d"
+            )
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a directory: point it at a directory")
+        for parent in value.absolute().parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ValueError(f"{parent} is not a directory: {value} cannot be created")
+                break
+        return value
+
+    @field_validator("exchange", "options_exchange")
+    @classmethod
+    def _check_exchange(cls, value: str) -> str:
+        if value == "sim":
+            return value
+        from qbtc.market.ccxt_adapter import check_exchange_id
+        from qbtc.market.errors import VenueError
+
+        try:
+            return check_exchange_id(value)
+        except VenueError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("symbols")
     @classmethod

@@ -63,3 +63,51 @@ def test_the_gemini_client_refuses_a_clear_text_key_too():
 
     with pytest.raises(ValueError, match="clear text"):
         open_client("key", base_url="http://gateway.example", timeout_s=1, api_version="v1beta")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("capital", "inf", "finite"),
+        ("capital", "nan", "finite"),
+        ("capital", "1e300", "less than or equal"),
+        ("max_var_99", "-inf", "finite"),
+        ("max_order_notional", "1e13", "less than or equal"),
+        ("max_leverage", "1000", "less than or equal"),
+        ("target_vol", "nan", "finite"),
+        ("seed", "-1", "greater than or equal"),
+        ("seed", str(2**64), "less than or equal"),
+        ("mc_scenarios", "1000000000", "less than or equal"),
+        ("circuit_cooldown_s", "99999999999", "less than or equal"),
+        ("max_orders_per_cycle", "0", "greater than or equal"),
+        ("max_data_age_s", "99999999999", "less than or equal"),
+        ("timeframe", "99999999999d", "at most 1w"),
+        ("timeframe", "1x", "<n><unit>"),
+        ("timeframe", "m", "<n><unit>"),
+        ("timeframe", "0m", "<n><unit>"),
+        ("exchange", "binanceusdx", "unknown exchange id 'binanceusdx': did you mean"),
+        ("options_exchange", "deribitt", "unknown exchange id 'deribitt'"),
+        ("data_dir", "/dev/null", "is not a directory"),
+    ],
+)
+def test_numeric_and_named_settings_out_of_bounds_are_refused(
+    monkeypatch, data_dir, name, value, says
+):
+    monkeypatch.setenv(f"QBTC_{name.upper()}", value)
+    with pytest.raises(ValidationError, match=None) as error:
+        load_settings()
+    assert error.value.errors()[0]["loc"] == (name,)
+    assert says in str(error.value)
+
+
+def test_a_data_dir_under_a_file_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("QBTC_DATA_DIR", str(tmp_path / "file" / "data"))
+    with pytest.raises(ValidationError, match="is not a directory"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["1s", "1m", "15m", "4h", "1d", "1w"])
+def test_usual_timeframes_are_accepted(monkeypatch, data_dir, value):
+    monkeypatch.setenv("QBTC_TIMEFRAME", value)
+    assert load_settings().timeframe == value

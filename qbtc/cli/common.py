@@ -23,4 +23,5 @@ def settings_or_exit(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"])
-        fail(f"invalid setting {name} (QBTC_{name.upper()}): {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        fail(f"invalid setting {name} (QBTC_{name.upper()}): {message}")

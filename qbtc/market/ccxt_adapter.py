@@ -54,6 +54,15 @@ def enable_test_environment(client: ccxt.Exchange) -> bool:
     return False
 
 
+def check_exchange_id(exchange_id: str) -> str:
+    """``exchange_id`` when ccxt knows it, else :class:`VenueError` naming the near matches."""
+    if exchange_id not in ccxt.exchanges:
+        matches = difflib.get_close_matches(exchange_id.lower(), list(ccxt.exchanges), n=3)
+        hint = f"did you mean {', '.join(matches)}?" if matches else "see ccxt.exchanges"
+        raise VenueError(f"unknown exchange id {exchange_id!r}: {hint} (or use 'sim', offline)")
+    return exchange_id
+
+
 def create_client(
     exchange_id: str,
     *,
@@ -63,10 +72,7 @@ def create_client(
     options: dict[str, Any] | None = None,
 ) -> ccxt.Exchange:
     """A ccxt client with rate limiting on and a timeout; a clear error for an unknown id."""
-    if exchange_id not in ccxt.exchanges:
-        matches = difflib.get_close_matches(exchange_id.lower(), list(ccxt.exchanges), n=3)
-        hint = f"did you mean {', '.join(matches)}?" if matches else "see ccxt.exchanges"
-        raise VenueError(f"unknown exchange id {exchange_id!r}: {hint} (or use 'sim', offline)")
+    check_exchange_id(exchange_id)
     config: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_ms)}
     if api_key:
         config["apiKey"] = api_key

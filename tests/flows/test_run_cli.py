@@ -48,3 +48,24 @@ def test_run_refuses_an_unknown_symbol_before_starting_anything(isolated: Path):
     assert result.exit_code == 2
     assert "unknown symbol 'ETHUSD' on sim: did you mean ETH/USDT:USDT" in result.output
     assert not (isolated / "lake").exists()  # nothing ran, nothing was written
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("QBTC_TIMEFRAME", "99999999999d", "invalid setting timeframe (QBTC_TIMEFRAME)"),
+        ("QBTC_DATA_DIR", "/dev/null", "invalid setting data_dir (QBTC_DATA_DIR)"),
+        ("QBTC_EXCHANGE", "binanceusdx", "invalid setting exchange (QBTC_EXCHANGE)"),
+        ("QBTC_CAPITAL", "inf", "invalid setting capital (QBTC_CAPITAL)"),
+    ],
+)
+def test_run_refuses_a_bad_setting_in_one_line_before_prefect_starts(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+):
+    monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert says in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not (isolated / "lake").exists()
