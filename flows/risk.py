@@ -28,6 +28,7 @@ from qbtc.risk.stage import (
     CycleInputs,
     RiskConfig,
     RiskReport,
+    apply_venue_rules_to,
     assess_cycle,
     enforce_drawdown,
     load_cycle_inputs,
@@ -79,6 +80,15 @@ def plan(
         run_id=run_id,
         decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
     )
+
+
+@task(cache_policy=NO_CACHE, timeout_seconds=120)
+def venue_rules(
+    intents: list[OrderIntent], config: RiskConfig, as_of: datetime, report: RiskReport
+) -> list[OrderIntent]:
+    """Round to the venue's lots and ticks; refuse orders below its minimums."""
+    prices = dict(report.valued.prices)
+    return list(apply_venue_rules_to(intents, config, as_of, prices))
 
 
 @task(cache_policy=NO_CACHE)
@@ -234,7 +244,9 @@ def decide(
             len(earlier),
         )
         return tuple(replace(i, run_id=run_id) for i in earlier), True
-    return pretrade(plan(inputs, report, planning, run_id), inputs, report, config), False
+    planned = plan(inputs, report, planning, run_id)
+    ruled = venue_rules(planned, config, inputs.as_of, report)
+    return pretrade(ruled, inputs, report, config), False
 
 
 @flow(name="risk_monitor")

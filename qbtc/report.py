@@ -199,6 +199,8 @@ def render_markdown(report: CycleReport) -> str:
     fallbacks = sorted({s["fallback_reason"] for s in report.signals if s["fallback_reason"]})
     for reason in fallbacks:
         lines.append(f"- signals fell back to rules: {reason}")
+    for refusal in report.intents.get("refusals", [])[:5]:
+        lines.append(f"- refused {refusal['symbol']}: {refusal['reason']}")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.durations.items())
     lines += [f"- stage durations: {stages}", ""]
     if report.signals:

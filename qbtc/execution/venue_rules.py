@@ -42,6 +42,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from qbtc.execution.intents import OrderIntent, Side
+from qbtc.market.protocol import Exchange
 
 PrecisionMode = Literal["tick_size", "decimal_places"]
 Rounding = Literal["round", "down", "up"]
@@ -309,6 +310,19 @@ def market_rules(
         for s in symbols
         if s in markets
     }
+
+
+def load_venue_rules(exchange: Exchange, symbols: Sequence[str]) -> dict[str, VenueRules]:
+    """Rules of ``symbols`` from the venue's markets (``load_markets()``; network on ccxt).
+
+    A symbol the venue does not list is absent, so :func:`rule_intents` refuses its orders.
+    """
+    return market_rules(exchange.load_markets(), list(dict.fromkeys(symbols)))
+
+
+def refuse_all(intents: Sequence[OrderIntent], reason: str) -> tuple[OrderIntent, ...]:
+    """Every intent refused with ``reason`` (e.g. the venue's markets could not be read)."""
+    return tuple(i if i.status == "refused" else _refused(i, reason) for i in intents)
 
 
 def _refused(intent: OrderIntent, reason: str) -> OrderIntent:

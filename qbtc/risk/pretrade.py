@@ -1,6 +1,7 @@
 """Pre-trade checks: every order intent leaves accepted, or refused with its reason.
 
-Checks, in order (all failing reasons are reported, joined by ``"; "``):
+Checks, in order (all failing reasons are reported, joined by ``"; "``); an intent
+already refused (by the venue rules) keeps its refusal and adds nothing to the book:
 
 1. the quality gate passed and the marks are fresh (``max_data_age_s``);
 2. the kill switch is off, or the intent is reduce-only;
@@ -48,6 +49,9 @@ def check_intents(
     accepted = 0
     decided = []
     for intent in intents:
+        if intent.status == "refused":  # refused upstream (venue rules): stays refused
+            decided.append(intent)
+            continue
         reasons = _gate_reasons(intent, context, limits)
         if not reasons:
             reasons = _order_reasons(intent, context, limits, accepted)

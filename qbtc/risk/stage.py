@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from qbtc.execution.intents import OrderIntent
+from qbtc.execution.venue_rules import load_venue_rules, refuse_all, rule_intents
+from qbtc.market.contracts import is_option_symbol
 from qbtc.quality import GateStatus, latest_gate
 from qbtc.risk.assessment import Assessment, assess_book, unit_risks
 from qbtc.risk.drawdown import current_drawdown
@@ -57,6 +60,8 @@ class RiskConfig:
     threads: int = 2
     strategy: str = "qbtc"
     min_order_notional: float = 10.0
+    exchange: str = "sim"
+    exchange_testnet: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> RiskConfig:
@@ -73,6 +78,8 @@ class RiskConfig:
             band_usd=settings.delta_hedge_band_usd,
             scenarios=settings.mc_scenarios,
             seed=settings.seed,
+            exchange=settings.exchange,
+            exchange_testnet=settings.exchange_testnet,
         )
         return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -250,3 +257,34 @@ def stale_reason(inputs: CycleInputs, report: RiskReport, max_age_s: float) -> s
         if age > max_age_s:
             reasons.append(f"signals are {age:,.0f} s old (limit {max_age_s:,.0f} s)")
     return "; ".join(reasons) or None
+
+
+def apply_venue_rules_to(
+    intents: list[OrderIntent], config: RiskConfig, as_of: datetime, prices: dict[str, float]
+) -> tuple[OrderIntent, ...]:
+    """Round the cycle's intents to the order venue's lots and ticks, refuse those below its
+    minimums (:mod:`qbtc.execution.venue_rules`).
+
+    The rules come from the markets of ``config.exchange`` (the venue orders go to) at
+    ``as_of`` on the simulated venue; when they cannot be loaded every intent is refused
+    with the reason (nothing is sent off the venue's grid).
+    """
+    if not intents:
+        return ()
+    from qbtc.market.venue import open_exchange
+
+    symbols = [i.symbol for i in intents]
+    perps = [s for s in dict.fromkeys([*config.symbols, *symbols]) if not is_option_symbol(s)]
+    try:
+        venue = open_exchange(
+            config.exchange,
+            seed=config.seed,
+            as_of=as_of if config.exchange == "sim" else None,
+            symbols=perps,
+            testnet=config.exchange_testnet,
+        )
+        rules = load_venue_rules(venue, symbols)
+    except Exception as exc:
+        why = f"venue rules: the markets of {config.exchange} could not be loaded ({exc})"
+        return refuse_all(intents, why[:400])
+    return rule_intents(intents, rules, prices)

@@ -149,7 +149,7 @@ def test_a_position_the_ledger_misses_is_repaired_and_trips_the_kill_switch(
 def test_a_difference_within_tolerance_is_repaired_without_tripping(
     broker: Broker, venue: SimExchange, config: ExecutionConfig, kill_switch: KillSwitch
 ) -> None:
-    venue.create_order("BTC/USDT:USDT", "market", "buy", 0.001, None, {"clientOrderId": "tiny"})
+    venue.create_order("BTC/USDT:USDT", "market", "buy", 0.002, None, {"clientOrderId": "tiny"})
     loose = ExecutionConfig(
         config.lake_dir, config.state_dir, tolerance=Tolerance(position_usd=1_000.0)
     )

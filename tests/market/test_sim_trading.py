@@ -37,7 +37,10 @@ class FakeMarket:
         return self.now
 
     def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
-        return {SYMBOL: {"symbol": SYMBOL}}
+        return {SYMBOL: self.market(SYMBOL)}
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return {"symbol": symbol}  # no lots, ticks or minimums: the venue rules let all pass
 
     def fetch_ticker(self, symbol: str) -> dict[str, Any]:
         mid = (self.bid + self.ask) / 2
@@ -211,8 +214,8 @@ def test_a_reused_client_order_id_is_refused_like_binance(trading: SimTrading) -
         ),
         (
             lambda t: t.create_order(SYMBOL, "limit", "buy", 1.0, None, {}),
-            ccxt.InvalidOrder,
-            "-4014",
+            ccxt.BadRequest,
+            "-1102",
         ),
         (
             lambda t: t.fetch_order("", SYMBOL, {"clientOrderId": "nope"}),
@@ -306,3 +309,63 @@ def test_the_simulated_exchange_delegates_trading_to_it(data_dir: Path) -> None:
     position = venue.fetch_positions()[0]
     assert position["info"]["funding"] != 0.0
     assert position["markPrice"] == venue.fetch_ticker("ETH/USDT:USDT")["markPrice"]
+
+
+# -- venue rules: the simulated venue refuses what Binance refuses --------------------------------
+
+
+@pytest.fixture
+def sim(data_dir: Path) -> SimExchange:
+    as_of = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    return SimExchange(
+        seed=7, as_of=as_of, symbols=(SYMBOL, "ADA/USDT:USDT"), trading=SimTrading(data_dir)
+    )
+
+
+@pytest.mark.parametrize(
+    ("symbol", "kind", "amount", "price", "params", "error", "message"),
+    [
+        # the unrounded ADA quantity the planner used to send (lot: 1 ADA)
+        ("ADA/USDT:USDT", "market", 65815.293856, None, {}, ccxt.BadRequest, '"code":-1111'),
+        (SYMBOL, "market", 0.0015, None, {}, ccxt.BadRequest, "Precision is over the maximum"),
+        (SYMBOL, "limit", 0.01, 90_000.05, {}, ccxt.BadRequest, '"code":-4014'),
+        (
+            SYMBOL,
+            "market",
+            0.001,
+            None,
+            {},
+            ccxt.InvalidOrder,
+            "notional must be no smaller than 100 \\(unless you choose reduce only\\)",
+        ),
+    ],
+)
+def test_orders_off_the_grid_or_below_the_minimum_are_refused(
+    sim: SimExchange,
+    symbol: str,
+    kind: str,
+    amount: float,
+    price: float | None,
+    params: dict[str, Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    with pytest.raises(error, match=message):
+        sim.create_order(symbol, kind, "buy", amount, price, {"clientOrderId": "x", **params})
+    assert sim.fetch_open_orders() == []
+    assert sim.fetch_positions() == []
+
+
+def test_a_reduce_only_order_below_the_minimum_notional_is_accepted(sim: SimExchange) -> None:
+    sim.create_order(SYMBOL, "market", "buy", 0.002, None, {"clientOrderId": "open"})
+    closed = sim.create_order(
+        SYMBOL, "market", "sell", 0.001, None, {"clientOrderId": "close", "reduceOnly": True}
+    )
+    assert closed["status"] == "closed"
+    assert sim.fetch_positions()[0]["contracts"] == pytest.approx(0.001)
+
+
+def test_an_option_below_its_lot_is_refused(sim: SimExchange) -> None:
+    option = next(s for s in sim.load_markets() if s.startswith("BTC/USDT:USDT-"))
+    with pytest.raises(ccxt.BadRequest, match="-1111"):
+        sim.create_order(option, "limit", "buy", 0.015, 100.0, {"clientOrderId": "o"})

@@ -48,7 +48,7 @@ def perp_market(symbol: str) -> dict[str, Any]:
         "limits": {
             "amount": {"min": 10.0**-spec.amount_decimals, "max": None},
             "price": {"min": 10.0**-spec.price_decimals, "max": None},
-            "cost": {"min": 5.0, "max": None},
+            "cost": {"min": spec.min_notional, "max": None},
             "leverage": {"min": 1.0, "max": 20.0},
         },
         "info": {"symbol": spec.market_id, "contractType": "PERPETUAL"},

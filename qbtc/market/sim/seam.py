@@ -27,6 +27,10 @@ class MarketView(Protocol):
 
     def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
 
+    def market(self, symbol: str) -> dict[str, Any]:
+        """The ccxt market of a listed perp or of any live option (its lots, ticks, limits)."""
+        ...
+
     def fetch_ticker(self, symbol: str) -> dict[str, Any]:
         """ccxt ticker of a perp or option symbol at the venue clock (bid, ask, last, mark)."""
         ...

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qbtc.execution.venue_rules import VenueRules, amount_to_precision
 from qbtc.market.sim.seam import MarketView
 from qbtc.market.sim.trading_state import (
     AccountState,
@@ -129,6 +130,7 @@ class SimTrading:
         cid = str(params.get("clientOrderId") or params.get("newClientOrderId") or "")
         reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
         self._check_order(symbol, type, side, amount, price)
+        self._check_rules(symbol, side, amount, price, reduce_only)
         with self.store.locked(publish=False) as account:
             now = self._advance(account)
             if cid and self.store.find(account, client_order_id=cid) is not None:
@@ -262,7 +264,44 @@ class SimTrading:
         if not (amount > 0 and math.isfinite(amount)):
             raise self._error("InvalidOrder", -4003, f"Quantity {amount} must be positive.")
         if type == "limit" and not (price is not None and price > 0):
-            raise self._error("InvalidOrder", -4014, "A limit order needs a positive price.")
+            raise self._error(
+                "BadRequest",
+                -1102,
+                "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+            )
+
+    def _check_rules(
+        self, symbol: str, side: str, amount: float, price: float | None, reduce_only: bool
+    ) -> None:
+        """Refuse an order off the market's grid or outside its limits, as Binance does.
+
+        Codes and ccxt classes of Binance USD-M: -1111 (``BadRequest``, amount off the lot),
+        -4004 / -4005 (``BadRequest``, amount below / above the limits), -4014
+        (``BadRequest``, price off the tick) and -4164 (``InvalidOrder``, notional below the
+        minimum, reduce-only orders exempt).
+        """
+        rules = VenueRules.from_market(self.market.market(symbol))
+        lot = rules.amount_step
+        if lot is not None and not _on_grid(amount / rules.contract_size, lot):
+            raise self._error(
+                "BadRequest", -1111, "Precision is over the maximum defined for this asset."
+            )
+        if rules.min_amount is not None and amount < rules.min_amount * (1 - 1e-12):
+            raise self._error("BadRequest", -4004, "Quantity less than min quantity.")
+        if rules.max_amount is not None and amount > rules.max_amount * (1 + 1e-12):
+            raise self._error("BadRequest", -4005, "Quantity greater than max quantity.")
+        step = rules.price_step
+        if price is not None and step is not None and not _on_grid(price, step):
+            raise self._error("BadRequest", -4014, "Price not increased by tick size.")
+        if rules.min_cost is not None and not reduce_only:
+            notional = amount * rules.contract_size * (price or self._mark(symbol))
+            if notional < rules.min_cost:
+                raise self._error(
+                    "InvalidOrder",
+                    -4164,
+                    f"Order's notional must be no smaller than {rules.min_cost:g} "
+                    "(unless you choose reduce only).",
+                )
 
     def _check_margin(self, account: AccountState, symbol: str, amount: float) -> None:
         """Reject when initial margin of positions, open orders and this order exceeds equity."""
@@ -369,6 +408,13 @@ class SimTrading:
         if found is None:
             raise self._error("OrderNotFound", -2013, "Order does not exist.")
         return found
+
+
+def _on_grid(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole number of ``step`` (decimal arithmetic, as the venue)."""
+    return amount_to_precision(value, step) == value or math.isclose(
+        round(value / step) * step, value, rel_tol=1e-12, abs_tol=0.0
+    )
 
 
 def _ccxt_error(kind: str, message: str) -> Exception:

@@ -59,6 +59,9 @@ class PerpSpec:
         Amount precision, base currency.
     spread_bps : float
         Quoted bid-ask spread, basis points of price.
+    min_notional : float
+        Smallest order notional the venue accepts, USDT (Binance USD-M's MIN_NOTIONAL:
+        100 on BTCUSDT, 20 on ETHUSDT, 5 elsewhere); reduce-only orders are exempt.
     """
 
     base: str
@@ -71,6 +74,7 @@ class PerpSpec:
     price_decimals: int
     amount_decimals: int
     spread_bps: float
+    min_notional: float = 5.0
 
     @property
     def symbol(self) -> str:
@@ -87,8 +91,8 @@ class PerpSpec:
 
 
 SPECS: tuple[PerpSpec, ...] = (
-    PerpSpec("BTC", 90_000.0, 1.00, 0.15, 0.010, 0.030, 15e9, 1, 3, 0.2),
-    PerpSpec("ETH", 3_000.0, 1.15, 0.35, 0.015, 0.040, 8e9, 2, 3, 0.3),
+    PerpSpec("BTC", 90_000.0, 1.00, 0.15, 0.010, 0.030, 15e9, 1, 3, 0.2, 100.0),
+    PerpSpec("ETH", 3_000.0, 1.15, 0.35, 0.015, 0.040, 8e9, 2, 3, 0.3, 20.0),
     PerpSpec("SOL", 150.0, 1.30, 0.55, 0.025, 0.060, 3e9, 3, 2, 0.5),
     PerpSpec("BNB", 600.0, 0.80, 0.35, 0.015, 0.040, 6e8, 2, 2, 0.6),
     PerpSpec("XRP", 2.2, 1.10, 0.60, 0.030, 0.070, 2e9, 4, 1, 0.6),
