@@ -22,6 +22,7 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.cycle import ExecutionConfig, submit_intents
 from qbtc.execution.intents import intents_frame, load_intents
 from qbtc.execution.pnl import compute_positions
+from qbtc.execution.venue_rules import market_rules, rule_intents
 from qbtc.lake import write_dataset
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.trading import SimTrading
@@ -67,7 +68,10 @@ def _cycle(
         decision_bar=BAR - timedelta(minutes=bar_offset),
         **KW,
     )
-    accepted = [replace(i, status="accepted") for i in planned]
+    # the risk stage puts every intent on the venue's grid before it is stored
+    rules = market_rules(venue.load_markets(), list(targets))
+    ruled = [i for i in rule_intents(planned, rules, prices) if i.status != "refused"]
+    accepted = [replace(i, status="accepted") for i in ruled]
     shuffled = [accepted[k % len(accepted)] for k in order] + accepted if accepted else []
     write_dataset(config.lake_dir, ORDER_INTENTS, intents_frame(reversed(accepted)))
     stored = load_intents(config.lake_dir, run_id)
