@@ -6,8 +6,8 @@
   unless ``live`` is set explicitly, and always with API keys.
 
 Both speak ccxt's unified API, so the submission path is the same. Orders carry the
-intent's client order id (``clientOrderId``, sent to Binance as ``newClientOrderId``) and
-``reduceOnly`` where the venue supports it.
+intent's client order id (``clientOrderId``, sent to Binance as ``newClientOrderId``; Deribit's
+``label``) and ``reduceOnly`` where the venue supports it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ from typing import Any
 
 from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.execution.circuit import Fault, classify
+from qbtc.execution.equity import Equity, balance_totals, collateral_equity
 from qbtc.execution.intents import OrderIntent
+from qbtc.execution.positions import option_mark_from_ticker
+from qbtc.execution.venue_units import (
+    client_id_of,
+    order_in_book_units,
+    position_in_book_units,
+    underlying_price_of,
+)
+from qbtc.market.contract_spec import ContractSpec, is_stablecoin
 from qbtc.market.protocol import Exchange
 
 #: Venues whose perps accept ``reduceOnly`` on new orders (ccxt ids).
@@ -37,6 +46,11 @@ REDUCE_ONLY_VENUES = frozenset(
         "kucoinfutures",
     }
 )
+
+
+class UnreadableAnswerError(TimeoutError):
+    """The venue took an order but its answer could not be used: like a timeout, the order
+    is resolved by looking it up by client id, never taken for a refusal."""
 
 
 class BrokerConfigError(ValueError):
@@ -61,9 +75,18 @@ class BrokerSettings:
     taker_fee: float = 0.0005
 
 
-class Broker:
-    """A venue to trade on (any :class:`~qbtc.market.protocol.Exchange`).
+#: The order parameter that carries qbtc's client order id where it is not ccxt's unified
+#: ``clientOrderId`` (which ccxt sends as Binance's ``newClientOrderId``, Bybit's
+#: ``orderLinkId``, OKX's ``clOrdId``). Deribit keeps the client's id in ``label``
+#: (https://docs.deribit.com/#private-buy: "label: user defined label for the order").
+CLIENT_ID_PARAMS = {"deribit": "label"}
 
+
+class Broker:
+    """A venue to trade on (any :class:`~qbtc.market.protocol.Exchange`), in the book's units.
+
+    Orders go out in the venue's units (a Deribit perpetual in USD) and everything read back
+    (orders, positions, equity) comes in coins and USD (:mod:`qbtc.execution.venue_units`).
     ``taker_fee`` (a fraction of notional) estimates fees when the venue's order structure
     does not report them (Binance's order endpoint does not).
     """
@@ -73,44 +96,134 @@ class Broker:
         self.paper = paper
         self.taker_fee = taker_fee
         self.supports_reduce_only = paper or exchange.id in REDUCE_ONLY_VENUES
+        self._specs: dict[str, ContractSpec] = {}
 
     @property
     def name(self) -> str:
         return f"{'paper' if self.paper else 'ccxt'}:{self.exchange.id}"
 
+    # -- units ----------------------------------------------------------------------------------
+    def spec(self, symbol: str) -> ContractSpec:
+        """How the venue counts ``symbol`` (from its market; one coin per contract if unknown)."""
+        if symbol not in self._specs:
+            market = self.exchange.load_markets().get(symbol)
+            if market is None and hasattr(self.exchange, "market"):
+                try:
+                    market = self.exchange.market(symbol)
+                except Exception:
+                    market = None
+            self._specs[symbol] = (
+                ContractSpec.from_market(market, exchange_id=self.exchange.id)
+                if market
+                else ContractSpec.linear(symbol)
+            )
+        return self._specs[symbol]
+
+    def underlying_price(self, symbol: str) -> float | None:
+        """The forward (USD) the venue quotes with an option, from its ticker."""
+        mark = option_mark_from_ticker(self.exchange.fetch_ticker(symbol))
+        return None if mark is None else mark.forward
+
+    def _book_order(self, order: dict[str, Any], reference: float | None = None) -> dict[str, Any]:
+        spec = self.spec(str(order["symbol"]))
+        underlying = None
+        if spec.premium_in_coin and underlying_price_of(order) is None:
+            underlying = self.underlying_price(spec.symbol)
+        return order_in_book_units(
+            order, spec, underlying_price=underlying, reference_price=reference
+        )
+
+    # -- orders ---------------------------------------------------------------------------------
     def order_params(self, intent: OrderIntent) -> dict[str, Any]:
-        params: dict[str, Any] = {"clientOrderId": intent.client_order_id}
+        key = CLIENT_ID_PARAMS.get(self.exchange.id, "clientOrderId")
+        params: dict[str, Any] = {key: intent.client_order_id}
         if intent.reduce_only and self.supports_reduce_only:
             params["reduceOnly"] = True
         return params
 
     def place(self, intent: OrderIntent) -> dict[str, Any]:
-        """Send the intent as a new order; returns the venue's ccxt order structure."""
+        """Send the intent as a new order; returns the venue's order in the book's units.
+
+        The quantity (coins) becomes the venue's amount at the intent's price (its limit
+        price, else its notional per coin); a limit price goes out as the venue quotes it.
+        """
+        spec = self.spec(intent.symbol)
         price = intent.limit_price if intent.order_type == "limit" else None
-        return self.exchange.create_order(
-            intent.symbol,
-            intent.order_type,
-            intent.side,
-            intent.quantity,
-            price,
-            self.order_params(intent),
+        reference = intent.notional / intent.quantity
+        amount = spec.amount(intent.quantity, reference)
+        order = self.exchange.create_order(
+            intent.symbol, intent.order_type, intent.side, amount, price, self.order_params(intent)
         )
+        if not client_id_of(order):
+            order["clientOrderId"] = intent.client_order_id
+        try:
+            return self._book_order(order, reference)
+        except Exception as exc:  # the venue has the order: never let this read as a refusal
+            raise UnreadableAnswerError(
+                f"{self.exchange.id} took order {intent.client_order_id} but its answer could "
+                f"not be read in the book's units ({exc}); it is looked up by client id"
+            ) from exc
 
     def fetch_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any] | None:
-        """The venue's order with this client id, or None when the venue has none."""
+        """The venue's order with this client id, or None when the venue has none.
+
+        Deribit is asked by label (``private/get_order_state_by_label``); other venues by
+        ccxt's ``clientOrderId``. A look-up the venue answers with an error raises (the
+        caller treats that as "unknown, look again"), never as "no such order".
+        """
+        lookup = getattr(self.exchange, "fetch_orders_by_label", None)
+        if CLIENT_ID_PARAMS.get(self.exchange.id) == "label" and lookup is not None:
+            orders = lookup(symbol, client_order_id)
+            return self._book_order(orders[-1]) if orders else None
         try:
-            return self.exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
+            order = self.exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
         except Exception as exc:
             if classify(exc) is Fault.NOT_FOUND:
                 return None
             raise
+        return self._book_order(order)
 
     def fetch_open_orders(self, symbols: Iterable[str]) -> list[dict[str, Any]]:
         """Open orders of ``symbols`` (one call per symbol: Binance rate-limits the global call)."""
         orders: list[dict[str, Any]] = []
         for symbol in sorted(set(symbols)):
-            orders.extend(self.exchange.fetch_open_orders(symbol))
+            orders.extend(self._book_order(o) for o in self.exchange.fetch_open_orders(symbol))
         return orders
+
+    # -- account --------------------------------------------------------------------------------
+    def fetch_positions(self) -> list[dict[str, Any]]:
+        """The venue's open positions, ``contracts`` in coins, prices and PnL in USD."""
+        out = []
+        for position in self.exchange.fetch_positions():
+            if not position.get("contracts"):
+                continue
+            spec = self.spec(str(position["symbol"]))
+            underlying = self.underlying_price(spec.symbol) if spec.premium_in_coin else None
+            out.append(position_in_book_units(position, spec, underlying_price=underlying))
+        return out
+
+    def coin_price(self, currency: str) -> float | None:
+        """USD per coin of ``currency``: the mark (else index, else last) of its perpetual."""
+        markets = self.exchange.load_markets()
+        perps = sorted(
+            symbol
+            for symbol, market in markets.items()
+            if market.get("swap")
+            and market.get("base") == currency
+            and is_stablecoin(str(market.get("quote")))
+        )
+        for symbol in perps[:1]:
+            ticker = self.exchange.fetch_ticker(symbol)
+            for key in ("markPrice", "indexPrice", "last"):
+                if ticker.get(key):
+                    return float(ticker[key])
+        return None
+
+    def equity(self) -> Equity:
+        """The account's equity in USD over every collateral currency, at the venue's marks."""
+        totals = balance_totals(self.exchange.fetch_balance())
+        prices = {c: self.coin_price(c) for c in totals if not is_stablecoin(c)}
+        return collateral_equity(totals, {c: p for c, p in prices.items() if p is not None})
 
 
 def open_broker(settings: BrokerSettings) -> Broker:

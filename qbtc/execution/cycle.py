@@ -112,12 +112,14 @@ def submit_intents(
 def venue_marks(
     broker: Broker, symbols: Sequence[str]
 ) -> tuple[dict[str, float], dict[str, OptionMark]]:
-    """Marks of held ``symbols``: from the venue's positions, else its tickers; option IVs.
+    """Marks (USD per coin) of held ``symbols``: the venue's positions, else its tickers.
 
-    A symbol the venue cannot price (an expired option) is left out and logged.
+    An inverse option's coin mark is valued at the forward its ticker quotes (Deribit's
+    0.2168 BTC at 38,992.71 is 8,453.62 USD); option forwards and IVs come with it. A symbol
+    the venue cannot price (an expired option) is left out and logged.
     """
     marks: dict[str, float] = {}
-    for position in broker.exchange.fetch_positions():
+    for position in broker.fetch_positions():
         if position.get("markPrice") is not None:
             marks[str(position["symbol"])] = float(position["markPrice"])
     option_marks: dict[str, OptionMark] = {}
@@ -129,10 +131,17 @@ def venue_marks(
         except Exception as exc:
             log.warning("no mark for %s: %s", symbol, exc)
             continue
-        marks.setdefault(symbol, float(ticker.get("markPrice") or ticker.get("last") or 0.0))
         option_mark = option_mark_from_ticker(ticker) if is_option_symbol(symbol) else None
         if option_mark is not None:
             option_marks[symbol] = option_mark
+        if symbol not in marks:
+            price = float(ticker.get("markPrice") or ticker.get("last") or 0.0)
+            forward = option_mark.forward if option_mark is not None else None
+            spec = broker.spec(symbol)
+            if spec.premium_in_coin and forward is None:
+                log.warning("no forward for %s: its coin mark cannot be valued in USD", symbol)
+                continue
+            marks[symbol] = spec.usd_price(price, forward)
     return marks, option_marks
 
 

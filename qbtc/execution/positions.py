@@ -32,14 +32,35 @@ class OptionMark:
     mark_iv: float
 
 
+def _first(mapping: Mapping[str, Any], *keys: str) -> float | None:
+    for key in keys:
+        value = mapping.get(key)
+        if value not in (None, ""):
+            return float(value)
+    return None
+
+
 def option_mark_from_ticker(ticker: Mapping[str, Any]) -> OptionMark | None:
-    """Forward and mark IV from a venue option ticker (``info.forwardPrice``, ``markIV``)."""
+    """Forward (USD) and mark IV (fraction) from a venue's option ticker, in either shape.
+
+    - Binance options and the simulated venue: ``info.forwardPrice`` or
+      ``info.underlyingPrice``, ``info.markIV`` as a fraction;
+    - Deribit (``public/ticker``): ``info.underlying_price`` (the forward of the option's
+      expiry) and ``info.mark_iv`` in percent (61.27 is 0.6127);
+    - else ccxt's ``underlyingPrice`` / ``indexPrice`` and ``impliedVolatility``.
+
+    None when the ticker has no forward or no IV.
+    """
     info = ticker.get("info") or {}
-    forward = info.get("forwardPrice") or info.get("underlyingPrice") or ticker.get("indexPrice")
-    iv = info.get("markIV") or info.get("markIv") or ticker.get("impliedVolatility")
+    forward = _first(info, "forwardPrice", "underlyingPrice", "underlying_price")
+    forward = forward or _first(ticker, "underlyingPrice", "indexPrice")
+    iv = _first(info, "markIV", "markIv")
+    if iv is None and (percent := _first(info, "mark_iv")) is not None:
+        iv = percent / 100.0
+    iv = iv if iv is not None else _first(ticker, "impliedVolatility")
     if forward is None or iv is None:
         return None
-    return OptionMark(float(forward), float(iv))
+    return OptionMark(forward, iv)
 
 
 def _option_columns(

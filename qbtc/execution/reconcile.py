@@ -8,9 +8,12 @@ The venue is the truth. In order:
 2. open orders on the venue the ledger does not know are adopted;
 3. positions: the ledger's (from fills) against the venue's; a difference is repaired with a
    ``reconciled`` fill at the venue's entry price;
-4. the USDT balance: the venue's against ``capital + realised - fees + funding +
-   adjustments + unrealised``; a difference is recorded as a ``reconciled`` adjustment (the
-   first reconciliation records the starting balance the same way).
+4. the equity: the venue's, in USD over every collateral currency at its marks
+   (:meth:`qbtc.execution.brokers.Broker.equity`), against ``capital + realised - fees +
+   funding + adjustments + unrealised``; a difference is recorded as a ``reconciled``
+   adjustment (the first reconciliation records the starting balance the same way). Coin
+   collateral is revalued with the market, so only an all-stablecoin account's difference
+   can trip the kill switch.
 
 Each repair writes a ``reconciled`` event with the reason. A position difference worth more
 than ``position_tolerance_usd`` or a balance difference beyond ``balance_tolerance_usd`` trips
@@ -32,7 +35,7 @@ from qbtc.execution.pnl import compute_positions
 from qbtc.execution.submit import KillSwitchLike
 from qbtc.execution.tracking import LedgerBatch
 
-BALANCE_ID = "balance:USDT"
+BALANCE_ID = "balance:USDT"  # the id of equity adjustments (USD), kept for existing ledgers
 _STALE = timedelta(days=1)
 
 
@@ -85,7 +88,7 @@ class Reconciler(LedgerBatch):
         traded = {s.symbol for s in states.values() if "/" in s.symbol}
         self._unknown_open_orders(set(states), traded | set(self.symbols))
         self._flush()  # positions below are computed from the repaired fills
-        venue_positions = {p["symbol"]: p for p in self.broker.exchange.fetch_positions()}
+        venue_positions = {p["symbol"]: p for p in self.broker.fetch_positions()}
         self._positions(venue_positions, funding_rates)
         self._flush()
         self._balance(venue_positions, funding_rates)
@@ -132,19 +135,31 @@ class Reconciler(LedgerBatch):
     def _positions(
         self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
     ) -> None:
-        ledger = compute_positions(self.ledger.fills(), funding_rates=funding_rates)
+        ledger_fills = self.ledger.fills()
+        ledger = compute_positions(ledger_fills, funding_rates=funding_rates)
         now = datetime.now(UTC)
         fills = []
         for symbol in sorted(set(ledger) | set(venue)):
             mine = ledger[symbol].quantity if symbol in ledger else 0.0
             theirs = _signed_contracts(venue.get(symbol))
-            difference = theirs - mine
-            if abs(difference) <= 1e-9 * max(abs(mine), abs(theirs), 1.0):
-                continue
             position = venue.get(symbol) or {}
             price = float(position.get("entryPrice") or position.get("markPrice") or 0.0)
             if not price and symbol in ledger:
                 price = ledger[symbol].entry_price
+            if self.broker.spec(symbol).amount_in_usd:
+                # USD-sized (Deribit inverse perpetual): the venue keeps the USD size, whose
+                # coins move with the price; compare USD sizes and repair in coins at the mark.
+                usd_mine = _signed_usd_size(ledger_fills, symbol)
+                usd_theirs = float(position.get("venueSize") or 0.0)
+                if abs(usd_theirs - usd_mine) <= max(1e-9 * abs(usd_mine), 1e-6):
+                    continue
+                mark = float(position.get("markPrice") or price or 1.0)
+                difference = (usd_theirs - usd_mine) / mark
+                price = mark
+            else:
+                difference = theirs - mine
+            if abs(difference) <= 1e-9 * max(abs(mine), abs(theirs), 1.0):
+                continue
             key = hashlib.sha256(f"{self.run_id}|{symbol}|{difference!r}".encode()).hexdigest()
             fills.append(
                 Fill(
@@ -187,29 +202,35 @@ class Reconciler(LedgerBatch):
     def _balance(
         self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
     ) -> None:
-        balance = self.broker.exchange.fetch_balance()
-        total = (balance.get("total") or {}).get("USDT")
-        if total is None:
+        equity = self.broker.equity()
+        if not equity.holdings:
             return
+        total = equity.usd
         events = self.ledger.events().filter(pl.col("client_order_id") == BALANCE_ID)
         adjustments = float(events["quantity"].sum()) if events.height else 0.0
         books = compute_positions(self.ledger.fills(), funding_rates=funding_rates).values()
         booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
         unrealised = sum(float(p.get("unrealizedPnl") or 0.0) for p in venue.values())
         expected = self.capital + booked + adjustments + unrealised
-        difference = float(total) - expected
+        difference = total - expected
         first = events.height == 0
         if not first and abs(difference) < 0.01:
             return
+        held = equity.describe()
         reason = (
-            f"starting balance: venue {float(total):.2f} USDT, capital {self.capital:.2f}"
+            f"starting balance: venue {held}, capital {self.capital:.2f}"
             if first
-            else f"balance: venue {float(total):.2f} USDT, ledger {expected:.2f}; adjusted"
+            else f"balance: venue {held}, ledger {expected:.2f}; adjusted"
         )
-        self._events.append(self._balance_event(difference, float(total), reason))
+        if not first and equity.coin_collateral:
+            reason += " (coin collateral is revalued at the venue's marks)"
+        self._events.append(self._balance_event(difference, total, reason))
         if not first:
             self.repairs.append(reason)
-        if not first and abs(difference) > self.tolerance.balance_usd:
+        # Coin collateral changes its USD value with the market, which the ledger does not
+        # book: only an all-stablecoin account's difference can mean a missing fill.
+        coin = equity.coin_collateral
+        if not first and not coin and abs(difference) > self.tolerance.balance_usd:
             self.mismatches.append(reason)
 
     def _balance_event(self, difference: float, total: float, reason: str) -> OrderEvent:
@@ -240,10 +261,21 @@ class Reconciler(LedgerBatch):
 
 
 def _signed_contracts(position: dict[str, Any] | None) -> float:
+    """Signed coins of a position in the book's units (``contracts`` positive, ``side``)."""
     if not position:
         return 0.0
-    contracts = float(position.get("contracts") or 0.0) * float(position.get("contractSize") or 1.0)
+    contracts = abs(float(position.get("contracts") or 0.0))
+    contracts *= float(position.get("contractSize") or 1.0)
     return -contracts if position.get("side") == "short" else contracts
+
+
+def _signed_usd_size(fills: pl.DataFrame, symbol: str) -> float:
+    """The USD size the ledger's fills of ``symbol`` opened: signed sum of quantity x price."""
+    mine = fills.filter(pl.col("symbol") == symbol)
+    if mine.is_empty():
+        return 0.0
+    sign = pl.when(pl.col("side") == "buy").then(1.0).otherwise(-1.0)
+    return float(mine.select((sign * pl.col("quantity") * pl.col("price")).sum()).item())
 
 
 def _status_event(order: dict[str, Any]) -> str | None:

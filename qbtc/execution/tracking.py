@@ -34,6 +34,11 @@ def _fee_so_far(order: dict[str, Any]) -> float | None:
     return None
 
 
+def _fee_currency(order: dict[str, Any]) -> str:
+    fee = order.get("fee")
+    return str(fee.get("currency") or "USDT") if isinstance(fee, dict) else "USDT"
+
+
 def observe_order(
     order: dict[str, Any],
     state: OrderState | None,
@@ -97,6 +102,7 @@ def observe_order(
                 quantity=delta,
                 price=price,
                 fee=fee,
+                fee_currency=_fee_currency(order) if fee_total is not None else "USDT",
                 liquidity="taker" if fee_total is None else "venue",
             )
         )

@@ -289,6 +289,23 @@ class CcxtExchange:
         client = self._trading_client()
         return dict(self._call("fetch_order", lambda: client.fetch_order(id, symbol, params or {})))
 
+    def fetch_orders_by_label(self, symbol: str, label: str) -> list[dict[str, Any]]:
+        """Deribit: the orders of ``symbol`` whose ``label`` (Deribit's client order id) is
+        ``label``, newest last (``private/get_order_state_by_label``; ccxt has no unified
+        call for it). An empty list when the venue has none; a venue error raises."""
+        client = self._trading_client()
+        self._check_symbol(symbol)
+        market = client.market(symbol)
+        request = {"currency": market["settleId"], "label": label}
+        response = self._call(
+            "get_order_state_by_label", lambda: client.privateGetGetOrderStateByLabel(request)
+        )
+        orders = client.parse_orders(response.get("result") or [], market)
+        return sorted(
+            (dict(o) for o in orders if o.get("symbol") == symbol),
+            key=lambda o: o.get("timestamp") or 0,
+        )
+
     def fetch_open_orders(
         self,
         symbol: str | None = None,
