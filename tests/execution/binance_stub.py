@@ -18,11 +18,13 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import ccxt
+
+from tests.localserver import serving
 
 PRICE = 50_000.0
 SYMBOL_ID = "BTCUSDT"
@@ -274,22 +276,8 @@ def running_stub(lifetime_s: float = 60.0) -> Iterator[tuple[StubVenue, str]]:
     """Start the stub; yields (venue state, base URL). It stops on exit or after lifetime_s."""
     venue = StubVenue()
     handler = type("Handler", (_Handler,), {"venue": venue})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    timer = threading.Timer(lifetime_s, server.shutdown)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield venue, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        timer.cancel()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(handler, lifetime_s=lifetime_s) as url:
+        yield venue, url
 
 
 def binance_client(base_url: str, *, timeout_ms: int = 2_000) -> ccxt.binanceusdm:

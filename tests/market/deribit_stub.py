@@ -31,12 +31,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from qbtc.market.ccxt_adapter import CcxtExchange
 from qbtc.market.retry import RetryPolicy
+from tests.localserver import serving
 
 NOW_MS = 1_699_578_548_021  # the option ticker example's timestamp
 OPTION = "BTC-27SEP24-40000-C"
@@ -438,17 +439,8 @@ def running_deribit(venue: DeribitVenue | None = None) -> Iterator[tuple[Deribit
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield state, url
 
 
 def deribit_exchange(base_url: str, *, keys: bool = True) -> CcxtExchange:

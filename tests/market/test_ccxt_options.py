@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +16,7 @@ from qbtc.market import normalize
 from qbtc.market.ccxt_adapter import CcxtExchange
 from qbtc.pricing import black76_price
 from qbtc.schemas import OPTION_QUOTES
+from tests.localserver import serving
 from tests.market.binance_stub import point_client_at
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -129,19 +129,11 @@ def deribit() -> Iterator[CcxtExchange]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    ).start()
-    venue = CcxtExchange.create("deribit", timeout_ms=2000, max_retries=1)
-    point_client_at(venue.client, f"http://127.0.0.1:{server.server_address[1]}")
-    venue.client.rateLimit = 1
-    try:
+    with serving(Handler) as url:
+        venue = CcxtExchange.create("deribit", timeout_ms=2000, max_retries=1)
+        point_client_at(venue.client, url)
+        venue.client.rateLimit = 1
         yield venue
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_deribit_chain_becomes_inverse_option_quotes(deribit: CcxtExchange) -> None:
