@@ -6,55 +6,14 @@ and friends stay fast.
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
-from pathlib import Path
-
 import typer
 
 from flows.ingest_cli import ingest_command
-from qbtc.cli import app
+from flows.runtime import parse_as_of, prepare_prefect
+from qbtc.cli import build_app as build_library_app
 from qbtc.cli.common import fail, settings_or_exit
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """ISO 8601 to a UTC-aware datetime (naive input is taken as UTC)."""
-    if value is None:
-        return None
-    from datetime import UTC
-
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--as-of {value!r} is not ISO 8601, e.g. 2026-01-15T12:00:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def prepare_prefect(data_dir: Path, port: int) -> bool:
-    """Prefect settings for a run from the command line (before Prefect is imported).
-
-    Telemetry off; Prefect's home under the data dir (never a SQLite file shared with other
-    projects); runs go to the `make up` server when it is running, so they show in its UI,
-    else to a temporary local server. Returns whether a running server is used.
-    """
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    home = (data_dir / "prefect").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_HOME", str(home))
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    from flows.up import port_in_use
-
-    if port_in_use(port):
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
-        return True
-    # The temporary server takes 4-11 s to start here, more on a busy machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    return False
-
-
-@app.command("run")
 def run_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (UTC)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the venue and Monte Carlo."),
@@ -80,7 +39,7 @@ def run_command(
     prepare_prefect(settings.data_dir, settings.prefect_port)
     from flows.heartbeat import engine_heartbeats_off
     from flows.pipeline import PipelineParameters, check_live_venue, pipeline
-    from qbtc.report import cycle_report, render_text
+    from qbtc.report import read_cycle_summary, render_text
 
     try:
         check_live_venue(settings, live=live or settings.live)
@@ -103,7 +62,7 @@ def run_command(
         state = pipeline(params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     try:
-        report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
+        report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     except KeyError:
         fail(f"the cycle did not start: {state.message}", code=1)
     typer.echo(render_text(report, data_dir=settings.data_dir))
@@ -111,7 +70,6 @@ def run_command(
         fail(report.message or state.message or "the cycle failed", code=1)
 
 
-@app.command("up")
 def up_command(
     no_first_run: bool = typer.Option(False, "--no-first-run", help="Do not trigger a run now."),
 ) -> None:
@@ -121,7 +79,20 @@ def up_command(
     raise typer.Exit(run_up(settings_or_exit(), first_run=not no_first_run))
 
 
-app.command("ingest")(ingest_command)
+def build_app() -> typer.Typer:
+    """The whole ``qbtc`` command line: the library's commands plus those that run flows.
+
+    Every command is registered here, where the app is assembled, never as a side effect of
+    an import.
+    """
+    app = build_library_app()
+    app.command("run")(run_command)
+    app.command("up")(up_command)
+    app.command("ingest")(ingest_command)
+    return app
+
+
+app = build_app()
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """``qbtc ingest``: market data from the venue, or a Binance kline file, behind the gate.
 
-Registered on the ``qbtc`` app by :mod:`flows.cli`. Prefect is imported only when the
+Registered on the ``qbtc`` app where it is assembled (:func:`flows.cli.build_app`). Prefect is imported only when the
 command runs. Mistakes a user can make (an unknown symbol, a bad option combination, a
 malformed file) end in one line and exit code 2; a venue that stays down or a failed gate
 end in one line and exit code 1.
@@ -29,7 +29,7 @@ def split_symbols(values: list[str] | None) -> list[str] | None:
     return [s.strip() for value in values for s in value.split(",") if s.strip()]
 
 
-def check_file_symbol(symbol: str, settings: Settings) -> None:
+def check_symbol_is_traded(symbol: str, settings: Settings) -> None:
     """A file's symbol must be a perpetual in ccxt form; say which one was probably meant."""
     if _CCXT_PERP.match(symbol):
         return
@@ -84,7 +84,7 @@ def run_flow(call: Any) -> dict[str, Any]:
 
 def prepare_prefect(settings: Settings) -> None:
     """Logs to ``data/logs``, Prefect owns the console; the `make up` server when it runs."""
-    from flows.cli import prepare_prefect as prepare
+    from flows.runtime import prepare_prefect as prepare
     from qbtc.logs import setup_logging
 
     setup_logging(settings.data_dir, console=False)
@@ -130,11 +130,11 @@ def ingest_command(
     settings = settings_or_exit(
         symbols=split_symbols(symbols), backfill_days=days, exchange=exchange, timeframe=timeframe
     )
-    from flows.cli import parse_as_of
+    from flows.runtime import parse_as_of
 
     when = parse_as_of(as_of)
     if from_file is not None and symbol is not None:
-        check_file_symbol(symbol, settings)
+        check_symbol_is_traded(symbol, settings)
         if not from_file.is_file():
             fail(f"{from_file}: no such file (give a Binance kline .csv or .zip)")
         prepare_prefect(settings)

@@ -30,7 +30,7 @@ from flows.risk import risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
 from qbtc.manifest import RunManifest, record_run
-from qbtc.report import cycle_report, render_markdown
+from qbtc.report import read_cycle_summary, render_markdown
 from qbtc.risk.killswitch import KillSwitch
 
 STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
@@ -164,10 +164,10 @@ def run_stages(
 def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
     """One full cycle on the configured venue; returns the cycle summary."""
     with flow_run_heartbeats():
-        return run_cycle(params or PipelineParameters())
+        return run_pipeline_cycle(params or PipelineParameters())
 
 
-def run_cycle(p: PipelineParameters) -> dict[str, Any]:
+def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     """The body of :func:`pipeline` (inside its flow run)."""
     settings = flow_settings(
         symbols=p.symbols,
@@ -217,7 +217,7 @@ def run_cycle(p: PipelineParameters) -> dict[str, Any]:
             llm_model=answering_model(results.get("signals")),
         ),
     )
-    report = cycle_report(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
+    report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
     if failure:
         raise_alert(

@@ -27,7 +27,7 @@ from qbtc.quality import GateStatus, latest_gate
 from qbtc.signals import (
     CycleResult,
     GeminiConfig,
-    RetryPolicy,
+    GeminiRetryPolicy,
     SignalsRefusedError,
     make_provider,
     refusal_message,
@@ -58,7 +58,7 @@ def gemini_config(settings: Settings, api_key: SecretStr | None) -> GeminiConfig
         api_key=api_key,
         base_url=settings.gemini_base_url,
         timeout_s=settings.gemini_timeout_s,
-        retry=RetryPolicy(max_retries=settings.gemini_max_retries),
+        retry=GeminiRetryPolicy(max_retries=settings.gemini_max_retries),
         token_budget=settings.llm_token_budget,
     )
 

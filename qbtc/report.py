@@ -18,7 +18,7 @@ from qbtc.lake import read_dataset
 
 
 @dataclass(frozen=True)
-class CycleReport:
+class CycleSummary:
     """What one cycle did, from the lake. Money in USDT."""
 
     run_id: str
@@ -131,7 +131,7 @@ def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def cycle_report(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> CycleReport:
+def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> CycleSummary:
     """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run)."""
     run = _run_row(lake_dir, run_id)
     book = _positions(lake_dir, portfolio_id)
@@ -141,7 +141,7 @@ def cycle_report(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> 
         for c in ("realized_pnl", "unrealized_pnl", "fees", "funding")
     }
     cols = ["symbol", "type", "quantity", "entry_price", "mark_price", "unrealized_pnl"]
-    return CycleReport(
+    return CycleSummary(
         run_id=run_id,
         status=run["status"],
         message=run["message"],
@@ -165,7 +165,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _order_line(report: CycleReport) -> str:
+def _order_line(report: CycleSummary) -> str:
     if report.orders:
         return "order events " + ", ".join(f"{k} {v}" for k, v in report.orders.items())
     if report.intents["accepted"]:
@@ -174,7 +174,7 @@ def _order_line(report: CycleReport) -> str:
     return "no order to send"
 
 
-def render_markdown(report: CycleReport) -> str:
+def render_markdown(report: CycleSummary) -> str:
     """The report as markdown (Prefect artifact)."""
     lines = [f"# Cycle {report.run_id}: {report.status}", ""]
     if report.message:
@@ -216,7 +216,7 @@ def render_markdown(report: CycleReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_text(report: CycleReport, *, data_dir: Path) -> str:
+def render_text(report: CycleSummary, *, data_dir: Path) -> str:
     """The report for a terminal: the markdown summary, open positions, where to go next."""
     text = render_markdown(report).replace("**", "").replace("# ", "", 1)
     if report.positions:

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from qbtc.report import CycleReport, cycle_report, render_markdown, render_text
+from qbtc.report import CycleSummary, read_cycle_summary, render_markdown, render_text
 from tests.api.lakedata import build_lake
 
 
 @pytest.fixture
-def report(data_dir: Path) -> CycleReport:
+def report(data_dir: Path) -> CycleSummary:
     lake = build_lake(data_dir, days=1)
-    return cycle_report(lake.root, "run-2")
+    return read_cycle_summary(lake.root, "run-2")
 
 
-def test_report_reads_the_cycle_back_from_the_lake(report: CycleReport):
+def test_report_reads_the_cycle_back_from_the_lake(report: CycleSummary):
     assert report.status == "completed"
     assert report.gate["status"] == "pass"
     assert report.intents["accepted"] > 0
@@ -27,14 +27,14 @@ def test_report_reads_the_cycle_back_from_the_lake(report: CycleReport):
     assert report.risk["var"] == 12_000.0
 
 
-def test_markdown_says_what_was_sent(report: CycleReport):
+def test_markdown_says_what_was_sent(report: CycleSummary):
     text = render_markdown(report)
     assert text.startswith("# Cycle run-2: completed")
     assert f"order events filled {report.intents['accepted']}" in text
     assert "quality gate: pass" in text
 
 
-def test_a_rerun_of_a_decided_bar_says_nothing_new_was_sent(report: CycleReport):
+def test_a_rerun_of_a_decided_bar_says_nothing_new_was_sent(report: CycleSummary):
     rerun = replace(report, orders={})
     assert "no order sent: the accepted intents were submitted by an earlier run" in (
         render_markdown(rerun)
@@ -46,10 +46,10 @@ def test_a_rerun_of_a_decided_bar_says_nothing_new_was_sent(report: CycleReport)
 def test_unknown_run_is_a_key_error(data_dir: Path):
     lake = build_lake(data_dir, days=1)
     with pytest.raises(KeyError):
-        cycle_report(lake.root, "no-such-run")
+        read_cycle_summary(lake.root, "no-such-run")
 
 
-def test_terminal_text_points_at_the_data_and_next_commands(report: CycleReport, data_dir: Path):
+def test_terminal_text_points_at_the_data_and_next_commands(report: CycleSummary, data_dir: Path):
     text = render_text(report, data_dir=data_dir)
     assert "**" not in text
     assert str(data_dir.resolve()) in text

@@ -36,7 +36,7 @@ def approximate_size(value: Any) -> int:
     """
     if isinstance(value, bytes | str):
         return len(value) + 64
-    if isinstance(value, CachedAnswer):
+    if isinstance(value, CachedResponse):
         return len(value.body) + 64 + 32 * len(value.datasets)
     if isinstance(value, BaseModel):
         return len(value.model_dump_json()) + 64
@@ -122,7 +122,7 @@ class ResponseCache(Generic[Value]):
 
 
 @dataclass(frozen=True)
-class CachedAnswer:
+class CachedResponse:
     """A rendered GET answer and the lake state it was computed from."""
 
     datasets: tuple[str, ...]

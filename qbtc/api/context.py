@@ -22,7 +22,7 @@ from fastapi import Request, WebSocket
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from qbtc.api.cache import DEFAULT_MAX_BYTES, CachedAnswer, ResponseCache
+from qbtc.api.cache import DEFAULT_MAX_BYTES, CachedResponse, ResponseCache
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.models import ErrorResponse, Page
 from qbtc.lake import LakeReader
@@ -67,7 +67,7 @@ class ApiContext:
     max_data_lag_s: float = 900.0
     cache: ResponseCache[Rendered] = field(init=False)
     values: ResponseCache[tuple[Any]] = field(init=False)
-    answers: ResponseCache[CachedAnswer] = field(init=False)
+    answers: ResponseCache[CachedResponse] = field(init=False)
 
     def __post_init__(self) -> None:
         # Each cache is bounded by bytes, not only by entries: distinct URLs or large stream
@@ -155,7 +155,7 @@ class ApiContext:
             )
         status, body = rendered
         url = (request.scope["path"], request.scope["query_string"])
-        self.answers.put(url, CachedAnswer(datasets, tokens, status, body))
+        self.answers.put(url, CachedResponse(datasets, tokens, status, body))
         return Response(body, status_code=status, media_type="application/json")
 
 

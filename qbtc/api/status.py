@@ -18,7 +18,7 @@ import polars as pl
 
 from qbtc.api.context import ApiContext, clean_row
 from qbtc.api.lakestate import KILL_SWITCH, KILL_SWITCH_FILE
-from qbtc.api.models import DatasetFreshness, KillSwitch, QualityGate, RunSummary
+from qbtc.api.models import DatasetFreshness, KillSwitchStatus, QualityGate, RunSummary
 from qbtc.schemas import DATASETS
 from qbtc.serving import ServingState, read_serving_state
 
@@ -123,22 +123,24 @@ def _parse_since(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def _read_kill_switch(context: ApiContext) -> KillSwitch:
+def _read_kill_switch(context: ApiContext) -> KillSwitchStatus:
     path = context.state_dir / KILL_SWITCH_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         on, reason = raw["on"], raw.get("reason")
         if not isinstance(on, bool) or not (reason is None or isinstance(reason, str)):
             raise TypeError("bad field types")
-        return KillSwitch(on=on, reason=reason, since=_parse_since(raw.get("since")), readable=True)
+        return KillSwitchStatus(
+            on=on, reason=reason, since=_parse_since(raw.get("since")), readable=True
+        )
     except FileNotFoundError:
-        return KillSwitch(on=False, reason=None, since=None, readable=True)
+        return KillSwitchStatus(on=False, reason=None, since=None, readable=True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # Same rule as the risk stage: an unreadable state must not read as "trading allowed".
-        return KillSwitch(on=True, reason=UNREADABLE, since=None, readable=False)
+        return KillSwitchStatus(on=True, reason=UNREADABLE, since=None, readable=False)
 
 
-def kill_switch(context: ApiContext) -> KillSwitch:
+def kill_switch(context: ApiContext) -> KillSwitchStatus:
     """State of the kill switch file (``<data_dir>/state/kill_switch.json``)."""
     return context.cached("kill_switch", (KILL_SWITCH,), lambda: _read_kill_switch(context))
 
@@ -161,7 +163,7 @@ class DeskStatus:
     datasets: list[DatasetFreshness]
     last_run: RunSummary | None
     gate: QualityGate
-    kill_switch: KillSwitch
+    kill_switch: KillSwitchStatus
     max_market_lag_s: float
     serving: ServingState | None = None
     pipeline_completed: datetime | None = None

@@ -1,6 +1,6 @@
 """The ``qbtc`` command line: library commands (catalog, SQL, book inspection).
 
-Orchestration commands (``ingest``, ``run``, ``up``) are added by :mod:`flows.cli`, which is
+Orchestration commands (``ingest``, ``run``, ``up``) are added by :func:`flows.cli.build_app`, which is
 the installed entry point, so this package never imports Prefect.
 """
 
@@ -12,24 +12,31 @@ from qbtc import __version__
 from qbtc.cli import api, book, db, query
 from qbtc.cli.killswitch import kill_switch_command
 
-app = typer.Typer(
-    name="qbtc",
-    help="qbtc: a hybrid futures-options crypto desk run as an observable data pipeline.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(db.app, name="db")
-app.command("sql")(query.sql_command)
-book.register(app)
-app.command("api")(api.api_command)
-app.command("kill-switch")(kill_switch_command)
 
-
-@app.command()
 def version() -> None:
     """Print the qbtc version."""
     typer.echo(f"qbtc {__version__}")
+
+
+def build_app() -> typer.Typer:
+    """The library's commands on a new ``qbtc`` app (:func:`flows.cli.build_app` adds the rest)."""
+    app = typer.Typer(
+        name="qbtc",
+        help="qbtc: a hybrid futures-options crypto desk run as an observable data pipeline.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.add_typer(db.app, name="db")
+    app.command("sql")(query.sql_command)
+    book.register(app)
+    app.command("api")(api.api_command)
+    app.command("kill-switch")(kill_switch_command)
+    app.command("version")(version)
+    return app
+
+
+app = build_app()
 
 
 def main() -> None:

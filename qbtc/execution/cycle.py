@@ -166,7 +166,7 @@ def snapshot_positions(
 
 
 @dataclass(frozen=True)
-class CycleReport:
+class ExecutionReport:
     """One cycle: reconciliation, one result per intent, the positions written."""
 
     reconciliation: ReconcileReport
@@ -174,17 +174,17 @@ class CycleReport:
     positions: pl.DataFrame
 
 
-def run_cycle(
+def run_execution(
     broker: Broker,
     config: ExecutionConfig,
     intents: Sequence[OrderIntent],
     *,
     run_id: str,
     kill_switch: KillSwitchLike,
-) -> CycleReport:
+) -> ExecutionReport:
     """Reconcile, submit and snapshot under :func:`execution_lock`."""
     with execution_lock(config.state_dir):
         report = reconcile_book(broker, config, run_id=run_id, kill_switch=kill_switch)
         results = submit_intents(broker, config, intents, run_id=run_id, kill_switch=kill_switch)
         positions = snapshot_positions(broker, config)
-    return CycleReport(report, tuple(results), positions)
+    return ExecutionReport(report, tuple(results), positions)

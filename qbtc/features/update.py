@@ -65,7 +65,7 @@ class FeatureUpdate:
         }
 
 
-def last_closed_bar(as_of: datetime) -> datetime:
+def last_closed_bar_time(as_of: datetime) -> datetime:
     """Open time of the last 1-minute bar closed at ``as_of`` (UTC-aware)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC), e.g. datetime(..., tzinfo=UTC)")
@@ -174,7 +174,7 @@ def compute_perp_update(
 
     ``since`` forces a recomputation from that bar on (back-fills, late data).
     """
-    until = last_closed_bar(as_of)
+    until = last_closed_bar_time(as_of)
     start = since or plan_start(
         lake_dir,
         output=FEATURES.name,

@@ -25,8 +25,8 @@ import ccxt
 import numpy as np
 
 from qbtc.market.errors import UnknownSymbolError, VenueError
-from qbtc.market.retry import ResponseRecorder, RetryingCaller, RetryPolicy
-from qbtc.market.venue import TESTNET_SUFFIX
+from qbtc.market.protocol import TESTNET_SUFFIX
+from qbtc.market.retry import ResponseRecorder, RetryingCaller, VenueRetryPolicy
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -93,7 +93,7 @@ class CcxtExchange:
         The ccxt client (see :func:`create_client`); its ``urls`` may point anywhere.
     symbols : tuple of str, optional
         Symbols the pipeline uses; checked against the venue's markets on first load.
-    policy : RetryPolicy
+    policy : VenueRetryPolicy
         Retry counts and backoff delays (seconds).
     sandbox : bool
         Whether ``client`` points at a test environment. Trading calls are refused on a live
@@ -109,7 +109,7 @@ class CcxtExchange:
         client: ccxt.Exchange,
         *,
         symbols: tuple[str, ...] | None = None,
-        policy: RetryPolicy | None = None,
+        policy: VenueRetryPolicy | None = None,
         sandbox: bool = False,
         live: bool = False,
         sleep: Callable[[float], None] = time.sleep,
@@ -122,7 +122,11 @@ class CcxtExchange:
         self.recorder = ResponseRecorder()
         self.recorder.install(client)
         self.caller = RetryingCaller(
-            client.id, policy or RetryPolicy(), self.recorder, sleep, rng or np.random.default_rng()
+            client.id,
+            policy or VenueRetryPolicy(),
+            self.recorder,
+            sleep,
+            rng or np.random.default_rng(),
         )
 
     @classmethod
@@ -143,7 +147,7 @@ class CcxtExchange:
             exchange_id, api_key=api_key, secret=secret, timeout_ms=timeout_ms, options=options
         )
         sandbox = enable_test_environment(client) if testnet else False
-        policy = RetryPolicy(max_retries=max_retries)
+        policy = VenueRetryPolicy(max_retries=max_retries)
         return cls(client, symbols=symbols, policy=policy, sandbox=sandbox, live=not testnet)
 
     @property

@@ -23,8 +23,8 @@ from qbtc.lake import scan_dataset
 from qbtc.market.errors import UnknownSymbolError
 from qbtc.market.files import KlineFile
 from qbtc.market.gaps import IngestPlan, Window, plan_ingest
-from qbtc.market.protocol import Exchange
-from qbtc.market.venue import SIM, TESTNET_SUFFIX, source_of
+from qbtc.market.protocol import TESTNET_SUFFIX, Exchange
+from qbtc.market.venue import SIM, source_of
 from qbtc.quality import (
     DatasetBatch,
     GatePolicy,

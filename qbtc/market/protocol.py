@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+#: Suffix of the ``source`` of rows read from a venue's testnet or demo environment.
+TESTNET_SUFFIX = "-testnet"
+
 OHLCV = list[list[float]]
 
 

@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class VenueRetryPolicy:
     """How often and how long to retry. Delays in seconds.
 
     The n-th retry (n = 0, 1, ...) waits ``min(cap, base * 2**n)`` scaled by a uniform
@@ -107,7 +107,7 @@ class RetryingCaller:
     """Calls ccxt methods of one venue with the retry rules of this module."""
 
     exchange_id: str
-    policy: RetryPolicy
+    policy: VenueRetryPolicy
     recorder: ResponseRecorder
     sleep: Callable[[float], None] = time.sleep
     rng: np.random.Generator = field(default_factory=np.random.default_rng)

@@ -11,7 +11,6 @@ from qbtc.market.sim.seam import TradingBackend
 
 SIM = "sim"
 #: Appended to the venue id in the ``source`` of rows from a testnet or demo environment.
-TESTNET_SUFFIX = "-testnet"
 
 
 def source_of(exchange: Exchange) -> str:

@@ -222,3 +222,20 @@ def helper_at_most(check_name: str, limit: float) -> tuple[ExpectationSpec, ...]
             "ExpectColumnValuesToBeBetween", {"column": f"_{check_name}", "max_value": limit}
         ),
     )
+
+
+@dataclass(frozen=True)
+class DatasetBatch:
+    """One dataset's new rows for the gate, and what it needs to judge coverage.
+
+    ``expected`` are the coverage keys (symbols, or underlyings for options) that must have
+    a clean row in the batch or in ``latest_stored`` (newest stored row time per key).
+    ``reference`` holds clean stored rows just before the batch (OHLCV jump scale).
+    """
+
+    rules: DatasetRules
+    frame: pl.DataFrame
+    expected: tuple[str, ...] = ()
+    reference: pl.DataFrame | None = None
+    latest_stored: Mapping[str, datetime] = field(default_factory=dict)
+    step: timedelta | None = None

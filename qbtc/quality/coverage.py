@@ -8,17 +8,13 @@ stored data is fresh. Freshness is measured from a bar's close (open time + bar 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import polars as pl
 
-from qbtc.quality.checks import ExpectationSpec, Status
+from qbtc.quality.checks import DatasetBatch, ExpectationSpec, Status
 from qbtc.quality.expectations import validate_frame
 from qbtc.quality.records import CheckResult
 from qbtc.schemas import get_dataset
-
-if TYPE_CHECKING:
-    from qbtc.quality.gate import DatasetBatch
 
 _MAX_LISTED = 20
 

@@ -11,13 +11,18 @@ them on its next run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 
-from qbtc.quality.checks import CheckContext, DatasetRules, ExpectationSpec, Status
+from qbtc.quality.checks import (
+    CheckContext,
+    DatasetBatch,
+    ExpectationSpec,
+    Status,
+)
 from qbtc.quality.coverage import coverage_results, gap_result
 from qbtc.quality.expectations import ExpectationOutcome, validate_frame
 from qbtc.quality.records import CheckResult, quarantine_rows
@@ -36,23 +41,6 @@ class GatePolicy:
     max_bad_fraction: float = 0.01
     max_staleness_s: int | None = 900
     jump_sigma: float = 12.0
-
-
-@dataclass(frozen=True)
-class DatasetBatch:
-    """One dataset's new rows for the gate, and what it needs to judge coverage.
-
-    ``expected`` are the coverage keys (symbols, or underlyings for options) that must have
-    a clean row in the batch or in ``latest_stored`` (newest stored row time per key).
-    ``reference`` holds clean stored rows just before the batch (OHLCV jump scale).
-    """
-
-    rules: DatasetRules
-    frame: pl.DataFrame
-    expected: tuple[str, ...] = ()
-    reference: pl.DataFrame | None = None
-    latest_stored: Mapping[str, datetime] = field(default_factory=dict)
-    step: timedelta | None = None
 
 
 @dataclass(frozen=True)

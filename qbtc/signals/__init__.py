@@ -17,7 +17,7 @@ from qbtc.signals.cycle import (
     run_signal_cycle,
 )
 from qbtc.signals.errors import LlmError, ModelCallError, ReplayMissingError
-from qbtc.signals.gemini import GeminiConfig, GeminiProvider, RetryPolicy
+from qbtc.signals.gemini import GeminiConfig, GeminiProvider, GeminiRetryPolicy
 from qbtc.signals.inputs import SnapshotError, SymbolInputs, collect_inputs
 from qbtc.signals.model import (
     ProviderResult,
@@ -45,6 +45,7 @@ __all__ = [
     "CycleResult",
     "GeminiConfig",
     "GeminiProvider",
+    "GeminiRetryPolicy",
     "LlmCache",
     "LlmCall",
     "LlmError",
@@ -54,7 +55,6 @@ __all__ = [
     "ProviderResult",
     "ReplayMissingError",
     "ReplayProvider",
-    "RetryPolicy",
     "RuleParameters",
     "RulesProvider",
     "Signal",

@@ -24,7 +24,7 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
-class CachedAnswer:
+class CachedLlmAnswer:
     """A stored answer: the response text and what it cost when it was first paid."""
 
     model: str
@@ -50,12 +50,12 @@ class LlmCache:
             raise ValueError(f"not a SHA-256 hex prompt hash: {prompt_hash!r}")
         return self.directory / _UNSAFE.sub("_", model) / f"{prompt_hash}.json"
 
-    def get(self, model: str, prompt_hash: str) -> CachedAnswer | None:
+    def get(self, model: str, prompt_hash: str) -> CachedLlmAnswer | None:
         """The stored answer, or None (a missing or unreadable entry is a miss)."""
         path = self.path_of(model, prompt_hash)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            entry = CachedAnswer(**data)
+            entry = CachedLlmAnswer(**data)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError) as exc:
@@ -66,7 +66,7 @@ class LlmCache:
             return None
         return entry
 
-    def put(self, entry: CachedAnswer) -> Path:
+    def put(self, entry: CachedLlmAnswer) -> Path:
         """Store ``entry`` atomically (a reader never sees half a file)."""
         path = self.path_of(entry.model, entry.prompt_hash)
         path.parent.mkdir(parents=True, exist_ok=True)

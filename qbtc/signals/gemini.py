@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from qbtc.signals.answer import AcceptedAnswer, AnswerRejectedError
-from qbtc.signals.cache import CachedAnswer, LlmCache
+from qbtc.signals.cache import CachedLlmAnswer, LlmCache
 from qbtc.signals.calls import CallStatus, LlmCall, estimate_cost, new_call_id, redact
 from qbtc.signals.errors import LlmError, ModelCallError
 from qbtc.signals.llm import TokenBudget, estimate_tokens, result_of_answer
@@ -44,7 +44,7 @@ MIN_OUTPUT_TOKENS = 512
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class GeminiRetryPolicy:
     """Bounded retries: delay ``base_delay_s × 2^attempt`` capped at ``max_delay_s`` (s)."""
 
     max_retries: int = 3
@@ -72,7 +72,7 @@ class GeminiConfig:
     base_url: str | None = None
     api_version: str = "v1beta"
     timeout_s: float = 30.0
-    retry: RetryPolicy = RetryPolicy()
+    retry: GeminiRetryPolicy = GeminiRetryPolicy()
     token_budget: int = 200_000
     max_output_tokens: int = 8192
 
@@ -232,7 +232,7 @@ class GeminiProvider:
             raise
         calls.append(self._record(prompt, run_id, "ok", **usage))
         if self.cache is not None and reply.text is not None:
-            entry = CachedAnswer(
+            entry = CachedLlmAnswer(
                 model=self.config.model,
                 prompt_hash=prompt.prompt_hash,
                 response=reply.text,

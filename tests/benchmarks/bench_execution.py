@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.execution.brokers import Broker
-from qbtc.execution.cycle import ExecutionConfig, run_cycle
+from qbtc.execution.cycle import ExecutionConfig, run_execution
 from qbtc.execution.intents import OrderIntent
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.trading import SimTrading
@@ -57,7 +57,7 @@ def run() -> dict[str, object]:
         as_of = START + timedelta(minutes=cycle)
         venue = SimExchange(seed=7, as_of=as_of, trading=SimTrading(data_dir))
         started = time.perf_counter()
-        report = run_cycle(
+        report = run_execution(
             Broker(venue, paper=True),
             config,
             intents(as_of - timedelta(minutes=1), cycle),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qbtc.execution import submit
 from qbtc.execution.brokers import Broker
-from qbtc.execution.cycle import ExecutionConfig, run_cycle
+from qbtc.execution.cycle import ExecutionConfig, run_execution
 from qbtc.execution.intents import load_intents
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.trading import SimTrading
@@ -36,7 +36,7 @@ def main(data_dir: Path, intents_run: str, crash_point: str | None) -> None:
     intents = load_intents(config.lake_dir, intents_run)
     venue = SimExchange(seed=7, as_of=AS_OF, symbols=SYMBOLS, trading=SimTrading(data_dir))
     broker = Broker(venue, paper=True)
-    report = run_cycle(
+    report = run_execution(
         broker,
         config,
         intents,

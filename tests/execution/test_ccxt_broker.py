@@ -10,7 +10,7 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.cycle import ExecutionConfig, reconcile_book, submit_intents
 from qbtc.execution.submit import SubmissionResult
 from qbtc.market.ccxt_adapter import CcxtExchange
-from qbtc.market.retry import RetryPolicy
+from qbtc.market.retry import VenueRetryPolicy
 from qbtc.risk.killswitch import KillSwitch
 from tests.execution.binance_stub import StubVenue, binance_client, running_stub
 from tests.execution.conftest import make_intent
@@ -23,7 +23,7 @@ def stub() -> Iterator[tuple[StubVenue, Broker]]:
         exchange = CcxtExchange(
             binance_client(url, timeout_ms=1_000),
             symbols=("BTC/USDT:USDT",),
-            policy=RetryPolicy(max_retries=1, backoff_base_s=0.0),
+            policy=VenueRetryPolicy(max_retries=1, backoff_base_s=0.0),
             sandbox=True,
             sleep=lambda seconds: None,
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.execution.brokers import Broker
-from qbtc.execution.cycle import ExecutionConfig, run_cycle
+from qbtc.execution.cycle import ExecutionConfig, run_execution
 from qbtc.execution.intents import intents_frame, load_intents
 from qbtc.execution.ledger import Ledger
 from qbtc.lake import read_dataset, write_dataset
@@ -55,7 +55,7 @@ def test_a_crash_after_the_ack_and_a_rerun_leave_exactly_one_order(data_dir: Pat
 
     # The re-run (here, in this process): reconciliation recovers the order, nothing is resent.
     intents = load_intents(data_dir / "lake", "risk-run-1")
-    report = run_cycle(
+    report = run_execution(
         Broker(open_venue(data_dir), paper=True),
         ExecutionConfig(data_dir / "lake", data_dir / "state", symbols=SYMBOLS),
         intents,

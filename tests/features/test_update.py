@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from qbtc.features import WARMUP_BARS, compute_option_update, compute_perp_features
-from qbtc.features.update import compute_perp_update, last_closed_bar
+from qbtc.features.update import compute_perp_update, last_closed_bar_time
 from qbtc.lake import read_dataset, write_dataset
 from qbtc.schemas import FEATURES, FUNDING_RATES, OHLCV, OPTION_FEATURES, OPTION_QUOTES, TICKERS
 from tests.features.fixtures import MINUTE, T0, bars, funding, tickers
@@ -38,10 +38,10 @@ def _closed(bar: int):
 
 
 def test_last_closed_bar_is_the_previous_minute():
-    assert last_closed_bar(T0 + timedelta(minutes=5, seconds=59)) == T0 + 4 * MINUTE
-    assert last_closed_bar(T0 + 5 * MINUTE) == T0 + 4 * MINUTE
+    assert last_closed_bar_time(T0 + timedelta(minutes=5, seconds=59)) == T0 + 4 * MINUTE
+    assert last_closed_bar_time(T0 + 5 * MINUTE) == T0 + 4 * MINUTE
     with pytest.raises(ValueError, match="timezone-aware"):
-        last_closed_bar(T0.replace(tzinfo=None))
+        last_closed_bar_time(T0.replace(tzinfo=None))
 
 
 def test_runs_after_each_ingest_store_what_a_full_recompute_gives(lake_dir, market):

@@ -17,7 +17,9 @@ AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PARAMS = PipelineParameters(symbols=SYMBOLS, seed=11, as_of=AS_OF, backfill_days=2)
 
 
-def run_cycle(data_dir: Path, monkeypatch: pytest.MonkeyPatch, params: PipelineParameters = PARAMS):
+def run_pipeline_once(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, params: PipelineParameters = PARAMS
+):
     monkeypatch.setenv("QBTC_DATA_DIR", str(data_dir))
     state = pipeline(params, return_state=True)
     return state, str(state.state_details.flow_run_id)
@@ -40,7 +42,7 @@ def decisions(lake: Path) -> dict[str, pl.DataFrame]:
 def first_cycle(prefect_harness, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         data_dir = tmp_path_factory.mktemp("cycle-a")
-        state, run_id = run_cycle(data_dir, monkeypatch)
+        state, run_id = run_pipeline_once(data_dir, monkeypatch)
         yield data_dir, state, run_id
 
 
@@ -78,7 +80,7 @@ def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch)
     lake = data_dir / "lake"
     venue_before = read_dataset(lake, "sim_venue_orders")["client_order_id"].sort().to_list()
     pre_trade = read_dataset(lake, "risk_metrics").filter(pl.col("phase") == "pre_trade")
-    state, _ = run_cycle(data_dir, monkeypatch)
+    state, _ = run_pipeline_once(data_dir, monkeypatch)
     assert state.is_completed(), state.message
     venue_after = read_dataset(lake, "sim_venue_orders")["client_order_id"]
     assert venue_after.n_unique() == venue_after.len()
@@ -94,7 +96,7 @@ def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
     first_cycle, tmp_path, monkeypatch
 ):
     data_dir, _, _ = first_cycle
-    state, _ = run_cycle(tmp_path / "cycle-b", monkeypatch)
+    state, _ = run_pipeline_once(tmp_path / "cycle-b", monkeypatch)
     assert state.is_completed(), state.message
     first, second = decisions(data_dir / "lake"), decisions(tmp_path / "cycle-b" / "lake")
     # The first data dir also holds the re-run of the same cycle: it must not change them.
@@ -104,7 +106,7 @@ def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
 
 def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, monkeypatch):
     params = PARAMS.model_copy(update={"symbols": ["NOPE/USDT:USDT"], "signal_provider": "gemini"})
-    state, _ = run_cycle(tmp_path / "bad", monkeypatch, params)
+    state, _ = run_pipeline_once(tmp_path / "bad", monkeypatch, params)
     assert state.is_failed()
     assert "stage ingest failed" in (state.message or "")
     lake = tmp_path / "bad" / "lake"

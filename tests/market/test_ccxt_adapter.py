@@ -21,7 +21,7 @@ from qbtc.market.errors import (
     VenueError,
     VenueUnavailableError,
 )
-from qbtc.market.retry import RetryPolicy
+from qbtc.market.retry import VenueRetryPolicy
 from qbtc.market.sim import SimExchange
 from qbtc.schemas import FUNDING_RATES, OHLCV, TICKERS
 from tests.market.binance_stub import (
@@ -62,7 +62,7 @@ def _adapter(stub: BinanceStub, sleeps: Sleeps, *, timeout_ms: int = 2000) -> Cc
     assert enable_test_environment(client)
     point_client_at(client, stub.base_url)
     client.rateLimit = 1  # ccxt's limiter stays on; Binance's 50 ms per weight would slow tests
-    policy = RetryPolicy(max_retries=3, backoff_base_s=0.001, backoff_cap_s=0.01)
+    policy = VenueRetryPolicy(max_retries=3, backoff_base_s=0.001, backoff_cap_s=0.01)
     return CcxtExchange(client, symbols=(BTC, ETH), policy=policy, sandbox=True, sleep=sleeps)
 
 
@@ -234,7 +234,7 @@ def _trader(stub: BinanceStub, sleeps: Sleeps) -> CcxtExchange:
     enable_test_environment(client)
     point_client_at(client, stub.base_url)
     client.rateLimit = 1
-    policy = RetryPolicy(max_retries=3, backoff_base_s=0.001)
+    policy = VenueRetryPolicy(max_retries=3, backoff_base_s=0.001)
     return CcxtExchange(client, symbols=(BTC,), policy=policy, sandbox=True, sleep=sleeps)
 
 

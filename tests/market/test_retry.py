@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbtc.market.retry import RetryPolicy, retry_after_seconds
+from qbtc.market.retry import VenueRetryPolicy, retry_after_seconds
 
 
 @given(retry=st.integers(0, 30), seed=st.integers(0, 2**32 - 1))
 def test_backoff_grows_exponentially_with_jitter_and_a_cap(retry: int, seed: int) -> None:
-    policy = RetryPolicy(backoff_base_s=0.5, backoff_cap_s=30.0, jitter=0.5)
+    policy = VenueRetryPolicy(backoff_base_s=0.5, backoff_cap_s=30.0, jitter=0.5)
     delay = policy.backoff(retry, np.random.default_rng(seed))
     ceiling = min(30.0, 0.5 * 2**retry)
     assert 0.5 * ceiling <= delay <= ceiling

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from qbtc.signals import GeminiConfig, RetryPolicy, snapshot_prompt
+from qbtc.signals import GeminiConfig, GeminiRetryPolicy, snapshot_prompt
 from qbtc.signals.prompt import Prompt
 from tests.signals.snapshots import FixtureSnapshot, make_snapshot
 
 API_KEY = "AIzaTEST-secret-key-0123456789"
 MODEL = "gemini-3-flash-preview"
-FAST_RETRY = RetryPolicy(max_retries=2, base_delay_s=0.001, max_delay_s=0.01)
+FAST_RETRY = GeminiRetryPolicy(max_retries=2, base_delay_s=0.001, max_delay_s=0.01)
 
 
 @pytest.fixture

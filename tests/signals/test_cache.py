@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from qbtc.signals.cache import CachedAnswer, LlmCache
+from qbtc.signals.cache import CachedLlmAnswer, LlmCache
 
 HASH = "ab" * 32
 
 
-def entry(model: str = "gemini-3-flash-preview", prompt_hash: str = HASH) -> CachedAnswer:
-    return CachedAnswer(model, prompt_hash, '{"signals": []}', "STOP", 10, 5)
+def entry(model: str = "gemini-3-flash-preview", prompt_hash: str = HASH) -> CachedLlmAnswer:
+    return CachedLlmAnswer(model, prompt_hash, '{"signals": []}', "STOP", 10, 5)
 
 
 def test_round_trip_and_miss(tmp_path: Path) -> None:

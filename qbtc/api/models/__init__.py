@@ -19,7 +19,13 @@ from qbtc.api.models.desk import (
     SymbolNotional,
     UnderlyingExposure,
 )
-from qbtc.api.models.health import DatasetFreshness, Health, KillSwitch, QualityGate, RunSummary
+from qbtc.api.models.health import (
+    DatasetFreshness,
+    Health,
+    KillSwitchStatus,
+    QualityGate,
+    RunSummary,
+)
 from qbtc.api.models.lineage import Fill, Lineage, LlmCall, OrderEvent
 from qbtc.api.models.market import Bar, MarketSummary, Ohlcv, OptionChain, OptionQuote, PriceRow
 from qbtc.api.models.streams import StreamMessage
@@ -36,7 +42,7 @@ __all__ = [
     "FieldError",
     "Fill",
     "Health",
-    "KillSwitch",
+    "KillSwitchStatus",
     "Limits",
     "Lineage",
     "LlmCall",

@@ -37,7 +37,7 @@ class QualityGate(ApiModel):
     reasons: list[str]
 
 
-class KillSwitch(ApiModel):
+class KillSwitchStatus(ApiModel):
     on: bool = Field(
         description="True while only reduce-only orders may pass (also when unreadable)."
     )
@@ -53,4 +53,4 @@ class Health(ApiModel):
     datasets: list[DatasetFreshness]
     last_run: RunSummary | None
     quality_gate: QualityGate
-    kill_switch: KillSwitch
+    kill_switch: KillSwitchStatus

@@ -23,7 +23,7 @@ from qbtc.market.sim.chain import option_chain
 from qbtc.market.sim.markets import all_markets, option_market, perp_market
 from qbtc.market.sim.options import ChainDepth
 from qbtc.market.sim.seam import TradingBackend
-from qbtc.market.sim.snapshot import last_closed_bar, minute_window
+from qbtc.market.sim.snapshot import last_closed_bar_ms, minute_window
 from qbtc.market.sim.universe import BY_SYMBOL, EPOCH_MS, MINUTE_MS, OPTION_UNDERLYINGS
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
@@ -44,7 +44,7 @@ def _ccxt_error(name: str, message: str) -> Exception:
     return error(message)
 
 
-def timeframe_ms(timeframe: str) -> int:
+def sim_timeframe_ms(timeframe: str) -> int:
     """Length of a simulated timeframe in milliseconds; a clear error for unsupported ones."""
     if timeframe not in TIMEFRAMES:
         raise _ccxt_error(
@@ -159,9 +159,9 @@ class SimExchange:
         """
         if self.market(symbol)["type"] != "swap":
             raise _ccxt_error("NotSupported", "sim offers candles for perpetuals only")
-        step = timeframe_ms(timeframe)
+        step = sim_timeframe_ms(timeframe)
         count = DEFAULT_OHLCV_LIMIT if limit is None else min(max(int(limit), 1), MAX_OHLCV_LIMIT)
-        end = last_closed_bar(self.milliseconds(), step) + step
+        end = last_closed_bar_ms(self.milliseconds(), step) + step
         if since is None:
             start = max(end - count * step, EPOCH_MS)
         else:

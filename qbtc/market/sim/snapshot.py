@@ -22,7 +22,7 @@ class BeforeEpochError(ValueError):
     """A time before the simulated venue's first day of data."""
 
 
-def last_closed_bar(now_ms: int, timeframe_ms: int = MINUTE_MS) -> int:
+def last_closed_bar_ms(now_ms: int, timeframe_ms: int = MINUTE_MS) -> int:
     """Open time (ms) of the last bar of ``timeframe_ms`` that is closed at ``now_ms``."""
     closed = (now_ms // timeframe_ms) * timeframe_ms - timeframe_ms
     if closed < EPOCH_MS:
@@ -65,7 +65,7 @@ class PerpSnapshot:
 
 def perp_snapshot(seed: int, symbol: str, now_ms: int) -> PerpSnapshot:
     """Snapshot of ``symbol`` at ``now_ms`` (last closed minute)."""
-    bar_ms = last_closed_bar(now_ms)
+    bar_ms = last_closed_bar_ms(now_ms)
     day, minute = day_and_minute(bar_ms)
     bars = minute_bars(seed, symbol, day)
     spec = BY_SYMBOL[symbol]
