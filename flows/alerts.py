@@ -9,20 +9,16 @@ against the server in ``PREFECT_API_URL``).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from prefect.events import emit_event
 
+from qbtc.alerts import record_alert
 from qbtc.config import Settings, load_settings
-from qbtc.lake import write_dataset
-from qbtc.schemas import ALERTS
+from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 
 EVENT_PREFIX = "qbtc.alert"
 RISK_BREACH = "qbtc.alert.risk-breach"
@@ -43,23 +39,41 @@ def raise_alert(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Record an alert in the lake and emit it as a Prefect event (for automations)."""
-    now = datetime.now(UTC)
     kind = event.removeprefix(EVENT_PREFIX + ".")
-    alert_id = hashlib.sha256(f"{run_id}|{event}|{message}".encode()).hexdigest()[:24]
-    row = {
-        "alert_id": alert_id,
-        "run_id": run_id,
-        "timestamp": now,
-        "kind": kind,
-        "severity": severity,
-        "message": message,
-        "details": json.dumps(details or {}, sort_keys=True, default=str),
-    }
-    write_dataset(lake_dir, ALERTS, pl.DataFrame([row], schema=ALERTS.schema))
+    record_alert(
+        lake_dir, kind=kind, run_id=run_id, message=message, severity=severity, details=details
+    )
     emit_event(
         event=event,
         resource={"prefect.resource.id": f"qbtc.run.{run_id}", "prefect.resource.name": kind},
         payload={"message": message, "severity": severity, **(details or {})},
+    )
+
+
+def trip_kill_switch(
+    state_dir: Path, lake_dir: Path, *, reason: str, run_id: str
+) -> KillSwitchState:
+    """Trip the kill switch and, when this trips it (it was off), raise the critical alert.
+
+    The one sequence every flow uses (pipeline and risk parameters, the drawdown rule, the
+    kill-switch deployment), so each trip is recorded and emitted exactly once.
+    """
+    switch = KillSwitch(state_dir)
+    was_on = switch.status().on
+    state = switch.trip(reason)
+    if not was_on:
+        alert_kill_switch_tripped(lake_dir, run_id=run_id, reason=state.reason or reason)
+    return state
+
+
+def alert_kill_switch_tripped(lake_dir: Path, *, run_id: str, reason: str) -> None:
+    """The critical alert of a kill-switch trip (row + Prefect event)."""
+    raise_alert(
+        lake_dir,
+        event=KILL_SWITCH,
+        run_id=run_id,
+        severity="critical",
+        message=f"kill switch tripped: {reason}",
     )
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from prefect import flow, get_run_logger, task
 
-from flows.alerts import KILL_SWITCH, raise_alert
+from flows.alerts import trip_kill_switch
 from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
 from qbtc.config import Settings
 from qbtc.execution.intents import intents_frame
@@ -67,16 +67,8 @@ def kill_switch(
     switch = KillSwitch(settings.state_dir)
     run_id = current_run_id()
     if action in ("on", "flatten"):
-        was_on = switch.status().on
-        state = switch.trip(reason or f"manual '{action}' from the kill-switch deployment")
-        if not was_on:
-            raise_alert(
-                settings.lake_dir,
-                event=KILL_SWITCH,
-                run_id=run_id,
-                severity="critical",
-                message=f"kill switch tripped by hand: {state.reason}",
-            )
+        why = reason or f"manual '{action}' from the kill-switch deployment"
+        trip_kill_switch(settings.state_dir, settings.lake_dir, reason=why, run_id=run_id)
     elif action == "off":
         switch.reset()
     out: dict[str, object] = {"action": action, "run_id": run_id}

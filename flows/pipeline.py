@@ -19,7 +19,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.alerts import KILL_SWITCH, STAGE_FAILED, raise_alert
+from flows.alerts import STAGE_FAILED, raise_alert, trip_kill_switch
 from flows.common import current_run_id, cycle_run, flow_settings, publish_markdown
 from flows.features import features
 from flows.heartbeat import flow_run_heartbeats
@@ -114,18 +114,11 @@ def check_live_venue(settings: Settings, *, live: bool) -> None:
 
 def apply_kill_switch_parameter(settings: Settings, action: str | None, run_id: str) -> None:
     """The ``kill_switch`` parameter, applied before any stage runs."""
-    switch = KillSwitch(settings.state_dir)
     if action == "off":
-        switch.reset()
-    elif action == "on" and not switch.status().on:
-        state = switch.trip(f"tripped by hand (pipeline parameter, run {run_id})")
-        raise_alert(
-            settings.lake_dir,
-            event=KILL_SWITCH,
-            run_id=run_id,
-            severity="critical",
-            message=f"kill switch tripped: {state.reason}",
-        )
+        KillSwitch(settings.state_dir).reset()
+    elif action == "on":
+        reason = f"tripped by hand (pipeline parameter, run {run_id})"
+        trip_kill_switch(settings.state_dir, settings.lake_dir, reason=reason, run_id=run_id)
 
 
 def answering_model(signals_summary: dict[str, Any] | None) -> str | None:

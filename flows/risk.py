@@ -16,7 +16,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.alerts import KILL_SWITCH, RISK_BREACH, raise_alert
+from flows.alerts import RISK_BREACH, alert_kill_switch_tripped, raise_alert, trip_kill_switch
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
@@ -138,22 +138,11 @@ def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig
 
 def apply_kill_switch(config: RiskConfig, action: KillSwitchAction | None, run_id: str) -> None:
     """The ``kill_switch`` flow parameter: trip or reset by hand before anything else."""
-    switch = KillSwitch(config.state_dir)
     if action == "off":
-        switch.reset()
-    elif action == "on" and not switch.status().on:
-        state = switch.trip(f"tripped by hand (risk flow parameter, run {run_id})")
-        alert_kill_switch(config, run_id, state.reason or "by hand")
-
-
-def alert_kill_switch(config: RiskConfig, run_id: str, reason: str) -> None:
-    raise_alert(
-        config.lake_dir,
-        event=KILL_SWITCH,
-        run_id=run_id,
-        message=f"kill switch tripped: {reason}",
-        severity="critical",
-    )
+        KillSwitch(config.state_dir).reset()
+    elif action == "on":
+        reason = f"tripped by hand (risk flow parameter, run {run_id})"
+        trip_kill_switch(config.state_dir, config.lake_dir, reason=reason, run_id=run_id)
 
 
 def alert_breaches(config: RiskConfig, report: RiskReport, run_id: str) -> int:
@@ -174,7 +163,8 @@ def assess_and_alert(config: RiskConfig, inputs: CycleInputs, run_id: str) -> Ri
     report = assess(inputs, config)
     tripped = enforce_drawdown(report, config)
     if tripped is not None:
-        alert_kill_switch(config, run_id, tripped.reason or "drawdown")
+        reason = tripped.reason or "drawdown"
+        alert_kill_switch_tripped(config.lake_dir, run_id=run_id, reason=reason)
     alert_breaches(config, report, run_id)
     publish_table(
         f"risk-{config.portfolio_id}",

@@ -7,19 +7,15 @@ stream see it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-import polars as pl
 import typer
 
+from qbtc.alerts import record_alert
 from qbtc.cli.common import settings_or_exit
-from qbtc.lake import write_dataset
 from qbtc.risk.killswitch import KillSwitch, KillSwitchState
-from qbtc.schemas import ALERTS
 
 
 class Action(StrEnum):
@@ -39,18 +35,15 @@ def describe(state: KillSwitchState) -> str:
 def record_trip(lake_dir: Path, state: KillSwitchState) -> None:
     """A critical ``alerts`` row for a trip by hand."""
     stamp = state.since or datetime.now(UTC)
-    run_id = f"cli-{stamp:%Y%m%dT%H%M%S}"
-    message = f"kill switch tripped: {state.reason}"
-    row = {
-        "alert_id": hashlib.sha256(f"{run_id}|kill-switch|{message}".encode()).hexdigest()[:24],
-        "run_id": run_id,
-        "timestamp": stamp,
-        "kind": "kill-switch",
-        "severity": "critical",
-        "message": message,
-        "details": json.dumps({"source": "cli"}),
-    }
-    write_dataset(lake_dir, ALERTS, pl.DataFrame([row], schema=ALERTS.schema))
+    record_alert(
+        lake_dir,
+        kind="kill-switch",
+        run_id=f"cli-{stamp:%Y%m%dT%H%M%S}",
+        message=f"kill switch tripped: {state.reason}",
+        severity="critical",
+        details={"source": "cli"},
+        now=stamp,
+    )
 
 
 def kill_switch_command(

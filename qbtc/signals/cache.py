@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from qbtc.statefile import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,5 @@ class LlmCache:
     def put(self, entry: CachedLlmAnswer) -> Path:
         """Store ``entry`` atomically (a reader never sees half a file)."""
         path = self.path_of(entry.model, entry.prompt_hash)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(asdict(entry), stream, sort_keys=True)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(path, asdict(entry))
         return path
