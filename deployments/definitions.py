@@ -71,6 +71,20 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         parameters={"action": "status"},
         tags=("qbtc", "manual"),
     ),
+    DeploymentSpec(
+        name="backtest",
+        entrypoint="flows/backtest.py:backtest",
+        description="Manual: the live cycle's decisions replayed over a window of the lake.",
+        tags=("qbtc", "manual", "research"),
+        concurrency_limit=None,
+    ),
+    DeploymentSpec(
+        name="backtest-sweep",
+        entrypoint="flows/backtest.py:backtest_sweep",
+        description="Manual: one backtest per parameter set of a grid, with a comparison table.",
+        tags=("qbtc", "manual", "research"),
+        concurrency_limit=None,
+    ),
 )
 
 

@@ -8,16 +8,37 @@ from __future__ import annotations
 
 import typer
 
+from flows.backtest_cli import backtest_command
 from flows.ingest_cli import ingest_command
 from flows.runtime import parse_as_of, prepare_prefect
 from qbtc.cli import build_app as build_library_app
 from qbtc.cli.common import fail, settings_or_exit
+from qbtc.config import Settings
+
+
+def check_strategy(settings: Settings) -> None:
+    """A user strategy that cannot load fails in one line, before Prefect starts."""
+    if settings.llm_provider != "strategy":
+        return
+    from qbtc.signals import StrategyLoadError, load_strategy
+
+    if not settings.strategy:
+        fail("--provider strategy needs a strategy: --strategy module:Class (or QBTC_STRATEGY)")
+    try:
+        load_strategy(settings.strategy)
+    except StrategyLoadError as exc:
+        fail(str(exc))
 
 
 def run_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (UTC)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the venue and Monte Carlo."),
-    provider: str | None = typer.Option(None, "--provider", help="rules | gemini | replay."),
+    provider: str | None = typer.Option(
+        None, "--provider", help="rules | gemini | replay | strategy."
+    ),
+    strategy: str | None = typer.Option(
+        None, "--strategy", help="User strategy, module:Class (implies --provider strategy)."
+    ),
     symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated perps."),
     days: int | None = typer.Option(None, "--days", help="Back-fill days on a first run."),
     live: bool = typer.Option(False, "--live", help="Send real orders (needs venue keys)."),
@@ -27,7 +48,8 @@ def run_command(
 
     settings = settings_or_exit(
         seed=seed,
-        llm_provider=provider,
+        llm_provider=provider or ("strategy" if strategy else None),
+        strategy=strategy,
         backfill_days=days,
         symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
     )
@@ -35,6 +57,7 @@ def run_command(
     from flows.ingest_cli import check_venue_options
 
     check_venue_options(settings, when)  # an unknown symbol fails here, before Prefect starts
+    check_strategy(settings)
     setup_logging(settings.data_dir, console=False)
     prepare_prefect(settings.data_dir, settings.prefect_port)
     from flows.heartbeat import engine_heartbeats_off
@@ -89,6 +112,7 @@ def build_app() -> typer.Typer:
     app.command("run")(run_command)
     app.command("up")(up_command)
     app.command("ingest")(ingest_command)
+    app.command("backtest")(backtest_command)
     return app
 
 

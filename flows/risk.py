@@ -20,9 +20,9 @@ from flows.alerts import RISK_BREACH, alert_kill_switch_tripped, raise_alert, tr
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
-from qbtc.portfolio.plan import PlanConfig, plan_intents
+from qbtc.portfolio.plan import PlanConfig
+from qbtc.risk.decision import Sizing, check_cycle, plan_config, plan_cycle
 from qbtc.risk.killswitch import KillSwitch
-from qbtc.risk.pretrade import check_intents
 from qbtc.risk.records import BOOK, PRE_TRADE, risk_metric_rows, summary_rows
 from qbtc.risk.stage import (
     CycleInputs,
@@ -32,12 +32,10 @@ from qbtc.risk.stage import (
     assess_cycle,
     enforce_drawdown,
     load_cycle_inputs,
-    pretrade_context,
 )
 from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
 
 KillSwitchAction = Literal["on", "off"]
-Sizing = Literal["vol_target", "mean_variance"]
 
 
 @dataclass(frozen=True)
@@ -65,21 +63,7 @@ def plan(
     inputs: CycleInputs, report: RiskReport, config: PlanConfig, run_id: str
 ) -> list[OrderIntent]:
     """Vol-targeted, delta-hedged perp targets as order intents."""
-    if inputs.signals.is_empty():
-        return []
-    valued = report.valued
-    return plan_intents(
-        inputs.signals,
-        valued.book,
-        valued.holdings,
-        valued.prices,
-        report.volatility,
-        report.correlation,
-        equity=report.equity,
-        config=config,
-        run_id=run_id,
-        decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
-    )
+    return plan_cycle(inputs, report, config, run_id)
 
 
 @task(cache_policy=NO_CACHE, timeout_seconds=120)
@@ -96,7 +80,7 @@ def pretrade(
     intents: list[OrderIntent], inputs: CycleInputs, report: RiskReport, config: RiskConfig
 ) -> tuple[OrderIntent, ...]:
     """Accept or refuse every intent with its reason."""
-    return check_intents(intents, pretrade_context(inputs, report, config), config.limits)
+    return check_cycle(intents, inputs, report, config)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=120)
@@ -118,22 +102,6 @@ def risk_config(
     settings = flow_settings(as_of=as_of, portfolio_id=portfolio_id, seed=seed, symbols=symbols)
     config = RiskConfig.from_settings(settings, scenarios=scenarios)
     return config, (settings.as_of or datetime.now(UTC)).astimezone(UTC)
-
-
-def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig:
-    limits = config.limits
-    return PlanConfig(
-        portfolio_id=config.portfolio_id,
-        strategy=config.strategy,
-        target_vol=config.target_vol,
-        max_symbol_notional=limits.max_symbol_notional,
-        max_gross_notional=limits.max_gross_notional,
-        max_leverage=limits.max_leverage,
-        band_usd=config.band_usd,
-        max_order_notional=limits.max_order_notional,
-        min_order_notional=config.min_order_notional,
-        sizing=sizing,
-    )
 
 
 def apply_kill_switch(config: RiskConfig, action: KillSwitchAction | None, run_id: str) -> None:

@@ -94,6 +94,8 @@ def signals_task(
         symbols=settings.symbols,
         underlyings=settings.option_underlyings,
         replay_run_id=replay_run_id,
+        strategy=settings.strategy,
+        strategy_fallback=settings.strategy_fallback,
     )
     return run_signal_cycle(snapshot, chosen, lake_dir=settings.lake_dir, run_id=run_id)
 

@@ -29,7 +29,7 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
     "LTC/USDT:USDT",
 )
 
-SignalProviderName = Literal["rules", "gemini", "replay"]
+SignalProviderName = Literal["rules", "gemini", "replay", "strategy"]
 
 #: Upper bound of every USDT amount setting (capital, limits): far above any real book, low
 #: enough that a typo (an extra dozen zeros) is refused instead of silently disabling a limit.
@@ -119,7 +119,16 @@ class Settings(BaseSettings):
     )
 
     # -- signals ---------------------------------------------------------------------------
-    llm_provider: SignalProviderName = Field("rules", description="rules | gemini | replay")
+    llm_provider: SignalProviderName = Field(
+        "rules", description="rules | gemini | replay | strategy (the QBTC_STRATEGY plugin)"
+    )
+    strategy: str | None = Field(
+        None,
+        description="User strategy: module:Class or a qbtc.strategies entry point name.",
+    )
+    strategy_fallback: Literal["rules", "flat"] = Field(
+        "rules", description="Answer used when the user strategy's answer is rejected."
+    )
     gemini_api_key: SecretStr | None = None
     gemini_model: str = Field("gemini-3-flash-preview", description="Gemini model name.")
     gemini_base_url: str | None = Field(None, description="Gateway/proxy base URL for Gemini.")

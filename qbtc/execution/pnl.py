@@ -47,7 +47,9 @@ class PositionPnl:
 
 
 @dataclass
-class _Book:
+class PositionBook:
+    """One symbol's running position: quantity, average entry, realised PnL, fees, funding."""
+
     quantity: float = 0.0
     entry_price: float = 0.0
     realized: float = 0.0
@@ -101,7 +103,7 @@ def compute_positions(
     (a symbol without a mark has ``mark_price`` None and zero unrealised PnL).
     Fills are applied in (timestamp, fill_id) order.
     """
-    books: dict[str, _Book] = {}
+    books: dict[str, PositionBook] = {}
     if until is not None:
         fills = fills.filter(pl.col("timestamp") <= until)
     trades = fills.sort("timestamp", "fill_id").select(
@@ -122,17 +124,18 @@ def compute_positions(
         _apply(books, pending)
         pending = next(rows, None)
     return {
-        symbol: _result(symbol, book, (marks or {}).get(symbol)) for symbol, book in books.items()
+        symbol: position_pnl(symbol, book, (marks or {}).get(symbol))
+        for symbol, book in books.items()
     }
 
 
-def _apply(books: dict[str, _Book], row: tuple[object, ...]) -> None:
+def _apply(books: dict[str, PositionBook], row: tuple[object, ...]) -> None:
     at, symbol, side, quantity, price, fee = row
     signed = float(quantity) if side == "buy" else -float(quantity)  # type: ignore[arg-type]
-    books.setdefault(str(symbol), _Book()).trade(signed, float(price), float(fee), at)  # type: ignore[arg-type]
+    books.setdefault(str(symbol), PositionBook()).trade(signed, float(price), float(fee), at)  # type: ignore[arg-type]
 
 
-def _result(symbol: str, book: _Book, mark: float | None) -> PositionPnl:
+def position_pnl(symbol: str, book: PositionBook, mark: float | None) -> PositionPnl:
     unrealised = book.quantity * (mark - book.entry_price) if mark is not None else 0.0
     return PositionPnl(
         symbol=symbol,

@@ -15,11 +15,19 @@ Write modes
 
 Definitions live by domain: ``core.py`` (types and registry), ``market.py`` (market data,
 quality, runs), ``research.py`` (features, signals, LLM calls) and ``book.py`` (positions,
-risk, orders, ledger, alerts). Importing this package registers every dataset.
+risk, orders, ledger, alerts) and ``backtest.py`` (backtest results). Importing this
+package registers every dataset.
 """
 
 from __future__ import annotations
 
+from qbtc.schemas.backtest import (
+    BACKTEST_EQUITY,
+    BACKTEST_METRICS,
+    BACKTEST_SWEEPS,
+    BACKTEST_TRADES,
+    BACKTESTS,
+)
 from qbtc.schemas.book import (
     ALERTS,
     FILLS,
@@ -68,6 +76,11 @@ from qbtc.schemas.research import (
 
 __all__ = [
     "ALERTS",
+    "BACKTESTS",
+    "BACKTEST_EQUITY",
+    "BACKTEST_METRICS",
+    "BACKTEST_SWEEPS",
+    "BACKTEST_TRADES",
     "BOOL",
     "BY_DAY",
     "BY_MONTH",

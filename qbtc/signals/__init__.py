@@ -1,6 +1,6 @@
 """Signal providers: a feature snapshot in, one signal per symbol out.
 
-``rules`` (deterministic default), ``gemini`` (google-genai with validation, cache, budget,
+``rules`` (deterministic default), a user ``strategy`` (:mod:`qbtc.signals.plugins`), ``gemini`` (google-genai with validation, cache, budget,
 recording and rules fallback) and ``replay`` (answers only from recorded LLM calls) share the
 :class:`SignalProvider` interface; :func:`run_signal_cycle` runs one and stores the result.
 """
@@ -27,6 +27,16 @@ from qbtc.signals.model import (
     signal_id,
     signals_frame,
 )
+from qbtc.signals.plugins import (
+    ENTRY_POINT_GROUP,
+    DirectionalView,
+    Strategy,
+    StrategyLoadError,
+    StrategyProvider,
+    StrategyViews,
+    VolatilityView,
+    load_strategy,
+)
 from qbtc.signals.prompt import Prompt, build_prompt, snapshot_prompt
 from qbtc.signals.replay import ReplayProvider
 from qbtc.signals.rules import RULES_MODEL, RuleParameters, RulesProvider
@@ -40,9 +50,11 @@ from qbtc.signals.volview import (
 )
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "RULES_MODEL",
     "AnswerRejectedError",
     "CycleResult",
+    "DirectionalView",
     "GeminiConfig",
     "GeminiProvider",
     "GeminiRetryPolicy",
@@ -63,16 +75,22 @@ __all__ = [
     "SignalsRefusedError",
     "SnapshotError",
     "SnapshotLike",
+    "Strategy",
+    "StrategyLoadError",
+    "StrategyProvider",
+    "StrategyViews",
     "SymbolInputs",
     "UnderlyingInputs",
     "VolRuleParameters",
     "VolView",
+    "VolatilityView",
     "build_prompt",
     "collect_inputs",
     "collect_underlying_inputs",
     "decide_vol",
     "estimate_cost",
     "llm_calls_frame",
+    "load_strategy",
     "make_provider",
     "refusal_message",
     "run_signal_cycle",

@@ -21,11 +21,17 @@ from qbtc.signals.cache import LlmCache
 from qbtc.signals.calls import llm_calls_frame
 from qbtc.signals.gemini import GeminiConfig, GeminiProvider
 from qbtc.signals.model import SignalProvider, SnapshotLike, signals_frame
+from qbtc.signals.plugins import (
+    StrategyFallback,
+    StrategyLoadError,
+    StrategyProvider,
+    load_strategy,
+)
 from qbtc.signals.replay import ReplayProvider
 from qbtc.signals.rules import RulesProvider
 from qbtc.signals.volview import vol_views_frame
 
-#: ``rules`` | ``gemini`` | ``replay`` (the ``QBTC_LLM_PROVIDER`` setting).
+#: ``rules`` | ``gemini`` | ``replay`` | ``strategy`` (the ``QBTC_LLM_PROVIDER`` setting).
 ProviderName = SignalProviderName
 
 
@@ -62,20 +68,33 @@ def make_provider(
     underlyings: Sequence[str] | None = None,
     replay_run_id: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    strategy: str | None = None,
+    strategy_fallback: StrategyFallback = "rules",
 ) -> SignalProvider:
-    """The provider called ``name`` (a fresh one per run: it holds the run's token budget)."""
+    """The provider called ``name`` (a fresh one per run: it holds the run's token budget).
+
+    ``strategy`` (``module:Class`` or an entry point name) is the user strategy of the
+    ``strategy`` provider; loading it may raise :class:`StrategyLoadError`.
+    """
     rules = RulesProvider(
         symbols=tuple(symbols) if symbols else None,
         underlyings=tuple(underlyings) if underlyings else None,
     )
     if name == "rules":
         return rules
+    if name == "strategy":
+        if not strategy:
+            raise StrategyLoadError(
+                "the strategy provider needs a strategy: set QBTC_STRATEGY=module:Class "
+                "(or pass --strategy)"
+            )
+        return StrategyProvider(load_strategy(strategy), strategy, strategy_fallback, rules)
     if name == "gemini":
         cache = LlmCache.in_state_dir(state_dir)
         return GeminiProvider(gemini, cache=cache, rules=rules, sleep=sleep)
     if name == "replay":
         return ReplayProvider(lake_dir, gemini.model, source_run_id=replay_run_id, rules=rules)
-    raise ValueError(f"unknown signal provider {name!r}: use rules, gemini or replay")
+    raise ValueError(f"unknown signal provider {name!r}: use rules, gemini, replay or strategy")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ EXPECTED = {
     "risk-monitor": ("flows/risk.py:risk_monitor", 60, None),
     "compaction": ("flows/maintenance.py:compaction", None, "15 0 * * *"),
     "kill-switch": ("flows/maintenance.py:kill_switch", None, None),
+    "backtest": ("flows/backtest.py:backtest", None, None),
+    "backtest-sweep": ("flows/backtest.py:backtest_sweep", None, None),
 }
 
 

@@ -99,7 +99,7 @@ def test_make_provider_builds_each_strategy(
     replay = make_provider("replay", replay_run_id="r0", **kwargs)
     assert isinstance(replay, ReplayProvider)
     assert (replay.model, replay.source_run_id) == (MODEL, "r0")
-    with pytest.raises(ValueError, match="use rules, gemini or replay"):
+    with pytest.raises(ValueError, match="use rules, gemini, replay or strategy"):
         make_provider("oracle", **kwargs)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,184 @@
+"""The backtest loop: the live cycle's decision at every decision time, on a simulated clock.
+
+Per decision time ``t`` (see :mod:`qbtc.backtest.pointintime` for what ``t`` may see):
+
+1. the feature snapshot of the last bars closed at ``t`` goes to the signal provider (rules,
+   replay, gemini or a user strategy) exactly as the ``signals`` stage sends it;
+2. the risk stage's inputs (book, marks, signals, prices, equity history, kill switch) are
+   assembled in memory and assessed with :func:`qbtc.risk.stage.assess_cycle`; a drawdown
+   beyond the limit trips the backtest's own kill switch (:func:`enforce_drawdown`);
+3. :func:`qbtc.risk.decision.plan_cycle` and :func:`~qbtc.risk.decision.check_cycle` plan
+   and check the intents, as the ``risk`` flow's tasks do;
+4. the accepted intents are filled by the chosen fill model
+   (:mod:`qbtc.backtest.execution`), and the book after them is valued at ``t``'s marks: that
+   equity joins the history the next decision's drawdown and ratios are computed from.
+
+Features come from one pass over the window, the book is kept running in memory, and the
+Monte Carlo VaR runs ``var_scenarios`` scenarios per decision (reported with the results).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from qbtc.backtest.book import SimFill, book_equity
+from qbtc.backtest.config import BacktestConfig, BacktestInputError
+from qbtc.backtest.execution import Execution
+from qbtc.backtest.pointintime import PointInTime
+from qbtc.backtest.window import MarketWindow
+from qbtc.execution.intents import OrderIntent
+from qbtc.quality import GateStatus
+from qbtc.risk.decision import check_cycle, plan_config, plan_cycle
+from qbtc.risk.killswitch import KillSwitch
+from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
+from qbtc.schemas import POSITIONS, SIGNALS, TS
+from qbtc.signals import LlmCall, ReplayMissingError, SignalProvider, signals_frame
+
+#: The lake's bars passed the quality gate when they were ingested.
+GATE_PASSED = GateStatus(passed=True, run_id=None, timestamp=None, reasons=())
+_HISTORY_SCHEMA = {"timestamp": TS, "equity": pl.Float64()}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one decision time decided and what it filled."""
+
+    at: datetime
+    intents: tuple[OrderIntent, ...]
+    fills: tuple[SimFill, ...]
+    equity: float
+    var: float
+    fallback_reason: str | None
+
+
+@dataclass
+class BacktestRun:
+    """Everything a backtest produced, in memory (stored by :mod:`qbtc.backtest.results`)."""
+
+    backtest_id: str
+    config: BacktestConfig
+    data_snapshot: str
+    decisions: list[Decision] = field(default_factory=list)
+    holdings: list[np.ndarray] = field(default_factory=list)
+    notionals: list[tuple[float, float]] = field(default_factory=list)
+    fees: list[float] = field(default_factory=list)
+    funding: list[float] = field(default_factory=list)
+    calls: list[LlmCall] = field(default_factory=list)
+    wall_s: float = 0.0
+    caveat: str | None = None
+
+    @property
+    def intents(self) -> list[OrderIntent]:
+        return [i for d in self.decisions for i in d.intents]
+
+    @property
+    def fills(self) -> list[SimFill]:
+        return [f for d in self.decisions for f in d.fills]
+
+    @property
+    def final_equity(self) -> float:
+        return self.decisions[-1].equity if self.decisions else self.config.initial_equity
+
+
+def _marks_by_symbol(frame: pl.DataFrame) -> dict[str, float]:
+    return dict(zip(frame["symbol"].to_list(), frame["mark"].to_list(), strict=True))
+
+
+def run_backtest(
+    config: BacktestConfig,
+    window: MarketWindow,
+    provider: SignalProvider,
+    risk: RiskConfig,
+    execution: Execution,
+    *,
+    backtest_id: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestRun:
+    """Run every decision of ``config`` over ``window`` (see the module docstring)."""
+    started = time.perf_counter()
+    times = config.decision_times()
+    pit = PointInTime(window, times, price_bars=risk.price_bars)
+    planning = plan_config(risk)
+    run = BacktestRun(backtest_id, config, window.snapshot)
+    positions = POSITIONS.empty()
+    history: tuple[list[datetime], list[float]] = ([], [])
+    previous: datetime | None = None
+    index = {s: j for j, s in enumerate(window.symbols)}
+    for step, at in enumerate(times):
+        signals, reason = SIGNALS.empty(), None
+        snapshot = pit.snapshot(at, config.symbols)
+        if snapshot is not None:
+            try:
+                result = provider.propose(snapshot, run_id=backtest_id)
+            except ReplayMissingError as exc:
+                raise BacktestInputError(f"decision at {at:%Y-%m-%d %H:%M} UTC: {exc}") from None
+            signals = signals_frame(result.signals).sort("symbol")
+            run.calls.extend(result.calls)
+            reason = result.fallback_reason
+        marks = pit.marks(at)
+        inputs = CycleInputs(
+            as_of=at,
+            positions=positions,
+            marks=marks,
+            signals=signals,
+            prices=pit.prices(at),
+            equity_history=pl.DataFrame(
+                {"timestamp": history[0], "equity": history[1]}, schema=_HISTORY_SCHEMA
+            ),
+            gate=GATE_PASSED,
+            kill_switch=KillSwitch(risk.state_dir).status(),
+        )
+        report = assess_cycle(inputs, risk)
+        enforce_drawdown(report, risk)
+        decided: tuple[OrderIntent, ...] = ()
+        if not signals.is_empty():
+            decided = check_cycle(
+                plan_cycle(inputs, report, planning, backtest_id), inputs, report, risk
+            )
+        accepted = [i for i in decided if i.status == "accepted"]
+        mark_prices = _marks_by_symbol(marks.perps)
+        closes = dict(zip(window.symbols, pit.last_closes(at).tolist(), strict=True))
+        fills, positions = execution.step(
+            at,
+            accepted,
+            closes=closes,
+            marks=mark_prices,
+            funding=pit.funding_between(previous, at),
+        )
+        equity = book_equity(positions, mark_prices, risk.capital)
+        history[0].append(at)
+        history[1].append(equity)
+        run.decisions.append(
+            Decision(at, decided, tuple(fills), equity, report.assessment.full.var, reason)
+        )
+        _record_book(run, positions, mark_prices, index)
+        previous = at
+        if progress is not None:
+            progress(step + 1, len(times))
+    run.wall_s = time.perf_counter() - started
+    return run
+
+
+def _record_book(
+    run: BacktestRun, positions: pl.DataFrame, marks: dict[str, float], index: dict[str, int]
+) -> None:
+    held = np.zeros(len(index))
+    gross = net = fees = funding = 0.0
+    for symbol, quantity, fee, paid in positions.select(
+        "symbol", "quantity", "fees", "funding"
+    ).rows():
+        if symbol in index:
+            held[index[symbol]] = quantity
+        value = quantity * marks.get(symbol, 0.0)
+        gross, net = gross + abs(value), net + value
+        fees, funding = fees + fee, funding + paid
+    run.holdings.append(held)
+    run.notionals.append((gross, net))
+    run.fees.append(fees)
+    run.funding.append(funding)
