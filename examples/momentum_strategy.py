@@ -60,6 +60,8 @@ class MomentumStrategy:
             if spread is not None:
                 view = max(-1.0, min(1.0, -spread / 0.10))
                 volatility.append(
-                    VolatilityView(underlying, round(view, 4), 0.5, f"iv-rv {spread:+.3f}")
+                    VolatilityView(
+                        underlying, round(view, 4), 0.5, rationale=f"iv-rv {spread:+.3f}"
+                    )
                 )
         return StrategyViews(tuple(directional), tuple(volatility))

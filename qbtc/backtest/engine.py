@@ -7,8 +7,9 @@ Per decision time ``t`` (see :mod:`qbtc.backtest.pointintime` for what ``t`` may
 2. the risk stage's inputs (book, marks, signals, prices, equity history, kill switch) are
    assembled in memory and assessed with :func:`qbtc.risk.stage.assess_cycle`; a drawdown
    beyond the limit trips the backtest's own kill switch (:func:`enforce_drawdown`);
-3. :func:`qbtc.risk.decision.plan_cycle` and :func:`~qbtc.risk.decision.check_cycle` plan
-   and check the intents, as the ``risk`` flow's tasks do;
+3. :func:`qbtc.risk.decision.decide_intents` plans the intents, rounds them to the venue's
+   lots and ticks (rules read once per backtest) and checks them, as the ``risk`` flow's
+   tasks do;
 4. the accepted intents are filled by the chosen fill model
    (:mod:`qbtc.backtest.execution`), and the book after them is valued at ``t``'s marks: that
    equity joins the history the next decision's drawdown and ratios are computed from.
@@ -20,7 +21,7 @@ Monte Carlo VaR runs ``var_scenarios`` scenarios per decision (reported with the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,8 +34,9 @@ from qbtc.backtest.execution import Execution
 from qbtc.backtest.pointintime import PointInTime
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.intents import OrderIntent
+from qbtc.execution.venue_rules import VenueRules
 from qbtc.quality import GateStatus
-from qbtc.risk.decision import check_cycle, plan_config, plan_cycle
+from qbtc.risk.decision import decide_intents, plan_config
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
 from qbtc.schemas import POSITIONS, SIGNALS, TS
@@ -98,9 +100,11 @@ def run_backtest(
     execution: Execution,
     *,
     backtest_id: str,
+    rules: Mapping[str, VenueRules],
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestRun:
-    """Run every decision of ``config`` over ``window`` (see the module docstring)."""
+    """Run every decision of ``config`` over ``window`` (see the module docstring);
+    ``rules`` are the order venue's lots, ticks and minimums per symbol."""
     started = time.perf_counter()
     times = config.decision_times()
     pit = PointInTime(window, times, price_bars=risk.price_bars)
@@ -138,9 +142,7 @@ def run_backtest(
         enforce_drawdown(report, risk)
         decided: tuple[OrderIntent, ...] = ()
         if not signals.is_empty():
-            decided = check_cycle(
-                plan_cycle(inputs, report, planning, backtest_id), inputs, report, risk
-            )
+            decided = decide_intents(inputs, report, risk, planning, backtest_id, rules=rules)
         accepted = [i for i in decided if i.status == "accepted"]
         mark_prices = _marks_by_symbol(marks.perps)
         closes = dict(zip(window.symbols, pit.last_closes(at).tolist(), strict=True))

@@ -22,6 +22,7 @@ from qbtc.backtest.metrics import Metric, compute_metrics
 from qbtc.backtest.results import equity_frame, write_results
 from qbtc.backtest.tearsheet import render_tear_sheet
 from qbtc.backtest.window import MarketWindow
+from qbtc.execution.venue_rules import VenueRules, load_venue_rules
 from qbtc.risk.stage import RiskConfig
 from qbtc.signals import SignalProvider
 
@@ -72,6 +73,27 @@ def _execution(
     )
 
 
+def venue_rules(risk: RiskConfig, config: BacktestConfig) -> dict[str, VenueRules]:
+    """The order venue's lots, ticks and minimums of the symbols, read once at ``start``
+    (the live risk stage reads the same markets at every decision)."""
+    from qbtc.market.venue import open_exchange
+
+    try:
+        venue = open_exchange(
+            risk.exchange,
+            seed=config.seed,
+            as_of=config.start if risk.exchange == "sim" else None,
+            symbols=config.symbols,
+            testnet=risk.exchange_testnet,
+        )
+        return load_venue_rules(venue, config.symbols)
+    except Exception as exc:
+        raise BacktestInputError(
+            f"the lots and minimums of {risk.exchange} could not be read ({exc}): set "
+            "QBTC_EXCHANGE=sim to backtest with the simulated venue's rules"
+        ) from None
+
+
 def simulate(
     config: BacktestConfig,
     window: MarketWindow,
@@ -98,7 +120,14 @@ def simulate(
         )
         execution = _execution(config, window, own, where, backtest_id)
         run = run_backtest(
-            config, window, provider, own, execution, backtest_id=backtest_id, progress=progress
+            config,
+            window,
+            provider,
+            own,
+            execution,
+            backtest_id=backtest_id,
+            rules=venue_rules(own, config),
+            progress=progress,
         )
     run.caveat = caveat_for(config.provider)
     return run

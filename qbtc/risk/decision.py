@@ -1,17 +1,27 @@
-"""A cycle's decision: plan order intents from its signals, then check each before trading.
+"""A cycle's decision: plan order intents from its signals, put them on the venue's grid,
+then check each before trading.
 
-The ``risk`` flow's tasks and the backtest call these same functions, so a backtest decides
+The ``risk`` flow's tasks (``plan``, ``venue_rules``, ``pretrade``) and the backtest
+(:func:`decide_intents`) call these same functions in this order, so a backtest decides
 exactly as the live cycle does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from qbtc.execution.intents import OrderIntent
+from qbtc.execution.venue_rules import VenueRules, rule_intents
 from qbtc.portfolio.plan import PlanConfig, plan_intents
 from qbtc.risk.pretrade import check_intents
-from qbtc.risk.stage import CycleInputs, RiskConfig, RiskReport, pretrade_context
+from qbtc.risk.stage import (
+    CycleInputs,
+    RiskConfig,
+    RiskReport,
+    apply_venue_rules_to,
+    pretrade_context,
+)
 
 Sizing = Literal["vol_target", "mean_variance"]
 
@@ -59,3 +69,29 @@ def check_cycle(
 ) -> tuple[OrderIntent, ...]:
     """Accept or refuse every intent with its reason (the kill switch read now)."""
     return check_intents(intents, pretrade_context(inputs, report, config), config.limits)
+
+
+def decide_intents(
+    inputs: CycleInputs,
+    report: RiskReport,
+    config: RiskConfig,
+    planning: PlanConfig,
+    run_id: str,
+    *,
+    rules: Mapping[str, VenueRules] | None = None,
+) -> tuple[OrderIntent, ...]:
+    """Plan, round to the venue's grid and check: the ``risk`` flow's decision.
+
+    ``rules`` are the venue's lots and minimums when already loaded (a backtest reads them
+    once); without them they are read from ``config.exchange`` at the decision time.
+    """
+    planned = plan_cycle(inputs, report, planning, run_id)
+    if not planned:
+        return ()
+    prices = dict(report.valued.prices)
+    ruled = (
+        rule_intents(planned, rules, prices)
+        if rules is not None
+        else apply_venue_rules_to(planned, config, inputs.as_of, prices)
+    )
+    return check_cycle(list(ruled), inputs, report, config)

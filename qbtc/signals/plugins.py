@@ -14,7 +14,8 @@ the backtest (``--provider module:Class``) run it through :class:`StrategyProvid
 applies the LLM answers' guardrails: an unknown symbol, a value out of range or not a
 number, or an exception in the strategy rejects the answer with a reason, and the
 ``QBTC_STRATEGY_FALLBACK`` answer (``rules``, or ``flat``: no position) is used instead.
-A symbol the strategy leaves out gets a flat signal.
+A symbol the strategy leaves out gets a flat signal, an option underlying a neutral vol view;
+volatility views become ``vol_views`` rows like the rules' and the LLM's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from qbtc.signals.model import ProviderResult, Signal, SnapshotLike, signal_id
 from qbtc.signals.rules import RulesProvider, fall_back
+from qbtc.signals.volview import VolView, collect_underlying_inputs, vol_view_id
 from qbtc.symbols import base_currency
 
 ENTRY_POINT_GROUP = "qbtc.strategies"
@@ -57,6 +59,7 @@ class VolatilityView:
     underlying: str
     view: float
     confidence: float = 1.0
+    horizon_minutes: int = 1440
     rationale: str = ""
 
 
@@ -171,6 +174,8 @@ def check_views(answer: object, universe: Sequence[str]) -> StrategyViews:
             raise StrategyRejectedError(f"unknown underlying {vol.underlying!r} in a vol view")
         _unit(vol.view, -1.0, f"{vol.underlying} vol view")
         _unit(vol.confidence, 0.0, f"{vol.underlying} vol confidence")
+        if not isinstance(vol.horizon_minutes, int) or vol.horizon_minutes < 1:
+            raise StrategyRejectedError(f"{vol.underlying} horizon_minutes must be a positive int")
     return answer
 
 
@@ -194,16 +199,42 @@ class StrategyProvider:
         except Exception as exc:  # the user's code may raise anything: reject with why
             reason = f"strategy {self.strategy.name}: {type(exc).__name__}: {exc}"
             return self._fall_back(snapshot, run_id, reason)
-        notes = {
-            v.underlying: f"vol view {v.view:+.2f} (confidence {v.confidence:.2f})"
-            for v in views.volatility
-        }
         given = {v.symbol: v for v in views.directional}
-        signals = tuple(
-            self._signal(given.get(s), s, snapshot, run_id, notes.get(base_currency(s)))
-            for s in sorted(universe)
+        signals = tuple(self._signal(given.get(s), s, snapshot, run_id) for s in sorted(universe))
+        vols = {v.underlying: v for v in views.volatility}
+        return ProviderResult(
+            self.name, self.spec, signals, vol_views=self._vol_views(vols, snapshot, run_id)
         )
-        return ProviderResult(self.name, self.spec, signals)
+
+    def _vol_views(
+        self, given: dict[str, VolatilityView], snapshot: SnapshotLike, run_id: str
+    ) -> tuple[VolView, ...]:
+        """One vol view per option underlying of the snapshot (neutral when not given)."""
+        out = []
+        for inputs in collect_underlying_inputs(snapshot, self.rules.underlyings):
+            view = given.get(inputs.underlying)
+            out.append(
+                VolView(
+                    view_id=vol_view_id(
+                        self.name,
+                        self.spec,
+                        inputs.underlying,
+                        snapshot.timestamp,
+                        snapshot.snapshot_id,
+                    ),
+                    run_id=run_id,
+                    inputs=inputs,
+                    timestamp=snapshot.timestamp,
+                    vol_view=float(view.view) if view else 0.0,
+                    confidence=float(view.confidence) if view else 0.0,
+                    horizon_minutes=view.horizon_minutes if view else 1440,
+                    provider=self.name,
+                    model=self.spec,
+                    rationale=(view.rationale if view else "") or "no vol view: neutral",
+                    feature_snapshot=snapshot.snapshot_id,
+                )
+            )
+        return tuple(out)
 
     def _signal(
         self,
@@ -211,7 +242,6 @@ class StrategyProvider:
         symbol: str,
         snapshot: SnapshotLike,
         run_id: str,
-        note: str | None,
     ) -> Signal:
         strength = round(float(view.strength), 6) if view else 0.0
         rationale = (view.rationale if view else "") or "no view: flat"
@@ -228,7 +258,7 @@ class StrategyProvider:
             horizon_minutes=view.horizon_minutes if view else 240,
             provider=self.name,
             model=self.spec,
-            rationale=f"{rationale}; {note}" if note else rationale,
+            rationale=rationale,
             feature_snapshot=snapshot.snapshot_id,
         )
 
@@ -237,7 +267,10 @@ class StrategyProvider:
             return fall_back(self.rules, snapshot, run_id=run_id, reason=reason)
         universe = sorted(self.rules.symbols or snapshot.perps["symbol"].to_list())
         flat = tuple(
-            replace(self._signal(None, s, snapshot, run_id, None), fallback_reason=reason)
+            replace(self._signal(None, s, snapshot, run_id), fallback_reason=reason)
             for s in universe
         )
-        return ProviderResult(self.name, self.spec, flat, (), reason)
+        neutral = tuple(
+            replace(v, fallback_reason=reason) for v in self._vol_views({}, snapshot, run_id)
+        )
+        return ProviderResult(self.name, self.spec, flat, (), reason, vol_views=neutral)

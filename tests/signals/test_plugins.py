@@ -124,3 +124,15 @@ def test_the_strategy_provider_is_built_by_name_for_the_live_cycle(plugin_dir, t
     assert isinstance(provider, StrategyProvider)
     with pytest.raises(StrategyLoadError, match="needs a strategy"):
         make_provider("strategy", **kwargs)
+
+
+def test_volatility_views_become_vol_views_and_a_missing_one_is_neutral(plugin_dir):
+    snapshot = make_snapshot()
+    first = sorted(set(snapshot.options["underlying"].to_list()))[0]
+    result = _provider(
+        lambda s: StrategyViews([], [VolatilityView(first, -0.6, 0.7, rationale="rich")])
+    ).propose(snapshot, run_id="r")
+    views = {v.underlying: v for v in result.vol_views}
+    assert views[first].vol_view == -0.6
+    assert views[first].provider == "strategy"
+    assert all(v.vol_view == 0.0 for u, v in views.items() if u != first)
