@@ -42,6 +42,11 @@ def run_command(
     symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated perps."),
     days: int | None = typer.Option(None, "--days", help="Back-fill days on a first run."),
     live: bool = typer.Option(False, "--live", help="Send real orders (needs venue keys)."),
+    sizing: str = typer.Option(
+        "vol_target",
+        "--sizing",
+        help="Perp sizing: vol_target (default) or mean_variance (constrained optimiser).",
+    ),
 ) -> None:
     """Run one full cycle now (ingest, gate, features, signals, risk, orders) and summarise it."""
     from qbtc.logs import setup_logging
@@ -54,6 +59,8 @@ def run_command(
         symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
     )
     when = parse_as_of(as_of) or settings.as_of
+    if sizing not in ("vol_target", "mean_variance"):
+        fail(f"--sizing {sizing!r}: use vol_target or mean_variance")
     from flows.ingest_cli import check_venue_options
 
     check_venue_options(settings, when)  # an unknown symbol fails here, before Prefect starts
@@ -76,6 +83,7 @@ def run_command(
         as_of=when,
         backfill_days=settings.backfill_days,
         mode="live" if live else "paper",
+        sizing=sizing,
     )
     typer.echo(
         f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "

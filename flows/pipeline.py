@@ -60,6 +60,12 @@ class PipelineParameters(BaseModel):
     kill_switch: Literal["on", "off"] | None = Field(
         None, description="Trip (on) or reset (off) the kill switch before this cycle."
     )
+    sizing: Literal["vol_target", "mean_variance"] = Field(
+        "vol_target",
+        description="How perp targets are sized: vol_target (each signal scaled to the "
+        "book's volatility target) or mean_variance (the constrained mean-variance optimiser "
+        "on the signals' expected returns and the perps' covariance).",
+    )
 
 
 def cycle_clock(as_of: datetime | None) -> datetime:
@@ -87,7 +93,7 @@ def stage_calls(
         ("signals", lambda: signals.fn(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
         (
             "risk",
-            lambda: risk.fn(as_of=at, seed=s.seed, symbols=s.symbols),
+            lambda: risk.fn(as_of=at, seed=s.seed, symbols=s.symbols, sizing=p.sizing),
         ),
         (
             "orders",

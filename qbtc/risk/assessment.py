@@ -30,9 +30,11 @@ from qbtc.risk.var import var_delta_gamma, var_delta_normal
 
 @dataclass(frozen=True)
 class Assessment:
-    """Risk of a book: Monte Carlo (full and delta-gamma), analytic VaRs, Greeks, stress.
+    """Risk of a book: Monte Carlo (full and delta-gamma), historical simulation, analytic
+    VaRs, Greeks, stress.
 
     VaR figures are USDT losses (positive) at ``confidence`` over ``horizon_days``.
+    ``historical`` is None when too little price history exists for it.
     """
 
     full: MonteCarloResult
@@ -44,6 +46,7 @@ class Assessment:
     stress: tuple[StressResult, ...]
     state: RiskState
     scenarios: Scenarios
+    historical: MonteCarloResult | None = None
 
 
 def assess_book(
@@ -55,8 +58,13 @@ def assess_book(
     scenarios: int = 10_000,
     seed: int = 7,
     threads: int = 2,
+    history: Scenarios | None = None,
 ) -> Assessment:
-    """Assess ``book`` (an empty book has zero risk, not an error)."""
+    """Assess ``book`` (an empty book has zero risk, not an error).
+
+    ``history`` (see :func:`qbtc.risk.historical.historical_scenarios`) adds the
+    historical-simulation VaR: the book fully revalued on past moves of its underlyings.
+    """
     shocks = simulate_scenarios(model, book.underlyings, horizon_days, scenarios, seed)
     full_pnl = scenario_pnl(book, shocks, "full", threads=threads)
     approx_pnl = scenario_pnl(book, shocks, "delta_gamma")
@@ -80,6 +88,14 @@ def assess_book(
         stress=stress_test(book),
         state=state,
         scenarios=shocks,
+        historical=None
+        if history is None
+        else summarise(
+            scenario_pnl(book, history, "full", threads=threads),
+            confidence,
+            horizon_days,
+            "historical",
+        ),
     )
 
 

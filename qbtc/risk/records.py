@@ -52,6 +52,9 @@ def risk_metric_rows(
         ("delta_normal", a.delta_normal_var, None, None),
         ("delta_gamma_cf", a.cornish_fisher_var, None, None),
     ]
+    if a.historical is not None:
+        h = a.historical
+        methods.append(("historical", h.var, h.cvar, None))
     rows = [
         {**common, "method": m, "var": var, "cvar": cvar, "mc_stderr": se}
         for m, var, cvar, se in methods
@@ -69,6 +72,10 @@ def summary_rows(report: RiskReport) -> list[dict[str, Any]]:
         {"measure": "VaR, delta-gamma on the same scenarios", "value": a.delta_gamma.var},
         {"measure": "VaR, delta-normal", "value": a.delta_normal_var},
         {"measure": "VaR, delta-gamma Cornish-Fisher", "value": a.cornish_fisher_var},
+        {
+            "measure": "VaR, historical simulation (past moves, full revaluation)",
+            "value": a.historical.var if a.historical is not None else None,
+        },
         {"measure": "equity", "value": report.equity},
         {"measure": "drawdown (fraction of peak)", "value": report.drawdown},
         {"measure": "gross notional", "value": a.exposure.gross_notional},

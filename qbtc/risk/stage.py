@@ -22,6 +22,7 @@ from qbtc.quality import GateStatus, latest_gate
 from qbtc.risk.assessment import Assessment, assess_book, unit_risks
 from qbtc.risk.drawdown import current_drawdown
 from qbtc.risk.factors import FactorModel, estimate_spot_risk, factor_model
+from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import (
     Marks,
     PriceHistory,
@@ -165,6 +166,12 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     """Value and assess the book, and measure it against the limits."""
     valued = value_book(inputs.positions, inputs.marks, list(config.symbols))
     model, volatility, correlation = spot_model(inputs.prices, valued.book.underlyings)
+    try:
+        past_moves = historical_scenarios(
+            inputs.prices, valued.book.underlyings, config.horizon_days
+        )
+    except ValueError:
+        past_moves = None  # too little history: the method is left out, not made up
     assessment = assess_book(
         valued.book,
         model,
@@ -173,6 +180,7 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         scenarios=config.scenarios,
         seed=config.seed,
         threads=config.threads,
+        history=past_moves,
     )
     equity = valued.equity(config.capital, inputs.positions)
     history = [*inputs.equity_history["equity"].to_list(), equity]

@@ -3,7 +3,9 @@
 -- orders, and every risk-monitor run). VaR and CVaR in USDT (losses positive)
 -- at `confidence` over `horizon_days` (99%, 1 day); method monte_carlo (full revaluation, the
 -- figure limits use, with its standard error mc_stderr), delta_gamma_mc (same scenarios,
--- delta-gamma approximation), delta_normal and delta_gamma_cf (analytic, Cornish-Fisher).
+-- delta-gamma approximation), delta_normal and delta_gamma_cf (analytic, Cornish-Fisher),
+-- historical (the book fully revalued on past bar moves scaled to the horizon; recorded once
+-- the cycle's price history holds 100 returns).
 -- Sharpe/Sortino annualised from daily equity; drawdown a fraction of peak equity; Greeks in
 -- USDT (delta per 100% move, gamma per 1% move, vega per vol point, theta per day).
 CREATE OR REPLACE VIEW risk_metrics AS

@@ -31,3 +31,22 @@ def test_parameters_refuse_unknown_fields_and_the_clock_is_utc():
         PipelineParameters(unknown=1)  # type: ignore[call-arg]
     naive = datetime(2026, 1, 5, 12, 0, 0, 123)
     assert cycle_clock(naive).isoformat() == "2026-01-05T12:00:00+00:00"
+
+
+def test_the_sizing_method_is_a_pipeline_parameter_that_reaches_the_risk_stage(monkeypatch):
+    from datetime import UTC
+    from types import SimpleNamespace
+
+    import flows.pipeline as pipeline_module
+    from flows.pipeline import stage_calls
+    from qbtc.config import Settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(pipeline_module, "risk", SimpleNamespace(fn=lambda **kw: seen.update(kw)))
+    params = PipelineParameters(sizing="mean_variance")
+    calls = dict(stage_calls(params, Settings(), datetime(2026, 1, 5, tzinfo=UTC), "run-1"))
+    calls["risk"]()
+    assert seen["sizing"] == "mean_variance"
+    schema = PipelineParameters.model_json_schema()["properties"]["sizing"]
+    assert schema["enum"] == ["vol_target", "mean_variance"]
+    assert schema["default"] == "vol_target"

@@ -191,6 +191,7 @@ def test_rows_match_their_schemas(book_lake, data_dir):
         "delta_gamma_cf",
         "delta_gamma_mc",
         "delta_normal",
+        "historical",
         "monte_carlo",
     ]
     assert stored.filter(pl.col("method") == "monte_carlo")["mc_stderr"][0] > 0
@@ -213,3 +214,15 @@ def test_mean_variance_sizing_follows_the_signals_within_the_caps(book_lake, dat
     # the calls' delta asks for a bigger BTC short than the cap: hedged up to the cap only
     assert decided[1].notional == pytest.approx(100_000.0)
     assert decided[2].notional <= 100_000.0 + 1e-6
+
+
+def test_historical_simulation_var_is_recorded_with_the_other_methods(book_lake, data_dir):
+    config = config_for(data_dir)
+    report = assess_cycle(load_cycle_inputs(config, AS_OF), config)
+    historical = report.assessment.historical
+    assert historical is not None
+    assert historical.var > 0
+    rows = risk_metric_rows(report, config, "run-1", "pre_trade")
+    methods = set(rows["method"].to_list())
+    assert {"monte_carlo", "delta_normal", "delta_gamma_cf", "historical"} <= methods
+    assert rows.filter(pl.col("method") == "historical")["var"].item() == historical.var
