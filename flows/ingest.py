@@ -80,8 +80,10 @@ def open_venue(settings: Settings, exchange_id: str, symbols: list[str]) -> Exch
     A real venue runs on its own clock; the run's ``as_of`` is then accepted only when it is
     within :data:`REAL_VENUE_CLOCK_SKEW` of it (a pipeline cycle's clock), never as a replay.
     """
-    from qbtc.market.venue import SIM, open_exchange
+    from qbtc.market.venue import SIM, check_sim_seed, open_exchange
 
+    if exchange_id == SIM:
+        check_sim_seed(settings.state_dir, settings.seed, lake_dir=settings.lake_dir)
     key, secret = settings.exchange_api_key, settings.exchange_api_secret
     venue = open_exchange(
         exchange_id,

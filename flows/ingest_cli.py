@@ -53,10 +53,12 @@ def check_venue_options(settings: Settings, as_of: datetime | None) -> None:
             fail(f"--as-of replays the simulated venue only; drop it for {settings.exchange}")
         return
     from qbtc.market.sim import SimExchange
+    from qbtc.market.venue import VenueSeedError, check_sim_seed
 
     try:
         SimExchange(seed=settings.seed, as_of=as_of, symbols=tuple(settings.symbols))
-    except UnknownSymbolError as exc:
+        check_sim_seed(settings.state_dir, settings.seed, lake_dir=settings.lake_dir)
+    except (UnknownSymbolError, VenueSeedError) as exc:
         fail(str(exc))
 
 

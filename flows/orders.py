@@ -153,6 +153,7 @@ def orders(
     live: bool = False,
     data_dir: str | None = None,
     symbols: list[str] | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """One execution cycle for the accepted intents of ``intents_run_id`` (default: newest).
 
@@ -162,7 +163,7 @@ def orders(
     quality gate has failed (each intent records why).
     """
     settings = flow_settings(
-        as_of=as_of, data_dir=Path(data_dir) if data_dir else None, symbols=symbols
+        as_of=as_of, data_dir=Path(data_dir) if data_dir else None, symbols=symbols, seed=seed
     )
     run_id = current_run_id()
     config = execution_config(settings)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import polars as pl
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,8 @@ from flows.risk import risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
 from qbtc.manifest import RunManifest, record_run
+from qbtc.market.venue import SIM, check_sim_seed
+from qbtc.portfolio.flatten import open_positions
 from qbtc.report import read_cycle_summary, render_markdown
 from qbtc.risk.killswitch import KillSwitch
 
@@ -75,19 +78,34 @@ def cycle_clock(as_of: datetime | None) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def held_elsewhere(s: Settings) -> list[str]:
+    """Perps the book holds outside the cycle's symbols (a run on a subset leaves them alone)."""
+    held = open_positions(s.lake_dir, s.portfolio_id)
+    if held.is_empty():
+        return []
+    perps = held.filter(pl.col("type") == "perp")["symbol"].to_list()
+    return sorted(set(perps) - set(s.symbols))
+
+
 def stage_calls(
-    p: PipelineParameters, s: Settings, at: datetime, run_id: str
+    p: PipelineParameters, s: Settings, at: datetime, run_id: str, results: dict[str, Any]
 ) -> list[tuple[str, Callable[[], Any]]]:
     """Each stage's flow body with this cycle's clock, seed and universe.
 
     The bodies run inside this flow run (``.fn``), not as subflows: their tasks, logs and
     artifacts show under the cycle in the UI, and the cycle does not pay a subflow run's
     overhead (about a second each on Prefect 3.8, for its heartbeat thread) six times.
+
+    A cycle on a subset of symbols decides and trades only those; the perps the book holds
+    in other symbols are left as they are (no order is sent for them), but their market data
+    is fetched too, so the whole book is valued on fresh marks. ``results`` fills as stages
+    end: the orders stage executes the intents the risk stage decided (or reused).
     """
+    marked = [*s.symbols, *held_elsewhere(s)]
     return [
         (
             "ingest",
-            lambda: ingest.fn(symbols=s.symbols, days=s.backfill_days, as_of=at, seed=s.seed),
+            lambda: ingest.fn(symbols=marked, days=s.backfill_days, as_of=at, seed=s.seed),
         ),
         ("features", lambda: features.fn(as_of=at, symbols=s.symbols)),
         ("signals", lambda: signals.fn(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
@@ -98,7 +116,11 @@ def stage_calls(
         (
             "orders",
             lambda: orders.fn(
-                intents_run_id=run_id, as_of=at, live=p.mode == "live", symbols=s.symbols
+                intents_run_id=results.get("risk", {}).get("intents_run_id", run_id),
+                as_of=at,
+                live=p.mode == "live",
+                symbols=s.symbols,
+                seed=s.seed,
             ),
         ),
         ("book", lambda: risk_monitor.fn(as_of=at, symbols=s.symbols)),
@@ -141,10 +163,10 @@ class StageFailedError(RuntimeError):
 
 
 def run_stages(
-    calls: list[tuple[str, Callable[[], Any]]],
+    calls: list[tuple[str, Callable[[], Any]]], results: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, float], tuple[str, str] | None]:
     """Run stages in order; stop at the first failure and say which and why."""
-    results: dict[str, Any] = {}
+    results = {} if results is None else results
     durations: dict[str, float] = {}
     for name, call in calls:
         started = time.perf_counter()
@@ -179,6 +201,8 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     assert at is not None
     live = p.mode == "live" or settings.live
     check_live_venue(settings, live=live)
+    if settings.exchange == SIM:  # another seed on this data dir is refused before any stage
+        check_sim_seed(settings.state_dir, settings.seed, lake_dir=settings.lake_dir)
     p = p.model_copy(update={"mode": "live" if live else "paper"})
     run_id = current_run_id()
     logger = get_run_logger()
@@ -201,7 +225,9 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
         p.mode,
     )
     with cycle_run(run_id):
-        results, durations, failure = run_stages(stage_calls(p, settings, at, run_id))
+        results: dict[str, Any] = {}
+        calls = stage_calls(p, settings, at, run_id, results)
+        results, durations, failure = run_stages(calls, results)
     started = time.perf_counter()
     refresh_catalog(settings.lake_dir, settings.catalog_path)
     durations["catalog"] = time.perf_counter() - started

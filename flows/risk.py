@@ -7,7 +7,7 @@ plus a Prefect event (``qbtc.alert.risk-breach``); a kill switch trip is a criti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -167,7 +167,8 @@ def risk(
     metrics = risk_metric_rows(report, config, run_id, PRE_TRADE)
     # A re-run keeps the decision's intents, and with them the pre-trade risk they were
     # checked against (the book has traded since; the monitor records it as "book").
-    record(config.lake_dir, metrics.clear() if reused else metrics, decided)
+    # An intent is written once: its run and decision never change afterwards.
+    record(config.lake_dir, metrics.clear() if reused else metrics, () if reused else decided)
     publish_table(
         f"risk-intents-{config.portfolio_id}",
         [intent_row(i) for i in decided] or [{"intent": "none this cycle"}],
@@ -182,8 +183,9 @@ def decide(
     """Plan and check this bar's intents, or reuse them when the bar was decided already.
 
     A re-run of a cycle must not plan again on a book its first run already traded: the
-    same decision keeps the same intents (and client order ids), now under this run's id.
-    Returns the intents and whether they were reused.
+    same decision keeps the same intents (and client order ids) under the run that decided
+    them, so an order always traces back to the signals it was decided on. Returns the
+    intents and whether they were reused.
     """
     if inputs.signals.is_empty():
         return (), False
@@ -201,7 +203,7 @@ def decide(
             earlier[0].run_id,
             len(earlier),
         )
-        return tuple(replace(i, run_id=run_id) for i in earlier), True
+        return tuple(earlier), True
     planned = plan(inputs, report, planning, run_id)
     ruled = venue_rules(planned, config, inputs.as_of, report)
     return pretrade(ruled, inputs, report, config), False
@@ -245,6 +247,8 @@ def summary(report: RiskReport, decided: tuple[OrderIntent, ...], run_id: str) -
     statuses = [i.status for i in decided]
     return {
         "run_id": run_id,
+        # the run whose intents this cycle executes (an earlier one when the bar was decided)
+        "intents_run_id": decided[0].run_id if decided else run_id,
         "as_of": report.as_of.isoformat(),
         "var": report.assessment.full.var,
         "cvar": report.assessment.full.cvar,

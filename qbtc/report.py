@@ -35,6 +35,10 @@ class CycleSummary:
     pnl: dict[str, float]
     risk: dict[str, Any]
     lake_dir: str = field(default="")
+    symbols: list[str] | None = None
+    """The symbols the run was asked for (None: the configured ones)."""
+    left_alone: list[str] = field(default_factory=list)
+    """Open positions outside ``symbols``: a run on a subset sends no order for them."""
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -75,20 +79,34 @@ def _gate(lake_dir: Path, run_id: str) -> dict[str, Any]:
     return {"status": first["status"], "details": first["details"], "run_id": first["run_id"]}
 
 
-def _signals(lake_dir: Path, run_id: str) -> list[dict[str, Any]]:
-    rows = read_dataset(lake_dir, "signals").filter(pl.col("run_id") == run_id).sort("symbol")
+def _signals(lake_dir: Path, run_id: str, decider: str) -> list[dict[str, Any]]:
+    """The cycle's signals: its own, or those of the run that decided its bar first."""
+    signals = read_dataset(lake_dir, "signals")
+    rows = signals.filter(pl.col("run_id") == run_id)
+    if rows.is_empty():
+        rows = signals.filter(pl.col("run_id") == decider)
+    rows = rows.sort("symbol")
     cols = ["symbol", "direction", "strength", "confidence", "provider", "fallback_reason"]
     return rows.select(cols).to_dicts()
 
 
 def _intents(lake_dir: Path, run_id: str) -> dict[str, Any]:
+    """The intents the cycle executed: its own, or those of the run that decided the bar."""
     rows = read_dataset(lake_dir, "order_intents").filter(pl.col("run_id") == run_id)
     refused = rows.filter(pl.col("status") == "refused")
     return {
+        "run_id": run_id,
         "accepted": rows.filter(pl.col("status") == "accepted").height,
         "refused": refused.height,
         "refusals": refused.select("symbol", "reason").head(10).to_dicts(),
     }
+
+
+def _intents_run(run: dict[str, Any], run_id: str) -> str:
+    """The run whose intents cycle ``run_id`` executed (an earlier run when it re-ran a bar)."""
+    snapshots = json.loads(run.get("snapshots") or "{}")
+    risk = snapshots.get("risk") if isinstance(snapshots, dict) else None
+    return str((risk or {}).get("intents_run_id") or run_id)
 
 
 def _orders(lake_dir: Path, run_id: str) -> dict[str, int]:
@@ -141,6 +159,10 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         for c in ("realized_pnl", "unrealized_pnl", "fees", "funding")
     }
     cols = ["symbol", "type", "quantity", "entry_price", "mark_price", "unrealized_pnl"]
+    symbols = json.loads(run["parameters"] or "{}").get("symbols")
+    decider = _intents_run(run, run_id)
+    held = open_book["symbol"].to_list() if open_book.height else []
+    left_alone = sorted(set(held) - set(symbols)) if symbols else []
     return CycleSummary(
         run_id=run_id,
         status=run["status"],
@@ -149,13 +171,15 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         durations=json.loads(run["stage_durations"] or "{}"),
         market=_market(lake_dir, run_id),
         gate=_gate(lake_dir, run_id),
-        signals=_signals(lake_dir, run_id),
-        intents=_intents(lake_dir, run_id),
+        signals=_signals(lake_dir, run_id, decider),
+        intents=_intents(lake_dir, decider),
         orders=_orders(lake_dir, run_id),
         positions=open_book.select(cols).sort("symbol").to_dicts() if open_book.height else [],
         pnl=sums,
         risk=_risk(lake_dir, run_id),
         lake_dir=str(lake_dir),
+        symbols=symbols,
+        left_alone=left_alone,
     )
 
 
@@ -174,19 +198,30 @@ def _order_line(report: CycleSummary) -> str:
     return "no order to send"
 
 
+def _decided_by(report: CycleSummary) -> str:
+    decider = report.intents.get("run_id")
+    return f" (decided by run {decider})" if decider and decider != report.run_id else ""
+
+
 def render_markdown(report: CycleSummary) -> str:
     """The report as markdown (Prefect artifact)."""
     lines = [f"# Cycle {report.run_id}: {report.status}", ""]
     if report.message:
         lines += [f"**{report.message}**", ""]
     m, r = report.market, report.risk
+    lines += [f"- as of: {report.as_of}"]
+    if report.left_alone:
+        lines.append(
+            f"- this run traded only {', '.join(report.symbols or [])}; positions in "
+            f"{', '.join(report.left_alone)} left as they are (a run on a subset of symbols "
+            "sends no order outside it; the whole book stays in its risk)"
+        )
     lines += [
-        f"- as of: {report.as_of}",
         f"- data: {m['ohlcv_rows']:,} bars for {m['symbols']} symbols (last {m['last_bar']}), "
         f"{m['option_quote_rows']:,} option quotes; quarantined this run: {m['quarantined_this_run']}",
         f"- quality gate: {report.gate['status']}",
         f"- signals: {len(report.signals)}; intents accepted {report.intents['accepted']}, "
-        f"refused {report.intents['refused']}; {_order_line(report)}",
+        f"refused {report.intents['refused']}{_decided_by(report)}; {_order_line(report)}",
         f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "
         f"unrealised {_fmt(report.pnl['unrealized_pnl'])}, fees {_fmt(report.pnl['fees'])}, "
         f"funding {_fmt(report.pnl['funding'])} USDT",

@@ -241,14 +241,21 @@ def open_broker(settings: BrokerSettings) -> Broker:
 def open_paper_broker(settings: BrokerSettings) -> Broker:
     """The simulated venue with its own trading side under ``<data_dir>``."""
     from qbtc.market.sim.trading import SimTrading, VenueConfig
-    from qbtc.market.venue import open_exchange
+    from qbtc.market.sim.universe import SPECS
+    from qbtc.market.venue import check_sim_seed, open_exchange
 
+    check_sim_seed(settings.data_dir / "state", settings.seed, lake_dir=settings.data_dir / "lake")
+    # The venue lists its whole universe, as a real venue does: a run on a subset of symbols
+    # still reconciles and values the positions it holds in the others.
+    listed = tuple(
+        dict.fromkeys([*(settings.symbols or DEFAULT_SYMBOLS), *(s.symbol for s in SPECS)])
+    )
     trading = SimTrading(settings.data_dir, config=VenueConfig(starting_balance=settings.capital))
     exchange = open_exchange(
         "sim",
         seed=settings.seed,
         as_of=settings.as_of,
-        symbols=settings.symbols or DEFAULT_SYMBOLS,
+        symbols=listed,
         trading=trading,
     )
     return Broker(exchange, paper=True, taker_fee=trading.config.taker_fee)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+
+import polars as pl
 
 from qbtc.market.protocol import Exchange
 from qbtc.market.sim.options import ChainDepth
@@ -70,3 +74,55 @@ def open_exchange(
         max_retries=max_retries,
         symbols=tuple(symbols),
     )
+
+
+SIM_VENUE_FILE = "sim_venue.json"
+"""State file (under the data dir's state directory) naming the seed of its simulated market."""
+
+
+class VenueSeedError(ValueError):
+    """A run asked for another seed of the simulated venue than its data dir holds."""
+
+
+def check_sim_seed(state_dir: Path, seed: int, *, lake_dir: Path | None = None) -> None:
+    """Bind the simulated venue's seed to its data dir: record it on first use, refuse another.
+
+    The simulated market is one price path per seed. Bars, tickers, option quotes, fills and
+    the equity history of a data dir all come from that path; a second seed would mix two
+    markets in one book (its bars quarantined as jumps, its marks valuing the positions).
+    A data dir from before this record is bound to the seed of its first recorded run
+    (``lake_dir``'s ``runs``).
+    """
+    from qbtc.statefile import exclusive_lock, write_json_atomic
+
+    path = state_dir / SIM_VENUE_FILE
+    with exclusive_lock(state_dir / f"{SIM_VENUE_FILE}.lock"):
+        if path.exists():
+            try:
+                held = int(json.loads(path.read_text(encoding="utf-8"))["seed"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise VenueSeedError(
+                    f"{path} is unreadable ({exc}): restore it or delete it to bind this data "
+                    "dir to a seed again"
+                ) from None
+            if held != seed:
+                raise VenueSeedError(
+                    f"this data dir holds the simulated market of seed {held}; seed {seed} would "
+                    f"mix two price paths in one book: use seed {held}, or another QBTC_DATA_DIR "
+                    f"for seed {seed}"
+                )
+            return
+        first = first_run_seed(lake_dir) if lake_dir is not None else None
+        write_json_atomic(path, {"exchange": SIM, "seed": int(seed if first is None else first)})
+    if first is not None and first != seed:
+        check_sim_seed(state_dir, seed)  # refuses, naming the recorded seed
+
+
+def first_run_seed(lake_dir: Path) -> int | None:
+    """The seed of the first cycle recorded in the lake, or None when there is none."""
+    from qbtc.lake import read_dataset
+
+    runs = read_dataset(lake_dir, "runs").filter(pl.col("seed").is_not_null())
+    if runs.is_empty():
+        return None
+    return int(runs.sort("timestamp")["seed"][0])

@@ -12,7 +12,7 @@ them on its next run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import polars as pl
@@ -24,6 +24,7 @@ from qbtc.quality.checks import (
     Status,
 )
 from qbtc.quality.coverage import coverage_results, gap_result
+from qbtc.quality.derived import hold_derived, quarantined_symbols
 from qbtc.quality.expectations import ExpectationOutcome, validate_frame
 from qbtc.quality.records import CheckResult, quarantine_rows
 from qbtc.quality.tagging import BAD, REASONS, TaggedBatch, conform, tag_rows
@@ -161,6 +162,27 @@ def _evaluate(
     return outcome, results
 
 
+def _hold_derived(
+    outcomes: list[DatasetOutcome], results: list[CheckResult], *, run_id: str, as_of: datetime
+) -> list[DatasetOutcome]:
+    """Quarantine the tickers and chains of symbols whose bars were quarantined (see
+    :mod:`qbtc.quality.derived`); their advisory results are appended to ``results``."""
+    symbols: set[str] = set()
+    for outcome in outcomes:
+        symbols |= quarantined_symbols(outcome.quarantine)
+    updated = []
+    for outcome in outcomes:
+        kept, moved, result = hold_derived(
+            outcome.dataset, outcome.clean, symbols, run_id=run_id, as_of=as_of
+        )
+        if result is not None:
+            results.append(result)
+            both = pl.concat([outcome.quarantine, moved])
+            outcome = replace(outcome, clean=kept, quarantine=both)
+        updated.append(outcome)
+    return updated
+
+
 def _verdict(results: Sequence[CheckResult]) -> tuple[str, ...]:
     reasons = [r.summary for r in results if r.status == "error"]
     reasons += [r.summary for r in results if r.status == "fail" and r.level == "dataset"]
@@ -188,6 +210,7 @@ def evaluate_gate(
         outcome, dataset_results = _evaluate(batch, run_id=run_id, as_of=as_of, policy=policy)
         outcomes.append(outcome)
         results.extend(dataset_results)
+    outcomes = _hold_derived(outcomes, results, run_id=run_id, as_of=as_of)
     reasons = _verdict(results)
     held = [o.dataset for o in outcomes if o.held_back]
     reasons += tuple(f"{name}: clean rows held back (a row check errored)" for name in held)

@@ -16,7 +16,7 @@ from typing import Protocol
 import polars as pl
 
 from qbtc.config import SignalProviderName
-from qbtc.lake import write_dataset
+from qbtc.lake import scan_dataset, write_dataset
 from qbtc.signals.cache import LlmCache
 from qbtc.signals.calls import llm_calls_frame
 from qbtc.signals.gemini import GeminiConfig, GeminiProvider
@@ -121,16 +121,27 @@ class CycleResult:
     fallback_reason: str | None
 
 
+def new_signals(lake_dir: Path, frame: pl.DataFrame, decision_bar: datetime) -> pl.DataFrame:
+    """The rows of ``frame`` whose ``signal_id`` is not stored yet."""
+    stored = scan_dataset(lake_dir, "signals", start=decision_bar, end=decision_bar)
+    ids = stored.select("signal_id").collect()["signal_id"]
+    return frame.filter(~pl.col("signal_id").is_in(ids.implode()))
+
+
 def run_signal_cycle(
     snapshot: SnapshotLike, provider: SignalProvider, *, lake_dir: Path, run_id: str
 ) -> CycleResult:
-    """Ask ``provider`` about ``snapshot``, then store its LLM calls, signals and vol views."""
+    """Ask ``provider`` about ``snapshot``, then store its LLM calls, vol views and new signals.
+
+    A signal already stored (same provider, model, symbol, bar and snapshot: a re-run of a
+    decided bar) keeps its row and its run id: orders decided on it trace back to it.
+    """
     result = provider.propose(snapshot, run_id=run_id)
     write_dataset(lake_dir, "llm_calls", llm_calls_frame(result.calls))
     views = vol_views_frame(result.vol_views)
     write_dataset(lake_dir, "vol_views", views)
     frame = signals_frame(result.signals)
-    write_dataset(lake_dir, "signals", frame)
+    write_dataset(lake_dir, "signals", new_signals(lake_dir, frame, snapshot.timestamp))
     return CycleResult(
         run_id=run_id,
         requested=provider.name,

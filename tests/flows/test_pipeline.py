@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +11,8 @@ import pytest
 
 from flows.pipeline import PipelineParameters, answering_model, pipeline
 from qbtc.lake import read_dataset
+from qbtc.portfolio.flatten import open_positions
+from qbtc.report import read_cycle_summary, render_markdown
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "LINK/USDT:USDT"]
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -76,8 +78,9 @@ def test_a_cycle_runs_every_stage_and_traces_orders_to_its_run(first_cycle):
 
 
 def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch):
-    data_dir, _, _ = first_cycle
+    data_dir, _, first_run = first_cycle
     lake = data_dir / "lake"
+    intents_before = read_dataset(lake, "order_intents").sort("client_order_id")
     venue_before = read_dataset(lake, "sim_venue_orders")["client_order_id"].sort().to_list()
     pre_trade = read_dataset(lake, "risk_metrics").filter(pl.col("phase") == "pre_trade")
     state, _ = run_pipeline_once(data_dir, monkeypatch)
@@ -90,6 +93,14 @@ def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch)
     # The decision's pre-trade risk stands: the re-run did not re-assess a traded book.
     after = read_dataset(lake, "risk_metrics").filter(pl.col("phase") == "pre_trade")
     assert after.sort("method").equals(pre_trade.sort("method"))
+    # Lineage: an intent's run and decision never change once written (no re-stamping).
+    intents_after = read_dataset(lake, "order_intents").sort("client_order_id")
+    assert intents_after.drop("_written_at", strict=False).equals(
+        intents_before.drop("_written_at", strict=False)
+    )
+    assert set(intents_after["run_id"]) == {first_run}
+    traced = read_dataset(lake, "signals").filter(pl.col("run_id") == first_run)
+    assert set(intents_after["symbol"]) <= set(traced["symbol"])
 
 
 def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
@@ -102,6 +113,30 @@ def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
     # The first data dir also holds the re-run of the same cycle: it must not change them.
     for name in first:
         assert first[name].equals(second[name]), name
+
+
+# Runs after the comparison above: it adds a later cycle to the first data dir.
+def test_a_run_on_a_subset_trades_only_its_symbols_and_leaves_the_rest(first_cycle, monkeypatch):
+    data_dir, _, _ = first_cycle
+    lake = data_dir / "lake"
+    before = open_positions(lake, "main")
+    assert set(before["symbol"]) - {"BTC/USDT:USDT"}, "the first cycle should hold other perps"
+    later = AS_OF + timedelta(minutes=5)
+    params = PARAMS.model_copy(update={"symbols": ["BTC/USDT:USDT"], "as_of": later})
+    state, run_id = run_cycle(data_dir, monkeypatch, params)
+    assert state.is_completed(), state.message
+    sent = read_dataset(lake, "order_events").filter(pl.col("run_id") == run_id)
+    assert set(sent["symbol"]) <= {"BTC/USDT:USDT"}
+    after = open_positions(lake, "main")
+    others = pl.col("symbol") != "BTC/USDT:USDT"
+    quantities = ["symbol", "quantity"]
+    assert after.filter(others).select(quantities).equals(before.filter(others).select(quantities))
+    # The whole book was valued on fresh marks: the held perps' data was fetched too.
+    tickers = read_dataset(lake, "tickers").filter(pl.col("timestamp") == later)
+    assert set(before["symbol"]) <= set(tickers["symbol"])
+    report = read_cycle_summary(lake, run_id)
+    assert report.left_alone == sorted(set(before["symbol"]) - {"BTC/USDT:USDT"})
+    assert "left as they are" in render_markdown(report)
 
 
 def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, monkeypatch):

@@ -69,3 +69,14 @@ def test_run_refuses_a_bad_setting_in_one_line_before_prefect_starts(
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert not (isolated / "lake").exists()
+
+
+def test_run_refuses_another_seed_on_a_data_dir_in_one_line(isolated: Path):
+    from qbtc.market.venue import check_sim_seed
+
+    check_sim_seed(isolated / "state", 3)  # the data dir's market is seed 3
+    result = CliRunner().invoke(app, ["run", "--seed", "5", "--symbols", "BTC/USDT:USDT"])
+    assert result.exit_code == 2
+    assert "holds the simulated market of seed 3; seed 5 would mix two price paths" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (isolated / "lake").exists()

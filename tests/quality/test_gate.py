@@ -259,3 +259,39 @@ def test_bad_fraction_threshold_is_inclusive(fraction: float) -> None:
     )
     assert report.passed is (fraction >= 1 / 50)
     assert "error" not in _statuses(report).values()
+
+
+def test_tickers_and_chains_of_symbols_whose_bars_were_quarantined_are_not_stored(
+    lake_dir: Path,
+) -> None:
+    now = T0 + timedelta(minutes=30)
+    bars = ohlcv_frame(symbols=SYMBOLS, n=30)
+    bad_btc = (pl.col("symbol") == "BTC/USDT:USDT") & (pl.col("timestamp") == T0 + 29 * STEP)
+    bars = bars.with_columns(pl.when(bad_btc).then(None).otherwise(pl.col("close")).alias("close"))
+    tickers = pl.DataFrame(
+        [
+            [s, now, 99.0, 100.0, 99.5, 99.5, 99.4, 10.0, 1000.0, None, "t"]
+            for s in ("BTC/USDT:USDT", "ETH/USDT:USDT")
+        ],
+        schema=TICKERS.schema,
+        orient="row",
+    )
+    chain = _options(now).head(1)
+    report = evaluate_gate(
+        [
+            DatasetBatch(ohlcv_rules(), bars, expected=SYMBOLS, step=STEP),
+            DatasetBatch(tickers_rules(), tickers, expected=SYMBOLS),
+            DatasetBatch(option_rules(), chain, expected=("BTC",)),
+        ],
+        run_id="r",
+        as_of=now,
+        policy=GatePolicy(max_bad_fraction=0.05),
+    )
+    store_gate(lake_dir, report)
+    assert read_dataset(lake_dir, "tickers")["symbol"].to_list() == ["ETH/USDT:USDT"]
+    assert read_dataset(lake_dir, "option_quotes").is_empty()
+    quarantine = read_dataset(lake_dir, "quarantine")
+    derived = quarantine.filter(pl.col("reasons") == "bars_quarantined")
+    assert sorted(derived["dataset"].to_list()) == ["option_quotes", "tickers"]
+    assert _statuses(report)["tickers.bars_quarantined"] == "fail"  # advisory: named, kept
+    assert report.passed, report.reasons

@@ -47,8 +47,9 @@ def test_rules_cycle_stores_one_signal_per_symbol_idempotently(
     assert stored.drop("created_at").equals(first.signals.sort("symbol").drop("created_at"))
     run_signal_cycle(snapshot, RulesProvider(), lake_dir=lake_dir, run_id="r2")
     again = read_dataset(lake_dir, "signals")
-    assert again.height == 4  # same signal ids: replaced, not added
-    assert set(again.get_column("run_id")) == {"r2"}
+    assert again.height == 4  # same signal ids: kept, not added
+    # the first run's rows stand, so orders decided on them still trace back to run r1
+    assert set(again.get_column("run_id")) == {"r1"}
     assert read_dataset(lake_dir, "llm_calls").height == 0
 
 
