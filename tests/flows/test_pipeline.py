@@ -123,7 +123,7 @@ def test_a_run_on_a_subset_trades_only_its_symbols_and_leaves_the_rest(first_cyc
     assert set(before["symbol"]) - {"BTC/USDT:USDT"}, "the first cycle should hold other perps"
     later = AS_OF + timedelta(minutes=5)
     params = PARAMS.model_copy(update={"symbols": ["BTC/USDT:USDT"], "as_of": later})
-    state, run_id = run_cycle(data_dir, monkeypatch, params)
+    state, run_id = run_pipeline_once(data_dir, monkeypatch, params)
     assert state.is_completed(), state.message
     sent = read_dataset(lake, "order_events").filter(pl.col("run_id") == run_id)
     assert set(sent["symbol"]) <= {"BTC/USDT:USDT"}
