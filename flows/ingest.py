@@ -293,6 +293,8 @@ def ingest_file(
         "timeframe": kline.timeframe,
         "time_unit": kline.time_unit,
         "rows": kline.frame.height,
+        "duplicates": kline.duplicates,
+        "reordered": kline.reordered,
         "written": stored.written.get("ohlcv", 0),
         "quarantined": report.quarantine.height,
         "passed": report.passed,

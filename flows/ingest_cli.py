@@ -19,7 +19,7 @@ from qbtc.cli.common import fail, settings_or_exit
 from qbtc.config import DEFAULT_SYMBOLS, Settings
 from qbtc.symbols import close_matches
 
-_CCXT_PERP = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+:[A-Z0-9]+$")
+_CCXT_MARKET = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+)?$")  # perp or spot
 
 
 def split_symbols(values: list[str] | None) -> list[str] | None:
@@ -30,13 +30,14 @@ def split_symbols(values: list[str] | None) -> list[str] | None:
 
 
 def check_symbol_is_traded(symbol: str, settings: Settings) -> None:
-    """A file's symbol must be a perpetual in ccxt form; say which one was probably meant."""
-    if _CCXT_PERP.match(symbol):
+    """A file's symbol must be a ccxt market: a perpetual (``BTC/USDT:USDT``) or spot
+    (``BTC/USDT``, stored as its own market); say which one was probably meant."""
+    if _CCXT_MARKET.match(symbol):
         return
     universe = list(dict.fromkeys([*settings.symbols, *DEFAULT_SYMBOLS]))
     matches = close_matches(symbol, universe)
-    hint = f"did you mean {', '.join(matches)}?" if matches else "e.g. BTC/USDT:USDT"
-    fail(f"unknown symbol {symbol!r}: --symbol takes a perpetual in ccxt form, {hint}")
+    hint = f"did you mean {', '.join(matches)}?" if matches else "e.g. BTC/USDT:USDT or BTC/USDT"
+    fail(f"unknown symbol {symbol!r}: --symbol takes a ccxt market, a perpetual or spot, {hint}")
 
 
 def check_venue_options(settings: Settings, as_of: datetime | None) -> None:
@@ -98,14 +99,23 @@ def _import_file(path: Path, symbol: str, settings: Settings, as_of: datetime | 
 
     typer.echo(f"qbtc ingest: importing {path} as {symbol} (data in {settings.data_dir.resolve()})")
     out = run_flow(lambda: ingest_file(str(path), symbol, as_of=as_of))
+    tidied = []
+    if out["duplicates"]:
+        tidied.append(f"{out['duplicates']:,} exact duplicate line(s) collapsed")
+    if out["reordered"]:
+        tidied.append("sorted by open time")
     typer.echo(
-        f"file: {out['rows']} {out['timeframe']} bars ({out['time_unit']} times); "
-        f"stored {out['written']} new, quarantined {out['quarantined']}"
+        f"file: {out['rows']:,} {out['timeframe']} bars ({out['time_unit']} times)"
+        + (f"; {', '.join(tidied)}" if tidied else "")
     )
-    verdict = "passed" if out["passed"] else "FAILED: " + "; ".join(out["reasons"])
-    typer.echo(f"quality checks: {verdict}")
+    stored = f"{out['written']:,} rows stored, {out['quarantined']:,} quarantined"
     if not out["passed"]:
-        fail("the file failed the quality checks: its bad rows are in the quarantine", code=1)
+        fail(
+            f"{stored}; the gate failed because {'; '.join(out['reasons'])} "
+            "(the quarantined rows are in the quarantine dataset)",
+            code=1,
+        )
+    typer.echo(f"quality checks: passed; {stored}")
 
 
 def ingest_command(

@@ -144,7 +144,8 @@ def test_ingest_file_flow_end_to_end(prefect_harness: None, data_dir: Path, lake
 
     as_of = datetime(2026, 1, 5, tzinfo=UTC) + timedelta(minutes=fixture.AS_OF_MINUTE)
     out = ingest_file(str(fixture.PATH), "BTC/USDT:USDT", as_of=as_of, data_dir=str(data_dir))
-    assert (out["rows"], out["written"], out["quarantined"]) == (197, 189, 8)
+    assert (out["rows"], out["written"], out["quarantined"]) == (197, 190, 7)
+    assert (out["duplicates"], out["reordered"]) == (1, True)
     assert not out["passed"]
-    assert out["reasons"] == ["ohlcv.bad_fraction: fail (8 of 197)"]
-    assert read_dataset(lake_dir, "quarantine").height == 8
+    assert out["reasons"] == ["ohlcv.bad_fraction: fail (7 of 197)"]
+    assert read_dataset(lake_dir, "quarantine").height == 7

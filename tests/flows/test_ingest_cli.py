@@ -81,9 +81,14 @@ def test_a_bad_file_is_imported_through_the_gate_and_exits_1(
     args = ["ingest", "--from-file", str(fixture.PATH), "--symbol", "BTC/USDT:USDT"]
     result = RUNNER.invoke(app, [*args, "--as-of", "2026-01-05T03:21:00Z"])
     assert result.exit_code == 1, result.output
-    assert "file: 197 1m bars (ms times); stored 189 new, quarantined 8" in result.output
-    assert "FAILED: ohlcv.bad_fraction: fail (8 of 197)" in result.output
-    assert "bad rows are in the quarantine" in result.output
+    assert (
+        "file: 197 1m bars (ms times); 1 exact duplicate line(s) collapsed, sorted by open time"
+    ) in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == (
+        "error: 190 rows stored, 7 quarantined; the gate failed because ohlcv.bad_fraction: "
+        "fail (7 of 197) (the quarantined rows are in the quarantine dataset)"
+    )
 
 
 def test_a_malformed_file_is_refused_before_anything_is_written(

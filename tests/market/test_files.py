@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from qbtc.lake import read_dataset
 from qbtc.market.files import KlineFileError, read_kline_file
+from qbtc.market.ingest import gate_kline_file
+from qbtc.quality import GatePolicy, store_gate
 from qbtc.schemas import OHLCV
 from tests.fixtures import make_bad_klines as fixture
 
@@ -110,13 +116,15 @@ def test_bad_values_are_kept_for_the_gate_not_repaired(tmp_path: Path) -> None:
     assert frame["volume"].to_list() == [289.641, None]
 
 
-def test_the_committed_fixture_parses_in_file_order(tmp_path: Path) -> None:
+def test_the_committed_fixture_is_sorted_and_its_exact_copy_collapsed(tmp_path: Path) -> None:
     kline = read_kline_file(fixture.PATH, symbol=SYMBOL)
     assert (kline.timeframe, kline.time_unit, kline.frame.height) == ("1m", "ms", 197)
+    assert (kline.duplicates, kline.reordered) == (1, True)
     minutes = (kline.frame["timestamp"] - datetime(2026, 1, 5, tzinfo=UTC)).dt.total_seconds() // 60
     order = minutes.cast(pl.Int64).to_list()
-    at = order.index(fixture.OUT_OF_ORDER)
-    assert order[at - 1] == fixture.OUT_OF_ORDER + 2  # kept where the file put it
+    assert order == sorted(order)
+    assert order.count(fixture.EXACT_COPY) == 1
+    assert order.count(fixture.DUPLICATE) == 2  # two different bars at one time: both stay
 
 
 @pytest.mark.parametrize(
@@ -149,3 +157,69 @@ def test_missing_files_and_foreign_symbols_are_refused(tmp_path: Path) -> None:
         archive.writestr("notes.txt", "x")
     with pytest.raises(KlineFileError, match=r"no \.csv"):
         read_kline_file(empty_zip, symbol=SYMBOL)
+
+
+def _valid_lines(minutes: list[int]) -> dict[int, str]:
+    """Valid 1m BTCUSDT kline lines (ms times) for ``minutes`` after 2024-01-01T00:00Z."""
+    out = {}
+    for m in minutes:
+        t = 1_704_067_200_000 + m * 60_000
+        o, c = 42_000.0 + m, 42_000.5 + m
+        out[m] = (
+            f"{t},{o:.1f},{c + 1:.1f},{o - 1:.1f},{c:.1f},1.5,{t + 59_999},63000,10,0.7,29400,0"
+        )
+    return out
+
+
+@st.composite
+def bar_files(draw: st.DrawFn) -> tuple[list[int], list[int]]:
+    """Distinct bar minutes, and a file order holding each 1 to 4 times, shuffled."""
+    minutes = draw(st.lists(st.integers(0, 179), min_size=1, max_size=60, unique=True))
+    copies = draw(st.lists(st.integers(0, 3), min_size=len(minutes), max_size=len(minutes)))
+    lines = [m for m, extra in zip(minutes, copies, strict=True) for _ in range(1 + extra)]
+    return minutes, draw(st.permutations(lines))
+
+
+@given(bar_files())
+@settings(max_examples=60, deadline=None)
+def test_any_order_and_any_exact_copies_give_every_distinct_bar_once(
+    case: tuple[list[int], list[int]],
+) -> None:
+    minutes, order = case
+    lines = _valid_lines(minutes)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _write(Path(tmp) / "BTCUSDT-1m-2024-01-01.csv", [lines[m] for m in order])
+        kline = read_kline_file(path, symbol=SYMBOL)
+    got = ((kline.frame["timestamp"] - T).dt.total_seconds() // 60).cast(pl.Int64).to_list()
+    assert got == sorted(minutes)
+    assert kline.duplicates == len(order) - len(minutes)
+
+
+@given(bar_files())
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_through_the_gate_every_distinct_bar_is_stored_once(
+    case: tuple[list[int], list[int]],
+) -> None:
+    """The whole import (file, gate, lake): nothing quarantined, nothing lost or doubled."""
+    minutes, order = case
+    lines = _valid_lines(minutes)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _write(Path(tmp) / "BTCUSDT-1m-2024-01-01.csv", [lines[m] for m in order])
+        kline = read_kline_file(path, symbol=SYMBOL)
+        lake = Path(tmp) / "lake"
+        as_of = T + timedelta(days=1)
+        report = gate_kline_file(kline, lake, run_id="p", as_of=as_of, policy=GatePolicy(0.0))
+        store_gate(lake, report)
+        stored = read_dataset(lake, OHLCV)
+    assert report.passed, report.reasons
+    assert report.quarantine.height == 0
+    got = ((stored["timestamp"] - T).dt.total_seconds() // 60).cast(pl.Int64).to_list()
+    assert sorted(got) == sorted(minutes)
+
+
+def test_a_spot_file_is_its_own_market(tmp_path: Path) -> None:
+    """Binance spot klines (data.binance.vision/data/spot) are stored as ``BTC/USDT``."""
+    kline = read_kline_file(
+        _write(tmp_path / "BTCUSDT-1m-2024-01-01.csv", MS_LINES), symbol="BTC/USDT"
+    )
+    assert kline.frame["symbol"].unique().to_list() == ["BTC/USDT"]

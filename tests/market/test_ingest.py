@@ -214,6 +214,6 @@ def test_a_kline_file_goes_through_the_gate_without_freshness(lake_dir: Path) ->
     assert report.passed
     assert report.summary_check == "file_import"
     assert "freshness" not in {r.check for r in report.results}
-    assert read_dataset(lake_dir, "ohlcv").height == 189
-    assert read_dataset(lake_dir, "quarantine").height == 8
+    assert read_dataset(lake_dir, "ohlcv").height == 190
+    assert read_dataset(lake_dir, "quarantine").height == 7
     assert latest_gate(lake_dir).run_id is None  # an import is not the trading gate

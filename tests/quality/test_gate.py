@@ -61,20 +61,20 @@ def test_every_bad_row_of_the_fixture_is_quarantined_with_its_reasons(lake_dir: 
     clean = read_dataset(lake_dir, "ohlcv")
     clean_minutes = set(((clean["timestamp"] - FILE_START).dt.total_seconds() // 60).to_list())
     assert not clean_minutes & set(fixture.BAD_ROWS)
-    assert clean.height == 197 - 8  # file lines minus the 8 bad ones
+    assert clean.height == 197 - 7  # distinct bars minus the 7 bad rows
     assert clean["close"].is_nan().sum() == 0
 
 
 def test_the_fixture_fails_the_gate_past_its_bad_row_threshold() -> None:
     strict = _fixture_report(max_bad_fraction=0.01)
     assert not strict.passed
-    assert strict.reasons == ("ohlcv.bad_fraction: fail (8 of 197)",)
+    assert strict.reasons == ("ohlcv.bad_fraction: fail (7 of 197)",)
     statuses = _statuses(strict)
     assert "error" not in statuses.values()  # GX agreed with polars on every check
     assert statuses["ohlcv.gaps"] == "fail"  # reported, but advisory
     loose = _fixture_report(max_bad_fraction=0.05)
     assert loose.passed
-    assert loose.quarantine.height == 8
+    assert loose.quarantine.height == 7
 
 
 def _ohlcv_report(*extra: RowCheck) -> GateReport:
