@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from qbtc.market.ccxt_adapter import CcxtExchange
-from qbtc.market.retry import RetryPolicy
+from qbtc.market.retry import VenueRetryPolicy
 from tests.localserver import serving
 
 NOW_MS = 1_699_578_548_021  # the option ticker example's timestamp
@@ -456,6 +456,6 @@ def deribit_exchange(base_url: str, *, keys: bool = True) -> CcxtExchange:
     )
     point_client_at(venue.client, base_url)
     venue.client.rateLimit = 1
-    venue.caller.policy = RetryPolicy(max_retries=0, backoff_base_s=0.0)
+    venue.caller.policy = VenueRetryPolicy(max_retries=0, backoff_base_s=0.0)
     venue.caller.sleep = lambda seconds: None
     return venue

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qbtc.lake import read_dataset
-from qbtc.market.files import KlineFileError, read_kline_file
+from qbtc.market.files import KlineFile, KlineFileError, read_kline_file
 from qbtc.market.ingest import gate_kline_file
 from qbtc.quality import GatePolicy, store_gate
 from qbtc.schemas import OHLCV
@@ -171,6 +171,16 @@ def _valid_lines(minutes: list[int]) -> dict[int, str]:
     return out
 
 
+def _read_bars(directory: Path, minutes: list[int], order: list[int]) -> KlineFile:
+    lines = _valid_lines(minutes)
+    path = _write(directory / "BTCUSDT-1m-2024-01-01.csv", [lines[m] for m in order])
+    return read_kline_file(path, symbol=SYMBOL)
+
+
+def _minutes(frame: pl.DataFrame) -> list[int]:
+    return ((frame["timestamp"] - T).dt.total_seconds() // 60).cast(pl.Int64).to_list()
+
+
 @st.composite
 def bar_files(draw: st.DrawFn) -> tuple[list[int], list[int]]:
     """Distinct bar minutes, and a file order holding each 1 to 4 times, shuffled."""
@@ -186,11 +196,9 @@ def test_any_order_and_any_exact_copies_give_every_distinct_bar_once(
     case: tuple[list[int], list[int]],
 ) -> None:
     minutes, order = case
-    lines = _valid_lines(minutes)
     with tempfile.TemporaryDirectory() as tmp:
-        path = _write(Path(tmp) / "BTCUSDT-1m-2024-01-01.csv", [lines[m] for m in order])
-        kline = read_kline_file(path, symbol=SYMBOL)
-    got = ((kline.frame["timestamp"] - T).dt.total_seconds() // 60).cast(pl.Int64).to_list()
+        kline = _read_bars(Path(tmp), minutes, order)
+    got = _minutes(kline.frame)
     assert got == sorted(minutes)
     assert kline.duplicates == len(order) - len(minutes)
 
@@ -202,10 +210,8 @@ def test_through_the_gate_every_distinct_bar_is_stored_once(
 ) -> None:
     """The whole import (file, gate, lake): nothing quarantined, nothing lost or doubled."""
     minutes, order = case
-    lines = _valid_lines(minutes)
     with tempfile.TemporaryDirectory() as tmp:
-        path = _write(Path(tmp) / "BTCUSDT-1m-2024-01-01.csv", [lines[m] for m in order])
-        kline = read_kline_file(path, symbol=SYMBOL)
+        kline = _read_bars(Path(tmp), minutes, order)
         lake = Path(tmp) / "lake"
         as_of = T + timedelta(days=1)
         report = gate_kline_file(kline, lake, run_id="p", as_of=as_of, policy=GatePolicy(0.0))
@@ -213,8 +219,7 @@ def test_through_the_gate_every_distinct_bar_is_stored_once(
         stored = read_dataset(lake, OHLCV)
     assert report.passed, report.reasons
     assert report.quarantine.height == 0
-    got = ((stored["timestamp"] - T).dt.total_seconds() // 60).cast(pl.Int64).to_list()
-    assert sorted(got) == sorted(minutes)
+    assert sorted(_minutes(stored)) == sorted(minutes)
 
 
 def test_a_spot_file_is_its_own_market(tmp_path: Path) -> None:
