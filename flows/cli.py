@@ -11,7 +11,7 @@ import typer
 from flows.backtest_cli import backtest_command
 from flows.ingest_cli import ingest_command
 from flows.runtime import parse_as_of, prepare_prefect
-from qbtc.cli import build_app as build_library_app
+from qbtc.cli import build_library_app
 from qbtc.cli.common import fail, settings_or_exit
 from qbtc.config import Settings
 

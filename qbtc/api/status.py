@@ -140,7 +140,7 @@ def _read_kill_switch(context: ApiContext) -> KillSwitchStatus:
         return KillSwitchStatus(on=True, reason=UNREADABLE, since=None, readable=False)
 
 
-def kill_switch(context: ApiContext) -> KillSwitchStatus:
+def kill_switch_status(context: ApiContext) -> KillSwitchStatus:
     """State of the kill switch file (``<data_dir>/state/kill_switch.json``)."""
     return context.cached("kill_switch", (KILL_SWITCH,), lambda: _read_kill_switch(context))
 
@@ -248,7 +248,7 @@ def desk_status(context: ApiContext) -> DeskStatus:
         datasets=freshness(context, now),
         last_run=last_run(context, now),
         gate=quality_gate(context),
-        kill_switch=kill_switch(context),
+        kill_switch=kill_switch_status(context),
         max_market_lag_s=context.max_data_lag_s,
         serving=read_serving_state(context.state_dir),
         pipeline_completed=last_pipeline_completed(context),

@@ -1,6 +1,6 @@
 """The ``qbtc`` command line: library commands (catalog, SQL, book inspection).
 
-Orchestration commands (``ingest``, ``run``, ``up``) are added by :func:`flows.cli.build_app`, which is
+Orchestration commands (``ingest``, ``run``, ``up``) are added by :func:`flows.cli.build_library_app`, which is
 the installed entry point, so this package never imports Prefect.
 """
 
@@ -18,8 +18,8 @@ def version() -> None:
     typer.echo(f"qbtc {__version__}")
 
 
-def build_app() -> typer.Typer:
-    """The library's commands on a new ``qbtc`` app (:func:`flows.cli.build_app` adds the rest)."""
+def build_library_app() -> typer.Typer:
+    """The library's commands on a new ``qbtc`` app (:func:`flows.cli.build_library_app` adds the rest)."""
     app = typer.Typer(
         name="qbtc",
         help="qbtc: a hybrid futures-options crypto desk run as an observable data pipeline.",
@@ -36,7 +36,7 @@ def build_app() -> typer.Typer:
     return app
 
 
-app = build_app()
+app = build_library_app()
 
 
 def main() -> None:
