@@ -22,7 +22,6 @@ from qbtc.api.context import ApiContext
 from qbtc.api.errors import install_error_handlers
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.routers import (
-    account,
     alerts,
     desk,
     exposures,
@@ -35,6 +34,7 @@ from qbtc.api.routers import (
     positions,
     risk,
     runs,
+    series,
     signals,
     streams,
 )
@@ -67,7 +67,7 @@ _ROUTERS = (
     orders.router,
     runs.router,
     metrics.router,
-    account.router,
+    series.router,
     exposures.router,
     alerts.router,
     desk.router,
@@ -141,5 +141,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _ROUTERS:
         app.include_router(router, dependencies=guard)
     app.include_router(streams.router)
-    mount_dashboard(app)
+    mount_dashboard(app, _ROUTERS)
     return app

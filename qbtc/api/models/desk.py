@@ -13,31 +13,45 @@ from pydantic import Field
 from qbtc.api.models.base import ApiModel
 
 
-class PnlPoint(ApiModel):
-    """The book at one time: equity from the risk rows, PnL summed over its positions."""
-
-    timestamp: datetime
-    equity: float | None = Field(
-        description="Equity of the book, USDT (risk row of phase 'book'); null between risk runs."
-    )
-    drawdown: float | None = Field(description="Drawdown from peak equity, fraction.")
-    realized_pnl: float = Field(description="Realised PnL of every position so far, USDT.")
-    unrealized_pnl: float = Field(description="Unrealised PnL at the snapshot's marks, USDT.")
-    fees: float = Field(description="Fees paid so far, USDT (positive = paid).")
-    funding: float = Field(description="Funding received so far, USDT (negative = paid).")
-    total_pnl: float = Field(description="realized + unrealized - fees + funding, USDT.")
-
-
 class PnlSeries(ApiModel):
-    """Equity and PnL of one portfolio over a window, oldest first."""
+    """Equity and PnL of one portfolio over a window, as columns (oldest first).
+
+    PnL at a time sums the latest snapshot of every position at or before it; equity and
+    drawdown come from the risk rows of phase 'book' (null at times without one).
+    """
 
     portfolio_id: str
     capital: float = Field(description="Starting equity, USDT (QBTC_CAPITAL).")
     max_drawdown: float = Field(
         description="Drawdown at which the kill switch trips, fraction (QBTC_MAX_DRAWDOWN)."
     )
-    points: list[PnlPoint] = Field(description="Oldest first; thinned to at most max_points.")
     total_points: int = Field(description="Points in the window before thinning.")
+    timestamp: list[datetime] = Field(description="Oldest first; at most max_points.")
+    equity: list[float | None] = Field(description="Equity of the book, USDT.")
+    drawdown: list[float | None] = Field(description="Drawdown from peak equity, fraction.")
+    realized_pnl: list[float] = Field(description="Realised PnL so far, USDT.")
+    unrealized_pnl: list[float] = Field(description="Unrealised PnL at the marks, USDT.")
+    fees: list[float] = Field(description="Fees paid so far, USDT (positive = paid).")
+    funding: list[float] = Field(description="Funding received so far, USDT (negative = paid).")
+    total_pnl: list[float] = Field(description="realized + unrealized - fees + funding, USDT.")
+
+
+class RiskSeries(ApiModel):
+    """VaR and CVaR of one VaR method over a window, as columns (oldest first).
+
+    Losses are positive USDT at the method's confidence and horizon; `pre_trade` is the book a
+    cycle's checks saw before its orders, `book` the book as held (null where no such row).
+    """
+
+    portfolio_id: str
+    method: str
+    var_limit: float = Field(description="99% 1-day VaR limit, USDT (QBTC_MAX_VAR_99).")
+    total_points: int = Field(description="Points in the window before thinning.")
+    timestamp: list[datetime]
+    var_book: list[float | None] = Field(description="VaR after the cycle's orders, USDT.")
+    cvar_book: list[float | None] = Field(description="CVaR after the cycle's orders, USDT.")
+    var_pre_trade: list[float | None] = Field(description="VaR before the orders, USDT.")
+    cvar_pre_trade: list[float | None] = Field(description="CVaR before the orders, USDT.")
 
 
 class UnderlyingExposure(ApiModel):
@@ -134,3 +148,10 @@ class DeskInfo(ApiModel):
     prefect_ui_url: str = Field(description="Prefect UI; a run's page is <url>/runs/flow-run/<id>.")
     limits: Limits
     circuit: CircuitStatus
+
+
+class MarketUniverse(ApiModel):
+    """What has market data now (configured symbols may have none yet)."""
+
+    perps: list[str] = Field(description="Symbols with bars or tickers.")
+    option_underlyings: list[str] = Field(description="Underlyings with option quotes.")

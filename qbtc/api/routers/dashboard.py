@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -32,25 +34,35 @@ def _page_template() -> str:
     return text
 
 
-def api_routes(app: FastAPI) -> list[str]:
-    """GET paths of the API (``/api/...``) as its OpenAPI spec lists them."""
-    paths = app.openapi()["paths"]
-    return sorted(path for path, ops in paths.items() if path.startswith("/api/") and "get" in ops)
+def api_routes(routers: Iterable[APIRouter]) -> list[str]:
+    """GET paths under ``/api/`` of ``routers``, as declared (``/api/orders/{client_order_id}``)."""
+    return sorted(
+        {
+            route.path
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            and route.path.startswith("/api/")
+            and "GET" in (route.methods or ())
+        }
+    )
 
 
-def render_page(app: FastAPI) -> str:
-    meta = {"token_required": app.state.api_token is not None, "routes": api_routes(app)}
+def render_page(token_required: bool, routes: list[str]) -> str:
+    meta = {"token_required": token_required, "routes": routes}
     content = html.escape(json.dumps(meta, separators=(",", ":")), quote=True)
     return _page_template().replace(_META, f'<meta name="qbtc-api" content="{content}">')
 
 
 @router.get("/", response_class=HTMLResponse)
 async def dashboard_page(request: Request) -> HTMLResponse:
+    page: str = request.app.state.dashboard_page
     # Always revalidated, so a new version of the page is picked up at once.
-    return HTMLResponse(render_page(request.app), headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
-def mount_dashboard(app: FastAPI) -> None:
-    """The page at ``/`` and its assets under :data:`ASSETS_PATH`."""
+def mount_dashboard(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """The page at ``/`` (told about ``routers``' GET routes) and its assets."""
+    app.state.dashboard_page = render_page(app.state.api_token is not None, api_routes(routers))
     app.include_router(router)
     app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="dashboard-assets")

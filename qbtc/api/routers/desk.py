@@ -8,8 +8,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from qbtc.api.context import get_context
 from qbtc.api.errors import responses
-from qbtc.api.models import CircuitStatus, DeskInfo, Limits
+from qbtc.api.models import CircuitStatus, DeskInfo, Limits, MarketUniverse
+from qbtc.api.routers.market import known_symbols
+from qbtc.api.routers.options import known_underlyings
 from qbtc.config import Settings
 from qbtc.execution.circuit import CircuitBreaker
 
@@ -79,3 +82,20 @@ async def get_desk(request: Request) -> Response:
     """Symbols, limits (USDT unless stated), the venue circuit breaker and the Prefect UI URL."""
     info = await anyio.to_thread.run_sync(desk_info, request.app.state.settings)
     return Response(info.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/api/symbols", response_model=MarketUniverse, responses=responses(401, 429), tags=["market"]
+)
+async def get_symbols(request: Request) -> Response:
+    """Perps with bars or tickers and underlyings with option quotes (ask these for data)."""
+    context = get_context(request)
+
+    def build() -> MarketUniverse:
+        return MarketUniverse(
+            perps=known_symbols(context), option_underlyings=known_underlyings(context)
+        )
+
+    return await context.respond(
+        request, ("symbols",), ("ohlcv", "tickers", "option_quotes"), build
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -27,7 +28,7 @@ from qbtc.api.params import ID_PATTERN
 from qbtc.config import Settings
 from qbtc.risk import exposure, portfolio_greeks, stress_test
 from qbtc.risk.exposure import options_delta_coin
-from qbtc.risk.inputs import load_marks, load_positions
+from qbtc.risk.inputs import Marks, load_marks, load_positions
 from qbtc.risk.valuation import ValuedBook, value_book
 
 router = APIRouter(tags=["risk"])
@@ -60,6 +61,13 @@ def _newest(context: ApiContext, portfolio_id: str) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def unmarked(positions: pl.DataFrame, marks: Marks) -> list[str]:
+    """Held symbols without a ticker or option quote among ``marks`` (sorted)."""
+    held = positions.filter(pl.col("quantity") != 0)["symbol"].to_list()
+    known = set(marks.perps["symbol"].to_list()) | set(marks.options["symbol"].to_list())
+    return sorted(set(held) - known)
+
+
 def value_latest_book(context: ApiContext, settings: Settings, portfolio_id: str) -> BookAtMarks:
     """The portfolio's latest positions on the newest marks (blocking)."""
     as_of = _newest(context, portfolio_id)
@@ -67,6 +75,16 @@ def value_latest_book(context: ApiContext, settings: Settings, portfolio_id: str
         return BookAtMarks(None, None, "no market data yet: run `qbtc ingest` or `qbtc run`")
     positions = load_positions(context.lake_dir, portfolio_id, as_of)
     marks = load_marks(context.lake_dir, as_of)
+    missing = unmarked(positions, marks)
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        note = (
+            f"no mark for {len(missing)} held position(s) ({shown}) at {as_of.isoformat()}: "
+            "check the ingest of tickers and option_quotes"
+        )
+        return BookAtMarks(as_of, None, note)
     # Configured perps without a ticker yet are left out (held ones still need a mark).
     quoted = set(marks.perps["symbol"].to_list()) if marks.perps.height else set()
     symbols = [s for s in settings.symbols if s in quoted]

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qbtc.api import create_app
-from qbtc.api.routers.account import thin
+from qbtc.api.routers.series import thin
 from tests.api.conftest import make_settings
 from tests.api.lakedata import END, build_lake
 
@@ -18,35 +18,52 @@ def test_pnl_sums_the_latest_snapshot_of_every_position_at_each_time(client):
     body = client.get("/api/pnl").json()
     assert body["capital"] == 1_000_000.0
     assert body["max_drawdown"] == 0.15
-    points = body["points"]
     # Risk rows at the last 5 minutes, position snapshots at the last two.
-    assert [p["timestamp"][11:16] for p in points] == ["23:55", "23:56", "23:57", "23:58", "23:59"]
+    assert [t[11:16] for t in body["timestamp"]] == ["23:55", "23:56", "23:57", "23:58", "23:59"]
     assert body["total_points"] == 5
-    before, last = points[0], points[-1]
-    assert (before["realized_pnl"], before["total_pnl"]) == (0.0, 0.0)
+    assert (body["realized_pnl"][0], body["total_pnl"][0]) == (0.0, 0.0)
     # Three positions: realised 5, fees 1, funding -0.5 each; unrealised q * p * 1%.
-    assert last["realized_pnl"] == pytest.approx(15.0)
-    assert last["fees"] == pytest.approx(3.0)
-    assert last["funding"] == pytest.approx(-1.5)
-    assert last["unrealized_pnl"] == pytest.approx(1.0 - 4.0 + 9.0)
-    assert last["total_pnl"] == pytest.approx(15.0 + 6.0 - 3.0 - 1.5)
-    assert last["equity"] == 1_010_000.0
-    assert last["drawdown"] == 0.03
+    assert body["realized_pnl"][-1] == pytest.approx(15.0)
+    assert body["fees"][-1] == pytest.approx(3.0)
+    assert body["funding"][-1] == pytest.approx(-1.5)
+    assert body["unrealized_pnl"][-1] == pytest.approx(1.0 - 4.0 + 9.0)
+    assert body["total_pnl"][-1] == pytest.approx(15.0 + 6.0 - 3.0 - 1.5)
+    assert body["equity"][-1] == 1_010_000.0
+    assert body["drawdown"][-1] == 0.03
 
 
 def test_pnl_counts_a_position_once_however_many_snapshots_it_has(client):
-    points = client.get("/api/pnl").json()["points"]
-    assert points[-2]["realized_pnl"] == points[-1]["realized_pnl"] == pytest.approx(15.0)
+    realized = client.get("/api/pnl").json()["realized_pnl"]
+    assert realized[-2] == realized[-1] == pytest.approx(15.0)
 
 
 def test_pnl_window_and_thinning(client):
     two = client.get("/api/pnl", params={"max_points": 2}).json()
-    assert [p["timestamp"][11:16] for p in two["points"]] == ["23:56", "23:59"]
+    assert [t[11:16] for t in two["timestamp"]] == ["23:56", "23:59"]
+    assert len(two["equity"]) == len(two["total_pnl"]) == 2
     assert two["total_points"] == 5
     since = client.get("/api/pnl", params={"since": "2026-01-06T23:58:00Z"}).json()
-    assert len(since["points"]) == 2
+    assert len(since["timestamp"]) == 2
     assert client.get("/api/pnl", params={"window": "2d"}).status_code == 422
     assert client.get("/api/pnl", params={"max_points": 1}).status_code == 422
+
+
+def test_risk_series_has_var_before_and_after_orders(client):
+    body = client.get("/api/risk/series", params={"method": "historical"}).json()
+    assert body["var_limit"] == 100_000.0
+    assert len(body["timestamp"]) == body["total_points"] == 5
+    assert body["var_book"] == [12_000.0] * 5
+    assert body["cvar_book"][-1] == 15_000.0
+    assert body["var_pre_trade"] == [None, None, None, None, 11_000.0]
+    other = client.get("/api/risk/series", params={"method": "nope"}).json()
+    assert other["timestamp"] == []
+    assert other["total_points"] == 0
+
+
+def test_symbols_with_market_data(client):
+    body = client.get("/api/symbols").json()
+    assert body["perps"] == ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    assert body["option_underlyings"] == ["BTC"]
 
 
 def test_thin_keeps_the_last_row_and_at_most_max_points():
@@ -58,7 +75,7 @@ def test_thin_keeps_the_last_row_and_at_most_max_points():
 def test_pnl_of_an_empty_lake_is_empty(tmp_path):
     with TestClient(create_app(make_settings(tmp_path / "data"))) as empty:
         body = empty.get("/api/pnl").json()
-    assert body["points"] == []
+    assert body["timestamp"] == []
     assert body["total_points"] == 0
 
 
@@ -137,3 +154,16 @@ def test_an_open_circuit_says_until_when(data_dir):
         circuit = own.get("/api/desk").json()["circuit"]
     assert circuit["open"] is True
     assert circuit["consecutive_errors"] == 5
+
+
+def test_a_held_position_without_a_mark_is_named_in_the_note(own_lake, data_dir):
+    from qbtc.lake import write_dataset
+    from tests.api.lakedata import frame, position
+
+    rows = [position(f"X{i}/USDT:USDT", 1.0, 10.0, own_lake.last_bar) for i in range(7)]
+    write_dataset(own_lake.root, "positions", frame(rows, "positions"))
+    with TestClient(create_app(make_settings(data_dir))) as own:
+        body = own.get("/api/exposures").json()
+    assert body["by_underlying"] == []
+    assert body["note"].startswith("no mark for 7 held position(s) (X0/USDT:USDT, ")
+    assert "and 2 more" in body["note"]

@@ -119,6 +119,7 @@ async function main() {
   // Exposures feed the risk limit bars: the book first, then the rest at once.
   await refresh(["book"]);
   await refresh(ALL.filter((n) => n !== "book"));
+  state.readyAt = performance.now();
   document.body.dataset.ready = "true";
   streams();
   setInterval(() => refresh(["operations"]), POLL_MS);

@@ -35,47 +35,44 @@ export function accountPanel(state) {
     });
   }
 
-  function kpis(series) {
-    const last = series.points.at(-1);
-    const equity = [...series.points].reverse().find((p) => p.equity !== null)?.equity
-      ?? (last ? series.capital + last.total_pnl : series.capital);
-    const drawdown = [...series.points].reverse().find((p) => p.drawdown !== null)?.drawdown;
+  const lastOf = (values) => {
+    for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i];
+    return null;
+  };
+
+  function kpis(s) {
+    const n = s.timestamp.length;
+    const at = (column) => (n ? s[column][n - 1] : 0);
+    const equity = lastOf(s.equity) ?? s.capital + at("total_pnl");
+    const drawdown = lastOf(s.drawdown) ?? 0;
     const item = (label, value, cls) => h("div", {}, h("dt", {}, label), h("dd", { class: cls || "" }, value));
     $("account-kpis").replaceChildren(
       item("Equity (USDT)", fmt.usd(equity)),
-      item("Total PnL (USDT)", fmt.usd(last?.total_pnl ?? 0), sign(last?.total_pnl)),
-      item("Realised (USDT)", fmt.usd(last?.realized_pnl ?? 0), sign(last?.realized_pnl)),
-      item("Unrealised (USDT)", fmt.usd(last?.unrealized_pnl ?? 0), sign(last?.unrealized_pnl)),
-      item("Fees (USDT)", fmt.usd(last?.fees ?? 0)),
-      item("Funding (USDT)", fmt.usd(last?.funding ?? 0), sign(last?.funding)),
-      item("Drawdown / kill level (%)", `${fmt.pct(drawdown ?? 0)} / ${fmt.pct(series.max_drawdown, 1)}`,
-        (drawdown ?? 0) >= series.max_drawdown * 0.8 ? "neg" : ""),
-      item("Points (shown / in window)", `${series.points.length} / ${series.total_points}`),
+      item("Total PnL (USDT)", fmt.usd(at("total_pnl")), sign(at("total_pnl"))),
+      item("Realised (USDT)", fmt.usd(at("realized_pnl")), sign(at("realized_pnl"))),
+      item("Unrealised (USDT)", fmt.usd(at("unrealized_pnl")), sign(at("unrealized_pnl"))),
+      item("Fees (USDT)", fmt.usd(at("fees"))),
+      item("Funding (USDT)", fmt.usd(at("funding")), sign(at("funding"))),
+      item("Drawdown / kill level (%)", `${fmt.pct(drawdown)} / ${fmt.pct(s.max_drawdown, 1)}`,
+        drawdown >= s.max_drawdown * 0.8 ? "neg" : ""),
+      item("Points (shown / in window)", `${n} / ${s.total_points}`),
     );
   }
 
   async function refresh() {
-    const series = await getJSON("/api/pnl", { window, max_points: maxPoints, portfolio_id: state.desk.portfolio_id });
-    state.pnl = series;
-    kpis(series);
-    if (!series.points.length) {
+    const s = await getJSON("/api/pnl", { window, max_points: maxPoints, portfolio_id: state.desk.portfolio_id });
+    state.pnl = s;
+    kpis(s);
+    if (!s.timestamp.length) {
       pnl.empty("no equity or PnL yet: run a cycle (qbtc run)");
       dd.empty("no drawdown yet");
       return;
     }
-    const pts = series.points;
-    const n = pts.length;
-    const xs = new Float64Array(n), eq = new Array(n), tot = new Float64Array(n), rea = new Float64Array(n);
-    const unr = new Float64Array(n), fee = new Float64Array(n), fun = new Float64Array(n);
-    const ddv = new Array(n), lim = new Float64Array(n).fill(series.max_drawdown * 100);
-    for (let i = 0; i < n; i++) {
-      const p = pts[i];
-      xs[i] = seconds(p.timestamp); eq[i] = p.equity; tot[i] = p.total_pnl; rea[i] = p.realized_pnl;
-      unr[i] = p.unrealized_pnl; fee[i] = p.fees; fun[i] = p.funding;
-      ddv[i] = p.drawdown === null ? null : p.drawdown * 100;
-    }
-    pnl.setData([xs, eq, tot, rea, unr, fee, fun]);
-    dd.setData([xs, ddv, lim]);
+    const xs = Float64Array.from(s.timestamp, seconds);
+    const drawdown = s.drawdown.map((v) => (v === null ? null : v * 100));
+    const level = new Float64Array(xs.length).fill(s.max_drawdown * 100);
+    pnl.setData([xs, s.equity, s.total_pnl, s.realized_pnl, s.unrealized_pnl, s.fees, s.funding]);
+    dd.setData([xs, drawdown, level]);
   }
   return { refresh, charts: [pnl, dd] };
 }
@@ -135,8 +132,8 @@ export function bookPanel(state) {
       usdCol("vega_usd", "Vega per vol pt"),
       usdCol("theta_usd", "Theta per day"),
       { key: "options_delta_coin", label: "Options delta (coin)", num: true, format: fmt.qty, cls: sign },
-      { key: "perp_delta_coin", label: "Perp hedge (coin)", num: true, format: fmt.qty, cls: sign },
-      { key: "in_band", label: "Hedge in band (USDT)" },
+      { key: "perp_delta_coin", label: "Perps delta (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "in_band", label: "Options hedged: |net delta| ≤ band (USDT)" },
     ],
   });
 
@@ -161,7 +158,9 @@ export function bookPanel(state) {
     const ex = state.exposures;
     if (ex) {
       exposure.setRows(ex.by_underlying.map((u) => ({
-        ...u, in_band: Math.abs(u.delta_usd) <= ex.hedge_band_usd ? `yes (±${fmt.usd(ex.hedge_band_usd)})` : `no (±${fmt.usd(ex.hedge_band_usd)})`,
+        ...u,
+        in_band: u.options_delta_coin === 0 ? "no options"
+          : `${Math.abs(u.delta_usd) <= ex.hedge_band_usd ? "yes" : "NO"} (band ±${fmt.usd(ex.hedge_band_usd)})`,
       })));
       $("book-meta").textContent = ex.note
         ? ex.note
@@ -269,25 +268,12 @@ export function riskPanel(state) {
     $("risk-meta").textContent = stressed.note || (metrics.latest[0] ? `latest at ${fmt.time(metrics.latest.at(-1).timestamp)} UTC` : "");
     const method = methodSelect.value;
     if (!method) { chart.empty("no risk rows yet: run a cycle"); return; }
-    const history = await getAll("/api/risk/metrics", { portfolio_id: state.desk.portfolio_id, method },
-      { max: 20000, pick: (body) => body.history });
-    drawHistory(history);
+    const series = await getJSON("/api/risk/series", { portfolio_id: state.desk.portfolio_id, method, max_points: 2000 });
+    if (!series.timestamp.length) { chart.empty("no risk history yet"); return; }
+    const limit = new Float64Array(series.timestamp.length).fill(series.var_limit);
+    chart.setData([Float64Array.from(series.timestamp, seconds), series.var_book, series.cvar_book,
+      series.var_pre_trade, series.cvar_pre_trade, limit]);
   }
 
-  function drawHistory(history) {
-    if (!history.length) { chart.empty("no risk history yet"); return; }
-    const times = [...new Set(history.map((r) => r.timestamp))].sort();
-    const index = new Map(times.map((t, i) => [t, i]));
-    const n = times.length;
-    const cols = [new Array(n).fill(null), new Array(n).fill(null), new Array(n).fill(null), new Array(n).fill(null)];
-    for (const r of history) {
-      const i = index.get(r.timestamp);
-      const off = r.phase === "pre_trade" ? 2 : 0;
-      cols[off][i] = r.var;
-      cols[off + 1][i] = r.cvar;
-    }
-    const limit = new Array(n).fill(state.desk.limits.max_var_99);
-    chart.setData([times.map(seconds), ...cols, limit]);
-  }
   return { refresh, charts: [chart], tables: { latest, stress } };
 }

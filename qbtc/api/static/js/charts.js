@@ -6,18 +6,46 @@ function css(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-function axis(label, values) {
+function axis(label, values, size) {
   const fg = css("--muted");
   return {
-    label, stroke: fg, labelSize: label ? 18 : 0, size: 64,
+    label, stroke: fg, labelSize: label ? 18 : 0, labelGap: 2, size, gap: 4,
     grid: { stroke: css("--chart-grid"), width: 1 },
     ticks: { stroke: css("--chart-grid"), width: 1 },
     values,
   };
 }
 
-const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
-const numberTicks = (u, splits) => splits.map((v) => (v === null ? "" : compact.format(v)));
+const formats = new Map();
+function decimals(digits) {
+  if (!formats.has(digits)) {
+    formats.set(digits, new Intl.NumberFormat("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  }
+  return formats.get(digits);
+}
+
+/** Tick labels with as many decimals as the tick step needs (grouped thousands). */
+function numberTicks(u, splits, axisIdx, space, incr) {
+  const digits = incr > 0 ? Math.max(0, Math.min(6, -Math.floor(Math.log10(incr)))) : 2;
+  const f = decimals(digits);
+  return splits.map((v) => (v === null ? "" : f.format(v)));
+}
+
+/** Time ticks in UTC, 24 h: HH:MM, with the date under the first tick of each day. */
+function timeTicks(u, splits, axisIdx, space, incr) {
+  let previous = null;
+  return splits.map((v) => {
+    const iso = new Date(v * 1000).toISOString();
+    const date = iso.slice(5, 10);
+    if (incr >= 86400) return date;
+    const label = date === previous ? iso.slice(11, 16) : `${iso.slice(11, 16)}\n${date}`;
+    previous = date;
+    return label;
+  });
+}
+
+const compact = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 7 });
+const utc = (v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " "));
 
 /**
  * A line chart that keeps its configuration, so it can be rebuilt when the theme changes.
@@ -38,18 +66,19 @@ export class LineChart {
     const { series, x, yLabel, y2Label, height } = this.spec;
     const width = Math.max(this.el.clientWidth, 200);
     const axes = [
-      x === "time" ? axis("", undefined) : axis(x, numberTicks),
-      axis(yLabel, numberTicks),
+      x === "time" ? axis("", timeTicks, 44) : axis(x, numberTicks, 48),
+      axis(yLabel, numberTicks, 84),
     ];
-    if (y2Label) axes.push({ ...axis(y2Label, numberTicks), side: 1, scale: "y2", grid: { show: false } });
+    if (y2Label) axes.push({ ...axis(y2Label, numberTicks, 76), side: 1, scale: "y2", grid: { show: false } });
     return {
       width, height,
-      scales: { x: { time: x === "time" }, ...(y2Label ? { y2: {} } : {}) },
+      // A single point gets an hour (or a unit) either side instead of a range of years.
+      scales: { x: { time: x === "time", range: (u, min, max) => (min === max ? [min - (x === "time" ? 3600 : 1), max + (x === "time" ? 3600 : 1)] : [min, max]) }, ...(y2Label ? { y2: {} } : {}) },
       axes,
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { live: true },
       series: [
-        { label: x === "time" ? "time (UTC)" : x, value: x === "time" ? (u, v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " ")) : undefined },
+        { label: x === "time" ? "time (UTC)" : x, value: x === "time" ? (u, v) => utc(v) : (u, v) => (v === null ? "–" : compact.format(v)) },
         ...series.map((s) => ({
           label: s.label,
           scale: s.scale || "y",
@@ -58,7 +87,9 @@ export class LineChart {
           dash: s.dash,
           spanGaps: s.spanGaps ?? false,
           paths: s.line === false ? () => null : undefined,
-          points: s.points ? { show: true, size: s.points.size || 8, fill: css(s.color), stroke: css(s.color) } : { show: false },
+          // Lines need two points: with few points, dots show them.
+          points: s.points ? { show: true, size: s.points.size || 8, fill: css(s.color), stroke: css(s.color) }
+            : { show: (u) => u.data[0].length < 30, size: 6, fill: css(s.color), stroke: css(s.color) },
           value: (u, v) => (v === null || v === undefined ? "–" : compact.format(v)),
         })),
       ],

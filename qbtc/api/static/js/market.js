@@ -18,8 +18,19 @@ function barIndex(xs, t) {
 
 export function marketPanel(state) {
   const select = $("market-symbol");
-  select.replaceChildren(...state.desk.symbols.map((s) => h("option", { value: s }, s)));
   select.addEventListener("change", () => refreshPrice());
+  let universe = { perps: [], option_underlyings: [] };
+
+  /** Symbols with data, the configured ones first (a fresh desk has none yet). */
+  function updateSymbols() {
+    const known = new Set(universe.perps);
+    const symbols = [...state.desk.symbols.filter((s) => known.has(s)), ...universe.perps.filter((s) => !state.desk.symbols.includes(s))];
+    if (select.dataset.symbols === symbols.join()) return;
+    const current = select.value;
+    select.replaceChildren(...symbols.map((s) => h("option", { value: s }, s)));
+    if (symbols.includes(current)) select.value = current;
+    select.dataset.symbols = symbols.join();
+  }
   const price = new LineChart($("chart-price"), {
     yLabel: "price (USDT)", height: 300,
     series: [
@@ -61,6 +72,7 @@ export function marketPanel(state) {
 
   async function refreshPrice() {
     const symbol = select.value;
+    if (!symbol) { price.empty("no market data yet: run qbtc ingest or qbtc run"); $("market-meta").textContent = ""; return; }
     const path = `/api/market/${symbol}`;
     const [bars, summary] = await Promise.all([
       getJSON(`${path}/ohlcv`, { timeframe: "1m", limit: 1000 }),
@@ -90,7 +102,9 @@ export function marketPanel(state) {
   }
 
   async function refreshVol() {
-    const chains = await Promise.all(state.desk.option_underlyings.map((u) => getJSON(`/api/options/${u}/chain`)));
+    const quoted = new Set(universe.option_underlyings);
+    const chains = await Promise.all(state.desk.option_underlyings.map((u) => (quoted.has(u)
+      ? getJSON(`/api/options/${u}/chain`) : { underlying: u, quotes: [] })));
     const termRows = new Map();
     chains.forEach((chain, k) => {
       const u = state.desk.option_underlyings[k];
@@ -102,8 +116,9 @@ export function marketPanel(state) {
         return;
       }
       const expiries = [...new Set(quotes.map((q) => q.expiry))].sort();
-      const strikes = [...new Set(quotes.map((q) => q.strike))].sort((a, b) => a - b);
       const shown = expiries.slice(0, MAX_EXPIRIES);
+      const strikes = [...new Set(quotes.filter((q) => shown.includes(q.expiry)).map((q) => q.strike))]
+        .sort((a, b) => a - b);
       if (!slot.chart || slot.expiries !== shown.join()) {
         slot.chart?.plot?.destroy();
         slot.el.replaceChildren();
@@ -145,6 +160,8 @@ export function marketPanel(state) {
   }
 
   async function refresh() {
+    universe = await getJSON("/api/symbols");
+    updateSymbols();
     await Promise.all([refreshPrice(), refreshVol()]);
   }
   return { refresh, refreshPrice, onPrices, charts: [price, term], tables: { prices } };
