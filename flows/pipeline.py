@@ -33,7 +33,7 @@ from qbtc.config import Settings, SignalProviderName
 from qbtc.manifest import RunManifest, record_run
 from qbtc.market.venue import SIM, check_sim_seed
 from qbtc.portfolio.flatten import open_positions
-from qbtc.report import read_cycle_summary, render_markdown
+from qbtc.report import LIBRARY_ALERTS, read_cycle_summary, render_markdown, run_alerts
 from qbtc.risk.killswitch import KillSwitch
 
 STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
@@ -158,6 +158,26 @@ def answering_model(signals_summary: dict[str, Any] | None) -> str | None:
     return str(model) if model else None
 
 
+def warnings_message(settings: Settings, run_id: str, started_at: datetime) -> str | None:
+    """What a completed cycle must not pass over in silence: the alerts it raised (a kill
+    switch tripped by a reconciliation mismatch, a venue circuit opened, a corrupt file
+    quarantined), as the run's message."""
+    alerts = run_alerts(settings.lake_dir, run_id, since=started_at, kinds=LIBRARY_ALERTS)
+    if not alerts:
+        return None
+    return "completed with warnings: " + "; ".join(alerts)
+
+
+def record_failed_run(settings: Settings, manifest: RunManifest, exc: BaseException) -> None:
+    """Record the run as failed with the first line of ``exc`` (best effort: a full disk
+    may refuse even that, and the original error is what the caller raises)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        record_run(settings.lake_dir, manifest.finish("failed", f"cycle failed: {text}"))
+    except Exception as again:
+        get_run_logger().error("could not record the failed run: %s", again)
+
+
 class StageFailedError(RuntimeError):
     """A stage of the cycle failed; the stages after it did not run."""
 
@@ -215,23 +235,32 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
         llm_model=settings.gemini_model if settings.llm_provider != "rules" else None,
     )
     record_run(settings.lake_dir, manifest)
-    apply_kill_switch_parameter(settings, p.kill_switch, run_id)
-    logger.info(
-        "cycle %s at %s: %d symbols, provider %s, %s",
-        run_id,
-        at.isoformat(),
-        len(settings.symbols),
-        settings.llm_provider,
-        p.mode,
-    )
-    with cycle_run(run_id):
-        results: dict[str, Any] = {}
-        calls = stage_calls(p, settings, at, run_id, results)
-        results, durations, failure = run_stages(calls, results)
+    try:
+        apply_kill_switch_parameter(settings, p.kill_switch, run_id)
+        logger.info(
+            "cycle %s at %s: %d symbols, provider %s, %s",
+            run_id,
+            at.isoformat(),
+            len(settings.symbols),
+            settings.llm_provider,
+            p.mode,
+        )
+        with cycle_run(run_id):
+            results: dict[str, Any] = {}
+            calls = stage_calls(p, settings, at, run_id, results)
+            results, durations, failure = run_stages(calls, results)
+    except BaseException as exc:  # the run is recorded as failed, whatever stopped it
+        record_failed_run(settings, manifest, exc)
+        raise
     started = time.perf_counter()
-    refresh_catalog(settings.lake_dir, settings.catalog_path)
+    try:  # a catalog problem never leaves the run unrecorded ("running" for good)
+        refresh_catalog(settings.lake_dir, settings.catalog_path)
+    except Exception as exc:
+        logger.warning("catalog not refreshed: %s", exc)
     durations["catalog"] = time.perf_counter() - started
     message = f"stage {failure[0]} failed: {failure[1]}" if failure else None
+    if not failure:
+        message = warnings_message(settings, run_id, manifest.started_at)
     record_run(
         settings.lake_dir,
         manifest.finish(

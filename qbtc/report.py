@@ -15,6 +15,10 @@ from typing import Any
 import polars as pl
 
 from qbtc.lake import read_dataset
+from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
+
+#: Alert kinds the library raises outside any run (shown by the cycles they happened in).
+LIBRARY_ALERTS = (CORRUPT_FILE,)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class CycleSummary:
     """The symbols the run was asked for (None: the configured ones)."""
     left_alone: list[str] = field(default_factory=list)
     """Open positions outside ``symbols``: a run on a subset sends no order for them."""
+    alerts: list[str] = field(default_factory=list)
+    """Messages of the alerts the cycle raised (and files quarantined while it ran)."""
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -149,6 +155,19 @@ def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
+def run_alerts(
+    lake_dir: Path, run_id: str, *, since: datetime | None = None, kinds: tuple[str, ...] = ()
+) -> list[str]:
+    """Messages of the alerts raised by run ``run_id``, plus alerts of ``kinds`` (raised by
+    the library, e.g. ``corrupt-file``, without a run id) at or after ``since``; oldest first.
+    A failed stage's alert is left out: the run's message says it already."""
+    alerts = read_dataset(lake_dir, "alerts").filter(pl.col("kind") != "stage-failed")
+    mine = pl.col("run_id") == run_id
+    if since is not None and kinds:
+        mine = mine | (pl.col("kind").is_in(list(kinds)) & (pl.col("timestamp") >= since))
+    return alerts.filter(mine).sort("timestamp")["message"].to_list()
+
+
 def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> CycleSummary:
     """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run)."""
     run = _run_row(lake_dir, run_id)
@@ -180,6 +199,7 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         lake_dir=str(lake_dir),
         symbols=symbols,
         left_alone=left_alone,
+        alerts=run_alerts(lake_dir, run_id, since=run["timestamp"], kinds=LIBRARY_ALERTS),
     )
 
 
@@ -192,6 +212,9 @@ def _fmt(value: Any) -> str:
 def _order_line(report: CycleSummary) -> str:
     if report.orders:
         return "order events " + ", ".join(f"{k} {v}" for k, v in report.orders.items())
+    orders_failed = (report.message or "").startswith("stage orders failed")
+    if report.status != "completed" and ("orders" not in report.durations or orders_failed):
+        return "no order sent: the cycle stopped before its orders went out"
     if report.intents["accepted"]:
         # Submission skips what the ledger already has: a re-run of a decided bar.
         return "no order sent: the accepted intents were submitted by an earlier run"
@@ -231,6 +254,7 @@ def render_markdown(report: CycleSummary) -> str:
             f"- risk ({r['method']}): VaR {_fmt(r['var'])}, CVaR {_fmt(r['cvar'])} USDT, "
             f"equity {_fmt(r['equity'])}, drawdown {100 * (r['drawdown'] or 0):.2f}%"
         )
+    lines += [f"- alert: {message}" for message in report.alerts]
     fallbacks = sorted({s["fallback_reason"] for s in report.signals if s["fallback_reason"]})
     for reason in fallbacks:
         lines.append(f"- signals fell back to rules: {reason}")

@@ -54,3 +54,57 @@ def test_terminal_text_points_at_the_data_and_next_commands(report: CycleSummary
     assert "**" not in text
     assert str(data_dir.resolve()) in text
     assert 'qbtc sql "SELECT * FROM positions"' in text
+
+
+@pytest.mark.parametrize(
+    ("message", "durations"),
+    [
+        ("stage orders failed: venue account missing", {"ingest": 1.0, "orders": 0.5}),
+        ("stage risk failed: boom", {"ingest": 1.0, "risk": 0.5}),
+        ("cycle failed: disk full writing /x", {}),
+    ],
+)
+def test_a_failed_cycle_never_claims_an_earlier_run_sent_its_orders(
+    report: CycleSummary, message: str, durations: dict[str, float]
+):
+    failed = replace(report, orders={}, status="failed", message=message, durations=durations)
+    text = render_markdown(failed)
+    assert "earlier run" not in text
+    assert "no order sent: the cycle stopped before its orders went out" in text
+
+
+def test_the_alerts_of_the_cycle_are_in_its_summary(data_dir: Path):
+    import polars as pl
+
+    from qbtc.lake import read_dataset, write_dataset
+    from qbtc.schemas import ALERTS
+
+    lake = build_lake(data_dir, days=1)
+    run = read_dataset(lake.root, "runs").filter(pl.col("run_id") == "run-2").row(0, named=True)
+    rows = [
+        ("k1", "run-2", "kill-switch", "kill switch tripped by execution: mismatch"),
+        ("k2", "run-2", "stage-failed", "stage orders failed: said in the message already"),
+        ("k3", "lake", "corrupt-file", "corrupt Parquet file /x moved to /y"),
+        ("k4", "other-run", "kill-switch", "not this cycle"),
+    ]
+    frame = pl.DataFrame(
+        [
+            {
+                "alert_id": alert_id,
+                "run_id": run_id,
+                "timestamp": run["timestamp"],
+                "kind": kind,
+                "severity": "critical",
+                "message": message,
+                "details": "{}",
+            }
+            for alert_id, run_id, kind, message in rows
+        ],
+        schema=ALERTS.schema,
+    )
+    write_dataset(lake.root, ALERTS, frame)
+    text = render_markdown(read_cycle_summary(lake.root, "run-2"))
+    assert "- alert: kill switch tripped by execution: mismatch" in text
+    assert "- alert: corrupt Parquet file /x moved to /y" in text
+    assert "said in the message already" not in text
+    assert "not this cycle" not in text

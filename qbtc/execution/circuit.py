@@ -3,12 +3,13 @@
 After ``threshold`` consecutive venue errors, or at once on an HTTP 418 (IP ban), the circuit
 opens: nothing is submitted until ``cooldown_s`` seconds have passed. The state lives in
 ``<state_dir>/circuit.json`` (atomic writes under a lock), so every process sees it and a
-restart does not forget it. Timing uses the wall clock, never the pipeline's ``as_of``.
+restart does not forget it. Timing uses the wall clock, never the pipeline's ``as_of``. A
+malformed state file keeps the circuit open (and is left as it is, naming itself in the
+reason) until it is fixed or removed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
@@ -17,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from qbtc.market.errors import UnknownSymbolError, VenueBannedError, VenueUnavailableError
-from qbtc.statefile import exclusive_lock, write_json_atomic
+from qbtc.statefile import StateFileError, exclusive_lock, read_state, write_json_atomic
 
 FILE_NAME = "circuit.json"
 
@@ -99,13 +100,15 @@ class CircuitBreaker:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def state(self) -> CircuitState:
+        """The stored state: closed without a file, open for good when the file is malformed."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[CircuitState, bool]:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return CircuitState()
-        for key in ("opened_at", "open_until"):
-            raw[key] = datetime.fromisoformat(raw[key]) if raw.get(key) else None
-        return CircuitState(**raw)
+            return read_state(self.path, CircuitState) or CircuitState(), True
+        except StateFileError as exc:
+            forever = datetime.max.replace(tzinfo=UTC)
+            return CircuitState(0, None, forever, str(exc)), False
 
     def allows(self) -> bool:
         """True when submitting is allowed (closed, or the cooldown has passed)."""
@@ -119,7 +122,9 @@ class CircuitBreaker:
     def record_error(self, reason: str, *, banned: bool = False) -> bool:
         """Count a venue error; True when this error opened the circuit."""
         with self._locked():
-            state = self.state()
+            state, readable = self._read()
+            if not readable:  # left for the operator: the reason names the file
+                return False
             now = self.clock()
             errors = state.consecutive_errors + 1
             if state.is_open(now):

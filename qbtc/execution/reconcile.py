@@ -137,7 +137,9 @@ class Reconciler(LedgerBatch):
     ) -> None:
         ledger_fills = self.ledger.fills()
         ledger = compute_positions(ledger_fills, funding_rates=funding_rates)
-        now = datetime.now(UTC)
+        # The venue's clock, not the wall clock: an --as-of cycle's snapshot (at that clock)
+        # must include the repair.
+        now = datetime.fromtimestamp(self.broker.exchange.milliseconds() / 1000, tz=UTC)
         fills = []
         for symbol in sorted(set(ledger) | set(venue)):
             mine = ledger[symbol].quantity if symbol in ledger else 0.0

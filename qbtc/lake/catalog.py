@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from qbtc.lake import layout
+from qbtc.lake.integrity import retry_corrupt_files
 from qbtc.lake.layout import has_files
 from qbtc.lake.sqlfiles import view_sql
 from qbtc.schemas import DATASETS, WRITTEN_AT, Dataset
@@ -42,10 +43,20 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
 _T = TypeVar("_T")
 
 
-def retry_vanished_files(action: Callable[[], _T]) -> _T:
+def retry_vanished_files(action: Callable[[], _T], root: Path | None = None) -> _T:
     """:func:`qbtc.lake.layout.retry_vanished_files` for DuckDB (binding a view or a query
-    over ``read_parquet`` raises ``IOException`` when a listed file is gone)."""
-    return layout.retry_vanished_files(action, (duckdb.IOException,))
+    over ``read_parquet`` raises ``IOException`` when a listed file is gone).
+
+    With ``root``, a failure on a corrupt file of that lake quarantines it and runs the action
+    once more (:func:`qbtc.lake.integrity.retry_corrupt_files`).
+    """
+    if root is None:
+        return layout.retry_vanished_files(action, (duckdb.IOException,))
+    return retry_corrupt_files(
+        root,
+        lambda: layout.retry_vanished_files(action, (duckdb.IOException,)),
+        (duckdb.IOException, duckdb.InvalidInputException),
+    )
 
 
 class CatalogBusyError(RuntimeError):
@@ -126,7 +137,7 @@ def build_views(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str, bool]:
         _create_user_views(con)
         return present
 
-    return retry_vanished_files(build)
+    return retry_vanished_files(build, root)
 
 
 @dataclass(frozen=True)
@@ -170,7 +181,7 @@ def sync_catalog(root: Path, catalog_path: Path, *, force: bool = False) -> Sync
     def build() -> None:
         con.execute("BEGIN TRANSACTION")
         try:
-            for stmt in catalog_statements(root, present):
+            for stmt in catalog_statements(root, _presence(root)):
                 con.execute(stmt)
             _create_user_views(con)
         except BaseException:
@@ -179,7 +190,7 @@ def sync_catalog(root: Path, catalog_path: Path, *, force: bool = False) -> Sync
         con.execute("COMMIT")
 
     try:
-        retry_vanished_files(build)
+        retry_vanished_files(build, root)
     finally:
         con.close()
     stamp.write_text(fingerprint + "\n")
@@ -211,7 +222,7 @@ class LakeReader:
             for name, ds in DATASETS.items():
                 if present[name] != self._present.get(name):
                     stmt = base_view_sql(self.root, ds, present=present[name])
-                    retry_vanished_files(partial(self._con.execute, stmt))
+                    retry_vanished_files(partial(self._con.execute, stmt), self.root)
             self._present = present
         return True
 
@@ -223,11 +234,12 @@ class LakeReader:
     def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
         """Run ``sql`` (parameters bound, never formatted in) and return a polars frame.
 
-        Retries a read that lost a file to a concurrent compaction.
+        Retries a read that lost a file to a concurrent compaction, or that failed on a
+        corrupt file (moved aside first, :mod:`qbtc.lake.integrity`).
         """
-        self.refresh()
 
         def run() -> pl.DataFrame:
+            self.refresh()  # again after a retry: a quarantined file may have emptied a view
             cur = self.cursor()
             try:
                 relation = cur.sql(sql, params=params)
@@ -237,7 +249,7 @@ class LakeReader:
             finally:
                 cur.close()
 
-        return retry_vanished_files(run)
+        return retry_vanished_files(run, self.root)
 
     def tables(self) -> list[str]:
         """Names of the queryable views (user views, then ``lake.*`` base views)."""

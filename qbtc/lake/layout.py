@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from qbtc.lake.integrity import sound_files
 from qbtc.schemas import Dataset, Partition
 from qbtc.symbols import symbol_key
 
@@ -114,7 +115,9 @@ def prune_files(
 ) -> list[Path]:
     """Files of ``dataset`` that can hold rows for ``symbols`` between ``start`` and ``end``.
 
-    Pruning is done on directory names only (no file is opened).
+    Pruning is done on directory names only; each file's footer is checked the first time
+    this process lists it, and a corrupt file is quarantined and left out
+    (:mod:`qbtc.lake.integrity`).
     """
     keys = {symbol_key(s) for s in symbols} if symbols is not None else None
     start_dt = start if isinstance(start, datetime) or start is None else None
@@ -133,4 +136,4 @@ def prune_files(
                 keep &= low[: len(value)] <= value <= high[: len(value)] if value else True
         if keep:
             selected.extend(sorted(directory.glob("*.parquet")))
-    return selected
+    return sound_files(root, selected)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from qbtc.lake.integrity import retry_corrupt_files
 from qbtc.lake.layout import prune_files, retry_vanished_files
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
 
@@ -48,7 +49,12 @@ def read_dataset(root: Path, dataset: Dataset | str, **filters: object) -> pl.Da
 
     A file listed and then merged away by a concurrent compaction (in another process) is
     handled by listing again: compaction renames the merged file in before deleting inputs.
+    A file whose data turns out corrupt is quarantined and the read done without it.
     """
-    return retry_vanished_files(
-        lambda: scan_dataset(root, dataset, **filters).collect()  # type: ignore[arg-type]
+    return retry_corrupt_files(
+        root,
+        lambda: retry_vanished_files(
+            lambda: scan_dataset(root, dataset, **filters).collect()  # type: ignore[arg-type]
+        ),
+        (pl.exceptions.ComputeError, OSError),
     )

@@ -63,3 +63,8 @@ class UnknownSymbolError(VenueError, ValueError):
         )
         self.symbol = symbol
         self.matches = tuple(matches)
+
+
+class VenueStateError(VenueError):
+    """The simulated venue's own state is missing or unreadable: it refuses to trade rather
+    than invent a fresh account over the orders it has already filled."""

@@ -4,18 +4,19 @@ State lives in ``<state_dir>/kill_switch.json`` (``state_dir`` is ``Settings.sta
 i.e. ``<data_dir>/state``). Writes are atomic (temp file, fsync, rename) and serialised by
 a lock file, so any process (the risk flow on a drawdown breach, execution on repeated venue
 errors or a reconciliation mismatch, an operator with ``qbtc kill-switch on``) can trip it
-while others read it. A missing file means off.
+while others read it. A missing file means off; a file that is not a well-formed state
+(``[]``, ``{"on": null}``, truncated JSON) means on, with a reason naming the file: an
+unreadable switch never silently allows trading.
 """
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qbtc.statefile import exclusive_lock, write_json_atomic
+from qbtc.statefile import StateFileError, exclusive_lock, read_state, write_json_atomic
 
 FILE_NAME = "kill_switch.json"
 
@@ -37,20 +38,13 @@ class KillSwitch:
         self.path = self.state_dir / FILE_NAME
 
     def status(self) -> KillSwitchState:
-        """The current state (off when the state file does not exist)."""
+        """The current state: off without a state file, on when the file is malformed."""
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return KillSwitchState(on=False)
-        except (OSError, ValueError) as exc:
+            state = read_state(self.path, KillSwitchState)
+        except StateFileError as exc:
             # A state file we cannot read must not silently mean "trading allowed".
-            return KillSwitchState(on=True, reason=f"unreadable kill switch state: {exc}")
-        since = raw.get("since")
-        return KillSwitchState(
-            on=bool(raw.get("on", False)),
-            reason=raw.get("reason"),
-            since=datetime.fromisoformat(since) if since else None,
-        )
+            return KillSwitchState(on=True, reason=f"{exc} (qbtc kill-switch off rewrites it)")
+        return state or KillSwitchState(on=False)
 
     def trip(self, reason: str, *, now: datetime | None = None) -> KillSwitchState:
         """Turn the switch on with ``reason``. Tripping it again keeps the first reason/time."""

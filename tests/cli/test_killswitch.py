@@ -47,3 +47,15 @@ def test_unknown_action_is_refused(data_dir: Path):
 
 def test_help_lists_the_command():
     assert "kill-switch" in runner.invoke(app, ["--help"]).output
+
+
+def test_status_of_a_malformed_state_file_is_on_in_one_line_without_a_traceback(data_dir: Path):
+    path = data_dir / "state" / "kill_switch.json"
+    path.parent.mkdir(parents=True)
+    for content in ("[]", '{"on": null}'):
+        path.write_text(content)
+        result = runner.invoke(app, ["kill-switch", "status"])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("kill switch: ON (state file ")
+        assert str(path) in result.output
+        assert len(result.output.strip().splitlines()) == 1

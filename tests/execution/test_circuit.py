@@ -98,3 +98,19 @@ def test_a_ban_opens_the_circuit_at_the_first_error(tmp_path: Path) -> None:
 def test_a_degenerate_circuit_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="threshold"):
         CircuitBreaker(tmp_path, threshold=0, cooldown_s=60)
+
+
+@pytest.mark.parametrize(
+    "content", ["[]", '{"consecutive_errors": "2"}', "{", '{"consecutive_errors": null}']
+)
+def test_a_malformed_circuit_file_keeps_the_circuit_open_and_is_left_alone(
+    tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "circuit.json"
+    path.write_text(content)
+    circuit = CircuitBreaker(tmp_path, threshold=3, cooldown_s=60, clock=Clock())
+    assert not circuit.allows()
+    assert str(path) in (circuit.state().reason or "")
+    circuit.record_success()
+    assert circuit.record_error("timeout") is False
+    assert path.read_text() == content

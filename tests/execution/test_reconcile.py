@@ -197,3 +197,12 @@ def test_balance_fees_and_funding_of_the_ledger_match_the_venue(
     assert report.tripped
     assert "balance" in report.mismatches[0]
     assert not reconcile(later, config, kill_switch, run="r5").mismatches
+
+
+def test_a_repair_fill_carries_the_venue_clock_not_the_wall_clock(
+    broker: Broker, venue: SimExchange, config: ExecutionConfig, kill_switch: KillSwitch
+) -> None:
+    venue.create_order("BTC/USDT:USDT", "market", "buy", 0.2, None, {"clientOrderId": "by-hand"})
+    reconcile(broker, config, kill_switch)
+    repair = config.ledger().fills().filter(pl.col("liquidity") == "reconciled")
+    assert repair["timestamp"].to_list() == [AS_OF]

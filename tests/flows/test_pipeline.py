@@ -173,3 +173,48 @@ def test_a_failed_stage_stops_the_stages_after_it(prefect_harness, tmp_path, mon
 )
 def test_the_manifest_names_the_model_that_answered(summary, model):
     assert answering_model(summary) == model
+
+
+def copy_of(first_cycle, tmp_path: Path) -> Path:
+    import shutil
+
+    data_dir, _, _ = first_cycle
+    target = tmp_path / "copy"
+    shutil.copytree(data_dir, target, ignore=shutil.ignore_patterns("*.lock", "prefect"))
+    return target
+
+
+def test_a_cycle_that_trips_the_kill_switch_or_skips_a_corrupt_file_says_so(
+    first_cycle, tmp_path, monkeypatch
+):
+    from qbtc.lake.layout import data_files, dataset_dir
+    from qbtc.market.sim import SimExchange
+    from qbtc.market.sim.trading import SimTrading
+    from qbtc.schemas import get_dataset
+
+    data_dir = copy_of(first_cycle, tmp_path)
+    venue = SimExchange(seed=11, as_of=AS_OF, symbols=tuple(SYMBOLS), trading=SimTrading(data_dir))
+    venue.create_order(SYMBOLS[0], "market", "buy", 0.5, None, {"clientOrderId": "by-hand"})
+    victim = data_files(dataset_dir(data_dir / "lake", get_dataset("ohlcv")))[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    state, run_id = run_pipeline_once(data_dir, monkeypatch)
+    assert state.is_completed(), state.message
+    run = read_dataset(data_dir / "lake", "runs").filter(pl.col("run_id") == run_id)
+    message = run["message"][0]
+    assert run["status"][0] == "completed"
+    assert message.startswith("completed with warnings: ")
+    assert "reconciliation mismatch" in message
+    assert f"corrupt Parquet file {victim}" in message
+
+
+def test_a_lost_venue_account_fails_the_cycle_and_names_the_file(
+    first_cycle, tmp_path, monkeypatch
+):
+    data_dir = copy_of(first_cycle, tmp_path)
+    (data_dir / "venue" / "account.json").unlink()
+    state, run_id = run_pipeline_once(data_dir, monkeypatch)
+    assert state.is_failed()
+    run = read_dataset(data_dir / "lake", "runs").filter(pl.col("run_id") == run_id)
+    assert run["status"][0] == "failed"
+    assert "account.json is missing" in run["message"][0]
+    assert not (data_dir / "venue" / "account.json").exists()  # no fresh account invented

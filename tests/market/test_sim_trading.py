@@ -369,3 +369,34 @@ def test_an_option_below_its_lot_is_refused(sim: SimExchange) -> None:
     option = next(s for s in sim.load_markets() if s.startswith("BTC/USDT:USDT-"))
     with pytest.raises(ccxt.BadRequest, match="-1111"):
         sim.create_order(option, "limit", "buy", 0.015, 100.0, {"clientOrderId": "o"})
+
+
+def test_a_lost_account_file_is_refused_not_replaced_by_a_fresh_account(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    from qbtc.market.errors import VenueStateError
+
+    trading = open_trading(data_dir, market)
+    buy(trading, 1.0, "first")
+    trading.publish()
+    (data_dir / "venue" / "account.json").unlink()
+    again = open_trading(data_dir, market)
+    for call in (again.fetch_positions, again.fetch_balance, lambda: buy(again, 1.0, "second")):
+        with pytest.raises(VenueStateError, match=r"account .*account.json is missing"):
+            call()
+    assert not (data_dir / "venue" / "account.json").exists()
+
+
+def test_a_malformed_account_file_names_itself(data_dir: Path, market: FakeMarket) -> None:
+    from qbtc.market.errors import VenueStateError
+
+    trading = open_trading(data_dir, market)
+    buy(trading, 1.0, "first")
+    path = data_dir / "venue" / "account.json"
+    path.write_text('{"balance": "lots", "positions": []}')
+    with pytest.raises(VenueStateError, match=r"account\.json is unreadable"):
+        open_trading(data_dir, market).fetch_positions()
+
+
+def test_a_venue_that_never_traded_starts_a_fresh_account(data_dir: Path, market: FakeMarket):
+    assert open_trading(data_dir, market).fetch_positions() == []

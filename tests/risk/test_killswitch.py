@@ -65,3 +65,35 @@ def test_concurrent_trips_leave_one_consistent_state(tmp_path: Path):
         states = list(pool.map(lambda i: switch.trip(f"venue error {i}"), range(32)))
     assert len({s.reason for s in states}) == 1
     assert switch.status() == states[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        '{"on": null}',
+        '{"on": null, "reason": null, "since": null}',
+        '{"on": "false", "reason": null, "since": null}',
+        '{"on": 0, "reason": null, "since": null}',
+        '{"on": false, "reason": null, "since": "yesterday"}',
+        '{"on": fals',
+        "",
+    ],
+)
+def test_a_malformed_state_file_fails_closed_and_names_itself(tmp_path: Path, content: str):
+    path = tmp_path / "state" / "kill_switch.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    state = KillSwitch(tmp_path / "state").status()
+    assert state.on is True
+    assert str(path) in (state.reason or "")
+
+
+def test_a_malformed_state_file_can_be_tripped_and_reset(tmp_path: Path):
+    path = tmp_path / "state" / "kill_switch.json"
+    path.parent.mkdir()
+    path.write_text("[]")
+    switch = KillSwitch(tmp_path / "state")
+    assert switch.trip("drawdown").reason == "drawdown"
+    assert switch.reset().on is False
+    assert switch.status().on is False

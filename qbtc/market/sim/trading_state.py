@@ -6,6 +6,10 @@ positions, open and recent orders, funding clock) lives in ``<data_dir>/venue/ac
 ``sim_venue_orders``, the venue's published book (brought up to date by every call except
 order placement, and by :meth:`SimTrading.publish`). Closed orders older than an hour leave the
 account file and are looked up in the book.
+
+A venue keeps its accounts: when ``account.json`` is missing but the venue has taken orders
+before (its client id index or its book exist), or the file is malformed, every call raises
+:class:`~qbtc.market.errors.VenueStateError` naming the file, never a fresh account.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from typing import Any
 import polars as pl
 
 from qbtc.lake import scan_dataset, write_dataset
+from qbtc.lake.layout import has_files
+from qbtc.market.errors import VenueStateError
 from qbtc.schemas import SIM_VENUE_ORDERS
-from qbtc.statefile import exclusive_lock
+from qbtc.statefile import StateFileError, exclusive_lock, read_state
 
 _KEEP_CLOSED_MS = 3_600_000
 _MAX_PENDING = 50
@@ -124,13 +130,6 @@ class AccountState:
             "pending_sync": self.pending_sync,
         }
         return json.dumps(raw, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> AccountState:
-        raw = json.loads(text)
-        raw["positions"] = {k: PositionRecord(**v) for k, v in raw["positions"].items()}
-        raw["orders"] = {k: OrderRecord(**v) for k, v in raw["orders"].items()}
-        return cls(**raw)
 
 
 def utc(ms: int) -> datetime:
@@ -250,11 +249,31 @@ class VenueStore:
         return _from_row(rows[0]) if rows else None
 
     def _load(self) -> AccountState:
-        if not self.path.is_file():
+        try:
+            account = read_state(self.path, AccountState)
+        except StateFileError as exc:
+            raise VenueStateError(
+                f"the simulated venue's account is unreadable: {exc}; restore "
+                f"{self.path} from a backup (a fresh account would not match the orders the "
+                "venue has filled)"
+            ) from None
+        if account is None:
+            self._refuse_fresh_account()
             self._saved = ""
             return AccountState(balance=self.starting_balance)
-        self._saved = self.path.read_text(encoding="utf-8")
-        return AccountState.from_json(self._saved)
+        self._saved = account.to_json()
+        return account
+
+    def _refuse_fresh_account(self) -> None:
+        """A missing account is new only when the venue has never taken an order."""
+        ids = self.ids_path.is_file() and self.ids_path.stat().st_size > 0
+        if ids or has_files(self.lake_dir, SIM_VENUE_ORDERS):
+            raise VenueStateError(
+                f"the simulated venue's account {self.path} is missing, but the venue has "
+                "taken orders before (its order book is in the lake): restore the file from a "
+                "backup, or start over with a fresh QBTC_DATA_DIR; no fresh account is invented "
+                "over existing fills"
+            )
 
     def _save(self, account: AccountState) -> None:
         """Write the account atomically (temp file, fsync, rename) when it changed."""
