@@ -149,14 +149,17 @@ def snapshot_positions(
     broker: Broker, config: ExecutionConfig, *, timestamp: datetime | None = None
 ) -> pl.DataFrame:
     """Write and return the book's positions at the venue clock, valued at venue marks."""
-    fills = config.ledger().fills()
+    ledger = config.ledger()
+    fills, settlements = ledger.fills(), ledger.settlements()
     symbols = sorted(fills["symbol"].unique().to_list())
     at = timestamp or datetime.fromtimestamp(broker.exchange.milliseconds() / 1000, tz=UTC)
     funding = funding_for(config.lake_dir, [s for s in symbols if not is_option_symbol(s)])
-    unmarked = compute_positions(fills, funding_rates=funding, until=at)
+    unmarked = compute_positions(fills, funding_rates=funding, until=at, settlements=settlements)
     held = [s for s, book in unmarked.items() if book.quantity != 0]
     marks, option_marks = venue_marks(broker, held)
-    books = compute_positions(fills, marks=marks, funding_rates=funding, until=at)
+    books = compute_positions(
+        fills, marks=marks, funding_rates=funding, until=at, settlements=settlements
+    )
     frame = position_rows(
         books, portfolio_id=config.portfolio_id, timestamp=at, option_marks=option_marks
     )

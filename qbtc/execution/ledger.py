@@ -18,7 +18,7 @@ from typing import Literal
 import polars as pl
 
 from qbtc.lake import read_dataset, write_dataset
-from qbtc.schemas import FILLS, ORDER_EVENTS
+from qbtc.schemas import FILLS, ORDER_EVENTS, SETTLEMENTS
 
 EventName = Literal[
     "intent",
@@ -117,6 +117,30 @@ class Fill:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """An option position settled by the venue at expiry: a ledger event, not a fill.
+
+    ``quantity`` is the signed position settled (coins, long > 0); ``delivery_price`` the
+    underlying's delivery price (USD); ``settlement_price`` what one contract was worth at
+    expiry in USD per coin (the book's units, as fills are); ``fee`` the delivery fee in
+    ``fee_currency`` (positive = paid).
+    ``settlement_id`` is the venue's (or symbol and expiry), so recording it twice stores it
+    once.
+    """
+
+    settlement_id: str
+    portfolio_id: str
+    symbol: str
+    timestamp: datetime
+    quantity: float
+    delivery_price: float
+    settlement_price: float
+    fee: float
+    fee_currency: str = "USDT"
+    source: str = "venue"
+
+
+@dataclass(frozen=True)
 class OrderState:
     """What the ledger knows of one order, derived from its events and fills."""
 
@@ -153,6 +177,11 @@ def fills_frame(fills: Iterable[Fill]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FILLS.schema)
 
 
+def settlements_frame(settlements: Iterable[Settlement]) -> pl.DataFrame:
+    rows = [{name: getattr(s, name) for name in SETTLEMENTS.columns} for s in settlements]
+    return pl.DataFrame(rows, schema=SETTLEMENTS.schema)
+
+
 class Ledger:
     """The order ledger of one portfolio in the lake at ``lake_dir``."""
 
@@ -166,6 +195,20 @@ class Ledger:
             write_dataset(self.lake_dir, FILLS, fills_frame(fills))
         if events:
             write_dataset(self.lake_dir, ORDER_EVENTS, events_frame(events))
+
+    def record_settlements(self, settlements: Sequence[Settlement]) -> None:
+        """Append settlements not recorded yet (ids already stored are skipped)."""
+        known = set(self.settlements()["settlement_id"].to_list())
+        new = [s for s in settlements if s.settlement_id not in known]
+        if new:
+            write_dataset(self.lake_dir, SETTLEMENTS, settlements_frame(new))
+
+    def settlements(self) -> pl.DataFrame:
+        """Every settlement of this portfolio, oldest first."""
+        frame = read_dataset(self.lake_dir, SETTLEMENTS)
+        return frame.filter(pl.col("portfolio_id") == self.portfolio_id).sort(
+            "timestamp", "settlement_id"
+        )
 
     def events(self) -> pl.DataFrame:
         """Every event, oldest first."""

@@ -11,8 +11,14 @@ Conventions (all money in USDT, linear USDT-margined contracts):
 - funding settled at time ``t`` applies to the position held just before ``t`` (fills with
   timestamp strictly before ``t``): a position of ``q`` receives ``-q * mark(t) * rate(t)``,
   so longs pay when the rate is positive;
+- an option settled at expiry (a ``settlements`` row, not a fill) closes at its settlement
+  price: it realises ``quantity * (settlement_price - entry)`` and its delivery fee counts
+  with the fees;
 - ``unrealized_pnl = quantity * (mark - entry_price)``;
 - net PnL = realized + unrealized - fees + funding.
+
+Amounts are in the instrument's settlement currency (USDT for linear contracts, the coin for
+inverse ones); :mod:`qbtc.execution.settlement_currency` converts them to USD.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ def compute_positions(
     marks: Mapping[str, float] | None = None,
     funding_rates: pl.DataFrame | None = None,
     until: datetime | None = None,
+    settlements: pl.DataFrame | None = None,
 ) -> dict[str, PositionPnl]:
     """Positions and PnL per symbol from ``fills`` (``fills`` schema) and funding.
 
@@ -101,14 +108,18 @@ def compute_positions(
     mark price, else the index price, else the last fill price values the position);
     only fills and settlements at or before ``until`` count. ``marks`` values the open quantity
     (a symbol without a mark has ``mark_price`` None and zero unrealised PnL).
-    Fills are applied in (timestamp, fill_id) order.
+    ``settlements`` (the ``settlements`` schema) close option positions at expiry.
+    Fills and settlements are applied in (timestamp, id) order.
     """
     books: dict[str, PositionBook] = {}
+    columns = ["timestamp", "symbol", "side", "quantity", "price", "fee", "key"]
+    frames = [fills.with_columns(pl.col("fill_id").alias("key")).select(columns)]
+    if settlements is not None and not settlements.is_empty():
+        frames.append(_settlement_trades(settlements).select(columns))
+    trades = pl.concat(frames)
     if until is not None:
-        fills = fills.filter(pl.col("timestamp") <= until)
-    trades = fills.sort("timestamp", "fill_id").select(
-        "timestamp", "symbol", "side", "quantity", "price", "fee"
-    )
+        trades = trades.filter(pl.col("timestamp") <= until)
+    trades = trades.sort("timestamp", "key").drop("key")
     funding = [f for f in _funding_events(funding_rates) if until is None or f[0] <= until]
     rows = trades.iter_rows()
     pending = next(rows, None)
@@ -127,6 +138,19 @@ def compute_positions(
         symbol: position_pnl(symbol, book, (marks or {}).get(symbol))
         for symbol, book in books.items()
     }
+
+
+def _settlement_trades(settlements: pl.DataFrame) -> pl.DataFrame:
+    """Settlements as closing trades at the settlement price (the delivery fee as the fee)."""
+    return settlements.select(
+        "timestamp",
+        "symbol",
+        pl.when(pl.col("quantity") > 0).then(pl.lit("sell")).otherwise(pl.lit("buy")).alias("side"),
+        pl.col("quantity").abs().alias("quantity"),
+        pl.col("settlement_price").alias("price"),
+        "fee",
+        pl.col("settlement_id").alias("key"),
+    )
 
 
 def _apply(books: dict[str, PositionBook], row: tuple[object, ...]) -> None:

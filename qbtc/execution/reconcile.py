@@ -6,9 +6,11 @@ The venue is the truth. In order:
    their fills and state recorded; an order the venue never received stays pending (a re-run
    of its decision may submit it) until it is a day old, then it is cancelled;
 2. open orders on the venue the ledger does not know are adopted;
-3. positions: the ledger's (from fills) against the venue's; a difference is repaired with a
-   ``reconciled`` fill at the venue's entry price;
-4. the equity: the venue's, in USD over every collateral currency at its marks
+3. option settlements: the venue's settlements of options the ledger holds past expiry are
+   recorded in the ledger (``settlements``, :mod:`qbtc.execution.settlements`);
+4. positions: the ledger's (from fills and settlements) against the venue's; a difference is
+   repaired with a ``reconciled`` fill at the venue's entry price;
+5. the equity: the venue's, in USD over every collateral currency at its marks
    (:meth:`qbtc.execution.brokers.Broker.equity`), against ``capital + realised - fees +
    funding + adjustments + unrealised``; a difference is recorded as a ``reconciled``
    adjustment (the first reconciliation records the starting balance the same way). Coin
@@ -32,6 +34,7 @@ import polars as pl
 from qbtc.execution.brokers import Broker
 from qbtc.execution.ledger import Fill, Ledger, OrderEvent, OrderState
 from qbtc.execution.pnl import compute_positions
+from qbtc.execution.settlements import expired_holdings, fetch_settlements
 from qbtc.execution.submit import KillSwitchLike
 from qbtc.execution.tracking import LedgerBatch
 
@@ -88,6 +91,7 @@ class Reconciler(LedgerBatch):
         traded = {s.symbol for s in states.values() if "/" in s.symbol}
         self._unknown_open_orders(set(states), traded | set(self.symbols))
         self._flush()  # positions below are computed from the repaired fills
+        self._settlements()
         venue_positions = {p["symbol"]: p for p in self.broker.fetch_positions()}
         self._positions(venue_positions, funding_rates)
         self._flush()
@@ -132,11 +136,30 @@ class Reconciler(LedgerBatch):
         super()._observe(order, state, reason)
         self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
 
+    def _settlements(self) -> None:
+        """Record the venue's settlements of options the ledger holds past their expiry."""
+        held = compute_positions(self.ledger.fills(), settlements=self.ledger.settlements())
+        due = expired_holdings({s: b.quantity for s, b in held.items()}, self._venue_ms())
+        if not due:
+            return
+        found = fetch_settlements(self.broker.exchange, due, portfolio_id=self.ledger.portfolio_id)
+        self.ledger.record_settlements(found)
+        for s in found:
+            self.repairs.append(
+                f"{s.symbol}: settled at expiry, {s.quantity:g} at {s.settlement_price:g} "
+                f"{s.fee_currency} (delivery price {s.delivery_price:,.2f})"
+            )
+
+    def _venue_ms(self) -> int:
+        return int(self.broker.exchange.milliseconds())
+
     def _positions(
         self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
     ) -> None:
         ledger_fills = self.ledger.fills()
-        ledger = compute_positions(ledger_fills, funding_rates=funding_rates)
+        ledger = compute_positions(
+            ledger_fills, funding_rates=funding_rates, settlements=self.ledger.settlements()
+        )
         # The venue's clock, not the wall clock: an --as-of cycle's snapshot (at that clock)
         # must include the repair.
         now = datetime.fromtimestamp(self.broker.exchange.milliseconds() / 1000, tz=UTC)
@@ -210,7 +233,9 @@ class Reconciler(LedgerBatch):
         total = equity.usd
         events = self.ledger.events().filter(pl.col("client_order_id") == BALANCE_ID)
         adjustments = float(events["quantity"].sum()) if events.height else 0.0
-        books = compute_positions(self.ledger.fills(), funding_rates=funding_rates).values()
+        books = compute_positions(
+            self.ledger.fills(), funding_rates=funding_rates, settlements=self.ledger.settlements()
+        ).values()
         booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
         unrealised = sum(float(p.get("unrealizedPnl") or 0.0) for p in venue.values())
         expected = self.capital + booked + adjustments + unrealised

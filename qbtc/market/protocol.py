@@ -60,6 +60,26 @@ class Trading(Protocol):
 
 
 @runtime_checkable
+class SettlementHistory(Protocol):
+    """A venue that reports its option settlements (ccxt ``fetchMySettlementHistory``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def milliseconds(self) -> int: ...
+
+    def fetch_my_settlement_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """ccxt settlement structures: ``symbol, price`` (delivery), ``timestamp, info``."""
+        ...
+
+
+@runtime_checkable
 class Exchange(Trading, Protocol):
     """A venue as the pipeline sees it (ccxt unified subset)."""
 

@@ -35,6 +35,7 @@ from qbtc.schemas.book import (
     ORDER_INTENTS,
     POSITIONS,
     RISK_METRICS,
+    SETTLEMENTS,
     SIM_VENUE_ORDERS,
 )
 from qbtc.schemas.core import (
@@ -104,6 +105,7 @@ __all__ = [
     "QUARANTINE",
     "RISK_METRICS",
     "RUNS",
+    "SETTLEMENTS",
     "SIGNALS",
     "SIM_VENUE_ORDERS",
     "STR",

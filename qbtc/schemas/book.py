@@ -179,6 +179,35 @@ FILLS = register(
     )
 )
 
+SETTLEMENTS = register(
+    Dataset(
+        name="settlements",
+        columns={
+            "settlement_id": STR,
+            "portfolio_id": STR,
+            "symbol": STR,
+            "timestamp": TS,
+            "quantity": F64,
+            "delivery_price": F64,
+            "settlement_price": F64,
+            "fee": F64,
+            "fee_currency": STR,
+            "source": STR,
+        },
+        primary_key=("settlement_id",),
+        mode="append",
+        partition_by=BY_MONTH,
+        description=(
+            "Option expiries settled by the venue, part of the ledger (not fills of orders): "
+            "timestamp = expiry; quantity the signed position settled (contracts, long > 0); "
+            "delivery_price the underlying's delivery price (USD); settlement_price what one "
+            "contract was worth at expiry in USD per coin of underlying (the book's units, "
+            "also for coin-settled options); fee the delivery fee in fee_currency (positive = "
+            "paid)."
+        ),
+    )
+)
+
 SIM_VENUE_ORDERS = register(
     Dataset(
         name="sim_venue_orders",

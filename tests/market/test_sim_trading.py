@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from datetime import UTC, datetime, timedelta
@@ -400,3 +401,17 @@ def test_a_malformed_account_file_names_itself(data_dir: Path, market: FakeMarke
 
 def test_a_venue_that_never_traded_starts_a_fresh_account(data_dir: Path, market: FakeMarket):
     assert open_trading(data_dir, market).fetch_positions() == []
+
+
+def test_an_account_saved_before_options_settled_still_reads(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    trading = open_trading(data_dir, market)
+    buy(trading, 1.0, "before")
+    path = data_dir / "venue" / "account.json"
+    old = json.loads(path.read_text())
+    del old["settlements"]
+    path.write_text(json.dumps(old))
+    again = open_trading(data_dir, market)
+    assert again.fetch_positions()[0]["contracts"] == 1.0
+    assert again.fetch_my_settlement_history() == []

@@ -23,6 +23,7 @@ from qbtc.pricing import black76_price, implied_vol
 
 OPEN_INTEREST_SCALE = {"BTC": 150.0, "ETH": 1500.0}
 SETTLE = "USDT"
+QUOTE_LOT = 0.01
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ def _structure(
     open_interest = OPEN_INTEREST_SCALE[contract.base] * np.exp(-0.5 * moneyness**2)
     open_interest *= 0.5 + unit_hash(seed, contract.symbol, "open-interest")
     bid, ask, mark = _number(quotes.bid[i]), float(quotes.ask[i]), float(quotes.mark[i])
+    minute = surface.timestamp_ms // 60_000
+    bid_size = None if bid is None else quoted_size(seed, contract, minute, "bid", open_interest)
+    ask_size = quoted_size(seed, contract, minute, "ask", open_interest)
     info = {
         "symbol": market_id,
         "markPrice": _text(mark),
@@ -98,6 +102,8 @@ def _structure(
         "expiryKind": kind,
         "side": "CALL" if contract.is_call else "PUT",
         "openInterest": _text(round(float(open_interest), 2)),
+        "bidQty": None if bid_size is None else _text(bid_size),
+        "askQty": _text(ask_size),
     }
     return {
         "info": info,
@@ -118,6 +124,15 @@ def _structure(
         "baseVolume": None,
         "quoteVolume": None,
     }
+
+
+def quoted_size(
+    seed: int, contract: OptionContract, minute: int, side: str, open_interest: float
+) -> float:
+    """Contracts quoted at the touch (refreshed every minute): 0.5-4% of the open interest,
+    on the 0.01 lot, at least one lot."""
+    share = 0.005 + 0.035 * unit_hash(seed, contract.symbol, minute, f"{side}-size")
+    return max(round(float(open_interest) * share, 2), QUOTE_LOT)
 
 
 def surface_at(seed: int, underlying: str, now_ms: int) -> Surface:

@@ -21,8 +21,9 @@ from qbtc.market.errors import UnknownSymbolError
 from qbtc.market.sim import tickers
 from qbtc.market.sim.chain import option_chain
 from qbtc.market.sim.markets import all_markets, option_market, perp_market
+from qbtc.market.sim.option_trading import SETTLEMENT_WINDOW_MS
 from qbtc.market.sim.options import ChainDepth
-from qbtc.market.sim.seam import TradingBackend
+from qbtc.market.sim.seam import SettlingBackend, TradingBackend
 from qbtc.market.sim.snapshot import last_closed_bar_ms, minute_window
 from qbtc.market.sim.universe import BY_SYMBOL, EPOCH_MS, MINUTE_MS, OPTION_UNDERLYINGS
 
@@ -87,6 +88,7 @@ class SimExchange:
         "fetchTickers": True,
         "fetchFundingRateHistory": True,
         "fetchOptionChain": True,
+        "fetchMySettlementHistory": True,
     }
 
     def __init__(
@@ -206,6 +208,21 @@ class SimExchange:
             raise UnknownSymbolError(code, OPTION_UNDERLYINGS, self.id)
         return option_chain(self.seed, code, self.milliseconds(), self.chain_depth)
 
+    def delivery_price(self, underlying: str, expiry_ms: int) -> float:
+        """Delivery price (USDT) of options on ``underlying`` expiring at ``expiry_ms``.
+
+        As on Deribit: the average of the underlying's index over the 30 minutes before
+        expiry (the index of the 30 one-minute bars opening 07:30 to 07:59 UTC). Known only
+        once the venue clock has reached expiry.
+        """
+        if underlying not in OPTION_UNDERLYINGS:
+            raise UnknownSymbolError(underlying, OPTION_UNDERLYINGS, self.id)
+        if expiry_ms > self.milliseconds():
+            raise _ccxt_error("BadRequest", f"sim: no delivery price before expiry {expiry_ms}")
+        start = expiry_ms - SETTLEMENT_WINDOW_MS
+        bars = minute_window(self.seed, f"{underlying}/USDT:USDT", start, expiry_ms)
+        return float(np.mean(bars["index"]))
+
     # -- trading (delegated) ------------------------------------------------------------------
     def _backend(self, method: str) -> TradingBackend:
         if self.trading is None:
@@ -252,6 +269,19 @@ class SimExchange:
 
     def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
         return self._backend("fetch_positions").fetch_positions(symbols)
+
+    def fetch_my_settlement_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The account's option settlements at expiry (ccxt ``fetchMySettlementHistory``)."""
+        backend = self._backend("fetch_my_settlement_history")
+        if not isinstance(backend, SettlingBackend):
+            raise _ccxt_error("NotSupported", "sim: this trading backend does not settle options")
+        return backend.fetch_my_settlement_history(symbol, since, limit, params)
 
 
 def _aggregate(bars: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:

@@ -35,6 +35,10 @@ class MarketView(Protocol):
         """ccxt ticker of a perp or option symbol at the venue clock (bid, ask, last, mark)."""
         ...
 
+    def delivery_price(self, underlying: str, expiry_ms: int) -> float:
+        """The price options on ``underlying`` expiring at ``expiry_ms`` settle at (USDT)."""
+        ...
+
 
 @runtime_checkable
 class TradingBackend(Trading, Protocol):
@@ -46,4 +50,19 @@ class TradingBackend(Trading, Protocol):
         The trading methods (``create_order`` ... ``fetch_positions``) are those of
         :class:`qbtc.market.protocol.Trading`.
         """
+        ...
+
+
+@runtime_checkable
+class SettlingBackend(Protocol):
+    """A trading backend that settles options and reports it (``SimTrading`` does)."""
+
+    def fetch_my_settlement_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Option settlements of the account (ccxt ``fetchMySettlementHistory``)."""
         ...

@@ -106,8 +106,13 @@ def perp_ticker(seed: int, symbol: str, now_ms: int) -> dict[str, Any]:
     }
 
 
+def _size(text: str | None) -> float | None:
+    return None if text is None else float(text)
+
+
 def option_ticker(seed: int, contract: OptionContract, now_ms: int) -> dict[str, Any]:
-    """ccxt ticker of one option: bid, ask and mark in USDT, IVs in ``info``."""
+    """ccxt ticker of one option: bid, ask and mark in USDT, their sizes in contracts, IVs in
+    ``info``."""
     quote = option_quote(seed, contract, now_ms)
     return {
         "symbol": contract.symbol,
@@ -116,9 +121,9 @@ def option_ticker(seed: int, contract: OptionContract, now_ms: int) -> dict[str,
         "high": None,
         "low": None,
         "bid": quote["bidPrice"],
-        "bidVolume": None,
+        "bidVolume": _size(quote["info"]["bidQty"]),
         "ask": quote["askPrice"],
-        "askVolume": None,
+        "askVolume": _size(quote["info"]["askQty"]),
         "vwap": None,
         "open": None,
         "close": quote["markPrice"],

@@ -15,17 +15,35 @@ Execution model (USDT-margined linear contracts, one-way mode, netted positions)
   order fills partially now and keeps filling as the venue clock advances;
 - taker fee on immediate fills, maker fee on resting limit orders filled later;
 - funding settles every 8 hours: a position of ``q`` contracts receives ``-q * mark * rate``;
-- a reused client order id is rejected as Binance does (-4116, ``ccxt.DuplicateOrderId``).
+- a reused client order id is rejected as Binance does (-4116, ``ccxt.DuplicateOrderId``);
+- every order is checked against the market's lots, ticks and minimums (Binance's codes);
+- options (linear, USDT) fill against the chain's quote and its size, pay Deribit-style fees
+  and settle at expiry on the 30-minute index average (:mod:`qbtc.market.sim.option_trading`);
+  settlements are read back with ``fetch_my_settlement_history`` (ccxt's Binance shape).
+
+Accounting is futures-style for options too: the premium is the entry price of the position
+and the wallet moves by realised PnL and fees, so equity (wallet + unrealised) is the same as
+when the premium is paid up front.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qbtc.execution.venue_rules import VenueRules, amount_to_precision
+from qbtc.market.contracts import is_option_symbol, parse_option_symbol
+from qbtc.market.settlement import expiry_value
+from qbtc.market.sim.option_trading import (
+    OptionFees,
+    Touch,
+    delivery_fee,
+    fillable,
+    option_fee,
+    short_margin,
+)
 from qbtc.market.sim.seam import MarketView
 from qbtc.market.sim.trading_state import (
     AccountState,
@@ -33,6 +51,7 @@ from qbtc.market.sim.trading_state import (
     PositionRecord,
     VenueStore,
     order_structure,
+    settlement_structure,
     utc,
 )
 
@@ -52,6 +71,7 @@ class VenueConfig:
     default_volatility: float = 0.6
     default_quote_volume: float = 500_000_000.0
     max_leverage: float = 20.0
+    option_fees: OptionFees = field(default_factory=OptionFees)
 
 
 def execution_price(
@@ -140,7 +160,7 @@ class SimTrading:
             if reduce_only and (position * signed >= 0 or amount > abs(position) * (1 + 1e-9)):
                 raise self._error("InvalidOrder", -2022, "ReduceOnly Order is rejected.")
             if not reduce_only:
-                self._check_margin(account, symbol, amount)
+                self._check_margin(account, symbol, side, amount)
             account.order_counter += 1
             order = OrderRecord(
                 order_id=str(100_000_000 + account.order_counter),
@@ -254,6 +274,24 @@ class SimTrading:
                 )
             return out
 
+    def fetch_my_settlement_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The account's option settlements, oldest first (ccxt's Binance options shape)."""
+        with self.store.locked() as account:
+            self._advance(account)
+            rows = [
+                settlement_structure(s)
+                for s in account.settlements
+                if (symbol is None or s["symbol"] == symbol)
+                and (since is None or s["timestamp"] >= since)
+            ]
+            return rows[:limit] if limit else rows
+
     # -- matching -----------------------------------------------------------------------------
 
     def _check_order(
@@ -303,23 +341,35 @@ class SimTrading:
                     "(unless you choose reduce only).",
                 )
 
-    def _check_margin(self, account: AccountState, symbol: str, amount: float) -> None:
+    def _check_margin(self, account: AccountState, symbol: str, side: str, amount: float) -> None:
         """Reject when initial margin of positions, open orders and this order exceeds equity."""
         held = {s: p for s, p in account.positions.items() if p.quantity != 0}
         marks = {s: self._mark(s) for s in {*held, symbol}}
         equity = account.balance + sum(p.unrealised(marks[s]) for s, p in held.items())
-        exposure = sum(abs(p.quantity) * marks[s] for s, p in held.items())
+        margin = sum(self._margin(s, p.quantity, marks[s]) for s, p in held.items())
         for order in account.orders.values():
             if order.status == "open":
-                exposure += order.remaining * marks.setdefault(
-                    order.symbol, self._mark(order.symbol)
-                )
-        if (exposure + amount * marks[symbol]) / self.config.max_leverage > equity:
+                mark = marks.setdefault(order.symbol, self._mark(order.symbol))
+                signed = order.remaining if order.side == "buy" else -order.remaining
+                margin += self._margin(order.symbol, signed, mark)
+        signed = amount if side == "buy" else -amount
+        if margin + self._margin(symbol, signed, marks[symbol]) > equity:
             raise self._error("InsufficientFunds", -2019, "Margin is insufficient.")
+
+    def _margin(self, symbol: str, signed: float, mark: float) -> float:
+        """Initial margin (USDT) of ``signed`` contracts: perps at the venue's leverage,
+        long options their premium, short options Deribit's standard margin."""
+        if not is_option_symbol(symbol):
+            return abs(signed) * mark / self.config.max_leverage
+        if signed >= 0:
+            return signed * mark
+        index = float(self.market.fetch_ticker(symbol).get("indexPrice") or mark)
+        return -signed * short_margin(parse_option_symbol(symbol), mark, index)
 
     def _advance(self, account: AccountState) -> int:
         """Bring the venue to its clock: settle funding, keep filling open orders."""
         now = self.market.milliseconds()
+        self._settle_options(account, now)
         self._settle_funding(account, now)
         for order in list(account.orders.values()):
             minutes = (now - order.updated_ms) / MINUTE_MS
@@ -334,6 +384,8 @@ class SimTrading:
         self, account: AccountState, order: OrderRecord, now: int, *, minutes: float, resting: bool
     ) -> bool:
         """Fill what liquidity allows over ``minutes`` at current prices; True if anything filled."""
+        if is_option_symbol(order.symbol):
+            return self._match_option(account, order, now, minutes=minutes, resting=resting)
         ticker = self.market.fetch_ticker(order.symbol)
         bid, ask = _touch(ticker)
         quote_volume = float(ticker.get("quoteVolume") or self.config.default_quote_volume)
@@ -360,6 +412,48 @@ class SimTrading:
         account.apply_fill(order.symbol, order.side, quantity, price, fee)
         return True
 
+    def _match_option(
+        self, account: AccountState, order: OrderRecord, now: int, *, minutes: float, resting: bool
+    ) -> bool:
+        """Fill an option order against the chain's quote and its size (see the docstring)."""
+        ticker = self.market.fetch_ticker(order.symbol)
+        touch = Touch(
+            bid=ticker.get("bid"),
+            ask=ticker.get("ask"),
+            bid_size=float(ticker.get("bidVolume") or 0.0),
+            ask_size=float(ticker.get("askVolume") or 0.0),
+            index=float(ticker.get("indexPrice") or 0.0),
+        )
+        quantity, price = fillable(order.side, order.price, touch, order.remaining, minutes)
+        if quantity > 0:
+            if resting and order.price is not None:
+                price = order.price  # a resting order fills at its own price, as a maker
+            fee = option_fee(quantity, price, touch.index, self.config.option_fees)
+            order.add_fill(quantity, price, fee, now)
+            account.apply_fill(order.symbol, order.side, quantity, price, fee)
+        if order.type == "market" and order.status == "open":
+            order.status, order.updated_ms = "expired", now  # IOC: the unquoted rest expires
+            return True
+        return quantity > 0
+
+    def _settle_options(self, account: AccountState, now: int) -> None:
+        """Settle every option position whose expiry has passed; expire its open orders."""
+        for order in account.orders.values():
+            if order.status == "open" and _expired(order.symbol, now):
+                order.status, order.updated_ms = "expired", now
+                account.touch(order)
+        for symbol, position in sorted(account.positions.items()):
+            if position.quantity == 0 or not is_option_symbol(symbol):
+                continue
+            contract = parse_option_symbol(symbol)
+            expiry_ms = int(contract.expiry.timestamp() * 1000)
+            if expiry_ms > now:
+                continue
+            delivery = self.market.delivery_price(contract.base, expiry_ms)
+            value = expiry_value(contract, delivery)
+            fee = delivery_fee(position.quantity, value, delivery, self.config.option_fees)
+            account.settle(symbol, contract, expiry_ms, delivery, value, fee)
+
     def _settle_funding(self, account: AccountState, now: int) -> None:
         """Pay or receive funding at every 8h boundary passed since the last settlement."""
         if account.last_funding_ms is None:
@@ -368,7 +462,7 @@ class SimTrading:
         boundary = account.last_funding_ms + FUNDING_INTERVAL_MS
         while boundary <= now:
             for symbol, position in account.positions.items():
-                if position.quantity != 0:
+                if position.quantity != 0 and not is_option_symbol(symbol):
                     rate, mark = self._funding(symbol, boundary)
                     account.apply_funding(symbol, -position.quantity * mark * rate)
             account.last_funding_ms = boundary
@@ -408,6 +502,13 @@ class SimTrading:
         if found is None:
             raise self._error("OrderNotFound", -2013, "Order does not exist.")
         return found
+
+
+def _expired(symbol: str, now: int) -> bool:
+    """Whether ``symbol`` is an option whose expiry is at or before ``now`` (ms)."""
+    if not is_option_symbol(symbol):
+        return False
+    return parse_option_symbol(symbol).expiry.timestamp() * 1000 <= now
 
 
 def _on_grid(value: float, step: float) -> bool:

@@ -28,9 +28,10 @@ import polars as pl
 
 from qbtc.lake import scan_dataset, write_dataset
 from qbtc.lake.layout import has_files
+from qbtc.market.contracts import OptionContract
 from qbtc.market.errors import VenueStateError
 from qbtc.schemas import SIM_VENUE_ORDERS
-from qbtc.statefile import StateFileError, exclusive_lock, read_state
+from qbtc.statefile import StateFileError, exclusive_lock, read_state, write_json_atomic
 
 _KEEP_CLOSED_MS = 3_600_000
 _MAX_PENDING = 50
@@ -92,6 +93,7 @@ class AccountState:
     order_counter: int = 0
     last_funding_ms: int | None = None
     pending_sync: list[str] = field(default_factory=list)
+    settlements: list[dict[str, Any]] = field(default_factory=list)
 
     def touch(self, order: OrderRecord) -> None:
         self.orders[order.order_id] = order
@@ -116,6 +118,37 @@ class AccountState:
             pos.quantity, pos.entry_price = 0.0, 0.0
         self.balance -= fee
 
+    def settle(
+        self,
+        symbol: str,
+        contract: OptionContract,
+        expiry_ms: int,
+        delivery_price: float,
+        value: float,
+        fee: float,
+    ) -> None:
+        """Close an option position at its expiry value (USDT per contract), realising PnL."""
+        pos = self.positions[symbol]
+        pnl = pos.quantity * (value - pos.entry_price)
+        pos.realized += pnl
+        self.balance += pnl - fee
+        self.settlements.append(
+            {
+                "id": f"{symbol}:{expiry_ms}",
+                "symbol": symbol,
+                "strike": contract.strike,
+                "option_type": contract.option_type,
+                "timestamp": expiry_ms,
+                "quantity": pos.quantity,
+                "entry_price": pos.entry_price,
+                "delivery_price": delivery_price,
+                "value": value,
+                "realized": pnl,
+                "fee": fee,
+            }
+        )
+        pos.quantity, pos.entry_price = 0.0, 0.0
+
     def apply_funding(self, symbol: str, amount: float) -> None:
         self.positions[symbol].funding += amount
         self.balance += amount
@@ -128,6 +161,7 @@ class AccountState:
             "order_counter": self.order_counter,
             "last_funding_ms": self.last_funding_ms,
             "pending_sync": self.pending_sync,
+            "settlements": self.settlements,
         }
         return json.dumps(raw, sort_keys=True)
 
@@ -248,7 +282,18 @@ class VenueStore:
         rows = found.collect().to_dicts()
         return _from_row(rows[0]) if rows else None
 
+    def _upgrade(self) -> None:
+        """An account saved before the venue settled options has no ``settlements``: add the
+        empty list (atomically), so it reads as the same account, not as a corrupt one."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # absent or unreadable: read_state says so
+        if isinstance(raw, dict) and "settlements" not in raw and "balance" in raw:
+            write_json_atomic(self.path, {**raw, "settlements": []})
+
     def _load(self) -> AccountState:
+        self._upgrade()
         try:
             account = read_state(self.path, AccountState)
         except StateFileError as exc:
@@ -329,4 +374,36 @@ def order_structure(order: OrderRecord) -> dict[str, Any]:
         "fee": {"cost": order.fee, "currency": "USDT"},
         "trades": [],
         "info": _row(order) | {"timestamp": order.created_ms, "updated_at": order.updated_ms},
+    }
+
+
+def settlement_structure(settlement: dict[str, Any]) -> dict[str, Any]:
+    """A settlement of the account as ccxt's ``fetchMySettlementHistory`` returns it (the
+    ``info`` of Binance's options exercise record, ``/eapi/v1/exerciseHistory``)."""
+    stamp = int(settlement["timestamp"])
+    market_id = settlement["symbol"].split(":", 1)[1].replace("USDT-", "", 1)
+    base = settlement["symbol"].split("/", 1)[0]
+    info = {
+        "id": settlement["id"],
+        "currency": "USDT",
+        "symbol": f"{base}-{market_id}",
+        "exercisePrice": f"{settlement['strike']:.8f}",
+        "markPrice": f"{settlement['delivery_price']:.8f}",
+        "quantity": f"{abs(settlement['quantity']):.8f}",
+        "amount": f"{settlement['realized']:.8f}",
+        "fee": f"{settlement['fee']:.8f}",
+        "createDate": stamp,
+        "optionSide": "CALL" if settlement["option_type"] == "call" else "PUT",
+        "positionSide": "LONG" if settlement["quantity"] > 0 else "SHORT",
+        "quoteAsset": "USDT",
+        # the sim's own extras: what the position was and what one contract paid
+        "entryPrice": f"{settlement['entry_price']:.8f}",
+        "settlementValue": f"{settlement['value']:.8f}",
+    }
+    return {
+        "info": info,
+        "symbol": settlement["symbol"],
+        "price": float(settlement["delivery_price"]),
+        "timestamp": stamp,
+        "datetime": utc(stamp).isoformat(),
     }
