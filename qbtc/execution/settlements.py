@@ -22,7 +22,7 @@ from typing import Any
 from qbtc.execution.ledger import Settlement
 from qbtc.market.contract_spec import coin_to_usd, is_stablecoin
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
-from qbtc.market.protocol import SettlementHistory
+from qbtc.market.protocol import Exchange, SettlementHistory
 from qbtc.market.settlement import expiry_value
 
 
@@ -66,7 +66,7 @@ def expired_holdings(holdings: Mapping[str, float], now_ms: int) -> list[str]:
 
 
 def fetch_settlements(
-    exchange: object, symbols: Iterable[str], *, portfolio_id: str
+    exchange: Exchange, symbols: Iterable[str], *, portfolio_id: str
 ) -> list[Settlement]:
     """The venue's settlements of ``symbols`` (none when it cannot report them)."""
     if not isinstance(exchange, SettlementHistory):

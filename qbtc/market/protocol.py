@@ -61,12 +61,7 @@ class Trading(Protocol):
 
 @runtime_checkable
 class SettlementHistory(Protocol):
-    """A venue that reports its option settlements (ccxt ``fetchMySettlementHistory``)."""
-
-    @property
-    def id(self) -> str: ...
-
-    def milliseconds(self) -> int: ...
+    """A venue (or the simulator's trading side) that reports its option settlements."""
 
     def fetch_my_settlement_history(
         self,

@@ -18,12 +18,13 @@ import numpy as np
 from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.market.errors import UnknownSymbolError
+from qbtc.market.protocol import SettlementHistory
 from qbtc.market.sim import tickers
 from qbtc.market.sim.chain import option_chain
 from qbtc.market.sim.markets import all_markets, option_market, perp_market
 from qbtc.market.sim.option_trading import SETTLEMENT_WINDOW_MS
 from qbtc.market.sim.options import ChainDepth
-from qbtc.market.sim.seam import SettlingBackend, TradingBackend
+from qbtc.market.sim.seam import TradingBackend
 from qbtc.market.sim.snapshot import last_closed_bar_ms, minute_window
 from qbtc.market.sim.universe import BY_SYMBOL, EPOCH_MS, MINUTE_MS, OPTION_UNDERLYINGS
 
@@ -279,7 +280,7 @@ class SimExchange:
     ) -> list[dict[str, Any]]:
         """The account's option settlements at expiry (ccxt ``fetchMySettlementHistory``)."""
         backend = self._backend("fetch_my_settlement_history")
-        if not isinstance(backend, SettlingBackend):
+        if not isinstance(backend, SettlementHistory):
             raise _ccxt_error("NotSupported", "sim: this trading backend does not settle options")
         return backend.fetch_my_settlement_history(symbol, since, limit, params)
 

@@ -51,18 +51,3 @@ class TradingBackend(Trading, Protocol):
         :class:`qbtc.market.protocol.Trading`.
         """
         ...
-
-
-@runtime_checkable
-class SettlingBackend(Protocol):
-    """A trading backend that settles options and reports it (``SimTrading`` does)."""
-
-    def fetch_my_settlement_history(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Option settlements of the account (ccxt ``fetchMySettlementHistory``)."""
-        ...
