@@ -32,6 +32,7 @@ from qbtc.api.routers import (
     options,
     orders,
     positions,
+    quality,
     risk,
     runs,
     series,
@@ -72,6 +73,7 @@ _ROUTERS = (
     alerts.router,
     desk.router,
     lineage.router,
+    quality.router,
 )
 
 

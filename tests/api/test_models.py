@@ -20,6 +20,7 @@ from qbtc.api.models import (
     RiskMetric,
     Run,
     Signal,
+    VolView,
 )
 from qbtc.schemas import get_dataset
 
@@ -42,6 +43,7 @@ CASES = [
     (OrderEvent, "order_events", set()),
     (Fill, "fills", set()),
     (LlmCall, "llm_calls", set()),
+    (VolView, "vol_views", set()),
 ]
 
 

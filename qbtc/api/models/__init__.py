@@ -27,8 +27,9 @@ from qbtc.api.models.health import (
     QualityGate,
     RunSummary,
 )
-from qbtc.api.models.lineage import Fill, Lineage, LlmCall, OrderEvent
+from qbtc.api.models.lineage import Fill, Lineage, LlmCall, OrderEvent, VolView
 from qbtc.api.models.market import Bar, MarketSummary, Ohlcv, OptionChain, OptionQuote, PriceRow
+from qbtc.api.models.quality import Quarantine, QuarantineCount
 from qbtc.api.models.streams import StreamMessage
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
     "Position",
     "PriceRow",
     "QualityGate",
+    "Quarantine",
+    "QuarantineCount",
     "RiskMetric",
     "RiskMetrics",
     "RiskSeries",
@@ -70,4 +73,5 @@ __all__ = [
     "StressRow",
     "SymbolNotional",
     "UnderlyingExposure",
+    "VolView",
 ]

@@ -67,6 +67,30 @@ class LlmCall(ApiModel):
     cost_usd: float | None = Field(description="USD.")
 
 
+class VolView(ApiModel):
+    """A volatility view: vol_view in [-1, 1] (positive: options cheap, buy volatility)."""
+
+    view_id: str
+    run_id: str
+    underlying: str
+    timestamp: datetime = Field(description="Decision bar.")
+    vol_view: float | None = Field(description="In [-1, 1]: > 0 buy volatility, < 0 sell it.")
+    confidence: float | None = Field(description="In [0, 1].")
+    horizon_minutes: int
+    provider: str
+    model: str | None
+    rationale: str
+    feature_snapshot: str
+    expiry: datetime | None = Field(description="Expiry of the option features read.")
+    tenor_days: float | None = Field(description="Days to that expiry.")
+    atm_iv: float | None = Field(description="ATM implied vol, annualised fraction.")
+    realised_forecast: float | None = Field(description="Forecast realised vol, fraction.")
+    term_slope: float | None = Field(description="IV term-structure slope, per year.")
+    rr_25d: float | None = Field(description="25-delta risk reversal, call minus put IV.")
+    fallback_reason: str | None
+    created_at: datetime
+
+
 class Lineage(ApiModel):
     """Where an order came from, in the order a cycle made it (null: not stored)."""
 
@@ -78,6 +102,9 @@ class Lineage(ApiModel):
     signal: Signal | None = Field(description="The run's signal for the order's symbol.")
     features: dict[str, Any] | None = Field(
         description="The feature row of the symbol at the decision bar (what the signal read)."
+    )
+    vol_view: VolView | None = Field(
+        None, description="The run's volatility view of the order's underlying, when it has one."
     )
     llm_calls: list[LlmCall] = Field(description="LLM calls of the run (Gemini; none for rules).")
     run: Run | None = Field(description="The run manifest.")

@@ -2,8 +2,8 @@
 
 ``order_events.client_order_id`` -> ``order_intents`` (decision bar, pre-trade decision) ->
 the run's pre-trade ``risk_metrics`` -> ``signals`` of the same run and symbol (rationale,
-``feature_snapshot``) -> the ``features`` row at the decision bar -> ``llm_calls`` of the run
--> the ``runs`` manifest.
+``feature_snapshot``) -> the ``features`` row at the decision bar -> the run's ``vol_views``
+row of the underlying -> ``llm_calls`` of the run -> the ``runs`` manifest.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from qbtc.api.models import (
     RiskMetric,
     Run,
     Signal,
+    VolView,
 )
 from qbtc.api.params import RUN_ID_PATTERN, Limit, Offset, RunFilter, Since, as_utc
-from qbtc.symbols import symbol_key
+from qbtc.symbols import base_currency, symbol_key
 
 router = APIRouter(tags=["book"])
 
@@ -39,6 +40,7 @@ LINEAGE_DATASETS = (
     "signals",
     "features",
     "llm_calls",
+    "vol_views",
     "runs",
 )
 
@@ -80,6 +82,10 @@ def build_lineage(context: ApiContext, client_order_id: str) -> Lineage:
         context, "runs", "run_id", {"run_id": run_id, "flow": None, "status": None, "since": None}
     )
     llm = context.query("llm_calls", {"run_id": run_id, "status": None, "since": None})
+    views = context.query(
+        "vol_views", {"underlying": base_currency(symbol), "run_id": run_id, "since": None}
+    )
+    vol_view = to_models(views.sort("created_at").tail(1), VolView)
     return Lineage(
         client_order_id=client_order_id,
         intent=intent,
@@ -88,6 +94,7 @@ def build_lineage(context: ApiContext, client_order_id: str) -> Lineage:
         fills=to_models(context.query("order_fills", by_order), Fill),
         signal=signal[0] if signal else None,
         features=features,
+        vol_view=vol_view[0] if vol_view else None,
         llm_calls=to_models(llm.sort("timestamp"), LlmCall),
         run=Run.model_validate(clean_row(runs[0])) if runs else None,
     )

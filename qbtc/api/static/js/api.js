@@ -33,6 +33,13 @@ export async function getJSON(path, params) {
   return response.json();
 }
 
+/** Text of a GET (an HTML tear sheet, say), with the token. */
+export async function getText(path) {
+  const response = await fetch(path, { headers: headers(), cache: "no-cache" });
+  if (!response.ok) throw new ApiError(path, response.status, response.statusText);
+  return response.text();
+}
+
 /** Every item of a paged list (`items`, `next_offset`; `pick` finds the page), up to `max`. */
 export async function getAll(path, params = {}, { max = 5000, pick = (body) => body } = {}) {
   const items = [];

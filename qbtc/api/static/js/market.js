@@ -167,7 +167,7 @@ export function marketPanel(state) {
   return { refresh, refreshPrice, onPrices, charts: [price, term], tables: { prices } };
 }
 
-const VOL_VIEW_ROUTES = ["/api/vol-views", "/api/vol_views", "/api/signals/vol-views"];
+const VOL_VIEW_ROUTES = ["/api/vol-views"];
 
 export function signalsPanel(state) {
   const table = new Table($("signals-table"), {
@@ -195,6 +195,8 @@ export function signalsPanel(state) {
       { key: "confidence", label: "Confidence (0…1)", num: true, format: (v) => fmt.num(v, 2) },
       { key: "atm_iv", label: "ATM IV (%)", num: true, format: (v) => fmt.pct(v, 1) },
       { key: "realised_forecast", label: "Realised forecast (%)", num: true, format: (v) => fmt.pct(v, 1) },
+      { key: "tenor_days", label: "Tenor (days)", num: true, format: (v) => fmt.num(v, 1) },
+      { key: "rr_25d", label: "25Δ risk reversal (vol pts)", num: true, format: (v) => (v === null ? "–" : fmt.num(v * 100, 1)) },
       { key: "provider", label: "Provider" },
       { key: "rationale", label: "Rationale", wrap: true },
     ],
@@ -232,7 +234,7 @@ export function signalsPanel(state) {
     table.setRows(latest);
     $("signals-meta").textContent = run ? `run ${run.slice(0, 8)} · decision bar ${fmt.time(latest[0].timestamp)} UTC` : "";
     if (volRoute) {
-      const views = await getJSON(volRoute, { limit: 50 });
+      const views = await getJSON(volRoute, { limit: 100 });
       const items = views.items || [];
       const vrun = items[0]?.run_id;
       vol.setRows(items.filter((v) => v.run_id === vrun));

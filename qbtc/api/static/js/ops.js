@@ -1,6 +1,7 @@
 // Orders (blotter and lineage), Operations and Backtests panels.
-import { getJSON, routes } from "./api.js";
-import { empty, facts, fmt, h, showDetail, Table } from "./dom.js";
+import { getAll, getJSON, getText, routes } from "./api.js";
+import { LineChart, seconds } from "./charts.js";
+import { empty, facts, fmt, h, showDetail, sign, Table } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,6 +18,7 @@ export function ordersPanel(state) {
       { key: "timestamp", label: "Decision bar (UTC)", format: fmt.time },
       { key: "symbol", label: "Symbol" },
       { key: "leg", label: "Leg" },
+      { key: "structure_id", label: "Structure" },
       { key: "side", label: "Side" },
       { key: "quantity", label: "Quantity (contracts)", num: true, format: fmt.qty },
       { key: "order_type", label: "Type" },
@@ -84,6 +86,18 @@ export async function openLineage(state, clientOrderId) {
     ]));
   } else {
     body.push(h("p", { class: "empty" }, "no signal of this run for the symbol (a hedge or a flatten order)"));
+  }
+  if (l.vol_view) {
+    const v = l.vol_view;
+    body.push(h("h3", {}, `Volatility view of ${v.underlying}`), facts([
+      ["Vol view (−1 sell … 1 buy)", fmt.num(v.vol_view, 2)],
+      ["Confidence (0…1)", fmt.num(v.confidence, 2)],
+      ["ATM IV / realised forecast (%)", `${fmt.pct(v.atm_iv, 1)} / ${fmt.pct(v.realised_forecast, 1)}`],
+      ["Tenor (days)", fmt.num(v.tenor_days, 1)],
+      ["Provider / model", `${v.provider} / ${v.model ?? "–"}`],
+      ["Rationale", v.rationale],
+      ["Feature snapshot", v.feature_snapshot],
+    ]));
   }
   if (l.features) {
     body.push(h("details", {}, h("summary", {}, `Feature row at the decision bar (${Object.keys(l.features).length} features)`),
@@ -155,16 +169,21 @@ export function operationsPanel(state) {
   }
 
   async function refresh() {
-    const [health, desk, runPage, alertPage] = await Promise.all([
+    const [health, desk, runPage, alertPage, quarantine] = await Promise.all([
       getJSON("/api/health"), getJSON("/api/desk"), getJSON("/api/runs", { limit: 20 }), getJSON("/api/alerts", { limit: 50 }),
+      getJSON("/api/quarantine"),
     ]);
+    const refused = quarantine.datasets;
+    const quarantined = refused.length
+      ? refused.map((d) => `${d.dataset} ${d.last_gate_rows} / ${d.rows}`).join(", ")
+      : "none";
     state.desk = { ...state.desk, circuit: desk.circuit };
     pills(health, desk);
     const gate = health.quality_gate;
     $("controls").replaceChildren(
       h("dt", {}, "Desk"), h("dd", { class: health.status === "ok" ? "pos" : "neg" }, health.status + (health.problems.length ? `: ${health.problems.join("; ")}` : "")),
       h("dt", {}, "Quality gate"), h("dd", {}, `${gate.passed ? "pass" : "fail"}${gate.timestamp ? ` at ${fmt.time(gate.timestamp)} UTC` : ""}${gate.reasons.length ? ` (${gate.reasons.join("; ")})` : ""}`),
-      h("dt", {}, "Quarantine (files)"), h("dd", {}, String(health.datasets.find((d) => d.dataset === "quarantine")?.files ?? 0)),
+      h("dt", {}, "Quarantined rows (last gate / all)"), h("dd", { class: refused.some((d) => d.last_gate_rows) ? "neg" : "" }, quarantined),
       h("dt", {}, "Kill switch"), h("dd", { class: health.kill_switch.on ? "neg" : "" }, health.kill_switch.on ? `ON since ${fmt.time(health.kill_switch.since)} UTC: ${health.kill_switch.reason ?? ""}` : "off"),
       h("dt", {}, "Circuit breaker"), h("dd", { class: desk.circuit.open ? "neg" : "" }, desk.circuit.open ? `OPEN until ${fmt.time(desk.circuit.open_until)} UTC: ${desk.circuit.reason}` : `closed (${desk.circuit.consecutive_errors} of ${desk.circuit.threshold} venue errors)`),
       h("dt", {}, "Venue / options"), h("dd", {}, `${desk.exchange} / ${desk.options_exchange}${desk.live ? " (LIVE)" : " (paper)"}`),
@@ -195,29 +214,71 @@ export function backtestsPanel(state) {
   const available = routes.has("/api/backtests");
   const table = new Table($("backtests-table"), {
     label: "Backtests",
-    empty: available ? "no backtests yet: run one (qbtc backtest)" : "no backtests yet: this API does not serve them",
+    empty: available ? "no backtests yet: run one with qbtc backtest" : "no backtests yet: this API does not serve them",
     onOpen: (row) => openBacktest(row),
     columns: [
-      { key: "id", label: "Backtest" },
-      { key: "created_at", label: "Created (UTC)", format: fmt.time },
+      { key: "timestamp", label: "Ran (UTC)", format: fmt.time },
+      { key: "backtest_id", label: "Backtest" },
       { key: "strategy", label: "Strategy" },
       { key: "start", label: "From (UTC)", format: fmt.time },
       { key: "end", label: "To (UTC)", format: fmt.time },
-      { key: "total_return", label: "Return (%)", num: true, format: (v) => fmt.pct(v) },
+      { key: "interval", label: "Interval" },
+      { key: "fill_model", label: "Fills" },
+      { key: "total_return", label: "Return (%)", num: true, format: (v) => fmt.pct(v), cls: sign },
+      { key: "annual_return", label: "Annualised (%)", num: true, format: (v) => fmt.pct(v), cls: sign },
       { key: "sharpe", label: "Sharpe (annualised)", num: true, format: (v) => fmt.num(v, 2) },
       { key: "max_drawdown", label: "Max drawdown (%)", num: true, format: (v) => fmt.pct(v) },
+      { key: "final_equity", label: "Final equity (USDT)", num: true, format: fmt.usd },
+      { key: "decisions", label: "Decisions (count)", num: true },
     ],
   });
+
   async function openBacktest(row) {
-    const detail = await getJSON(`/api/backtests/${encodeURIComponent(row.id)}`);
-    showDetail(`Backtest ${row.id}`, h("pre", {}, JSON.stringify(detail, null, 2)));
+    const id = row.backtest_id;
+    showDetail(`Backtest ${id}`, h("p", { class: "empty" }, "loading…"));
+    const detail = await getJSON(`/api/backtests/${encodeURIComponent(id)}`);
+    const b = detail.backtest;
+    const chartBox = h("div", { class: "chart", id: "chart-backtest" });
+    const sheet = h("div", {});
+    const body = [
+      facts([
+        ["Strategy / provider", `${b.strategy} / ${b.provider}`],
+        ["Window (UTC)", `${fmt.time(b.start)} → ${fmt.time(b.end)} every ${b.interval}`],
+        ["Fills, fee rate (%), slippage (bps)", `${b.fill_model}, ${fmt.pct(b.fee_rate, 3)}, ${fmt.num(b.slippage_bps, 1)}`],
+        ["Equity (USDT)", `${fmt.usd(b.initial_equity)} → ${fmt.usd(b.final_equity)}`],
+        ["Seed, code version", `${b.seed}, ${b.code_version}`],
+        ["Data snapshot", b.data_snapshot],
+        b.caveat ? ["Caveat", b.caveat] : null,
+      ]),
+      h("h3", {}, "Equity (USDT)"), chartBox,
+      h("h3", {}, "Metrics"),
+      h("table", {}, h("thead", {}, h("tr", {}, ["Metric", "Value", "Unit"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, detail.metrics.map((m) => h("tr", {}, h("td", {}, m.metric), h("td", { class: "num" }, fmt.num(m.value, 4)), h("td", {}, m.unit))))),
+      h("p", { class: "meta" }, `${detail.trades.length} trades`),
+      h("h3", {}, "Tear sheet"), sheet,
+    ];
+    showDetail(`Backtest ${id}`, body);
+    if (detail.equity.length) {
+      const chart = new LineChart(chartBox, { yLabel: "equity (USDT)", series: [{ label: "equity (USDT)", color: "--s1", width: 2 }] });
+      chart.setData([Float64Array.from(detail.equity, (p) => seconds(p.timestamp)), detail.equity.map((p) => p.equity)]);
+    } else {
+      empty(chartBox, "no equity points");
+    }
+    if (!b.tear_sheet_url) { empty(sheet, "no tear sheet"); return; }
+    try {
+      // Fetched with the token, shown sandboxed: scripts of the sheet may run, nothing else.
+      const html = await getText(b.tear_sheet_url);
+      sheet.replaceChildren(h("iframe", { title: `Tear sheet of ${id}`, sandbox: "allow-scripts", srcdoc: html, class: "tearsheet" }));
+    } catch (error) {
+      empty(sheet, `tear sheet not available: ${error.message}`);
+    }
   }
+
   async function refresh() {
     if (!available) { table.setRows([]); $("backtests-meta").textContent = ""; return; }
-    const body = await getJSON("/api/backtests");
-    const items = (body.items || body).map((b) => ({ ...b, id: b.id ?? b.backtest_id }));
+    const items = await getAll("/api/backtests", {}, { max: 1000 });
     table.setRows(items);
-    $("backtests-meta").textContent = `${items.length} backtests`;
+    $("backtests-meta").textContent = items.length ? `${items.length} backtests, newest first; Enter opens one` : "";
   }
   return { refresh, tables: { backtests: table } };
 }

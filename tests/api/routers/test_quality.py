@@ -1,0 +1,88 @@
+"""Quarantine counts, volatility views, and the vol view in an order's lineage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from qbtc.api import create_app
+from qbtc.lake import write_dataset
+from tests.api.conftest import make_settings
+from tests.api.lakedata import frame
+
+
+def _quarantined(run_id: str, key: str, stamp) -> dict[str, object]:
+    return {
+        "dataset": "ohlcv",
+        "run_id": run_id,
+        "row_key": key,
+        "timestamp": stamp,
+        "reasons": "high < low",
+        "row": "{}",
+    }
+
+
+def _view(underlying: str, run_id: str, stamp, value: float) -> dict[str, object]:
+    return {
+        "view_id": f"vv-{underlying}-{run_id}",
+        "run_id": run_id,
+        "underlying": underlying,
+        "timestamp": stamp,
+        "vol_view": value,
+        "confidence": 0.6,
+        "horizon_minutes": 1440,
+        "provider": "rules",
+        "model": None,
+        "rationale": "ATM IV below forecast realised vol",
+        "feature_snapshot": "snap",
+        "expiry": None,
+        "tenor_days": 30.0,
+        "atm_iv": 0.5,
+        "realised_forecast": 0.6,
+        "term_slope": 0.1,
+        "rr_25d": -0.02,
+        "fallback_reason": None,
+        "created_at": stamp,
+    }
+
+
+def test_quarantine_counts_rows_in_all_and_in_the_last_gate_run(own_lake, data_dir):
+    stamp = own_lake.last_bar
+    rows = [
+        _quarantined("run-1", "a", stamp - timedelta(hours=1)),
+        _quarantined("run-2", "b", stamp),
+        _quarantined("run-2", "c", stamp),
+    ]
+    write_dataset(own_lake.root, "quarantine", frame(rows, "quarantine"))
+    with TestClient(create_app(make_settings(data_dir))) as own:
+        body = own.get("/api/quarantine").json()
+    assert body["gate_run_id"] == "run-2"
+    assert body["datasets"] == [
+        {"dataset": "ohlcv", "rows": 3, "last_gate_rows": 2, "newest": "2026-01-06T23:59:00Z"}
+    ]
+
+
+def test_quarantine_of_a_clean_lake_is_empty(client):
+    body = client.get("/api/quarantine").json()
+    assert body == {"gate_run_id": "run-2", "datasets": []}
+
+
+def test_vol_views_newest_first_and_in_the_lineage_of_the_run(own_lake, data_dir):
+    stamp = own_lake.last_bar
+    views = [
+        _view("BTC", "run-1", stamp - timedelta(hours=1), -0.2),
+        _view("BTC", "run-2", stamp, 0.4),
+        _view("ETH", "run-2", stamp, 0.1),
+    ]
+    write_dataset(own_lake.root, "vol_views", frame(views, "vol_views"))
+    with TestClient(create_app(make_settings(data_dir))) as own:
+        body = own.get("/api/vol-views").json()
+        btc = own.get("/api/vol-views", params={"underlying": "BTC"}).json()
+        lineage = own.get(f"/api/orders/qb{0:032d}/lineage").json()
+        bad = own.get("/api/vol-views", params={"underlying": "btc"})
+    assert body["total"] == 3
+    assert [v["run_id"] for v in body["items"]][:2] == ["run-2", "run-2"]
+    assert [v["vol_view"] for v in btc["items"]] == [0.4, -0.2]
+    assert lineage["vol_view"]["view_id"] == "vv-BTC-run-2"
+    assert bad.status_code == 422
