@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -147,7 +148,12 @@ def _rows(page: Page, table: str) -> int:
 
 
 def _shoot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=name.startswith("full"))
+    full = name.startswith("full")
+    if full:  # the sticky header would be painted once per viewport height
+        page.add_style_tag(content=".top { position: static; }")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+    if full:
+        page.add_style_tag(content=".top { position: sticky; }")
 
 
 def _check_panels(page: Page, api: Api) -> dict[str, Any]:
@@ -197,6 +203,9 @@ def _check_panels(page: Page, api: Api) -> dict[str, Any]:
     latest_run = signals[0]["run_id"]
     assert _rows(page, "signals-table") == sum(s["run_id"] == latest_run for s in signals)
     assert latest_run[:8] in page.inner_text("#signals-meta")
+    views = api.get("/api/vol-views", limit=100)["items"]
+    assert views, "the pipeline stored no volatility view"
+    assert _rows(page, "vol-views-table") == sum(v["run_id"] == views[0]["run_id"] for v in views)
 
     orders = api.get("/api/orders", limit=300)
     assert _rows(page, "orders-table") == len(orders["items"])
@@ -208,6 +217,12 @@ def _check_panels(page: Page, api: Api) -> dict[str, Any]:
     assert _rows(page, "alerts-table") == len(alerts)
     gate = "gate pass" if health["quality_gate"]["passed"] else "gate FAIL"
     assert page.inner_text("#pill-gate") == gate
+    quarantine = api.get("/api/quarantine")["datasets"]
+    controls = page.inner_text("#controls")
+    for row in quarantine:
+        assert f"{row['dataset']} {row['last_gate_rows']} / {row['rows']}" in controls
+    if not quarantine:
+        assert re.search(r"Quarantined rows \(last gate / all\)\s+none", controls)
     spec = api.get("/openapi.json")
     if "/api/backtests" in spec["paths"]:
         assert _rows(page, "backtests-table") == len(api.get("/api/backtests").get("items", []))

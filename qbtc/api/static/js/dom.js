@@ -73,7 +73,8 @@ const MARGIN_ROWS = 20;
  * Column widths come from the longest text of each column (fixed layout); a long table only
  * renders the rows in view, so 500 or 5,000 rows cost the same to show, sort and move in.
  *
- * columns: [{key, label (with its unit), num, format(value, row), cls(value, row), wrap}]
+ * columns: [{key, label (with its unit), num, format(value, row), cls(value, row), wrap,
+ *            link(value, row) -> href}]
  */
 export class Table {
   constructor(container, { columns, onOpen, empty: emptyText, label, groupBy, groupLabel }) {
@@ -169,7 +170,12 @@ export class Table {
       if (this.onOpen) tr.className = "clickable";
       this.columns.forEach((col, c) => {
         const td = document.createElement("td");
-        td.textContent = entry.texts[c];
+        if (col.link) {
+          const a = h("a", { href: col.link(entry.item[col.key], entry.item), target: "_blank", rel: "noopener", tabindex: "-1" }, entry.texts[c]);
+          td.append(a);
+        } else {
+          td.textContent = entry.texts[c];
+        }
         const cls = [col.num ? "num" : "", col.wrap ? "wrap" : "", col.cls ? col.cls(entry.item[col.key], entry.item) : ""].join(" ").trim();
         if (cls) td.className = cls;
         if (col.wrap && this.virtual) td.title = entry.texts[c];

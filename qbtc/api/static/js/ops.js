@@ -155,7 +155,7 @@ export function operationsPanel(state) {
       { key: "flow", label: "Flow" },
       { key: "status", label: "Status", cls: (v) => (v === "failed" || v === "crashed" ? "neg" : v === "completed" ? "pos" : "") },
       { key: "duration", label: "Duration (s)", num: true, format: (v) => fmt.num(v, 1) },
-      { key: "run_id", label: "Prefect flow run (opens the UI)" },
+      { key: "run_id", label: "Prefect flow run (opens the UI)", link: (v) => `${state.desk.prefect_ui_url}/runs/flow-run/${v}` },
       { key: "message", label: "Message", wrap: true },
     ],
   });
