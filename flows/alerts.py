@@ -25,6 +25,7 @@ RISK_BREACH = "qbtc.alert.risk-breach"
 GATE_FAILED = "qbtc.alert.quality-gate-failed"
 KILL_SWITCH = "qbtc.alert.kill-switch"
 STAGE_FAILED = "qbtc.alert.stage-failed"
+OPTIONS_SKIPPED = "qbtc.alert.options-skipped"
 AUTOMATION_NAME = "qbtc-alerts"
 BLOCK_NAME = "qbtc-alerts-webhook"
 

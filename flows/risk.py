@@ -16,24 +16,30 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.alerts import RISK_BREACH, alert_kill_switch_tripped, raise_alert, trip_kill_switch
+from flows.alerts import (
+    OPTIONS_SKIPPED,
+    RISK_BREACH,
+    alert_kill_switch_tripped,
+    raise_alert,
+    trip_kill_switch,
+)
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
 from qbtc.portfolio.plan import PlanConfig
-from qbtc.risk.decision import Sizing, check_cycle, plan_config, plan_cycle
+from qbtc.portfolio.structures import StructureConfig
+from qbtc.risk.decision import CycleDecision, HedgeTarget, Sizing, decide_cycle, plan_config
 from qbtc.risk.killswitch import KillSwitch
-from qbtc.risk.records import BOOK, PRE_TRADE, risk_metric_rows, summary_rows
+from qbtc.risk.records import BOOK, PRE_TRADE, book_greeks_rows, risk_metric_rows, summary_rows
 from qbtc.risk.stage import (
     CycleInputs,
     RiskConfig,
     RiskReport,
-    apply_venue_rules_to,
     assess_cycle,
     enforce_drawdown,
     load_cycle_inputs,
 )
-from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
+from qbtc.schemas import BOOK_GREEKS, OPTION_STRUCTURES, ORDER_INTENTS, RISK_METRICS
 
 KillSwitchAction = Literal["on", "off"]
 
@@ -58,35 +64,30 @@ def assess(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     return assess_cycle(inputs, config)
 
 
-@task(cache_policy=NO_CACHE)
-def plan(
-    inputs: CycleInputs, report: RiskReport, config: PlanConfig, run_id: str
-) -> list[OrderIntent]:
-    """Vol-targeted, delta-hedged perp targets as order intents."""
-    return plan_cycle(inputs, report, config, run_id)
-
-
-@task(cache_policy=NO_CACHE, timeout_seconds=120)
-def venue_rules(
-    intents: list[OrderIntent], config: RiskConfig, as_of: datetime, report: RiskReport
-) -> list[OrderIntent]:
-    """Round to the venue's lots and ticks; refuse orders below its minimums."""
-    prices = dict(report.valued.prices)
-    return list(apply_venue_rules_to(intents, config, as_of, prices))
-
-
-@task(cache_policy=NO_CACHE)
-def pretrade(
-    intents: list[OrderIntent], inputs: CycleInputs, report: RiskReport, config: RiskConfig
-) -> tuple[OrderIntent, ...]:
-    """Accept or refuse every intent with its reason."""
-    return check_cycle(intents, inputs, report, config)
+@task(cache_policy=NO_CACHE, timeout_seconds=300)
+def plan_and_check(
+    inputs: CycleInputs, report: RiskReport, config: RiskConfig, planning: PlanConfig, run_id: str
+) -> CycleDecision:
+    """Option structures on vol views, then delta-hedged perp targets; every leg rounded to
+    the venue's lots and ticks (refused below its minimums) and checked."""
+    return decide_cycle(inputs, report, config, planning, run_id)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, timeout_seconds=120)
-def record(lake_dir: Path, metrics: pl.DataFrame, intents: tuple[OrderIntent, ...]) -> int:
-    """Write ``risk_metrics`` and ``order_intents`` (idempotent upserts)."""
+def record(
+    lake_dir: Path,
+    metrics: pl.DataFrame,
+    intents: tuple[OrderIntent, ...],
+    greeks: pl.DataFrame | None = None,
+    structures: pl.DataFrame | None = None,
+) -> int:
+    """Write ``risk_metrics``, ``book_greeks``, ``option_structures`` and ``order_intents``
+    (idempotent upserts)."""
     write_dataset(lake_dir, RISK_METRICS, metrics)
+    if greeks is not None and greeks.height:
+        write_dataset(lake_dir, BOOK_GREEKS, greeks)
+    if structures is not None and structures.height:
+        write_dataset(lake_dir, OPTION_STRUCTURES, structures)
     if intents:
         write_dataset(lake_dir, ORDER_INTENTS, intents_frame(intents))
     return len(intents)
@@ -163,12 +164,19 @@ def risk(
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    decided, reused = decide(inputs, report, config, plan_config(config, sizing), run_id)
+    options = StructureConfig.from_settings(flow_settings(as_of=as_of))
+    made = decide(inputs, report, config, plan_config(config, sizing, options), run_id)
+    decided, reused = made.intents, made.reused
     metrics = risk_metric_rows(report, config, run_id, PRE_TRADE)
+    greeks = book_greeks_rows(report, config, run_id, PRE_TRADE, made.hedges)
     # A re-run keeps the decision's intents, and with them the pre-trade risk they were
     # checked against (the book has traded since; the monitor records it as "book").
     # An intent is written once: its run and decision never change afterwards.
-    record(config.lake_dir, metrics.clear() if reused else metrics, () if reused else decided)
+    if reused:
+        metrics, greeks = metrics.clear(), greeks.clear()
+    record(config.lake_dir, metrics, () if reused else decided, greeks, made.structures)
+    for message in made.alerts:
+        raise_alert(config.lake_dir, event=OPTIONS_SKIPPED, run_id=run_id, message=message)
     publish_table(
         f"risk-intents-{config.portfolio_id}",
         [intent_row(i) for i in decided] or [{"intent": "none this cycle"}],
@@ -177,18 +185,28 @@ def risk(
     return summary(report, decided, run_id)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """This bar's intents, structures, hedges and alerts; ``reused`` when decided before."""
+
+    intents: tuple[OrderIntent, ...]
+    reused: bool
+    structures: pl.DataFrame | None = None
+    hedges: tuple[HedgeTarget, ...] = ()
+    alerts: tuple[str, ...] = ()
+
+
 def decide(
     inputs: CycleInputs, report: RiskReport, config: RiskConfig, planning: PlanConfig, run_id: str
-) -> tuple[tuple[OrderIntent, ...], bool]:
+) -> Decided:
     """Plan and check this bar's intents, or reuse them when the bar was decided already.
 
     A re-run of a cycle must not plan again on a book its first run already traded: the
     same decision keeps the same intents (and client order ids) under the run that decided
-    them, so an order always traces back to the signals it was decided on. Returns the
-    intents and whether they were reused.
+    them, so an order always traces back to the signals it was decided on.
     """
     if inputs.signals.is_empty():
-        return (), False
+        return Decided((), False)
     bar = inputs.signals["timestamp"].max()
     earlier = decided_intents(
         config.lake_dir,
@@ -203,10 +221,9 @@ def decide(
             earlier[0].run_id,
             len(earlier),
         )
-        return tuple(earlier), True
-    planned = plan(inputs, report, planning, run_id)
-    ruled = venue_rules(planned, config, inputs.as_of, report)
-    return pretrade(ruled, inputs, report, config), False
+        return Decided(tuple(earlier), True)
+    made = plan_and_check(inputs, report, config, planning, run_id)
+    return Decided(made.intents, False, made.structures, made.hedges, made.alerts)
 
 
 @flow(name="risk_monitor")
@@ -220,7 +237,12 @@ def risk_monitor(
     run_id = current_run_id()
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id)
-    record(config.lake_dir, risk_metric_rows(report, config, run_id, BOOK), ())
+    record(
+        config.lake_dir,
+        risk_metric_rows(report, config, run_id, BOOK),
+        (),
+        book_greeks_rows(report, config, run_id, BOOK),
+    )
     get_run_logger().info(
         "VaR %.2f USDT, %d breach(es), drawdown %.2f%%",
         report.assessment.full.var,
@@ -233,6 +255,7 @@ def risk_monitor(
 def intent_row(intent: OrderIntent) -> dict[str, Any]:
     return {
         "symbol": intent.symbol,
+        "structure": intent.structure_id,
         "leg": intent.leg,
         "side": intent.side,
         "quantity": intent.quantity,

@@ -167,6 +167,70 @@ class Settings(BaseSettings):
     mc_scenarios: int = Field(
         10_000, ge=100, le=10_000_000, description="Monte Carlo VaR scenarios."
     )
+    max_gamma_usd_underlying: float = Field(
+        100_000.0, gt=0, le=MAX_USD, description="Dollar gamma per 1% move, per underlying, USDT."
+    )
+    max_vega_usd_underlying: float = Field(
+        2_500.0, gt=0, le=MAX_USD, description="Vega per underlying, USDT per vol point."
+    )
+    max_theta_usd: float = Field(
+        10_000.0,
+        gt=0,
+        le=MAX_USD,
+        description="Book theta (time decay paid or earned), USDT per day.",
+    )
+    max_theta_usd_underlying: float = Field(
+        5_000.0, gt=0, le=MAX_USD, description="Theta per underlying, USDT per day."
+    )
+    max_premium_at_risk: float = Field(
+        250_000.0,
+        gt=0,
+        le=MAX_USD,
+        description="Premium of the long options held (at marks), USDT.",
+    )
+    max_short_option_margin: float = Field(
+        500_000.0,
+        gt=0,
+        le=MAX_USD,
+        description="Margin of the short options held, USDT (see limits).",
+    )
+
+    # -- options leg -----------------------------------------------------------------------
+    options_enabled: bool = Field(True, description="Trade option structures on vol views.")
+    option_structure: Literal["straddle", "strangle"] = Field(
+        "straddle", description="straddle (ATM call + put) or strangle (call and put at a delta)."
+    )
+    option_target_delta: float = Field(
+        0.25, gt=0, lt=0.5, description="Strangle legs: |forward delta| of the call and put."
+    )
+    option_min_expiry_days: float = Field(7.0, ge=0, description="Shortest expiry traded, days.")
+    option_max_expiry_days: float = Field(
+        45.0, gt=0, le=MAX_USD, description="Longest expiry traded, days."
+    )
+    option_target_expiry_days: float = Field(
+        30.0, gt=0, le=MAX_USD, description="Preferred expiry inside the window, days."
+    )
+    option_vega_budget: float = Field(
+        0.001,
+        ge=0,
+        le=0.05,
+        description="Vega per underlying as a fraction of equity (USDT per vol point per USDT).",
+    )
+    option_vol_threshold: float = Field(
+        0.2, ge=0, le=1, description="Smallest |vol_view| that opens a structure."
+    )
+    option_roll_hours: float = Field(
+        48.0, ge=0, description="Roll or close a structure this many hours before expiry."
+    )
+    option_max_spread: float = Field(
+        0.25,
+        gt=0,
+        le=MAX_USD,
+        description="Skip a quote whose bid-ask spread exceeds this fraction of mid.",
+    )
+    option_min_quote_size: float = Field(
+        0.0, ge=0, description="Skip a quote showing fewer contracts on the traded side."
+    )
 
     # -- execution -------------------------------------------------------------------------
     live: bool = Field(False, description="Send orders to a real venue (needs keys).")

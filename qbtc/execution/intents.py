@@ -46,7 +46,9 @@ def client_order_id(strategy: str, symbol: str, decision_bar: datetime, leg: str
 class OrderIntent:
     """One order the book wants, before pre-trade checks (``status`` is set by them).
 
-    ``quantity`` is positive, in contracts/coins of ``symbol``; ``notional`` in USDT.
+    ``quantity`` is positive, in contracts/coins of ``symbol``; ``notional`` in USDT (for an
+    option, quantity x limit price: the premium). ``structure_id`` names the option structure
+    an option leg belongs to (None for perps).
     """
 
     run_id: str
@@ -64,6 +66,7 @@ class OrderIntent:
     status: Literal["accepted", "refused", "pending"] = "pending"
     reason: str | None = None
     client_order_id: str = field(default="")
+    structure_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
@@ -111,6 +114,7 @@ def intents_frame(intents: Iterable[OrderIntent]) -> pl.DataFrame:
             "notional": i.notional,
             "status": i.status,
             "reason": i.reason,
+            "structure_id": i.structure_id,
         }
         for i in intents
     ]
@@ -175,6 +179,7 @@ def intents_from_rows(frame: pl.DataFrame) -> list[OrderIntent]:
             status=row["status"],
             reason=row["reason"],
             client_order_id=row["client_order_id"],
+            structure_id=row.get("structure_id"),
         )
         for row in frame.iter_rows(named=True)
     ]

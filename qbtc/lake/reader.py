@@ -30,7 +30,15 @@ def scan_dataset(
     files = prune_files(root, ds, symbols=symbols, start=start, end=end)
     if not files:
         return ds.empty().lazy()
-    lf = pl.scan_parquet(files, hive_partitioning=False)
+    # Files written before a column was added to the schema read it as null.
+    schema = pl.Schema({**ds.schema, WRITTEN_AT: pl.Datetime("us", "UTC")})
+    lf = pl.scan_parquet(
+        files,
+        hive_partitioning=False,
+        schema=schema,
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
     if symbols is not None and "symbol" in ds.columns:
         lf = lf.filter(pl.col("symbol").is_in(list(symbols)))
     time_col = pl.col(ds.time_column)

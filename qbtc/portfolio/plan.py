@@ -25,6 +25,7 @@ from qbtc.portfolio.hedging import hedged_perp_targets
 from qbtc.portfolio.optimizer import expected_returns_from_signals, mean_variance_weights
 from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.sizing import vol_target_notional
+from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.book import Book
 from qbtc.risk.exposure import options_delta_coin
 from qbtc.symbols import base_currency
@@ -32,7 +33,8 @@ from qbtc.symbols import base_currency
 
 @dataclass(frozen=True)
 class PlanConfig:
-    """Sizing and hedging knobs (USDT unless stated; ``target_vol`` annualised)."""
+    """Sizing and hedging knobs (USDT unless stated; ``target_vol`` annualised); ``options``
+    the option structure knobs (None: the options leg is off)."""
 
     portfolio_id: str
     strategy: str
@@ -46,6 +48,7 @@ class PlanConfig:
     sizing: Literal["vol_target", "mean_variance"] = "vol_target"
     risk_aversion: float = 2.0
     information_ratio: float = 0.5
+    options: StructureConfig | None = None
 
 
 def signal_strengths(signals: pl.DataFrame) -> dict[str, float]:
@@ -57,6 +60,16 @@ def signal_strengths(signals: pl.DataFrame) -> dict[str, float]:
             raise ValueError(f"unknown signal direction {row['direction']!r} for {row['symbol']}")
         out[row["symbol"]] = sign[row["direction"]] * min(abs(float(row["strength"])), 1.0)
     return out
+
+
+@dataclass(frozen=True)
+class PerpPlan:
+    """Perp intents, each perp's directional target (coins) and the options delta (coins)
+    each hedging perp offsets."""
+
+    intents: list[OrderIntent]
+    directional: dict[str, float]
+    hedged: dict[str, float]
 
 
 def plan_intents(
@@ -71,11 +84,46 @@ def plan_intents(
     config: PlanConfig,
     run_id: str,
     decision_bar: datetime,
+    options_delta: Mapping[str, float] | None = None,
 ) -> list[OrderIntent]:
     """Order intents for the perps of ``signals`` (no signal, no trade)."""
+    return plan_perps(
+        signals,
+        book,
+        holdings,
+        prices,
+        volatility,
+        correlation,
+        equity=equity,
+        config=config,
+        run_id=run_id,
+        decision_bar=decision_bar,
+        options_delta=options_delta,
+    ).intents
+
+
+def plan_perps(
+    signals: pl.DataFrame,
+    book: Book,
+    holdings: Mapping[str, float],
+    prices: Mapping[str, float],
+    volatility: Mapping[str, float],
+    correlation: Mapping[str, Mapping[str, float]] | None = None,
+    *,
+    equity: float,
+    config: PlanConfig,
+    run_id: str,
+    decision_bar: datetime,
+    options_delta: Mapping[str, float] | None = None,
+) -> PerpPlan:
+    """:func:`plan_intents` with the targets behind the intents.
+
+    ``options_delta`` (coins per underlying) is the options delta to hedge when it is not the
+    book's: the delta after this cycle's option trades.
+    """
     strengths = {s: v for s, v in signal_strengths(signals).items() if s in prices}
     if not strengths or equity <= 0:
-        return []
+        return PerpPlan([], {}, {})
     if config.sizing == "mean_variance":
         confidence = dict(zip(signals["symbol"], signals["confidence"], strict=True))
         notional = _mean_variance_notional(
@@ -92,13 +140,12 @@ def plan_intents(
         )
     directional = {s: n / prices[s] for s, n in notional.items()}
     current = {s: q for s, q in holdings.items() if s in directional}
-    targets = hedged_perp_targets(
-        directional, current, _hedged_delta(book, directional), prices, band_usd=config.band_usd
-    )
+    hedged = _hedged_delta(book, directional, options_delta)
+    targets = hedged_perp_targets(directional, current, hedged, prices, band_usd=config.band_usd)
     # the hedge may push a perp past its cap: hedge only up to it (the checks would refuse)
     caps = {s: config.max_symbol_notional / prices[s] for s in targets}
     targets = {s: float(np.clip(q, -caps[s], caps[s])) for s, q in targets.items()}
-    return intents_from_targets(
+    intents = intents_from_targets(
         targets,
         current,
         prices,
@@ -109,6 +156,7 @@ def plan_intents(
         min_notional=config.min_order_notional,
         max_order_notional=config.max_order_notional,
     )
+    return PerpPlan(intents, directional, hedged)
 
 
 def _gross_cap(config: PlanConfig, equity: float) -> float:
@@ -116,9 +164,11 @@ def _gross_cap(config: PlanConfig, equity: float) -> float:
     return min(config.max_gross_notional, config.max_leverage * equity)
 
 
-def _hedged_delta(book: Book, directional: Mapping[str, float]) -> dict[str, float]:
+def _hedged_delta(
+    book: Book, directional: Mapping[str, float], options_delta: Mapping[str, float] | None
+) -> dict[str, float]:
     """Options delta (coins) each perp must offset: the first perp of an underlying hedges."""
-    option_delta = options_delta_coin(book)
+    option_delta = options_delta_coin(book) if options_delta is None else dict(options_delta)
     out: dict[str, float] = {}
     for symbol in directional:
         base = base_currency(symbol)

@@ -15,7 +15,7 @@ import numpy as np
 from qbtc.risk.book import Book
 from qbtc.risk.exposure import Exposure, PortfolioGreeks, exposure, portfolio_greeks
 from qbtc.risk.factors import FactorModel
-from qbtc.risk.limits import RiskState, UnitRisk
+from qbtc.risk.limits import RiskState, UnderlyingRisk, UnitRisk, short_option_margin
 from qbtc.risk.montecarlo import (
     MonteCarloResult,
     Scenarios,
@@ -23,7 +23,7 @@ from qbtc.risk.montecarlo import (
     simulate_scenarios,
     summarise,
 )
-from qbtc.risk.revaluation import sensitivities
+from qbtc.risk.revaluation import option_values, sensitivities
 from qbtc.risk.stress import StressResult, stress_test
 from qbtc.risk.var import var_delta_gamma, var_delta_normal
 
@@ -77,6 +77,11 @@ def assess_book(
         vega_usd=greeks.vega_usd,
         pnl=full_pnl,
         confidence=confidence,
+        theta_usd=greeks.theta_usd,
+        by_underlying={
+            g.underlying: UnderlyingRisk(g.gamma_usd, g.vega_usd, g.theta_usd)
+            for g in greeks.by_underlying
+        },
     )
     return Assessment(
         full=summarise(full_pnl, confidence, horizon_days, "monte_carlo"),
@@ -124,6 +129,14 @@ def unit_risks(
     out = {}
     for symbol, unit in instruments.items():
         greeks = portfolio_greeks(unit)
+        legs = unit.perps if unit.perps.size else unit.options
+        underlying = unit.underlyings[int(legs.underlying[0])]
+        premium, margin = 0.0, 0.0
+        if unit.options.size:
+            o = unit.options
+            premium = float(option_values(o.forward, o.strike, o.expiry, o.vol, o.is_call)[0])
+            spot = float(unit.spot[int(o.underlying[0])])
+            margin = short_option_margin(premium, spot, float(o.strike[0]), bool(o.is_call[0]))
         price = float(unit.perps.price[0]) if unit.perps.size else float(unit.options.forward[0])
         out[symbol] = UnitRisk(
             symbol=symbol,
@@ -133,5 +146,9 @@ def unit_risks(
             gamma_usd=greeks.gamma_usd,
             vega_usd=greeks.vega_usd,
             pnl=scenario_pnl(unit, scenarios, "full", threads=threads),
+            underlying=underlying,
+            theta_usd=greeks.theta_usd,
+            premium=premium,
+            short_margin=margin,
         )
     return out

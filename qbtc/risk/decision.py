@@ -1,33 +1,61 @@
-"""A cycle's decision: plan order intents from its signals, put them on the venue's grid,
-then check each before trading.
+"""A cycle's decision: option structures first, then perps that also hedge them; every leg
+put on the venue's grid, then checked before trading.
 
-The ``risk`` flow's tasks (``plan``, ``venue_rules``, ``pretrade``) and the backtest
-(:func:`decide_intents`) call these same functions in this order, so a backtest decides
-exactly as the live cycle does.
+1. Option intents from the vol views and the chain listed now
+   (:func:`qbtc.portfolio.options.plan_option_intents`, when ``PlanConfig.options`` is set),
+   rounded to the venue's lots and ticks (refused below its minimums) and checked
+   (:func:`qbtc.risk.pretrade.check_in_order`) on unit risks of the options they trade.
+2. The options delta of each underlying *after* the accepted option legs (coins) is what the
+   perp of that underlying must offset: perp targets are planned on it
+   (:func:`qbtc.portfolio.plan.plan_perps`), so the book's net delta ends the cycle within the
+   hedge band of its directional target; they are rounded and checked on the risk state the
+   option legs left.
+
+The ``risk`` flow and the backtest (:func:`decide_intents`) call these same functions, so a
+backtest decides exactly as the live cycle does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules, rule_intents
-from qbtc.portfolio.plan import PlanConfig, plan_intents
-from qbtc.risk.pretrade import check_intents
+from qbtc.portfolio.chain import chain_quotes
+from qbtc.portfolio.options import Decision, OptionBook, OptionPlan, plan_option_intents
+from qbtc.portfolio.plan import PlanConfig, plan_perps
+from qbtc.portfolio.structures import StructureConfig
+from qbtc.risk.exposure import options_delta_coin
+from qbtc.risk.pretrade import check_in_order
 from qbtc.risk.stage import (
     CycleInputs,
     RiskConfig,
     RiskReport,
     apply_venue_rules_to,
     pretrade_context,
+    with_option_units,
 )
+from qbtc.symbols import base_currency
 
 Sizing = Literal["vol_target", "mean_variance"]
 
+#: Puts intents on the venue's grid: ``rule(intents, prices) -> intents`` (rounded, or
+#: refused with the reason); ``prices`` values each symbol's notional (USDT per coin).
+VenueRule = Callable[[list[OrderIntent], dict[str, float]], tuple[OrderIntent, ...]]
 
-def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig:
-    """The planner's knobs from the risk stage's config (limits shared with the checks)."""
+
+def plan_config(
+    config: RiskConfig,
+    sizing: Sizing = "vol_target",
+    options: StructureConfig | None = None,
+) -> PlanConfig:
+    """The planner's knobs from the risk stage's config (limits shared with the checks);
+    ``options`` the option structure knobs (None: no options leg)."""
     limits = config.limits
     return PlanConfig(
         portfolio_id=config.portfolio_id,
@@ -40,17 +68,108 @@ def plan_config(config: RiskConfig, sizing: Sizing = "vol_target") -> PlanConfig
         max_order_notional=limits.max_order_notional,
         min_order_notional=config.min_order_notional,
         sizing=sizing,
+        options=options,
     )
 
 
-def plan_cycle(
-    inputs: CycleInputs, report: RiskReport, config: PlanConfig, run_id: str
-) -> list[OrderIntent]:
-    """Vol-targeted, delta-hedged perp targets of the cycle's signals as order intents."""
+@dataclass(frozen=True)
+class HedgeTarget:
+    """How one underlying is hedged this cycle (coins of the underlying).
+
+    ``directional``: the perp position the directional signal asks for; ``options_delta``:
+    the options' delta after this cycle's accepted option legs; the perp's hedged target is
+    ``directional - options_delta``, re-traded only outside ``band_usd``.
+    """
+
+    underlying: str
+    perp: str
+    directional: float
+    options_delta: float
+    band_usd: float
+
+
+@dataclass(frozen=True)
+class CycleDecision:
+    """Checked intents (options first), option structure rows, alerts and hedge targets."""
+
+    intents: tuple[OrderIntent, ...]
+    structures: pl.DataFrame
+    alerts: tuple[str, ...]
+    hedges: tuple[HedgeTarget, ...]
+
+
+def vol_view_map(vol_views: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """``underlying -> vol_views row`` (the decision bar's views)."""
+    if vol_views.is_empty():
+        return {}
+    return {row["underlying"]: row for row in vol_views.iter_rows(named=True)}
+
+
+def plan_options(
+    inputs: CycleInputs, report: RiskReport, config: StructureConfig, decision: Decision
+) -> OptionPlan:
+    """The option legs of this cycle (refused ones carry their reason)."""
+    book = OptionBook(
+        vol_views=vol_view_map(inputs.vol_views),
+        chain=chain_quotes(inputs.marks.options),
+        holdings=report.valued.holdings,
+        held_structures=inputs.structure_ids,
+        equity=report.equity,
+    )
+    return plan_option_intents(book, config, decision)
+
+
+def _delta_after(report: RiskReport, accepted: tuple[OrderIntent, ...]) -> dict[str, float]:
+    """Options delta per underlying (coins) after the accepted option legs."""
+    book = report.valued.book
+    delta = options_delta_coin(book)
+    for intent in accepted:
+        if intent.status != "accepted":
+            continue
+        unit = report.units[intent.symbol]
+        spot = float(book.spot[book.underlyings.index(unit.underlying)])
+        signed = intent.quantity if intent.side == "buy" else -intent.quantity
+        delta[unit.underlying] = delta.get(unit.underlying, 0.0) + signed * unit.delta_usd / spot
+    return delta
+
+
+def decide_cycle(
+    inputs: CycleInputs,
+    report: RiskReport,
+    risk: RiskConfig,
+    planning: PlanConfig,
+    run_id: str,
+    *,
+    rule: VenueRule | None = None,
+) -> CycleDecision:
+    """Plan, round and check the whole cycle (see the module docstring).
+
+    ``rule`` puts intents on the venue's grid (default: the markets of ``risk.exchange`` at
+    the decision time).
+    """
     if inputs.signals.is_empty():
-        return []
+        return CycleDecision((), pl.DataFrame(), (), ())
+    bar = inputs.signals["timestamp"].max()
+    prices = dict(report.valued.prices)
+
+    def ruled(intents: list[OrderIntent]) -> list[OrderIntent]:
+        if not intents:
+            return intents
+        if rule is not None:
+            return list(rule(intents, prices))
+        return list(apply_venue_rules_to(intents, risk, inputs.as_of, prices))
+
+    decision = Decision(run_id, planning.portfolio_id, planning.strategy, bar, inputs.as_of)  # type: ignore[arg-type]
+    options = OptionPlan()
+    if planning.options is not None:
+        options = plan_options(inputs, report, planning.options, decision)
+    report = with_option_units(inputs, report, [i.symbol for i in options.intents], risk.threads)
+    prices.update(report.valued.prices)
+    context = pretrade_context(inputs, report, risk)
+    checked = check_in_order(ruled(options.intents), context, risk.limits)
+    delta = _delta_after(report, checked.intents)
     valued = report.valued
-    return plan_intents(
+    perps = plan_perps(
         inputs.signals,
         valued.book,
         valued.holdings,
@@ -58,17 +177,35 @@ def plan_cycle(
         report.volatility,
         report.correlation,
         equity=report.equity,
-        config=config,
+        config=planning,
         run_id=run_id,
-        decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
+        decision_bar=bar,  # type: ignore[arg-type]
+        options_delta=delta,
     )
-
-
-def check_cycle(
-    intents: list[OrderIntent], inputs: CycleInputs, report: RiskReport, config: RiskConfig
-) -> tuple[OrderIntent, ...]:
-    """Accept or refuse every intent with its reason (the kill switch read now)."""
-    return check_intents(intents, pretrade_context(inputs, report, config), config.limits)
+    after = check_in_order(
+        ruled(perps.intents),
+        dataclasses.replace(context, state=checked.state),
+        risk.limits,
+        accepted_before=checked.accepted,
+    )
+    views = vol_view_map(inputs.vol_views)
+    hedges = tuple(
+        HedgeTarget(
+            base_currency(perp),
+            perp,
+            perps.directional[perp],
+            delta.get(base_currency(perp), 0.0),
+            planning.band_usd,
+        )
+        for perp in sorted(perps.hedged)
+        if delta.get(base_currency(perp)) or base_currency(perp) in views
+    )
+    return CycleDecision(
+        intents=checked.intents + after.intents,
+        structures=options.structures_frame(),
+        alerts=tuple(options.alerts),
+        hedges=hedges,
+    )
 
 
 def decide_intents(
@@ -80,18 +217,15 @@ def decide_intents(
     *,
     rules: Mapping[str, VenueRules] | None = None,
 ) -> tuple[OrderIntent, ...]:
-    """Plan, round to the venue's grid and check: the ``risk`` flow's decision.
+    """The intents of :func:`decide_cycle`: the ``risk`` flow's decision.
 
     ``rules`` are the venue's lots and minimums when already loaded (a backtest reads them
     once); without them they are read from ``config.exchange`` at the decision time.
     """
-    planned = plan_cycle(inputs, report, planning, run_id)
-    if not planned:
-        return ()
-    prices = dict(report.valued.prices)
-    ruled = (
-        rule_intents(planned, rules, prices)
-        if rules is not None
-        else apply_venue_rules_to(planned, config, inputs.as_of, prices)
-    )
-    return check_cycle(list(ruled), inputs, report, config)
+
+    def rule(intents: list[OrderIntent], prices: dict[str, float]) -> tuple[OrderIntent, ...]:
+        assert rules is not None
+        return rule_intents(intents, rules, prices)
+
+    chosen = rule if rules is not None else None
+    return decide_cycle(inputs, report, config, planning, run_id, rule=chosen).intents

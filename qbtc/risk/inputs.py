@@ -17,10 +17,12 @@ from qbtc.lake import scan_dataset
 from qbtc.schemas import (
     OHLCV,
     OPTION_QUOTES,
+    ORDER_INTENTS,
     POSITIONS,
     RISK_METRICS,
     SIGNALS,
     TICKERS,
+    VOL_VIEWS,
 )
 
 #: How far back marks are searched (older ones are stale anyway and refused by the checks).
@@ -76,6 +78,34 @@ def load_signals(lake_dir: Path, as_of: datetime) -> pl.DataFrame:
     latest = frame.filter(pl.col("timestamp") == frame["timestamp"].max())
     newest_run = latest.sort("created_at").tail(1)["run_id"].item()
     return latest.filter(pl.col("run_id") == newest_run).sort("symbol")
+
+
+def load_vol_views(lake_dir: Path, as_of: datetime) -> pl.DataFrame:
+    """The volatility views of the latest decision bar at or before ``as_of`` (newest run)."""
+    frame = scan_dataset(lake_dir, VOL_VIEWS, start=as_of - MARK_LOOKBACK, end=as_of).collect()
+    if frame.is_empty():
+        return frame
+    latest = frame.filter(pl.col("timestamp") == frame["timestamp"].max())
+    newest_run = latest.sort("created_at").tail(1)["run_id"].item()
+    return latest.filter(pl.col("run_id") == newest_run).sort("underlying")
+
+
+def load_structure_ids(lake_dir: Path, portfolio_id: str) -> dict[str, str]:
+    """Option symbol -> the structure id of its latest accepted intent in ``portfolio_id``."""
+    frame = (
+        scan_dataset(lake_dir, ORDER_INTENTS)
+        .filter(
+            (pl.col("portfolio_id") == portfolio_id)
+            & pl.col("structure_id").is_not_null()
+            & (pl.col("status") == "accepted")
+        )
+        .sort("timestamp")
+        .group_by("symbol", maintain_order=True)
+        .last()
+        .select("symbol", "structure_id")
+        .collect()
+    )
+    return dict(zip(frame["symbol"].to_list(), frame["structure_id"].to_list(), strict=True))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ whole cycle cost one full revaluation per instrument, not one per order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -38,6 +39,12 @@ class Limits:
     max_orders_per_cycle: int
     max_data_age_s: float
     max_drawdown: float
+    max_gamma_usd_underlying: float = math.inf
+    max_vega_usd_underlying: float = math.inf
+    max_theta_usd: float = math.inf
+    max_theta_usd_underlying: float = math.inf
+    max_premium_at_risk: float = math.inf
+    max_short_option_margin: float = math.inf
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -50,7 +57,10 @@ class UnitRisk:
     """Risk of one coin (one contract) long of ``symbol``.
 
     ``notional``: signed USDT notional (delta-equivalent for options); ``delta_usd``,
-    ``gamma_usd`` (per 1% move), ``vega_usd`` (per vol point); ``pnl``: P&L per scenario.
+    ``gamma_usd`` (per 1% move), ``vega_usd`` (per vol point), ``theta_usd`` (per day);
+    ``pnl``: P&L per scenario. For options, ``premium`` is the value of one contract (USDT)
+    and ``short_margin`` the margin one short contract needs (USDT, see
+    :func:`short_option_margin`); both 0 for perps.
     """
 
     symbol: str
@@ -60,11 +70,56 @@ class UnitRisk:
     gamma_usd: float
     vega_usd: float
     pnl: Floats
+    underlying: str = ""
+    theta_usd: float = 0.0
+    premium: float = 0.0
+    short_margin: float = 0.0
+
+    @property
+    def is_option(self) -> bool:
+        return self.premium > 0 or self.short_margin > 0
+
+
+#: Short option margin: the mark plus this fraction of spot, less the out-of-the-money
+#: amount, and never less than the floor fraction of spot (Deribit's standard margin shape).
+SHORT_MARGIN_SPOT = 0.15
+SHORT_MARGIN_FLOOR = 0.10
+
+
+def short_option_margin(premium: float, spot: float, strike: float, is_call: bool) -> float:
+    """Margin of one short option (USDT): ``premium + max(0.15 S - OTM, 0.10 S)``.
+
+    ``OTM`` is how far out of the money the option is (``K - S`` for a call, ``S - K`` for a
+    put, 0 when in the money); all amounts USDT per contract of one coin.
+    """
+    otm = max(strike - spot, 0.0) if is_call else max(spot - strike, 0.0)
+    return premium + max(SHORT_MARGIN_SPOT * spot - otm, SHORT_MARGIN_FLOOR * spot)
+
+
+@dataclass(frozen=True)
+class UnderlyingRisk:
+    """Greeks of the positions on one underlying (USDT: gamma per 1%, vega per vol point,
+    theta per day)."""
+
+    gamma_usd: float = 0.0
+    vega_usd: float = 0.0
+    theta_usd: float = 0.0
+
+    def plus(self, unit: UnitRisk, quantity: float) -> UnderlyingRisk:
+        return UnderlyingRisk(
+            self.gamma_usd + quantity * unit.gamma_usd,
+            self.vega_usd + quantity * unit.vega_usd,
+            self.theta_usd + quantity * unit.theta_usd,
+        )
 
 
 @dataclass(frozen=True)
 class RiskState:
-    """Signed notional per symbol, net Greeks (USDT) and scenario P&L of a book."""
+    """Signed notional per symbol, net Greeks (USDT) and scenario P&L of a book.
+
+    ``by_underlying`` holds the Greeks per underlying; ``options`` the signed quantity held
+    of each option with its unit risk (for premium at risk and short-option margin).
+    """
 
     by_symbol: Mapping[str, float]
     delta_usd: float
@@ -72,6 +127,19 @@ class RiskState:
     vega_usd: float
     pnl: Floats
     confidence: float = 0.99
+    theta_usd: float = 0.0
+    by_underlying: Mapping[str, UnderlyingRisk] = field(default_factory=dict)
+    options: Mapping[str, tuple[float, UnitRisk]] = field(default_factory=dict)
+
+    @property
+    def premium_at_risk(self) -> float:
+        """Value of the long options held (USDT): what they can lose at most."""
+        return float(sum(max(q, 0.0) * u.premium for q, u in self.options.values()))
+
+    @property
+    def short_option_margin(self) -> float:
+        """Margin the short options held need (USDT)."""
+        return float(sum(max(-q, 0.0) * u.short_margin for q, u in self.options.values()))
 
     @property
     def gross_notional(self) -> float:
@@ -90,6 +158,14 @@ class RiskState:
         """The state after trading ``quantity`` coins (signed: buy > 0) of ``unit.symbol``."""
         by_symbol = dict(self.by_symbol)
         by_symbol[unit.symbol] = by_symbol.get(unit.symbol, 0.0) + quantity * unit.notional
+        by_underlying = dict(self.by_underlying)
+        if unit.underlying:
+            held = by_underlying.get(unit.underlying, UnderlyingRisk())
+            by_underlying[unit.underlying] = held.plus(unit, quantity)
+        options = dict(self.options)
+        if unit.is_option:
+            before = options.get(unit.symbol, (0.0, unit))[0]
+            options[unit.symbol] = (before + quantity, unit)
         return RiskState(
             by_symbol=by_symbol,
             delta_usd=self.delta_usd + quantity * unit.delta_usd,
@@ -97,6 +173,9 @@ class RiskState:
             vega_usd=self.vega_usd + quantity * unit.vega_usd,
             pnl=self.pnl + quantity * unit.pnl,
             confidence=self.confidence,
+            theta_usd=self.theta_usd + quantity * unit.theta_usd,
+            by_underlying=by_underlying,
+            options=options,
         )
 
 
@@ -119,7 +198,20 @@ def measures(state: RiskState, equity: float) -> dict[str, tuple[float, str]]:
         "max_delta_usd": (abs(state.delta_usd), "USDT"),
         "max_gamma_usd": (abs(state.gamma_usd), "USDT per 1%"),
         "max_vega_usd": (abs(state.vega_usd), "USDT per vol point"),
+        "max_theta_usd": (abs(state.theta_usd), "USDT per day"),
+        "max_premium_at_risk": (state.premium_at_risk, "USDT"),
+        "max_short_option_margin": (state.short_option_margin, "USDT"),
         "max_var_99": (state.var, "USDT"),
+    }
+
+
+def underlying_measures(state: RiskState, underlying: str) -> dict[str, tuple[float, str]]:
+    """Limited Greeks of one underlying: name -> (absolute value, unit)."""
+    risk = state.by_underlying.get(underlying, UnderlyingRisk())
+    return {
+        "max_gamma_usd_underlying": (abs(risk.gamma_usd), "USDT per 1%"),
+        "max_vega_usd_underlying": (abs(risk.vega_usd), "USDT per vol point"),
+        "max_theta_usd_underlying": (abs(risk.theta_usd), "USDT per day"),
     }
 
 
@@ -132,6 +224,12 @@ LABELS = {
     "max_gamma_usd": "dollar gamma",
     "max_vega_usd": "vega",
     "max_var_99": "1-day VaR",
+    "max_theta_usd": "theta",
+    "max_premium_at_risk": "premium at risk",
+    "max_short_option_margin": "short option margin",
+    "max_gamma_usd_underlying": "dollar gamma",
+    "max_vega_usd_underlying": "vega",
+    "max_theta_usd_underlying": "theta",
 }
 
 
@@ -142,6 +240,11 @@ def breaches(state: RiskState, limits: Limits, equity: float) -> list[Breach]:
         threshold = float(getattr(limits, name))
         if value > threshold:
             found.append(_breach(name, value, threshold, unit))
+    for underlying in sorted(state.by_underlying):
+        for name, (value, unit) in underlying_measures(state, underlying).items():
+            threshold = float(getattr(limits, name))
+            if value > threshold:
+                found.append(_breach(name, value, threshold, unit, f"{underlying} "))
     for symbol, notional in sorted(state.by_symbol.items()):
         if abs(notional) > limits.max_symbol_notional:
             found.append(

@@ -6,10 +6,15 @@ already refused (by the venue rules) keeps its refusal and adds nothing to the b
 1. the quality gate passed and the marks are fresh (``max_data_age_s``);
 2. the kill switch is off, or the intent is reduce-only;
 3. fewer than ``max_orders_per_cycle`` intents were accepted so far;
-4. the order notional is within ``max_order_notional``;
+4. the order notional is within ``max_order_notional`` (options: quantity x premium);
 5. after the trade (and every intent accepted before it), gross and net notional, the
-   symbol's notional, leverage, net delta, dollar gamma, vega and the 99% VaR are within
-   their limits. A limit already exceeded does not block a trade that reduces it.
+   symbol's notional, leverage, net delta, dollar gamma, vega, theta, the premium of long
+   options (premium at risk), the margin of short options and the 99% VaR of the book, and
+   the dollar gamma, vega and theta of the traded underlying, are within their limits. A
+   limit already exceeded does not block a trade that reduces it.
+
+An intent refused before the checks (by the planner: an option leg that cannot trade) stays
+refused with its reason.
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from dataclasses import dataclass, field
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.risk.killswitch import KillSwitchState
-from qbtc.risk.limits import LABELS, Limits, RiskState, UnitRisk, measures
+from qbtc.risk.limits import (
+    LABELS,
+    Limits,
+    RiskState,
+    UnitRisk,
+    measures,
+    underlying_measures,
+)
 
 
 @dataclass(frozen=True)
@@ -41,12 +53,33 @@ class PretradeContext:
     stale_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Checked:
+    """Intents decided in order, the risk state after the accepted ones, and their count."""
+
+    intents: tuple[OrderIntent, ...]
+    state: RiskState
+    accepted: int
+
+
 def check_intents(
     intents: Sequence[OrderIntent], context: PretradeContext, limits: Limits
 ) -> tuple[OrderIntent, ...]:
     """Accept or refuse each intent in order; accepted ones add to the book for later ones."""
+    return check_in_order(intents, context, limits).intents
+
+
+def check_in_order(
+    intents: Sequence[OrderIntent],
+    context: PretradeContext,
+    limits: Limits,
+    *,
+    accepted_before: int = 0,
+) -> Checked:
+    """:func:`check_intents` starting from ``context.state`` and ``accepted_before`` orders
+    already accepted this cycle; also returns the state after the accepted intents."""
     state = context.state
-    accepted = 0
+    accepted = accepted_before
     decided = []
     for intent in intents:
         if intent.status == "refused":  # refused upstream (venue rules): stays refused
@@ -59,13 +92,13 @@ def check_intents(
             unit = context.units[intent.symbol]
             signed = intent.quantity if intent.side == "buy" else -intent.quantity
             after = state.after(unit, signed)
-            reasons = _limit_reasons(state, after, intent.symbol, context.equity, limits)
+            reasons = _limit_reasons(state, after, unit, context.equity, limits)
         if reasons:
             decided.append(dataclasses.replace(intent, status="refused", reason="; ".join(reasons)))
             continue
         state, accepted = after, accepted + 1
         decided.append(dataclasses.replace(intent, status="accepted", reason=None))
-    return tuple(decided)
+    return Checked(tuple(decided), state, accepted)
 
 
 def _gate_reasons(intent: OrderIntent, context: PretradeContext, limits: Limits) -> list[str]:
@@ -96,7 +129,8 @@ def _order_reasons(
     reasons = []
     if accepted >= limits.max_orders_per_cycle:
         reasons.append(f"orders per cycle limit {limits.max_orders_per_cycle} reached")
-    notional = abs(intent.quantity * context.units[intent.symbol].price)
+    unit = context.units[intent.symbol]
+    notional = abs(intent.quantity * (unit.premium if unit.is_option else unit.price))
     if notional > limits.max_order_notional:
         reasons.append(
             f"order notional {notional:,.2f} USDT exceeds the limit "
@@ -106,17 +140,25 @@ def _order_reasons(
 
 
 def _limit_reasons(
-    before: RiskState, after: RiskState, symbol: str, equity: float, limits: Limits
+    before: RiskState, after: RiskState, traded: UnitRisk, equity: float, limits: Limits
 ) -> list[str]:
     reasons = []
+    symbol = traded.symbol
     pre, post = measures(before, equity), measures(after, equity)
+    labels = dict(LABELS)
     pre["max_symbol_notional"] = (abs(before.by_symbol.get(symbol, 0.0)), "USDT")
     post["max_symbol_notional"] = (abs(after.by_symbol.get(symbol, 0.0)), "USDT")
+    labels["max_symbol_notional"] = f"{symbol} notional"
+    if traded.underlying:
+        pre.update(underlying_measures(before, traded.underlying))
+        post.update(underlying_measures(after, traded.underlying))
+        for name in underlying_measures(after, traded.underlying):
+            labels[name] = f"{traded.underlying} {LABELS[name]}"
     for name, (value, unit) in post.items():
         threshold = float(getattr(limits, name))
-        if value > threshold and value > pre[name][0]:
-            label = f"{symbol} notional" if name == "max_symbol_notional" else LABELS[name]
+        if value > threshold and value > pre[name][0] + 1e-9:
             reasons.append(
-                f"{label} would be {value:,.2f} {unit}, above the limit {threshold:,.2f} {unit}"
+                f"{labels[name]} would be {value:,.2f} {unit}, above the limit "
+                f"{threshold:,.2f} {unit}"
             )
     return reasons

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 import polars as pl
 
+from qbtc.risk.exposure import options_delta_coin
 from qbtc.risk.stage import RiskConfig, RiskReport
-from qbtc.schemas import RISK_METRICS
+from qbtc.schemas import BOOK_GREEKS, RISK_METRICS
+
+
+class HedgeLike(Protocol):
+    """The shape of :class:`qbtc.risk.decision.HedgeTarget` recorded here."""
+
+    @property
+    def underlying(self) -> str: ...
+
+    @property
+    def perp(self) -> str: ...
+
+    @property
+    def directional(self) -> float: ...
+
+    @property
+    def options_delta(self) -> float: ...
+
+    @property
+    def band_usd(self) -> float: ...
+
 
 Phase = Literal["pre_trade", "book"]
 #: ``risk_metrics.phase`` of the risk stage: the book its pre-trade checks saw.
@@ -88,3 +110,47 @@ def summary_rows(report: RiskReport) -> list[dict[str, Any]]:
     rows += [{"measure": f"stress {s.name}", "value": s.pnl} for s in a.stress]
     rows += [{"measure": f"BREACH {b.limit}", "value": b.value} for b in report.breaches]
     return rows
+
+
+def book_greeks_rows(
+    report: RiskReport,
+    config: RiskConfig,
+    run_id: str,
+    phase: Phase,
+    hedges: Sequence[HedgeLike] = (),
+) -> pl.DataFrame:
+    """One ``book_greeks`` row per underlying of the book (and per hedge planned)."""
+    book = report.valued.book
+    options = options_delta_coin(book)
+    perps: dict[str, float] = {}
+    for u, qty in zip(book.perps.underlying, book.perps.quantity, strict=True):
+        name = book.underlyings[int(u)]
+        perps[name] = perps.get(name, 0.0) + float(qty)
+    hedge: Mapping[str, HedgeLike] = {h.underlying: h for h in hedges}
+    rows = []
+    for g in report.assessment.greeks.by_underlying:
+        h = hedge.get(g.underlying)
+        rows.append(
+            {
+                "portfolio_id": config.portfolio_id,
+                "run_id": run_id,
+                "timestamp": report.as_of,
+                "phase": phase,
+                "underlying": g.underlying,
+                "spot": g.spot,
+                "delta_coin": g.delta_coin,
+                "option_delta_coin": options.get(g.underlying, 0.0),
+                "perp_delta_coin": perps.get(g.underlying, 0.0),
+                "delta_usd": g.delta_usd,
+                "gamma_usd": g.gamma_usd,
+                "vega_usd": g.vega_usd,
+                "theta_usd": g.theta_usd,
+                "hedge_perp": None if h is None else h.perp,
+                "directional_coin": None if h is None else h.directional,
+                "hedge_options_delta_coin": None if h is None else h.options_delta,
+                "band_usd": None if h is None else h.band_usd,
+            }
+        )
+    if not rows:
+        return BOOK_GREEKS.empty()
+    return pl.DataFrame(rows, schema=BOOK_GREEKS.schema)

@@ -31,12 +31,14 @@ from qbtc.risk.inputs import (
     load_marks,
     load_positions,
     load_signals,
+    load_structure_ids,
+    load_vol_views,
 )
 from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 from qbtc.risk.limits import Breach, Limits, UnitRisk, breaches
 from qbtc.risk.pretrade import PretradeContext
 from qbtc.risk.ratios import sharpe, sortino
-from qbtc.risk.valuation import ValuedBook, value_book
+from qbtc.risk.valuation import ValuedBook, unit_book, value_book
 from qbtc.symbols import base_currency
 
 
@@ -97,6 +99,8 @@ class CycleInputs:
     equity_history: pl.DataFrame
     gate: GateStatus
     kill_switch: KillSwitchState
+    vol_views: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
+    structure_ids: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def hedge_symbols(symbols: tuple[str, ...], positions: pl.DataFrame) -> list[str]:
@@ -121,6 +125,8 @@ def load_cycle_inputs(config: RiskConfig, as_of: datetime) -> CycleInputs:
         equity_history=load_equity_history(config.lake_dir, config.portfolio_id, as_of),
         gate=latest_gate(config.lake_dir),
         kill_switch=KillSwitch(config.state_dir).status(),
+        vol_views=load_vol_views(config.lake_dir, as_of),
+        structure_ids=load_structure_ids(config.lake_dir, config.portfolio_id),
     )
 
 
@@ -182,6 +188,13 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         threads=config.threads,
         history=past_moves,
     )
+    units = unit_risks(valued.instruments, assessment.scenarios, config.threads)
+    held_options = {
+        s: (q, units[s]) for s, q in valued.holdings.items() if s in units and units[s].is_option
+    }
+    assessment = dataclasses.replace(
+        assessment, state=dataclasses.replace(assessment.state, options=held_options)
+    )
     equity = valued.equity(config.capital, inputs.positions)
     history = [*inputs.equity_history["equity"].to_list(), equity]
     drawdown = current_drawdown(history) if equity > 0 else 1.0
@@ -191,7 +204,7 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         valued=valued,
         model=model,
         assessment=assessment,
-        units=unit_risks(valued.instruments, assessment.scenarios, config.threads),
+        units=units,
         volatility=volatility,
         correlation=correlation,
         equity=equity,
@@ -234,6 +247,35 @@ def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState 
         f"drawdown {report.drawdown:.2%} beyond the limit {config.limits.max_drawdown:.2%} "
         f"(equity {report.equity:,.2f} USDT)"
     )
+
+
+def with_option_units(
+    inputs: CycleInputs, report: RiskReport, symbols: list[str], threads: int = 2
+) -> RiskReport:
+    """``report`` with unit risks and mark ages of the option ``symbols`` it lacks.
+
+    Options a cycle plans to open are valued on their latest quote and revalued on the
+    cycle's scenarios, so their checks see the same risk as the book's.
+    """
+    valued = report.valued
+    rows = {r["symbol"]: r for r in inputs.marks.options.iter_rows(named=True)}
+    book = valued.book
+    new = [
+        s
+        for s in dict.fromkeys(symbols)
+        if s not in report.units and s in rows and base_currency(s) in book.underlyings
+    ]
+    if not new:
+        return report
+    books = {s: unit_book(s, rows[s], book.underlyings, book.spot, inputs.as_of) for s in new}
+    units = {**report.units, **unit_risks(books, report.assessment.scenarios, threads)}
+    ages = dict(valued.mark_age_s)
+    ages.update({s: (inputs.as_of - rows[s]["timestamp"]).total_seconds() for s in new})
+    instruments = {**valued.instruments, **books}
+    prices = dict(valued.prices)
+    prices.update({s: float(rows[s]["underlying_price"]) for s in new})
+    valued = dataclasses.replace(valued, instruments=instruments, mark_age_s=ages, prices=prices)
+    return dataclasses.replace(report, units=units, valued=valued)
 
 
 def pretrade_context(

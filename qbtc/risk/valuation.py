@@ -78,7 +78,7 @@ def value_book(positions: pl.DataFrame, marks: Marks, perp_symbols: list[str]) -
     instruments, prices, ages = {}, {}, {}
     for symbol in dict.fromkeys(tradable):
         row = perp_rows.get(symbol) or option_rows[symbol]
-        instruments[symbol] = _unit_book(symbol, row, underlyings, spot, marks.as_of)
+        instruments[symbol] = unit_book(symbol, row, underlyings, spot, marks.as_of)
         prices[symbol] = (
             float(row["mark"]) if symbol in perp_rows else float(row["underlying_price"])
         )
@@ -109,9 +109,10 @@ def _spots(
     return underlyings, np.array(spot)
 
 
-def _unit_book(
+def unit_book(
     symbol: str, row: dict, underlyings: tuple[str, ...], spot: np.ndarray, as_of: datetime
 ) -> Book:
+    """A book of one coin long of ``symbol`` from its ticker or option quote ``row``."""
     u = np.array([underlyings.index(base_currency(symbol))])
     one = np.ones(1)
     if "mark_iv" not in row:

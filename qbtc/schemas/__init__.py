@@ -30,7 +30,9 @@ from qbtc.schemas.backtest import (
 )
 from qbtc.schemas.book import (
     ALERTS,
+    BOOK_GREEKS,
     FILLS,
+    OPTION_STRUCTURES,
     ORDER_EVENTS,
     ORDER_INTENTS,
     POSITIONS,
@@ -82,6 +84,7 @@ __all__ = [
     "BACKTEST_METRICS",
     "BACKTEST_SWEEPS",
     "BACKTEST_TRADES",
+    "BOOK_GREEKS",
     "BOOL",
     "BY_DAY",
     "BY_MONTH",
@@ -98,6 +101,7 @@ __all__ = [
     "OHLCV",
     "OPTION_FEATURES",
     "OPTION_QUOTES",
+    "OPTION_STRUCTURES",
     "ORDER_EVENTS",
     "ORDER_INTENTS",
     "POSITIONS",

@@ -94,6 +94,45 @@ RISK_METRICS = register(
     )
 )
 
+BOOK_GREEKS = register(
+    Dataset(
+        name="book_greeks",
+        columns={
+            "portfolio_id": STR,
+            "run_id": STR,
+            "timestamp": TS,
+            "phase": STR,
+            "underlying": STR,
+            "spot": F64,
+            "delta_coin": F64,
+            "option_delta_coin": F64,
+            "perp_delta_coin": F64,
+            "delta_usd": F64,
+            "gamma_usd": F64,
+            "vega_usd": F64,
+            "theta_usd": F64,
+            "hedge_perp": STR,
+            "directional_coin": F64,
+            "hedge_options_delta_coin": F64,
+            "band_usd": F64,
+        },
+        primary_key=("portfolio_id", "timestamp", "phase", "underlying"),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "The book's Greeks per underlying at timestamp, phase pre_trade|book as in "
+            "risk_metrics: deltas in coins (options, perps, net) and USDT, gamma USDT per 1% "
+            "move, vega USDT per vol point, theta USDT per day; spot USDT. Pre-trade rows also "
+            "hold the hedge the cycle planned: the hedging perp, its directional target and the "
+            "options delta it offsets after the cycle's option legs (coins), and the no-trade "
+            "band (USDT)."
+        ),
+        nullable=frozenset(
+            {"hedge_perp", "directional_coin", "hedge_options_delta_coin", "band_usd"}
+        ),
+    )
+)
+
 # --- orders and execution -----------------------------------------------------------------------
 
 ORDER_INTENTS = register(
@@ -115,15 +154,53 @@ ORDER_INTENTS = register(
             "notional": F64,
             "status": STR,
             "reason": STR,
+            "structure_id": STR,
         },
         primary_key=("client_order_id",),
         mode="upsert",
         partition_by=BY_MONTH,
         description=(
             "Orders the risk stage decided (timestamp = decision bar): status accepted|refused "
-            "with the reason; quantity in contracts/coins (positive), side buy|sell."
+            "with the reason; quantity in contracts/coins (positive), side buy|sell; notional "
+            "USDT (options: quantity x limit price, the premium); structure_id names the option "
+            "structure of an option leg (option_structures), null for perps."
         ),
-        nullable=frozenset({"limit_price", "reason"}),
+        nullable=frozenset({"limit_price", "reason", "structure_id"}),
+    )
+)
+
+OPTION_STRUCTURES = register(
+    Dataset(
+        name="option_structures",
+        columns={
+            "structure_id": STR,
+            "run_id": STR,
+            "portfolio_id": STR,
+            "timestamp": TS,
+            "underlying": STR,
+            "action": STR,
+            "legs": STR,
+            "quantities": STR,
+            "expiry": TS,
+            "vega_target": F64,
+            "vol_view": F64,
+            "view_id": STR,
+            "feature_snapshot": STR,
+            "reason": STR,
+        },
+        primary_key=("structure_id", "timestamp", "portfolio_id"),
+        mode="upsert",
+        partition_by=BY_MONTH,
+        description=(
+            "Option structure decisions per decision bar (timestamp): action open|keep|close|"
+            "roll|skip; legs the option symbols (comma-separated) with their signed quantities "
+            "in coins; expiry the nearest leg expiry; vega_target USDT per vol point; the vol "
+            "view (view_id in vol_views, feature_snapshot) behind it; reason why a structure "
+            "could not be opened."
+        ),
+        nullable=frozenset(
+            {"expiry", "vega_target", "vol_view", "view_id", "feature_snapshot", "reason"}
+        ),
     )
 )
 
