@@ -16,6 +16,7 @@ import polars as pl
 
 from qbtc.lake import read_dataset
 from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
+from qbtc.optionsbook import options_summary, render_options_markdown
 
 #: Alert kinds the library raises outside any run (shown by the cycles they happened in).
 LIBRARY_ALERTS = (CORRUPT_FILE,)
@@ -45,6 +46,7 @@ class CycleSummary:
     """Open positions outside ``symbols``: a run on a subset sends no order for them."""
     alerts: list[str] = field(default_factory=list)
     """Messages of the alerts the cycle raised (and files quarantined while it ran)."""
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -200,6 +202,7 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         symbols=symbols,
         left_alone=left_alone,
         alerts=run_alerts(lake_dir, run_id, since=run["timestamp"], kinds=LIBRARY_ALERTS),
+        options=options_summary(lake_dir, run_id, portfolio_id, open_book),
     )
 
 
@@ -261,7 +264,8 @@ def render_markdown(report: CycleSummary) -> str:
     for refusal in report.intents.get("refusals", [])[:5]:
         lines.append(f"- refused {refusal['symbol']}: {refusal['reason']}")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.durations.items())
-    lines += [f"- stage durations: {stages}", ""]
+    lines.append(f"- stage durations: {stages}")
+    lines += [*render_options_markdown(report.options), ""]
     if report.signals:
         lines += [
             "| symbol | direction | strength | confidence | provider |",
@@ -283,6 +287,9 @@ def render_text(report: CycleSummary, *, data_dir: Path) -> str:
             tbl_rows=50, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=120
         ):
             text += "\nopen positions\n" + str(pl.DataFrame(report.positions)) + "\n"
+            legs = report.options.get("legs") or []
+            if legs:
+                text += "\noption legs by structure\n" + str(pl.DataFrame(legs)) + "\n"
     text += "\n".join(
         [
             "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import polars as pl
 import typer
@@ -10,7 +11,9 @@ import typer
 from qbtc.cli.common import fail, settings_or_exit
 from qbtc.cli.query import OutputFormat, render
 from qbtc.execution.ledger import Ledger, OrderState
-from qbtc.lake import LakeReader
+from qbtc.lake import LakeReader, read_dataset
+from qbtc.optionsbook import tag_structures, underlying_greeks
+from qbtc.risk.inputs import load_structure_ids
 
 STATUSES = ("pending", "submitted", "open", "filled", "cancelled", "rejected")
 
@@ -49,6 +52,16 @@ def orders_frame(states: list[OrderState]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema).sort("updated_at", descending=True)
 
 
+def with_intent_structures(frame: pl.DataFrame, lake_dir: Path) -> pl.DataFrame:
+    """``frame`` (orders) with the option structure of each order's intent, after its symbol."""
+    intents = read_dataset(lake_dir, "order_intents").filter(pl.col("structure_id").is_not_null())
+    ids = dict(zip(intents["client_order_id"], intents["structure_id"], strict=True))
+    tagged = tag_structures(frame, ids, column="client_order_id")
+    columns = list(frame.columns)
+    columns.insert(columns.index("symbol") + 1, "structure_id")
+    return tagged.select(columns)
+
+
 def orders_command(
     status: str | None = typer.Option(
         None, "--status", "-s", help=f"One of {', '.join(STATUSES)}."
@@ -79,7 +92,7 @@ def orders_command(
             states = [s for s in states if s.status == status]
         if run_id is not None:
             states = [s for s in states if s.run_id == run_id]
-        frame = orders_frame(states)
+        frame = with_intent_structures(orders_frame(states), settings.lake_dir)
     sys.stdout.write(render(frame.head(limit), fmt).rstrip("\n") + "\n")
 
 
@@ -87,19 +100,43 @@ def positions_command(
     include_flat: bool = typer.Option(False, "--all", help="Include closed (flat) positions."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
-    """Latest position snapshot per symbol: quantity, entry, mark, PnL, fees, funding."""
+    """Latest position snapshot per symbol: quantity, entry, mark, PnL, fees, funding; option
+    legs grouped by structure; then the book's Greeks per underlying and the perp hedge."""
     settings = settings_or_exit()
     reader = LakeReader(settings.lake_dir)
     try:
         frame = reader.query(
             "SELECT symbol, type, side, quantity, entry_price, mark_price, unrealized_pnl, "
-            "realized_pnl, fees, funding, delta, timestamp FROM positions "
+            "realized_pnl, fees, funding, delta, gamma, vega, theta, timestamp FROM positions "
             "WHERE portfolio_id = $portfolio AND ($all OR quantity <> 0) ORDER BY symbol",
             {"portfolio": settings.portfolio_id, "all": include_flat},
         )
     finally:
         reader.close()
-    sys.stdout.write(render(frame, fmt).rstrip("\n") + "\n")
+    ids = load_structure_ids(settings.lake_dir, settings.portfolio_id)
+    frame = tag_structures(frame, ids).sort("type", "structure_id", "symbol", nulls_last=True)
+    columns = [
+        "symbol",
+        "type",
+        "structure_id",
+        *[c for c in frame.columns if c not in ("symbol", "type", "structure_id")],
+    ]
+    sys.stdout.write(render(frame.select(columns), fmt).rstrip("\n") + "\n")
+    if fmt == OutputFormat.table:
+        greeks = latest_greeks(settings.lake_dir, settings.portfolio_id)
+        if greeks.height:
+            title = "Greeks per underlying (USDT: gamma per 1%, vega per vol point, theta per day)"
+            sys.stdout.write(f"\n{title} and the perp hedge\n")
+            sys.stdout.write(render(greeks, fmt).rstrip("\n") + "\n")
+
+
+def latest_greeks(lake_dir: Path, portfolio_id: str) -> pl.DataFrame:
+    """Greeks per underlying and hedge after the newest cycle with a ``book_greeks`` row."""
+    rows = read_dataset(lake_dir, "book_greeks").filter(pl.col("portfolio_id") == portfolio_id)
+    if rows.is_empty():
+        return rows
+    run_id = rows.sort("timestamp")["run_id"][-1]
+    return pl.DataFrame(underlying_greeks(lake_dir, run_id, portfolio_id))
 
 
 def register(app: typer.Typer) -> None:

@@ -242,7 +242,8 @@ def _open(
     target = config.vega_budget * book.equity
     unit_vega = structure_vega(selection.legs, decision.as_of) if selection.legs else None
     symbols = [leg.symbol for leg in selection.legs]
-    sid = structure_id(decision.portfolio_id, underlying, config.kind, symbols)
+    held = "long" if direction > 0 else "short"
+    sid = structure_id(decision.portfolio_id, underlying, f"{held} {config.kind}", symbols)
     if selection.reason or unit_vega is None or not unit_vega > 0 or target <= 0:
         why = (
             selection.reason

@@ -184,14 +184,15 @@ def select_structure(
 
 
 def structure_vega(legs: Sequence[ChainQuote], as_of: datetime) -> float | None:
-    """Vega of one unit (one coin of each leg), USDT per vol point; None if a leg has no IV."""
-    total = 0.0
-    for leg in legs:
-        g = quote_greeks(leg, as_of)
-        if g is None:
-            return None
-        total += g.vega
-    return total
+    """Vega of one unit (one coin of each leg), USDT per vol point.
+
+    A leg without a usable IV counts as the mean vega of the others (so a structure whose
+    leg cannot trade is still sized, and refused with the reason); None when no leg has one.
+    """
+    vegas = [g.vega for leg in legs if (g := quote_greeks(leg, as_of)) is not None]
+    if not vegas:
+        return None
+    return sum(vegas) * len(legs) / len(vegas)
 
 
 def structure_quantity(vega_target: float, unit_vega: float) -> float:

@@ -38,10 +38,12 @@ def test_tasks_through_fn(book: Path) -> None:
     assert inputs.signals.height == 2
     report = risk_flow.assess.fn(inputs, cfg)
     assert report.assessment.full.var > 0
-    proposed = risk_flow.plan.fn(inputs, report, risk_flow.plan_config(cfg), "run-fn")
-    assert {i.symbol for i in proposed} == {BTC, ETH}
-    decided = risk_flow.pretrade.fn(proposed, inputs, report, cfg)
-    assert [i.status for i in decided] == ["accepted"] * len(proposed)
+    made = risk_flow.plan_and_check.fn(
+        inputs, report, cfg, risk_flow.plan_config(cfg), None, "run-fn"
+    )
+    decided = made.intents
+    assert {i.symbol for i in decided} == {BTC, ETH}
+    assert [i.status for i in decided] == ["accepted"] * len(decided)
     rows = risk_flow.risk_metric_rows(report, cfg, "run-fn", "pre_trade")
     assert risk_flow.record.fn(cfg.lake_dir, rows, decided) == len(decided)
     stored = read_dataset(cfg.lake_dir, "order_intents")
@@ -58,7 +60,8 @@ def test_plan_without_signals_proposes_nothing(lake_dir: Path, monkeypatch) -> N
     cfg = config()
     inputs = risk_flow.load_inputs.fn(cfg, AS_OF)
     report = risk_flow.assess.fn(inputs, cfg)
-    assert risk_flow.plan.fn(inputs, report, risk_flow.plan_config(cfg), "r") == []
+    made = risk_flow.decide(inputs, report, cfg, risk_flow.plan_config(cfg), None, "r")
+    assert made.intents == ()
 
 
 def breach_events(run_id: str, name: str) -> list[Any]:

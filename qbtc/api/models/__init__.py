@@ -6,7 +6,16 @@ are UTC ISO 8601. Money is USDT unless a field says otherwise.
 """
 
 from qbtc.api.models.base import ApiModel, ErrorResponse, FieldError, Page
-from qbtc.api.models.book import Alert, Order, Position, RiskMetric, RiskMetrics, Run, Signal
+from qbtc.api.models.book import (
+    Alert,
+    Order,
+    Position,
+    RiskMetric,
+    RiskMetrics,
+    Run,
+    Signal,
+    UnderlyingGreeks,
+)
 from qbtc.api.models.desk import (
     CircuitStatus,
     DeskInfo,
@@ -73,5 +82,6 @@ __all__ = [
     "StressRow",
     "SymbolNotional",
     "UnderlyingExposure",
+    "UnderlyingGreeks",
     "VolView",
 ]

@@ -36,6 +36,9 @@ class Position(ApiModel):
     vega: float | None = Field(description=POSITION_GREEK_UNITS["vega"])
     theta: float | None = Field(description=POSITION_GREEK_UNITS["theta"])
     timestamp: datetime
+    structure_id: str | None = Field(
+        None, description="Option structure the leg belongs to (null for perps)."
+    )
 
 
 class RiskMetric(ApiModel):
@@ -67,9 +70,39 @@ class RiskMetric(ApiModel):
     horizon_days: float | None
 
 
+class UnderlyingGreeks(ApiModel):
+    """The book's Greeks on one underlying (a ``book_greeks`` row) and its perp hedge."""
+
+    portfolio_id: str
+    run_id: str
+    timestamp: datetime
+    phase: str
+    underlying: str
+    spot: float | None
+    delta_coin: float | None = Field(description="Net delta, coins (options + perps).")
+    option_delta_coin: float | None = Field(description="Delta of the option legs, coins.")
+    perp_delta_coin: float | None = Field(description="Perp position, coins.")
+    delta_usd: float | None = Field(description=RISK_UNITS["delta_usd"])
+    gamma_usd: float | None = Field(description=RISK_UNITS["gamma_usd"])
+    vega_usd: float | None = Field(description=RISK_UNITS["vega_usd"])
+    theta_usd: float | None = Field(description=RISK_UNITS["theta_usd"])
+    hedge_perp: str | None = Field(description="Perp hedging the options (pre_trade rows).")
+    directional_coin: float | None = Field(
+        description="Net delta the cycle aimed at: the perp's directional target, coins."
+    )
+    hedge_options_delta_coin: float | None = Field(
+        description="Options delta the perp offsets after the cycle's option legs, coins."
+    )
+    band_usd: float | None = Field(description="No-trade band of the hedge, USDT.")
+
+
 class RiskMetrics(ApiModel):
     latest: list[RiskMetric] = Field(description="Latest row of every portfolio, method and phase.")
     history: Page[RiskMetric]
+    greeks: list[UnderlyingGreeks] = Field(
+        default_factory=list,
+        description="Latest Greeks per portfolio, phase and underlying, with the perp hedge.",
+    )
 
 
 class Signal(ApiModel):
@@ -112,6 +145,9 @@ class Order(ApiModel):
     filled_quantity: float | None
     last_price: float | None
     venue_order_id: str | None
+    structure_id: str | None = Field(
+        None, description="Option structure of an option leg (null for perps)."
+    )
 
 
 class Run(ApiModel):

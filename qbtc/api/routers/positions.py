@@ -28,7 +28,8 @@ async def list_positions(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
-    """Latest position snapshots, by portfolio and symbol (quantity signed, PnL in USDT)."""
+    """Latest position snapshots, by portfolio and type, option legs grouped by structure
+    (quantity signed, PnL in USDT)."""
     context = get_context(request)
     params = {"portfolio_id": portfolio_id, "type": position_type, "include_flat": include_flat}
 
@@ -36,9 +37,9 @@ async def list_positions(
         request,
         "positions",
         params,
-        order="portfolio_id, symbol",
+        order='portfolio_id, "type" DESC, structure_id NULLS LAST, symbol',
         limit=limit,
         offset=offset,
         model=Position,
-        datasets=("positions",),
+        datasets=("positions", "order_intents"),
     )

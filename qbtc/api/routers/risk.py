@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from qbtc.api.context import get_context, to_models
 from qbtc.api.errors import responses
-from qbtc.api.models import RiskMetric, RiskMetrics
+from qbtc.api.models import RiskMetric, RiskMetrics, UnderlyingGreeks
 from qbtc.api.params import ID_PATTERN, Limit, Offset, PortfolioFilter, Since, Until, as_utc
 
 router = APIRouter(tags=["risk"])
@@ -34,7 +34,8 @@ async def get_risk_metrics(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
-    """Latest row per portfolio, method and phase, and the history newest first (paginated)."""
+    """Latest row per portfolio, method and phase, the history newest first (paginated), and
+    the latest Greeks per underlying with the perp hedge (``greeks``)."""
     context = get_context(request)
     start, end = as_utc(since), as_utc(until)
     filters = {"portfolio_id": portfolio_id, "method": method, "phase": phase}
@@ -49,7 +50,11 @@ async def get_risk_metrics(
             offset=offset,
             model=RiskMetric,
         )
-        return RiskMetrics(latest=latest, history=history)
+        greeks = to_models(
+            context.query("book_greeks_latest", {"portfolio_id": portfolio_id, "phase": phase}),
+            UnderlyingGreeks,
+        )
+        return RiskMetrics(latest=latest, history=history, greeks=greeks)
 
     key = ("risk", portfolio_id, method, phase, start, end, limit, offset)
-    return await context.respond(request, key, ("risk_metrics",), build)
+    return await context.respond(request, key, ("risk_metrics", "book_greeks"), build)
