@@ -38,9 +38,7 @@ def test_tasks_through_fn(book: Path) -> None:
     assert inputs.signals.height == 2
     report = risk_flow.assess.fn(inputs, cfg)
     assert report.assessment.full.var > 0
-    made = risk_flow.plan_and_check.fn(
-        inputs, report, cfg, risk_flow.plan_config(cfg), None, "run-fn"
-    )
+    made = risk_flow.plan_and_check.fn(inputs, report, cfg, risk_flow.plan_config(cfg), "run-fn")
     decided = made.intents
     assert {i.symbol for i in decided} == {BTC, ETH}
     assert [i.status for i in decided] == ["accepted"] * len(decided)
@@ -60,7 +58,7 @@ def test_plan_without_signals_proposes_nothing(lake_dir: Path, monkeypatch) -> N
     cfg = config()
     inputs = risk_flow.load_inputs.fn(cfg, AS_OF)
     report = risk_flow.assess.fn(inputs, cfg)
-    made = risk_flow.decide(inputs, report, cfg, risk_flow.plan_config(cfg), None, "r")
+    made = risk_flow.decide(inputs, report, cfg, risk_flow.plan_config(cfg), "r")
     assert made.intents == ()
 
 
@@ -102,7 +100,7 @@ def test_risk_flow_end_to_end(prefect_harness: None, book: Path, monkeypatch) ->
     assert out["breaches"][0].startswith("net delta")
     metrics = read_dataset(book, "risk_metrics")
     assert set(metrics["run_id"]) == {out["run_id"]}
-    assert metrics.height == 4
+    assert metrics.height == 5  # one row per VaR method
     mc = metrics.filter(pl.col("method") == "monte_carlo").row(0, named=True)
     assert mc["var"] == pytest.approx(out["var"])
     assert mc["cvar"] >= mc["var"] > 0
@@ -159,7 +157,7 @@ def test_risk_monitor_revalues_and_alerts(prefect_harness: None, book: Path, mon
     out = risk_monitor(as_of=AS_OF)
     assert out["var"] > 1000
     assert any(b.startswith("1-day VaR") for b in out["breaches"])
-    assert read_dataset(book, "risk_metrics").height == 4
+    assert read_dataset(book, "risk_metrics").height == 5  # one row per VaR method
     assert read_dataset(book, "order_intents").is_empty()
     messages = read_dataset(book, "alerts")["message"].to_list()
     assert any("1-day VaR" in m for m in messages)
