@@ -6,11 +6,15 @@ and friends stay fast.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import typer
 
 from flows.backtest_cli import backtest_command
 from flows.ingest_cli import ingest_command
-from flows.runtime import parse_as_of, prepare_prefect
+from flows.prefect_server import ServerChoice
+from flows.runtime import parse_as_of, prepare_prefect, wait_for_server
 from qbtc.cli import build_library_app
 from qbtc.cli.common import fail, settings_or_exit
 from qbtc.config import Settings
@@ -28,6 +32,27 @@ def check_strategy(settings: Settings) -> None:
         load_strategy(settings.strategy)
     except StrategyLoadError as exc:
         fail(str(exc))
+
+
+class ProgressDisplay:
+    """``qbtc run``'s progress: each stage as it starts and ends, with its time, and the
+    run's page when a Prefect UI is up."""
+
+    def __init__(self, server: ServerChoice) -> None:
+        self.server = server
+        self.run_id: str | None = None
+
+    def __call__(self, step: Any) -> None:
+        if step.kind == "cycle":
+            self.run_id = step.detail
+            url = self.server.run_url(step.detail)
+            typer.echo(f"  run       {step.detail}" + (f"  {url}" if url else ""))
+        elif step.kind == "start":
+            typer.echo(f"  {step.stage:<9} ...")
+        else:
+            mark = "done" if step.kind == "done" else "FAILED"
+            fact = f"  {step.detail}" if step.detail else ""
+            typer.echo(f"  {step.stage:<9} {mark} in {step.seconds:.1f} s{fact}")
 
 
 def run_command(
@@ -66,10 +91,26 @@ def run_command(
     check_venue_options(settings, when)  # an unknown symbol fails here, before Prefect starts
     check_strategy(settings)
     setup_logging(settings.data_dir, console=False)
-    prepare_prefect(settings.data_dir, settings.prefect_port)
+    typer.echo(
+        f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "
+        f"(data in {settings.data_dir.resolve()})"
+    )
+    clock = time.perf_counter()
+    # The server (when this run starts its own) comes up while the libraries import.
+    server = prepare_prefect(settings.data_dir, settings.prefect_port, wait=False)
+    typer.echo(f"  prefect   {server.description}")
+    from flows.api_guard import gone_reason, server_gone, watch_server
     from flows.heartbeat import engine_heartbeats_off
     from flows.pipeline import PipelineParameters, check_live_venue, pipeline
+    from flows.progress import stage_progress
     from qbtc.report import read_cycle_summary, render_text
+
+    imported = time.perf_counter() - clock
+    waited = wait_for_server(server)
+    typer.echo(
+        f"  start-up  {time.perf_counter() - clock:.1f} s (libraries {imported:.1f} s"
+        + (f", temporary server ready after {waited:.1f} s)" if server.process else ")")
+    )
 
     try:
         check_live_venue(settings, live=live or settings.live)
@@ -85,20 +126,34 @@ def run_command(
         mode="live" if live else "paper",
         sizing=sizing,
     )
-    typer.echo(
-        f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "
-        f"(data in {settings.data_dir.resolve()}) ..."
-    )
-    with engine_heartbeats_off():  # the pipeline sends its own (see flows/heartbeat.py)
-        state = pipeline(params, return_state=True)
-    run_id = str(state.state_details.flow_run_id)
+    display = ProgressDisplay(server)
+    # A `make up` server that goes away mid-run never fails the cycle (flows/api_guard.py).
+    stop_watch = watch_server(server.api_url.removesuffix("/api")) if server.ui_url else None
+    message: str | None = None
+    try:
+        with engine_heartbeats_off(), stage_progress(display):  # see flows/heartbeat.py
+            state = pipeline(params, return_state=True)
+        run_id, message = str(state.state_details.flow_run_id), state.message
+    except Exception:
+        if not server_gone() or display.run_id is None:
+            raise
+        run_id = display.run_id
+    finally:
+        if stop_watch is not None:
+            stop_watch()
+        server.stop()
+    if server_gone():
+        typer.echo(
+            f"  prefect   the server went away during the run ({gone_reason()}): the cycle "
+            "went on without it; this summary comes from the lake"
+        )
     try:
         report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     except KeyError:
-        fail(f"the cycle did not start: {state.message}", code=1)
+        fail(f"the cycle did not start: {message}", code=1)
     typer.echo(render_text(report, data_dir=settings.data_dir))
-    if not state.is_completed():
-        fail(report.message or state.message or "the cycle failed", code=1)
+    if report.status != "completed":
+        fail(report.message or message or "the cycle failed", code=1)
 
 
 def up_command(

@@ -12,6 +12,7 @@ from typing import Any
 from prefect import runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.api_guard import call_prefect_api
 from qbtc.config import Settings, load_settings
 
 
@@ -57,14 +58,22 @@ def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str)
     if runtime.flow_run.id is None:
         return
     clean = [{k: _cell(v) for k, v in row.items()} for row in rows]
-    create_table_artifact(key=artifact_key(key), table=clean, description=description)
+    call_prefect_api(
+        f"artifact {key}",
+        lambda: create_table_artifact(key=artifact_key(key), table=clean, description=description),
+    )
 
 
 def publish_markdown(key: str, markdown: str, description: str) -> None:
     """A markdown artifact in the Prefect UI (no-op outside a flow run)."""
     if runtime.flow_run.id is None:
         return
-    create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)
+    call_prefect_api(
+        f"artifact {key}",
+        lambda: create_markdown_artifact(
+            key=artifact_key(key), markdown=markdown, description=description
+        ),
+    )
 
 
 def _cell(value: Any) -> Any:

@@ -10,6 +10,7 @@ the flow may be re-run without an order ever being sent twice.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
 from flows.alerts import EVENT_PREFIX, KILL_SWITCH, raise_alert
+from flows.api_guard import call_prefect_api, server_gone
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.config import Settings
 from qbtc.execution.brokers import Broker, BrokerConfigError, BrokerSettings, open_broker
@@ -55,6 +57,23 @@ def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> N
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=name, limit=limit)
             )
+
+
+@contextlib.contextmanager
+def order_slot() -> Iterator[None]:
+    """The ``qbtc-orders`` slot on the Prefect server; without a reachable server, the data
+    dir's execution lock alone keeps two cycles apart (a server that went away mid-run
+    never fails the cycle)."""
+    call_prefect_api("orders concurrency limit", ensure_concurrency_limit)
+    slot = concurrency(CONCURRENCY_LIMIT, occupy=1, strict=True)
+    call_prefect_api("orders concurrency slot", slot.__enter__)
+    if server_gone():
+        yield
+        return
+    try:
+        yield
+    finally:
+        call_prefect_api("orders concurrency release", lambda: slot.__exit__(None, None, None))
 
 
 def broker_settings(settings: Settings, *, live: bool) -> BrokerSettings:
@@ -171,8 +190,7 @@ def orders(
     kill_switch = KillSwitch(settings.state_dir)
     was_on = kill_switch.status().on
     opened_before = config.circuit().state().opened_at
-    ensure_concurrency_limit()
-    with concurrency(CONCURRENCY_LIMIT, occupy=1, strict=True), execution_lock(config.state_dir):
+    with order_slot(), execution_lock(config.state_dir):
         report = reconcile_task(broker, config, run_id)
         source = intents_run_id or latest_intents_run(settings.lake_dir)
         intents = load_intents(settings.lake_dir, source) if source else []

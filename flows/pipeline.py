@@ -27,6 +27,7 @@ from flows.heartbeat import flow_run_heartbeats
 from flows.ingest import ingest
 from flows.maintenance import refresh_catalog
 from flows.orders import orders
+from flows.progress import report_progress
 from flows.risk import risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
@@ -189,6 +190,7 @@ def run_stages(
     results = {} if results is None else results
     durations: dict[str, float] = {}
     for name, call in calls:
+        report_progress("start", name)
         started = time.perf_counter()
         try:
             results[name] = call()
@@ -196,9 +198,29 @@ def run_stages(
             get_run_logger().exception("stage %s failed", name)
             durations[name] = time.perf_counter() - started
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            report_progress("failed", name, durations[name], reason)
             return results, durations, (name, reason)
         durations[name] = time.perf_counter() - started
+        report_progress("done", name, durations[name], stage_fact(name, results[name]))
     return results, durations, None
+
+
+def stage_fact(name: str, result: Any) -> str | None:
+    """One short fact of a finished stage for the progress display."""
+    if not isinstance(result, dict):
+        return None
+    if name == "ingest":
+        stored = result.get("written") or {}
+        gate = "gate passed" if result.get("passed") else "gate FAILED"
+        return f"{stored.get('ohlcv', 0):,} new bars, {gate}"
+    if name == "signals":
+        return f"{result.get('signals', '?')} signals ({result.get('provider', '?')})"
+    if name == "risk":
+        return f"{result.get('accepted', 0)} intents accepted, {result.get('refused', 0)} refused"
+    if name == "orders":
+        actions = result.get("actions") or {}
+        return ", ".join(f"{k} {v}" for k, v in actions.items()) or "no order"
+    return None
 
 
 @flow(name="pipeline", log_prints=True)
@@ -245,6 +267,7 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
             settings.llm_provider,
             p.mode,
         )
+        report_progress("cycle", "pipeline", detail=run_id)
         with cycle_run(run_id):
             results: dict[str, Any] = {}
             calls = stage_calls(p, settings, at, run_id, results)
@@ -252,12 +275,14 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     except BaseException as exc:  # the run is recorded as failed, whatever stopped it
         record_failed_run(settings, manifest, exc)
         raise
+    report_progress("start", "catalog")
     started = time.perf_counter()
     try:  # a catalog problem never leaves the run unrecorded ("running" for good)
         refresh_catalog(settings.lake_dir, settings.catalog_path)
     except Exception as exc:
         logger.warning("catalog not refreshed: %s", exc)
     durations["catalog"] = time.perf_counter() - started
+    report_progress("done", "catalog", durations["catalog"])
     message = f"stage {failure[0]} failed: {failure[1]}" if failure else None
     if not failure:
         message = warnings_message(settings, run_id, manifest.started_at)

@@ -21,6 +21,7 @@ from types import FrameType
 
 import httpx
 
+from flows.prefect_server import port_in_use, prefect_home
 from qbtc.cli.api import public_bind_problem
 from qbtc.config import Settings
 from qbtc.serving import ServingState, clear_serving_state, write_serving_state
@@ -82,7 +83,7 @@ class Stack:
 
 def prefect_env(settings: Settings) -> dict[str, str]:
     """Environment for the local server and everything that talks to it."""
-    home = (settings.data_dir / "prefect").resolve()
+    home = prefect_home(settings.data_dir)
     home.mkdir(parents=True, exist_ok=True)
     port = settings.prefect_port
     return {
@@ -126,13 +127,6 @@ def api_auth_header(settings: Settings) -> dict[str, str]:
     """The bearer header the API wants when ``QBTC_API_TOKEN`` is set (never printed)."""
     token = settings.api_token
     return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-
-
-def port_in_use(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for_deployments(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ def isolated(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_run_completes_a_cycle_prints_the_summary_and_sends_heartbeats(
     prefect_harness, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    from prefect.settings import PREFECT_API_URL
+
+    # The run reports to the session's test server (checked to be a Prefect server).
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(heartbeat, "emit_event", lambda **kw: sent.append(kw))
     args = ["run", "--symbols", "BTC/USDT:USDT,ETH/USDT:USDT", "--days", "1"]
@@ -36,6 +41,11 @@ def test_run_completes_a_cycle_prints_the_summary_and_sends_heartbeats(
     assert runs["status"].to_list() == ["completed"]
     run_id = runs["run_id"][0]
     assert run_id in result.output
+    assert "the Prefect 3.8.8 server of PREFECT_API_URL" in result.output
+    for stage in ("ingest", "features", "signals", "risk", "orders", "book", "catalog"):
+        assert f"  {stage:<9} ..." in result.output  # each stage as it starts
+        assert re.search(rf"  {stage:<9} done in \d+\.\d s", result.output), stage
+    assert f"/runs/flow-run/{run_id}" in result.output
     assert 'qbtc sql "SELECT * FROM positions"' in result.output
     # Prefect's own heartbeat is off for the call; the pipeline sent the run's heartbeat.
     assert [e["resource"]["prefect.resource.id"] for e in sent] == [f"prefect.flow-run.{run_id}"]
