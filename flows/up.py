@@ -186,6 +186,7 @@ def banner(stack: Stack, run_id: str) -> str:
             "qbtc is up",
             f"  Prefect UI      {stack.ui_url}   (runs, deployments, schedules, artifacts)",
             f"  first run       {stack.ui_url}/runs/flow-run/{run_id}",
+            f"  dashboard       {http_url(s.api_host, s.api_port, '/')}   (book, risk, market, runs; live)",
             f"  REST API        {http_url(s.api_host, s.api_port, '/api/health')}   (docs: /docs, spec: /openapi.json)",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",

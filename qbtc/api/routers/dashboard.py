@@ -26,12 +26,17 @@ _META = '<meta name="qbtc-api" content="{}">'
 router = APIRouter(include_in_schema=False)
 
 
+_STYLESHEET = f'<link rel="stylesheet" href="{ASSETS_PATH}/app.css">'
+
+
 @cache
 def _page_template() -> str:
+    """index.html with app.css inlined: the first paint then waits for no other request."""
     text = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    if _META not in text:
-        raise RuntimeError("index.html lost its qbtc-api meta tag")
-    return text
+    if _META not in text or _STYLESHEET not in text:
+        raise RuntimeError("index.html lost its qbtc-api meta tag or its stylesheet link")
+    css = (STATIC_DIR / "app.css").read_text(encoding="utf-8")
+    return text.replace(_STYLESHEET, f"<style>\n{css}</style>")
 
 
 def api_routes(routers: Iterable[APIRouter]) -> list[str]:

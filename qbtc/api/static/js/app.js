@@ -97,7 +97,8 @@ function streams() {
   let pricesSeq = 0;
   channel("prices", (m) => {
     state.panels.market.onPrices(m.data);
-    if (pricesSeq++) refreshSoon(["market", "book", "operations"]);
+    // New bars or tickers: the risk monitor and the ingest write with them.
+    if (pricesSeq++) refreshSoon();
   });
   channel("alerts", (m) => state.panels.operations.onAlerts(m.data));
 }

@@ -151,6 +151,17 @@ export function bookPanel(state) {
       const group = structure ? `structure ${structure}` : `${r.underlying} ${fmt.time(r.expiry).slice(0, 10)}`;
       return { ...r, group, group_label: structure ? `Structure ${structure}` : `${r.underlying} · expiry ${fmt.time(r.expiry).slice(0, 10)}` };
     });
+    // Each group's header sums its legs: delta (coin), vega, theta and unrealised PnL (USDT).
+    const sums = new Map();
+    for (const r of opts) {
+      const s = sums.get(r.group) || { legs: 0, delta: 0, vega: 0, theta: 0, pnl: 0 };
+      s.legs += 1; s.delta += r.delta ?? 0; s.vega += r.vega ?? 0; s.theta += r.theta ?? 0; s.pnl += r.unrealized_pnl ?? 0;
+      sums.set(r.group, s);
+    }
+    for (const r of opts) {
+      const s = sums.get(r.group);
+      r.group_label = `${r.group_label} · ${s.legs} leg${s.legs > 1 ? "s" : ""} · delta ${fmt.qty(s.delta)} coin · vega ${fmt.usd(s.vega)} USDT/vol pt · theta ${fmt.usd(s.theta)} USDT/day · unrealised ${fmt.usd(s.pnl)} USDT`;
+    }
     opts.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
     const byStructure = opts.some((r) => structureOf(r));
     $("options-grouping").textContent = opts.length ? (byStructure ? "grouped by structure" : "grouped by underlying and expiry") : "";

@@ -99,7 +99,11 @@ export class Table {
     });
   }
 
+  /** Show ``rows``; the same rows again (a live refresh that changed nothing) cost nothing. */
   setRows(rows) {
+    const signature = JSON.stringify(rows);
+    if (signature === this.signature && this.container.isConnected && (this.table || !rows.length)) return;
+    this.signature = signature;
     this.rows = rows;
     this.render();
   }
@@ -217,7 +221,10 @@ export class Table {
       h("colgroup", {}, cols), this.head(), body);
     this.table = table;
     this.body = body;
+    const scroll = [this.container.scrollTop, this.container.scrollLeft];
     this.container.replaceChildren(table);
+    // A live update keeps the reader where they were.
+    [this.container.scrollTop, this.container.scrollLeft] = scroll;
     this.renderWindow();
     if (hadFocus) this.focusRow(this.focusIndex);
   }

@@ -130,7 +130,7 @@ export function operationsPanel(state) {
     empty: "no datasets",
     columns: [
       { key: "dataset", label: "Dataset" },
-      { key: "lag_seconds", label: "Lag (s → age)", num: true, format: fmt.age },
+      { key: "lag_seconds", label: "Age (s, min, h, d)", num: true, format: fmt.age },
       { key: "newest", label: "Newest (UTC)", format: fmt.time },
       { key: "files", label: "Files (count)", num: true },
     ],
