@@ -66,7 +66,12 @@ def run_command(
     ),
     symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated perps."),
     days: int | None = typer.Option(None, "--days", help="Back-fill days on a first run."),
-    live: bool = typer.Option(False, "--live", help="Send real orders (needs venue keys)."),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Send orders to the venue: its testnet unless QBTC_EXCHANGE_TESTNET=false (needs "
+        "keys). Without it a real venue (QBTC_EXCHANGE=binanceusdm) runs as a dry-run.",
+    ),
     sizing: str = typer.Option(
         "vol_target",
         "--sizing",

@@ -25,6 +25,7 @@ from prefect.tasks import exponential_backoff
 from flows.alerts import GATE_FAILED, raise_alert
 from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
 from qbtc.config import Settings
+from qbtc.execution.modes import data_on_testnet, trading_mode
 from qbtc.market import ingest as market
 from qbtc.market.errors import VenueUnavailableError
 from qbtc.market.files import KlineFile, read_kline_file
@@ -74,8 +75,13 @@ def gate_policy(settings: Settings) -> GatePolicy:
     )
 
 
-def open_venue(settings: Settings, exchange_id: str, symbols: list[str]) -> Exchange:
+def open_venue(
+    settings: Settings, exchange_id: str, symbols: list[str], *, live: bool = False
+) -> Exchange:
     """The venue ``exchange_id`` with the settings' clock, keys, timeouts and retries.
+
+    Market data comes from the venue's testnet only when orders go there (``live`` with
+    ``QBTC_EXCHANGE_TESTNET=true``); a dry-run reads the real venue's public data.
 
     A real venue runs on its own clock; the run's ``as_of`` is then accepted only when it is
     within :data:`REAL_VENUE_CLOCK_SKEW` of it (a pipeline cycle's clock), never as a replay.
@@ -92,10 +98,13 @@ def open_venue(settings: Settings, exchange_id: str, symbols: list[str]) -> Exch
         symbols=symbols,
         api_key=key.get_secret_value() if key else None,
         secret=secret.get_secret_value() if secret else None,
-        testnet=settings.exchange_testnet,
+        testnet=data_on_testnet(
+            trading_mode(exchange_id, live=live or settings.live, testnet=settings.exchange_testnet)
+        ),
         timeout_ms=settings.exchange_timeout_ms,
         max_retries=settings.exchange_max_retries,
         chain_depth=settings.sim_option_chain,
+        base_url=settings.exchange_base_url if exchange_id == settings.exchange else None,
     )
     if exchange_id != SIM and settings.as_of is not None:
         skew = abs(settings.as_of - market.exchange_clock(venue))
@@ -206,12 +215,15 @@ def ingest(
     exchange: str | None = None,
     seed: int | None = None,
     data_dir: str | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
     """Market data of ``symbols`` (default ``QBTC_SYMBOLS``) into the lake, behind the gate.
 
     ``days`` back-fills a first run (default ``QBTC_BACKFILL_DAYS``); later runs fetch what
     is missing in the same window. ``as_of`` fixes the clock (a replay on the simulated
-    venue, whose market ``seed`` defaults to ``QBTC_SEED``).
+    venue, whose market ``seed`` defaults to ``QBTC_SEED``). ``live`` (orders go to the
+    venue) reads the venue's testnet while ``QBTC_EXCHANGE_TESTNET`` is on; otherwise a real
+    venue's public data is read (dry-run).
     """
     settings = flow_settings(
         symbols=symbols,
@@ -224,9 +236,9 @@ def ingest(
     )
     logger = get_run_logger()
     run_id = current_run_id()
-    venue = open_venue(settings, settings.exchange, settings.symbols)
+    venue = open_venue(settings, settings.exchange, settings.symbols, live=live)
     same = settings.options_exchange == settings.exchange
-    chains = venue if same else open_venue(settings, settings.options_exchange, [])
+    chains = venue if same else open_venue(settings, settings.options_exchange, [], live=live)
     markets_task(venue, settings.symbols, settings.lake_dir)
     moment = settings.as_of or market.exchange_clock(venue)
     plan = plan_task(

@@ -23,7 +23,7 @@ from flows.alerts import EVENT_PREFIX, KILL_SWITCH, raise_alert
 from flows.api_guard import call_prefect_api, server_gone
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.config import Settings
-from qbtc.execution.brokers import Broker, BrokerConfigError, BrokerSettings, open_broker
+from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
 from qbtc.execution.cycle import (
     ExecutionConfig,
     execution_lock,
@@ -77,16 +77,18 @@ def order_slot() -> Iterator[None]:
 
 
 def broker_settings(settings: Settings, *, live: bool) -> BrokerSettings:
-    """The broker's plain settings (secrets unwrapped only here, never logged)."""
-    if live and settings.exchange != "sim" and settings.exchange_testnet:
-        raise BrokerConfigError(
-            "live trading with QBTC_EXCHANGE_TESTNET=true would decide on testnet data and "
-            "trade on the real venue: set QBTC_EXCHANGE_TESTNET=false for live trading"
-        )
+    """The broker's plain settings (secrets unwrapped only here, never logged).
+
+    ``live`` sends orders to the venue: its testnet while ``QBTC_EXCHANGE_TESTNET`` is on
+    (where the cycle's data came from too), the real venue otherwise; without it a real
+    venue is a dry-run (see :mod:`qbtc.execution.modes`).
+    """
     key, secret = settings.exchange_api_key, settings.exchange_api_secret
     return BrokerSettings(
         exchange=settings.exchange,
         live=live,
+        testnet=settings.exchange_testnet,
+        base_url=settings.exchange_base_url,
         data_dir=settings.data_dir,
         seed=settings.seed,
         as_of=settings.as_of,

@@ -31,6 +31,7 @@ from flows.progress import report_progress
 from flows.risk import risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
+from qbtc.execution.modes import trading_mode
 from qbtc.manifest import RunManifest, record_run
 from qbtc.market.venue import SIM, check_sim_seed
 from qbtc.portfolio.flatten import open_positions
@@ -56,7 +57,12 @@ class PipelineParameters(BaseModel):
         None, description="Fixed clock (UTC) for a reproducible cycle; default: now."
     )
     mode: Literal["paper", "live"] = Field(
-        "paper", description="paper: simulated venue or testnet; live: real orders (needs keys)."
+        "paper",
+        description=(
+            "paper: no order leaves qbtc (the simulated venue, or a dry-run at a real venue's "
+            "live quotes); live: orders go to the venue, its testnet unless "
+            "QBTC_EXCHANGE_TESTNET=false (needs keys)."
+        ),
     )
     backfill_days: int | None = Field(
         None, ge=1, le=3650, description="Days back-filled when a symbol has no data yet."
@@ -106,7 +112,13 @@ def stage_calls(
     return [
         (
             "ingest",
-            lambda: ingest.fn(symbols=marked, days=s.backfill_days, as_of=at, seed=s.seed),
+            lambda: ingest.fn(
+                symbols=marked,
+                days=s.backfill_days,
+                as_of=at,
+                seed=s.seed,
+                live=p.mode == "live",
+            ),
         ),
         ("features", lambda: features.fn(as_of=at, symbols=s.symbols)),
         ("signals", lambda: signals.fn(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
@@ -129,15 +141,17 @@ def stage_calls(
 
 
 def check_live_venue(settings: Settings, *, live: bool) -> None:
-    """Live trading uses one real venue for data and orders: refuse a mixed set-up."""
+    """``--live`` sends orders to a real venue (its testnet first): refuse it on the simulator.
+
+    Data and orders always share one environment: with ``QBTC_EXCHANGE_TESTNET=true`` both
+    are the testnet's, otherwise both are the real venue's (see :mod:`qbtc.execution.modes`).
+    """
     if not live:
         return
     if settings.exchange == "sim":
-        raise ValueError("live trading needs a real venue: set QBTC_EXCHANGE (e.g. binanceusdm)")
-    if settings.exchange_testnet:
         raise ValueError(
-            "live trading with QBTC_EXCHANGE_TESTNET=true would decide on testnet data and "
-            "trade on the real venue: set QBTC_EXCHANGE_TESTNET=false for live trading"
+            "--live sends orders to a venue: set QBTC_EXCHANGE (e.g. binanceusdm) and its keys; "
+            "without --live a real venue runs as a dry-run on its live quotes"
         )
 
 
@@ -246,12 +260,13 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     if settings.exchange == SIM:  # another seed on this data dir is refused before any stage
         check_sim_seed(settings.state_dir, settings.seed, lake_dir=settings.lake_dir)
     p = p.model_copy(update={"mode": "live" if live else "paper"})
+    mode = trading_mode(settings.exchange, live=live, testnet=settings.exchange_testnet)
     run_id = current_run_id()
     logger = get_run_logger()
     manifest = RunManifest(
         run_id=run_id,
         flow="pipeline",
-        parameters=p.model_dump(mode="json"),
+        parameters=p.model_dump(mode="json") | {"mode": mode, "exchange": settings.exchange},
         seed=settings.seed,
         as_of=at,
         llm_model=settings.gemini_model if settings.llm_provider != "rules" else None,
@@ -265,7 +280,7 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
             at.isoformat(),
             len(settings.symbols),
             settings.llm_provider,
-            p.mode,
+            mode,
         )
         report_progress("cycle", "pipeline", detail=run_id)
         with cycle_run(run_id):

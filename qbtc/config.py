@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     exchange_api_secret: SecretStr | None = None
     exchange_timeout_ms: int = Field(10_000, ge=100, le=600_000, description="ccxt client timeout.")
     exchange_max_retries: int = Field(4, ge=0, le=10, description="Retries on 429/5xx/network.")
+    exchange_base_url: str | None = Field(
+        None,
+        description="Send every request to QBTC_EXCHANGE through this base URL (same paths): "
+        "a gateway or proxy in front of the venue.",
+    )
 
     # -- quality ---------------------------------------------------------------------------
     quality_max_bad_fraction: float = Field(

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from qbtc.execution.modes import describe_mode
 from qbtc.lake import read_dataset
 from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
 from qbtc.optionsbook import options_summary, render_options_markdown
@@ -47,6 +48,9 @@ class CycleSummary:
     alerts: list[str] = field(default_factory=list)
     """Messages of the alerts the cycle raised (and files quarantined while it ran)."""
     options: dict[str, Any] = field(default_factory=dict)
+    mode: str = "paper"
+    """The trading mode (:mod:`qbtc.execution.modes`): paper, dry-run, testnet or live."""
+    exchange: str = "sim"
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -180,7 +184,8 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         for c in ("realized_pnl", "unrealized_pnl", "fees", "funding")
     }
     cols = ["symbol", "type", "quantity", "entry_price", "mark_price", "unrealized_pnl"]
-    symbols = json.loads(run["parameters"] or "{}").get("symbols")
+    parameters = json.loads(run["parameters"] or "{}")
+    symbols = parameters.get("symbols")
     decider = _intents_run(run, run_id)
     held = open_book["symbol"].to_list() if open_book.height else []
     left_alone = sorted(set(held) - set(symbols)) if symbols else []
@@ -203,7 +208,16 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         left_alone=left_alone,
         alerts=run_alerts(lake_dir, run_id, since=run["timestamp"], kinds=LIBRARY_ALERTS),
         options=options_summary(lake_dir, run_id, portfolio_id, open_book),
+        mode=str(parameters.get("mode") or "paper"),
+        exchange=str(parameters.get("exchange") or "sim"),
     )
+
+
+def _mode_line(report: CycleSummary) -> str:
+    mode = report.mode
+    if mode not in ("paper", "dry-run", "testnet", "live"):
+        return mode
+    return describe_mode(mode, report.exchange)  # type: ignore[arg-type]
 
 
 def _fmt(value: Any) -> str:
@@ -235,7 +249,7 @@ def render_markdown(report: CycleSummary) -> str:
     if report.message:
         lines += [f"**{report.message}**", ""]
     m, r = report.market, report.risk
-    lines += [f"- as of: {report.as_of}"]
+    lines += [f"- as of: {report.as_of}", f"- mode: {_mode_line(report)}"]
     if report.left_alone:
         lines.append(
             f"- this run traded only {', '.join(report.symbols or [])}; positions in "

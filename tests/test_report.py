@@ -108,3 +108,27 @@ def test_the_alerts_of_the_cycle_are_in_its_summary(data_dir: Path):
     assert "- alert: corrupt Parquet file /x moved to /y" in text
     assert "said in the message already" not in text
     assert "not this cycle" not in text
+
+
+def test_the_summary_says_which_mode_the_cycle_ran_in(report: CycleSummary, data_dir: Path):
+    import json
+
+    import polars as pl
+
+    from qbtc.lake import read_dataset, write_dataset
+    from qbtc.schemas import RUNS
+
+    assert "- mode: paper: the simulated venue" in render_markdown(report)  # an older manifest
+    runs = read_dataset(data_dir / "lake", RUNS).filter(pl.col("run_id") == "run-2")
+    parameters = json.loads(runs["parameters"][0]) | {"mode": "dry-run", "exchange": "binanceusdm"}
+    write_dataset(
+        data_dir / "lake",
+        RUNS,
+        runs.with_columns(pl.lit(json.dumps(parameters)).alias("parameters")),
+    )
+    dry = read_cycle_summary(data_dir / "lake", "run-2")
+    assert (dry.mode, dry.exchange) == ("dry-run", "binanceusdm")
+    assert (
+        "- mode: dry-run: real binanceusdm market data, paper fills at its live quotes with its "
+        "fees and lots; no order reaches the venue"
+    ) in render_markdown(dry)

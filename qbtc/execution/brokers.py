@@ -2,8 +2,10 @@
 
 - paper: the simulated venue (:class:`qbtc.market.sim.SimExchange` with the trading side
   :class:`qbtc.market.sim.trading.SimTrading`), which keeps its own book and balances;
-- live: a ccxt venue through :func:`qbtc.market.venue.open_exchange`, on the venue's testnet
-  unless ``live`` is set explicitly, and always with API keys.
+- dry-run: a real venue's public data with the same paper trading side filling at its live
+  quotes (:class:`qbtc.market.dryrun.DryRunExchange`), no keys, no order sent;
+- live (``--live``): a ccxt venue through :func:`qbtc.market.venue.open_exchange`, on the
+  venue's testnet unless ``QBTC_EXCHANGE_TESTNET=false``, and always with API keys.
 
 Both speak ccxt's unified API, so the submission path is the same. Orders carry the
 intent's client order id (``clientOrderId``, sent to Binance as ``newClientOrderId``; Deribit's
@@ -22,6 +24,7 @@ from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.execution.circuit import Fault, classify
 from qbtc.execution.equity import Equity, balance_totals, collateral_equity
 from qbtc.execution.intents import OrderIntent
+from qbtc.execution.modes import TradingMode
 from qbtc.execution.positions import option_mark_from_ticker
 from qbtc.execution.venue_units import (
     client_id_of,
@@ -63,6 +66,8 @@ class BrokerSettings:
 
     exchange: str = "sim"
     live: bool = False
+    testnet: bool = True
+    base_url: str | None = None
     data_dir: Path = Path("./data")
     seed: int = 7
     as_of: datetime | None = None
@@ -91,16 +96,26 @@ class Broker:
     does not report them (Binance's order endpoint does not).
     """
 
-    def __init__(self, exchange: Exchange, *, paper: bool, taker_fee: float = 0.0005) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        *,
+        paper: bool,
+        taker_fee: float = 0.0005,
+        mode: TradingMode | None = None,
+    ) -> None:
         self.exchange = exchange
         self.paper = paper
         self.taker_fee = taker_fee
         self.supports_reduce_only = paper or exchange.id in REDUCE_ONLY_VENUES
+        sandbox = bool(getattr(exchange, "sandbox", False))
+        self.mode: TradingMode = mode or ("paper" if paper else "testnet" if sandbox else "live")
         self._specs: dict[str, ContractSpec] = {}
 
     @property
     def name(self) -> str:
-        return f"{'paper' if self.paper else 'ccxt'}:{self.exchange.id}"
+        kind = "dry-run" if self.mode == "dry-run" else "paper" if self.paper else "ccxt"
+        return f"{kind}:{self.exchange.id}"
 
     # -- units ----------------------------------------------------------------------------------
     def spec(self, symbol: str) -> ContractSpec:
@@ -227,7 +242,8 @@ class Broker:
 
 
 def open_broker(settings: BrokerSettings) -> Broker:
-    """The paper broker for ``exchange='sim'``, else a ccxt broker (testnet unless ``live``)."""
+    """The broker of the settings' mode (:mod:`qbtc.execution.modes`): the simulated venue,
+    a dry-run paper book on a real venue's quotes, or (``live``) its testnet or the venue."""
     if settings.exchange == "sim":
         if settings.live:
             raise BrokerConfigError(
@@ -235,7 +251,33 @@ def open_broker(settings: BrokerSettings) -> Broker:
                 "QBTC_EXCHANGE to a ccxt venue id (e.g. binanceusdm) with its API keys"
             )
         return open_paper_broker(settings)
+    if not settings.live:
+        return open_dry_run_broker(settings)
     return open_live_broker(settings)
+
+
+def open_dry_run_broker(settings: BrokerSettings) -> Broker:
+    """Paper fills at a real venue's live quotes (its public data, no keys), with the fees
+    of its markets and its lots; the paper account lives under ``<data_dir>/venue``."""
+    from qbtc.market.ccxt_adapter import CcxtExchange
+    from qbtc.market.dryrun import DryRunExchange
+    from qbtc.market.sim.trading import SimTrading, VenueConfig
+
+    venue = CcxtExchange.create(
+        settings.exchange,
+        testnet=False,
+        timeout_ms=settings.timeout_ms,
+        max_retries=settings.max_retries,
+        symbols=settings.symbols,
+        base_url=settings.base_url,
+    )
+    markets = venue.load_markets()
+    traded = [markets[s] for s in settings.symbols if s in markets]
+    taker = max((float(m.get("taker") or 0.0) for m in traded), default=settings.taker_fee)
+    maker = max((float(m.get("maker") or 0.0) for m in traded), default=0.0002)
+    config = VenueConfig(starting_balance=settings.capital, taker_fee=taker, maker_fee=maker)
+    trading = SimTrading(settings.data_dir, config=config)
+    return Broker(DryRunExchange(venue, trading), paper=True, taker_fee=taker, mode="dry-run")
 
 
 def open_paper_broker(settings: BrokerSettings) -> Broker:
@@ -262,13 +304,18 @@ def open_paper_broker(settings: BrokerSettings) -> Broker:
 
 
 def open_live_broker(settings: BrokerSettings) -> Broker:
-    """A ccxt venue: its testnet by default; real money only with ``live`` and keys."""
+    """A ccxt venue: its testnet unless ``testnet`` is off (real money); keys required."""
     if not settings.api_key or not settings.api_secret:
-        where = "the real venue" if settings.live else "the venue's testnet"
+        where = "the venue's testnet" if settings.testnet else "the real venue"
         raise BrokerConfigError(
             f"trading on {settings.exchange} ({where}) needs API keys: set "
             "QBTC_EXCHANGE_API_KEY and QBTC_EXCHANGE_API_SECRET"
-            + ("" if settings.live else " (testnet keys; real trading also needs --live)")
+            + (
+                " (testnet keys; real trading also needs QBTC_EXCHANGE_TESTNET=false)"
+                if settings.testnet
+                else ""
+            )
+            + "; without --live a run is a dry-run and needs no keys"
         )
     from qbtc.market.venue import open_exchange
 
@@ -279,8 +326,9 @@ def open_live_broker(settings: BrokerSettings) -> Broker:
         symbols=settings.symbols,
         api_key=settings.api_key,
         secret=settings.api_secret,
-        testnet=not settings.live,
+        testnet=settings.testnet,
         timeout_ms=settings.timeout_ms,
         max_retries=settings.max_retries,
+        base_url=settings.base_url,
     )
     return Broker(exchange, paper=False, taker_fee=settings.taker_fee)

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from qbtc.execution.pnl import PositionPnl
+from qbtc.market.contract_spec import mark_iv_from_ticker, underlying_price_from_ticker
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.schemas import POSITIONS
 
@@ -32,32 +33,12 @@ class OptionMark:
     mark_iv: float
 
 
-def _first(mapping: Mapping[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = mapping.get(key)
-        if value not in (None, ""):
-            return float(value)
-    return None
-
-
 def option_mark_from_ticker(ticker: Mapping[str, Any]) -> OptionMark | None:
-    """Forward (USD) and mark IV (fraction) from a venue's option ticker, in either shape.
-
-    - Binance options and the simulated venue: ``info.forwardPrice`` or
-      ``info.underlyingPrice``, ``info.markIV`` as a fraction;
-    - Deribit (``public/ticker``): ``info.underlying_price`` (the forward of the option's
-      expiry) and ``info.mark_iv`` in percent (61.27 is 0.6127);
-    - else ccxt's ``underlyingPrice`` / ``indexPrice`` and ``impliedVolatility``.
-
-    None when the ticker has no forward or no IV.
-    """
-    info = ticker.get("info") or {}
-    forward = _first(info, "forwardPrice", "underlyingPrice", "underlying_price")
-    forward = forward or _first(ticker, "underlyingPrice", "indexPrice")
-    iv = _first(info, "markIV", "markIv")
-    if iv is None and (percent := _first(info, "mark_iv")) is not None:
-        iv = percent / 100.0
-    iv = iv if iv is not None else _first(ticker, "impliedVolatility")
+    """Forward (USD) and mark IV (fraction) from a venue's option ticker, in either shape
+    (Binance and the simulated venue, or Deribit: see
+    :func:`qbtc.market.contract_spec.underlying_price_from_ticker` and
+    :func:`~qbtc.market.contract_spec.mark_iv_from_ticker`); None without either."""
+    forward, iv = underlying_price_from_ticker(ticker), mark_iv_from_ticker(ticker)
     if forward is None or iv is None:
         return None
     return OptionMark(forward, iv)

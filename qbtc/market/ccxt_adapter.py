@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import ccxt
 import numpy as np
@@ -84,6 +85,18 @@ def create_client(
     return client
 
 
+def rebase_urls(client: ccxt.Exchange, base_url: str) -> None:
+    """Send every API request of ``client`` to ``base_url`` + the same path (in place)."""
+    base = base_url.rstrip("/")
+
+    def rebase(url: Any) -> Any:
+        if isinstance(url, dict):
+            return {name: rebase(value) for name, value in url.items()}
+        return base + urlparse(url).path if isinstance(url, str) else url
+
+    client.urls["api"] = rebase(client.urls["api"])
+
+
 class CcxtExchange:
     """A ccxt venue with retries, test environment and symbol checks (ccxt unified subset).
 
@@ -141,12 +154,16 @@ class CcxtExchange:
         max_retries: int = 4,
         symbols: tuple[str, ...] | None = None,
         options: dict[str, Any] | None = None,
+        base_url: str | None = None,
     ) -> CcxtExchange:
-        """Open ``exchange_id`` on its test environment (default) or, with ``testnet=False``, live."""
+        """Open ``exchange_id`` on its test environment (default) or, with ``testnet=False``,
+        live; ``base_url`` sends every request there instead (a gateway, or a local stub)."""
         client = create_client(
             exchange_id, api_key=api_key, secret=secret, timeout_ms=timeout_ms, options=options
         )
         sandbox = enable_test_environment(client) if testnet else False
+        if base_url:
+            rebase_urls(client, base_url)
         policy = VenueRetryPolicy(max_retries=max_retries)
         return cls(client, symbols=symbols, policy=policy, sandbox=sandbox, live=not testnet)
 

@@ -46,6 +46,34 @@ def usd_to_coin(value: float, price: float) -> float:
     return value / price
 
 
+def _first(mapping: Mapping[str, Any], *keys: str) -> float | None:
+    for key in keys:
+        value = mapping.get(key)
+        if value not in (None, ""):
+            return float(value)
+    return None
+
+
+def underlying_price_from_ticker(ticker: Mapping[str, Any]) -> float | None:
+    """The forward (USD) a venue quotes with an option's ticker, in either venue's shape:
+    ``info.forwardPrice`` / ``info.underlyingPrice`` (Binance, the simulated venue),
+    ``info.underlying_price`` (Deribit), else ccxt's ``underlyingPrice`` / ``indexPrice``."""
+    info = ticker.get("info") or {}
+    found = _first(info, "forwardPrice", "underlyingPrice", "underlying_price")
+    return found or _first(ticker, "underlyingPrice", "indexPrice")
+
+
+def mark_iv_from_ticker(ticker: Mapping[str, Any]) -> float | None:
+    """Mark implied vol (annualised fraction) of an option ticker: ``info.markIV`` (a
+    fraction: Binance, the simulated venue), ``info.mark_iv`` (percent: Deribit's 61.27 is
+    0.6127), else ccxt's ``impliedVolatility``."""
+    info = ticker.get("info") or {}
+    iv = _first(info, "markIV", "markIv")
+    if iv is None and (percent := _first(info, "mark_iv")) is not None:
+        iv = percent / 100.0
+    return iv if iv is not None else _first(ticker, "impliedVolatility")
+
+
 def is_stablecoin(currency: str) -> bool:
     return currency.upper() in STABLECOINS
 

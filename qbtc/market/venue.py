@@ -36,6 +36,7 @@ def open_exchange(
     max_retries: int = 4,
     trading: TradingBackend | None = None,
     chain_depth: ChainDepth = "standard",
+    base_url: str | None = None,
 ) -> Exchange:
     """The venue called ``exchange_id``.
 
@@ -44,7 +45,8 @@ def open_exchange(
     option chains of ``chain_depth``. Any
     other id opens that ccxt exchange through :class:`~qbtc.market.ccxt_adapter.CcxtExchange`
     on its test environment unless ``testnet`` is False; ``as_of`` must then be None (a real
-    venue has no fixed clock), ``seed`` and ``trading`` are ignored.
+    venue has no fixed clock), ``seed`` and ``trading`` are ignored; ``base_url`` sends its
+    requests to a gateway (or a local stub) instead of the venue's own hosts.
     Unknown symbols raise :class:`~qbtc.market.errors.UnknownSymbolError` (at once for the
     simulated venue, when markets load for a ccxt one).
     """
@@ -73,6 +75,7 @@ def open_exchange(
         timeout_ms=timeout_ms,
         max_retries=max_retries,
         symbols=tuple(symbols),
+        base_url=base_url,
     )
 
 

@@ -1,4 +1,5 @@
-"""Opening brokers: paper on the simulator, ccxt on the testnet unless live, keys required."""
+"""Opening brokers: paper on the simulator, dry-run on a real venue without --live, and with
+--live the venue's testnet unless QBTC_EXCHANGE_TESTNET=false, keys required."""
 
 from __future__ import annotations
 
@@ -24,20 +25,23 @@ def test_live_needs_a_real_venue(data_dir: Path) -> None:
         open_broker(BrokerSettings(data_dir=data_dir, live=True))
 
 
-@pytest.mark.parametrize("live", [False, True])
-def test_a_ccxt_venue_needs_keys(live: bool) -> None:
+@pytest.mark.parametrize("testnet", [True, False])
+def test_sending_orders_to_a_ccxt_venue_needs_keys(testnet: bool) -> None:
     with pytest.raises(BrokerConfigError, match="QBTC_EXCHANGE_API_KEY") as caught:
-        open_broker(BrokerSettings(exchange="binanceusdm", live=live))
-    assert ("testnet" in str(caught.value)) is not live
+        open_broker(BrokerSettings(exchange="binanceusdm", live=True, testnet=testnet))
+    assert ("testnet keys" in str(caught.value)) is testnet
+    assert "without --live a run is a dry-run and needs no keys" in str(caught.value)
 
 
-def test_a_ccxt_venue_is_on_its_test_environment_unless_live() -> None:
+def test_live_orders_go_to_the_test_environment_unless_it_is_turned_off() -> None:
     keys = {"api_key": "k", "api_secret": "s", "symbols": ("BTC/USDT:USDT",)}
-    testnet = open_broker(BrokerSettings(exchange="binanceusdm", **keys))  # type: ignore[arg-type]
+    testnet = open_broker(BrokerSettings(exchange="binanceusdm", live=True, **keys))  # type: ignore[arg-type]
     assert isinstance(testnet.exchange, CcxtExchange)
-    assert (testnet.paper, testnet.exchange.sandbox, testnet.exchange.live) == (False, True, False)
-    live = open_broker(BrokerSettings(exchange="binanceusdm", live=True, **keys))  # type: ignore[arg-type]
-    assert (live.exchange.sandbox, live.exchange.live) == (False, True)  # type: ignore[attr-defined]
+    assert (testnet.paper, testnet.exchange.sandbox, testnet.mode) == (False, True, "testnet")
+    real = open_broker(
+        BrokerSettings(exchange="binanceusdm", live=True, testnet=False, **keys)  # type: ignore[arg-type]
+    )
+    assert (real.exchange.sandbox, real.exchange.live, real.mode) == (False, True, "live")  # type: ignore[attr-defined]
 
 
 def test_orders_carry_the_client_id_and_reduce_only(data_dir: Path) -> None:

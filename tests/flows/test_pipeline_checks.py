@@ -15,15 +15,25 @@ def test_paper_mode_needs_no_venue_check(data_dir):
 
 
 def test_live_on_the_simulated_venue_is_refused(data_dir):
-    with pytest.raises(ValueError, match="needs a real venue"):
+    with pytest.raises(ValueError, match="--live sends orders to a venue"):
         check_live_venue(load_settings(), live=True)
 
 
-def test_live_on_testnet_data_is_refused(data_dir):
-    settings = load_settings(exchange="binanceusdm")
-    with pytest.raises(ValueError, match="QBTC_EXCHANGE_TESTNET=false"):
-        check_live_venue(settings, live=True)
+def test_live_goes_to_the_testnet_first_with_its_data_or_to_the_real_venue(data_dir):
+    from qbtc.execution.modes import data_on_testnet, trading_mode
+
+    check_live_venue(load_settings(exchange="binanceusdm"), live=True)
     check_live_venue(load_settings(exchange="binanceusdm", exchange_testnet=False), live=True)
+    assert trading_mode("sim", live=False, testnet=True) == "paper"
+    assert trading_mode("binanceusdm", live=False, testnet=True) == "dry-run"
+    assert trading_mode("binanceusdm", live=True, testnet=True) == "testnet"
+    assert trading_mode("binanceusdm", live=True, testnet=False) == "live"
+    assert [data_on_testnet(m) for m in ("paper", "dry-run", "testnet", "live")] == [
+        False,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_parameters_refuse_unknown_fields_and_the_clock_is_utc():

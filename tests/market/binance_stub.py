@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from qbtc.market.ccxt_adapter import rebase_urls
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.universe import BY_SYMBOL
 
@@ -356,7 +357,4 @@ class BinanceStub:
 
 def point_client_at(client: Any, base_url: str) -> None:
     """Rewrite every ``urls['api']`` entry of a ccxt client to ``base_url`` + the same path."""
-    client.urls["api"] = {
-        name: base_url + urlparse(url).path if isinstance(url, str) else url
-        for name, url in client.urls["api"].items()
-    }
+    rebase_urls(client, base_url)
