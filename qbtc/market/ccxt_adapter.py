@@ -310,6 +310,25 @@ class CcxtExchange:
         client = self._trading_client()
         return dict(self._call("fetch_order", lambda: client.fetch_order(id, symbol, params or {})))
 
+    def fetch_delivery_price(self, underlying: str, expiry_ms: int) -> float:
+        """Deribit's delivery price (USD) of ``underlying`` on the day of ``expiry_ms``
+        (``public/get_delivery_prices``, index ``btc_usd``); an error elsewhere or before it
+        is published, never a made-up price."""
+        client = self.client
+        if self.id != "deribit":
+            raise ccxt.NotSupported(
+                f"{self.id}: no delivery prices in ccxt; its expired options settle on the venue"
+            )
+        day = time.strftime("%Y-%m-%d", time.gmtime(expiry_ms / 1000))
+        request = {"index_name": f"{underlying.lower()}_usd", "count": 30}
+        response = self._call(
+            "get_delivery_prices", lambda: client.publicGetGetDeliveryPrices(request)
+        )
+        for row in (response.get("result") or {}).get("data") or []:
+            if row.get("date") == day:
+                return float(row["delivery_price"])
+        raise ccxt.BadRequest(f"deribit has no delivery price of {underlying} for {day} yet")
+
     def fetch_orders_by_label(self, symbol: str, label: str) -> list[dict[str, Any]]:
         """Deribit: the orders of ``symbol`` whose ``label`` (Deribit's client order id) is
         ``label``, newest last (``private/get_order_state_by_label``; ccxt has no unified

@@ -114,6 +114,11 @@ class BookView:
                 out[key] = spec.usd_price(float(out[key]), forward)
         return out
 
+    def delivery_price(self, underlying: str, expiry_ms: int) -> float:
+        """The venue's delivery price (USD) of ``underlying`` options expiring at ``expiry_ms``
+        (Deribit: ``public/get_delivery_prices``; other venues do not publish it in ccxt)."""
+        return self.venue.fetch_delivery_price(underlying, expiry_ms)
+
     def usd_price(self, symbol: str, price: float) -> float:
         """A price as the venue quotes ``symbol`` (coin for inverse options) in USD."""
         spec = self.spec(symbol)

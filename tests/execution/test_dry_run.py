@@ -131,3 +131,9 @@ def test_a_deribit_dry_run_prices_coin_options_in_usd_and_never_calls_private(
         assert not [path for path, _ in venue.requests if "/private/" in path]
         if result.filled_quantity:
             assert result.average_price == pytest.approx(0.219 * FORWARD, rel=1e-3)
+        expiry_ms = 1_727_424_000_000  # 27 Sep 2024 08:00 UTC: settles at Deribit's price
+        view = broker.exchange.view  # type: ignore[attr-defined]
+        assert view.delivery_price("BTC", expiry_ms) == 65_702.36
+        assert venue.calls("/api/v2/public/get_delivery_prices") == [
+            {"index_name": "btc_usd", "count": "30"}
+        ]

@@ -397,6 +397,19 @@ class DeribitVenue:
                 ),
                 "/api/v2/public/get_time": lambda: (200, rpc(NOW_MS)),
                 "/api/v2/public/get_currencies": lambda: (200, rpc(CURRENCIES)),
+                # https://docs.deribit.com/#public-get_delivery_prices (its example's shape)
+                "/api/v2/public/get_delivery_prices": lambda: (
+                    200,
+                    rpc(
+                        {
+                            "data": [
+                                {"date": "2024-09-27", "delivery_price": 65_702.36},
+                                {"date": "2024-09-26", "delivery_price": 64_115.81},
+                            ],
+                            "records_total": 2,
+                        }
+                    ),
+                ),
                 "/api/v2/public/ticker": lambda: (
                     200,
                     rpc(OPTION_TICKER if params.get("instrument_name") == OPTION else PERP_TICKER),
