@@ -23,7 +23,7 @@ from typing import Any
 from qbtc.market.ccxt_adapter import CcxtExchange
 from qbtc.market.contract_spec import ContractSpec, underlying_price_from_ticker
 from qbtc.market.protocol import OHLCV
-from qbtc.market.sim.seam import TradingBackend
+from qbtc.market.sim.seam import TradingBackend, TradingDelegate
 
 _PRICE_KEYS = ("bid", "ask", "last", "close", "open", "high", "low", "markPrice", "vwap")
 
@@ -127,7 +127,7 @@ class BookView:
         return spec.usd_price(price, underlying_price_from_ticker(self.venue.fetch_ticker(symbol)))
 
 
-class DryRunExchange:
+class DryRunExchange(TradingDelegate):
     """A real venue's public data and a paper trading side (see the module docstring)."""
 
     def __init__(self, venue: CcxtExchange, trading: TradingBackend) -> None:
@@ -174,41 +174,10 @@ class DryRunExchange:
         return self.venue.fetch_option_chain(code)
 
     # -- trading: the paper side ---------------------------------------------------------------
-    def create_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """A paper order; a limit price comes as the venue quotes it (coin for an inverse
-        option) and is filled against the live quotes in USD."""
-        usd = None if price is None else self.view.usd_price(symbol, price)
-        return self.trading.create_order(symbol, type, side, amount, usd, params)
+    def _backend(self, method: str) -> TradingBackend:
+        return self.trading
 
-    def cancel_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self.trading.cancel_order(id, symbol, params)
-
-    def fetch_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self.trading.fetch_order(id, symbol, params)
-
-    def fetch_open_orders(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        return self.trading.fetch_open_orders(symbol, since, limit, params)
-
-    def fetch_balance(self) -> dict[str, Any]:
-        return self.trading.fetch_balance()
-
-    def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
-        return self.trading.fetch_positions(symbols)
+    def _order_price(self, symbol: str, price: float | None) -> float | None:
+        """A limit price comes as the venue quotes it (coin for an inverse option) and is
+        filled against the live quotes in USD."""
+        return None if price is None else self.view.usd_price(symbol, price)

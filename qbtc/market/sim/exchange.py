@@ -18,13 +18,12 @@ import numpy as np
 from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.market.errors import UnknownSymbolError
-from qbtc.market.protocol import SettlementHistory
 from qbtc.market.sim import tickers
 from qbtc.market.sim.chain import option_chain
 from qbtc.market.sim.markets import all_markets, option_market, perp_market
 from qbtc.market.sim.option_trading import SETTLEMENT_WINDOW_MS
 from qbtc.market.sim.options import ChainDepth
-from qbtc.market.sim.seam import TradingBackend
+from qbtc.market.sim.seam import TradingBackend, TradingDelegate
 from qbtc.market.sim.snapshot import last_closed_bar_ms, minute_window
 from qbtc.market.sim.universe import BY_SYMBOL, EPOCH_MS, MINUTE_MS, OPTION_UNDERLYINGS
 
@@ -63,7 +62,7 @@ def _to_ms(as_of: datetime | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-class SimExchange:
+class SimExchange(TradingDelegate):
     """Deterministic simulated venue (perps and BTC/ETH options), ccxt unified subset.
 
     Parameters
@@ -234,55 +233,9 @@ class SimExchange:
             )
         return self.trading
 
-    def create_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        self.market(symbol)
-        return self._backend("create_order").create_order(symbol, type, side, amount, price, params)
-
-    def cancel_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self._backend("cancel_order").cancel_order(id, symbol, params)
-
-    def fetch_order(
-        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self._backend("fetch_order").fetch_order(id, symbol, params)
-
-    def fetch_open_orders(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        return self._backend("fetch_open_orders").fetch_open_orders(symbol, since, limit, params)
-
-    def fetch_balance(self) -> dict[str, Any]:
-        return self._backend("fetch_balance").fetch_balance()
-
-    def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
-        return self._backend("fetch_positions").fetch_positions(symbols)
-
-    def fetch_my_settlement_history(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        """The account's option settlements at expiry (ccxt ``fetchMySettlementHistory``)."""
-        backend = self._backend("fetch_my_settlement_history")
-        if not isinstance(backend, SettlementHistory):
-            raise _ccxt_error("NotSupported", "sim: this trading backend does not settle options")
-        return backend.fetch_my_settlement_history(symbol, since, limit, params)
+    def _order_price(self, symbol: str, price: float | None) -> float | None:
+        self.market(symbol)  # an unknown or expired symbol is refused before the backend
+        return price
 
 
 def _aggregate(bars: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from qbtc.market.protocol import Trading
+from qbtc.market.protocol import SettlementHistory, Trading
 
 
 @runtime_checkable
@@ -51,3 +51,70 @@ class TradingBackend(Trading, Protocol):
         :class:`qbtc.market.protocol.Trading`.
         """
         ...
+
+
+class TradingDelegate:
+    """The trading methods of an exchange whose trading side is a :class:`TradingBackend`.
+
+    Each forwards to ``self._backend(method)``; :meth:`_order_price` runs before an order is
+    placed (to check the symbol, or to express a limit price in the backend's units). Used by
+    the simulated venue and by the dry-run exchange (:mod:`qbtc.market.dryrun`).
+    """
+
+    def _backend(self, method: str) -> TradingBackend:
+        raise NotImplementedError
+
+    def _order_price(self, symbol: str, price: float | None) -> float | None:
+        return price
+
+    def create_order(
+        self,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        price = self._order_price(symbol, price)
+        return self._backend("create_order").create_order(symbol, type, side, amount, price, params)
+
+    def cancel_order(
+        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._backend("cancel_order").cancel_order(id, symbol, params)
+
+    def fetch_order(
+        self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._backend("fetch_order").fetch_order(id, symbol, params)
+
+    def fetch_open_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._backend("fetch_open_orders").fetch_open_orders(symbol, since, limit, params)
+
+    def fetch_balance(self) -> dict[str, Any]:
+        return self._backend("fetch_balance").fetch_balance()
+
+    def fetch_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
+        return self._backend("fetch_positions").fetch_positions(symbols)
+
+    def fetch_my_settlement_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The account's option settlements at expiry (ccxt ``fetchMySettlementHistory``)."""
+        backend = self._backend("fetch_my_settlement_history")
+        if not isinstance(backend, SettlementHistory):
+            import ccxt  # only on this error path: importing ccxt takes seconds
+
+            raise ccxt.NotSupported("this trading backend does not settle options")
+        return backend.fetch_my_settlement_history(symbol, since, limit, params)
