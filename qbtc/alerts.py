@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from qbtc.lake import write_dataset
+from qbtc.lake.writer import write_dataset
 from qbtc.schemas import ALERTS
 
 

@@ -26,6 +26,7 @@ from qbtc.features.options import (
 )
 from qbtc.features.perp import COLLECT_ENGINE, WARMUP_BARS, compute_perp_features
 from qbtc.lake import scan_dataset
+from qbtc.lake.integrity import sound_files
 from qbtc.lake.layout import prune_files
 from qbtc.schemas import (
     FEATURES,
@@ -84,7 +85,7 @@ def scan_option_quotes(
     working once files carry the column again.
     """
     ds = OPTION_QUOTES
-    files = prune_files(lake_dir, ds, start=start, end=end)
+    files = sound_files(lake_dir, prune_files(lake_dir, ds, start=start, end=end))
     if not files:
         return ds.empty().lazy()
     stored = {n: t for n, t in ds.columns.items() if n != "underlying"} | {WRITTEN_AT: TS}

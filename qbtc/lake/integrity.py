@@ -10,18 +10,19 @@ The rows it held are missing until the stage that wrote them runs again; nothing
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import pyarrow.parquet as pq
+
+from qbtc.alerts import record_alert
+from qbtc.lake.layout import data_files, dataset_dir
+from qbtc.schemas import DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -87,41 +88,39 @@ def quarantine(root: Path, path: Path, problem: str) -> QuarantinedFile | None:
 
 
 def _alert(root: Path, found: QuarantinedFile) -> None:
-    import polars as pl
-
-    from qbtc.lake.writer import write_dataset
-    from qbtc.schemas import ALERTS
-
-    now = datetime.now(UTC)
-    row = {
-        "alert_id": hashlib.sha256(f"{ALERT_KIND}|{found.path}".encode()).hexdigest()[:24],
-        "run_id": "lake",
-        "timestamp": now,
-        "kind": ALERT_KIND,
-        "severity": "critical",
-        "message": found.message,
-        "details": json.dumps(
-            {"file": str(found.path), "moved_to": str(found.moved_to), "problem": found.problem}
-        ),
-    }
+    details = {"file": str(found.path), "moved_to": str(found.moved_to), "problem": found.problem}
     try:
-        write_dataset(root, ALERTS, pl.DataFrame([row], schema=ALERTS.schema))
+        record_alert(
+            root,
+            kind=ALERT_KIND,
+            run_id="lake",
+            message=found.message,
+            severity="critical",
+            details=details,
+        )
     except Exception as exc:  # the file is already aside; the log line above names it
         log.error("could not record the alert for %s: %s", found.path, exc)
 
 
-def sound_files(root: Path, files: Iterable[Path], *, deep: bool = False) -> list[Path]:
+def sound_files(
+    root: Path, files: Iterable[Path], *, deep: bool = False, skip_missing: bool = False
+) -> list[Path]:
     """``files`` without the corrupt ones, which are quarantined (each file checked once).
 
     ``deep`` reads every file in full (and again even if checked before): the path taken
-    after a read failed on a file whose footer was sound.
+    after a read failed on a file whose footer was sound. A listed file that is gone (merged
+    away by a concurrent compaction) raises ``FileNotFoundError``, so a read lists again
+    (:func:`qbtc.lake.layout.retry_vanished_files`) instead of silently losing its rows;
+    ``skip_missing`` leaves it out instead (a whole-lake check).
     """
     kept: list[Path] = []
     for path in files:
         try:
             signature = _signature(path)
         except FileNotFoundError:
-            continue
+            if skip_missing:
+                continue
+            raise
         with _lock:
             known = _checked.get(path) == signature
         if known and not deep:
@@ -139,16 +138,13 @@ def sound_files(root: Path, files: Iterable[Path], *, deep: bool = False) -> lis
 
 def lake_files(root: Path) -> list[Path]:
     """Every data file of every dataset under ``root``."""
-    from qbtc.lake.layout import data_files, dataset_dir
-    from qbtc.schemas import DATASETS
-
     return [f for ds in DATASETS.values() for f in data_files(dataset_dir(root, ds))]
 
 
 def check_lake(root: Path, *, deep: bool = False) -> list[Path]:
     """Quarantine every corrupt file of the lake; returns the files moved aside."""
     files = lake_files(root)
-    kept = set(sound_files(root, files, deep=deep))
+    kept = set(sound_files(root, files, deep=deep, skip_missing=True))
     return [f for f in files if f not in kept and not f.exists()]
 
 

@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import polars as pl
 
-from qbtc.lake.integrity import sound_files
 from qbtc.schemas import Dataset, Partition
 from qbtc.symbols import symbol_key
 
@@ -115,9 +114,8 @@ def prune_files(
 ) -> list[Path]:
     """Files of ``dataset`` that can hold rows for ``symbols`` between ``start`` and ``end``.
 
-    Pruning is done on directory names only; each file's footer is checked the first time
-    this process lists it, and a corrupt file is quarantined and left out
-    (:mod:`qbtc.lake.integrity`).
+    Pruning is done on directory names only (readers then pass the list through
+    :func:`qbtc.lake.integrity.sound_files`, which quarantines and leaves out a corrupt file).
     """
     keys = {symbol_key(s) for s in symbols} if symbols is not None else None
     start_dt = start if isinstance(start, datetime) or start is None else None
@@ -136,4 +134,4 @@ def prune_files(
                 keep &= low[: len(value)] <= value <= high[: len(value)] if value else True
         if keep:
             selected.extend(sorted(directory.glob("*.parquet")))
-    return sound_files(root, selected)
+    return selected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from qbtc.lake.integrity import retry_corrupt_files
+from qbtc.lake.integrity import retry_corrupt_files, sound_files
 from qbtc.lake.layout import prune_files, retry_vanished_files
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
 
@@ -27,7 +27,7 @@ def scan_dataset(
     with no files yet gives an empty frame with the right schema.
     """
     ds = dataset if isinstance(dataset, Dataset) else get_dataset(dataset)
-    files = prune_files(root, ds, symbols=symbols, start=start, end=end)
+    files = sound_files(root, prune_files(root, ds, symbols=symbols, start=start, end=end))
     if not files:
         return ds.empty().lazy()
     # Files written before a column was added to the schema read it as null.

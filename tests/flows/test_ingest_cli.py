@@ -39,7 +39,7 @@ def _files(lake_dir: Path) -> list[Path]:
         (["--symbol", "BTC/USDT:USDT"], "--from-file and --symbol go together"),
         (["--from-file", "x.csv", "--symbol", "BTCUSDT"], "did you mean BTC/USDT:USDT"),
         (["--from-file", "x.csv", "--symbol", "BTC/USDT:USDT", "--days", "2"], "only --symbol"),
-        (["--timeframe", "7x"], "unsupported timeframe '7x'"),
+        (["--timeframe", "7x"], "timeframe '7x' is not <n><unit>"),
         (["--exchange", "binanceusdm", "--as-of", "2026-01-05T00:00Z"], "simulated venue only"),
         (["--as-of", "yesterday"], "is not ISO 8601"),
     ],

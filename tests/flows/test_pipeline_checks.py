@@ -54,7 +54,8 @@ def test_the_sizing_method_is_a_pipeline_parameter_that_reaches_the_risk_stage(m
     seen: dict[str, object] = {}
     monkeypatch.setattr(pipeline_module, "risk", SimpleNamespace(fn=lambda **kw: seen.update(kw)))
     params = PipelineParameters(sizing="mean_variance")
-    calls = dict(stage_calls(params, Settings(), datetime(2026, 1, 5, tzinfo=UTC), "run-1"))
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    calls = dict(stage_calls(params, Settings(), at, "run-1", {}))
     calls["risk"]()
     assert seen["sizing"] == "mean_variance"
     schema = PipelineParameters.model_json_schema()["properties"]["sizing"]
