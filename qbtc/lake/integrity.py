@@ -20,7 +20,6 @@ from typing import TypeVar
 
 import pyarrow.parquet as pq
 
-from qbtc.alerts import record_alert
 from qbtc.lake.layout import data_files, dataset_dir
 from qbtc.schemas import DATASETS
 
@@ -88,6 +87,9 @@ def quarantine(root: Path, path: Path, problem: str) -> QuarantinedFile | None:
 
 
 def _alert(root: Path, found: QuarantinedFile) -> None:
+    # Imported here: qbtc.alerts writes through the lake package, which imports this module.
+    from qbtc.alerts import record_alert
+
     details = {"file": str(found.path), "moved_to": str(found.moved_to), "problem": found.problem}
     try:
         record_alert(
