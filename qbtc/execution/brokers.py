@@ -182,12 +182,13 @@ class Broker:
     def fetch_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any] | None:
         """The venue's order with this client id, or None when the venue has none.
 
-        Deribit is asked by label (``private/get_order_state_by_label``); other venues by
-        ccxt's ``clientOrderId``. A look-up the venue answers with an error raises (the
+        A ccxt venue is asked where it keeps the id (Deribit's label, Bybit's
+        ``orderLinkId``: :meth:`~qbtc.market.ccxt_adapter.CcxtExchange.fetch_orders_by_client_id`);
+        the simulated venue by ccxt's ``clientOrderId``. A look-up the venue answers with an error raises (the
         caller treats that as "unknown, look again"), never as "no such order".
         """
-        lookup = getattr(self.exchange, "fetch_orders_by_label", None)
-        if CLIENT_ID_PARAMS.get(self.exchange.id) == "label" and lookup is not None:
+        lookup = getattr(self.exchange, "fetch_orders_by_client_id", None)
+        if lookup is not None:  # a ccxt venue: asked where it keeps the id
             orders = lookup(symbol, client_order_id)
             return self._book_order(orders[-1]) if orders else None
         try:

@@ -329,6 +329,38 @@ class CcxtExchange:
                 return float(row["delivery_price"])
         raise ccxt.BadRequest(f"deribit has no delivery price of {underlying} for {day} yet")
 
+    def fetch_orders_by_client_id(self, symbol: str, client_order_id: str) -> list[dict[str, Any]]:
+        """The orders of ``symbol`` with this client order id (newest last; empty: none).
+
+        Each venue is asked where it keeps the id: Deribit by ``label``
+        (:meth:`fetch_orders_by_label`), Bybit by ``orderLinkId`` on ``/v5/order/realtime``
+        (open and recent orders of a unified account), others through ccxt's
+        ``fetch_order`` with ``clientOrderId`` (Binance's ``origClientOrderId``). A venue
+        error raises: a failed look-up is "unknown, look again", never "no such order".
+        """
+        if self.id == "deribit":
+            return self.fetch_orders_by_label(symbol, client_order_id)
+        client = self._trading_client()
+        self._check_symbol(symbol)
+        if self.id == "bybit":
+            market = client.market(symbol)
+            category = client.get_bybit_type("fetchOrder", market, {})[0]
+            request = {"category": category, "symbol": market["id"]}
+            request["orderLinkId"] = client_order_id
+            response = self._call(
+                "order_realtime", lambda: client.privateGetV5OrderRealtime(request)
+            )
+            rows = (response.get("result") or {}).get("list") or []
+            return [dict(o) for o in client.parse_orders(rows, market)]
+        try:
+            order = self._call(
+                "fetch_order",
+                lambda: client.fetch_order("", symbol, {"clientOrderId": client_order_id}),
+            )
+        except ccxt.OrderNotFound:
+            return []
+        return [dict(order)]
+
     def fetch_orders_by_label(self, symbol: str, label: str) -> list[dict[str, Any]]:
         """Deribit: the orders of ``symbol`` whose ``label`` (Deribit's client order id) is
         ``label``, newest last (``private/get_order_state_by_label``; ccxt has no unified
