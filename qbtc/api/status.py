@@ -17,8 +17,10 @@ import duckdb
 import polars as pl
 
 from qbtc.api.context import ApiContext, clean_row
-from qbtc.api.lakestate import KILL_SWITCH, KILL_SWITCH_FILE
+from qbtc.api.lakestate import KILL_SWITCH
 from qbtc.api.models import DatasetFreshness, KillSwitchStatus, QualityGate, RunSummary
+from qbtc.lake.integrity import QUARANTINE_DIR
+from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import DATASETS
 from qbtc.serving import ServingState, read_serving_state
 
@@ -64,6 +66,14 @@ def freshness(context: ApiContext, now: datetime) -> list[DatasetFreshness]:
             )
         )
     return out
+
+
+def corrupt_files(context: ApiContext) -> list[str]:
+    """Lake files moved aside as corrupt (``<lake>/_corrupt``), relative to the lake."""
+    aside = context.lake_dir / QUARANTINE_DIR
+    if not aside.is_dir():
+        return []
+    return sorted(str(p.relative_to(context.lake_dir)) for p in aside.rglob("*.parquet"))
 
 
 def last_pipeline_completed(context: ApiContext) -> datetime | None:
@@ -116,28 +126,12 @@ def quality_gate(context: ApiContext) -> QualityGate:
     )
 
 
-def _parse_since(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    stamp = datetime.fromisoformat(str(value))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
 def _read_kill_switch(context: ApiContext) -> KillSwitchStatus:
-    path = context.state_dir / KILL_SWITCH_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        on, reason = raw["on"], raw.get("reason")
-        if not isinstance(on, bool) or not (reason is None or isinstance(reason, str)):
-            raise TypeError("bad field types")
-        return KillSwitchStatus(
-            on=on, reason=reason, since=_parse_since(raw.get("since")), readable=True
-        )
-    except FileNotFoundError:
-        return KillSwitchStatus(on=False, reason=None, since=None, readable=True)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        # Same rule as the risk stage: an unreadable state must not read as "trading allowed".
+    state, error = KillSwitch(context.state_dir).read()
+    if error is not None:
+        # The file's path and parser message stay in the logs, not in a public answer.
         return KillSwitchStatus(on=True, reason=UNREADABLE, since=None, readable=False)
+    return KillSwitchStatus(on=state.on, reason=state.reason, since=state.since, readable=True)
 
 
 def kill_switch_status(context: ApiContext) -> KillSwitchStatus:
@@ -167,6 +161,7 @@ class DeskStatus:
     max_market_lag_s: float
     serving: ServingState | None = None
     pipeline_completed: datetime | None = None
+    corrupt: tuple[str, ...] = ()
 
     @property
     def market_lag_s(self) -> float | None:
@@ -198,6 +193,14 @@ class DeskStatus:
             for d in self.datasets
             if d.error
         ]
+        if self.corrupt:
+            first = self.corrupt[0]
+            more = f" and {len(self.corrupt) - 1} more" if len(self.corrupt) > 1 else ""
+            message = (
+                f"{len(self.corrupt)} corrupt lake file(s) moved aside ({first}{more}): their "
+                "rows are missing until the stage that wrote them runs again; then delete them"
+            )
+            out.append(("unreadable", message))
         lag = self.market_lag_s
         if lag is not None and lag > self.max_market_lag_s:
             limit = _duration(self.max_market_lag_s)
@@ -252,4 +255,5 @@ def desk_status(context: ApiContext) -> DeskStatus:
         max_market_lag_s=context.max_data_lag_s,
         serving=read_serving_state(context.state_dir),
         pipeline_completed=last_pipeline_completed(context),
+        corrupt=tuple(corrupt_files(context)),
     )

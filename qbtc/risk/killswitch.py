@@ -37,14 +37,22 @@ class KillSwitch:
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / FILE_NAME
 
-    def status(self) -> KillSwitchState:
-        """The current state: off without a state file, on when the file is malformed."""
+    def read(self) -> tuple[KillSwitchState, StateFileError | None]:
+        """The stored state and, when the file is malformed, why (the state is then "on").
+
+        The one parser of the file, for the pipeline and the API alike.
+        """
         try:
             state = read_state(self.path, KillSwitchState)
         except StateFileError as exc:
             # A state file we cannot read must not silently mean "trading allowed".
-            return KillSwitchState(on=True, reason=f"{exc} (qbtc kill-switch off rewrites it)")
-        return state or KillSwitchState(on=False)
+            reason = f"{exc} (qbtc kill-switch off rewrites it)"
+            return KillSwitchState(on=True, reason=reason), exc
+        return state or KillSwitchState(on=False), None
+
+    def status(self) -> KillSwitchState:
+        """The current state: off without a state file, on when the file is malformed."""
+        return self.read()[0]
 
     def trip(self, reason: str, *, now: datetime | None = None) -> KillSwitchState:
         """Turn the switch on with ``reason``. Tripping it again keeps the first reason/time."""

@@ -135,3 +135,19 @@ def test_a_dead_scheduler_state_is_not_serving(data_dir):
     assert read_serving_state(state_dir) is None
     (state_dir / "serving.json").write_text("[]")
     assert read_serving_state(state_dir) is None
+
+
+def test_health_names_a_corrupt_lake_file_and_keeps_serving(own_lake: FixtureLake, data_dir):
+    victim = sorted((own_lake.root / "ohlcv").rglob("*.parquet"))[0]
+    victim.write_bytes(victim.read_bytes()[:100])  # truncated, as by a crash or a full disk
+    with TestClient(create_app(make_settings(data_dir))) as client:
+        response = client.get("/api/health")
+        positions = client.get("/api/positions")
+        metrics = client.get("/metrics").text
+    assert response.status_code == 200
+    assert positions.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    (problem,) = [p for p in body["problems"] if "corrupt lake file" in p]
+    assert problem.startswith("1 corrupt lake file(s) moved aside (_corrupt/ohlcv/")
+    assert 'qbtc_health_problems{kind="unreadable"} 1.0' in metrics
