@@ -11,14 +11,21 @@ import polars as pl
 import pytest
 
 from qbtc.execution.brokers import Broker
-from qbtc.execution.cycle import ExecutionConfig, reconcile_book, snapshot_positions, submit_intents
-from qbtc.execution.intents import OrderIntent
+from qbtc.execution.cycle import (
+    ExecutionConfig,
+    reconcile_book,
+    run_execution,
+    snapshot_positions,
+    submit_intents,
+)
+from qbtc.execution.intents import OrderIntent, intents_frame, load_intents
 from qbtc.execution.venue_rules import VenueRules, option_limit_price, rule_intent
-from qbtc.lake import read_dataset
+from qbtc.lake import read_dataset, write_dataset
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange
 from qbtc.risk.killswitch import KillSwitch
-from tests.execution.conftest import AS_OF, BAR, open_venue
+from tests.execution.conftest import AS_OF, BAR, SYMBOLS, open_venue
+from tests.execution.test_crash import run_worker
 
 EXPIRY = datetime(2026, 1, 6, 8, tzinfo=UTC)
 AFTER_EXPIRY = EXPIRY + timedelta(minutes=5)
@@ -187,3 +194,29 @@ def test_open_orders_on_an_expired_option_expire_with_it(
     state = config.ledger().order_state(result.client_order_id)
     assert state is not None
     assert state.status == "cancelled"
+
+
+def test_a_kill_9_after_an_option_ack_and_a_rerun_leave_exactly_one_order(
+    venue: SimExchange, data_dir: Path
+) -> None:
+    """The process dies after the venue acknowledged the option order, before the ledger
+    heard: the re-run finds it by client order id and sends nothing."""
+    symbol = atm_call(venue)
+    intent = option_intent(venue, symbol, "buy", 0.2)
+    write_dataset(data_dir / "lake", "order_intents", intents_frame([intent]))
+    crashed = run_worker(data_dir, "risk-run-1", "after_ack")
+    assert crashed.returncode == 9, crashed.stderr[-2000:]
+
+    config = ExecutionConfig(data_dir / "lake", data_dir / "state", symbols=SYMBOLS)
+    report = run_execution(
+        Broker(open_venue(data_dir), paper=True),
+        config,
+        load_intents(data_dir / "lake", "risk-run-1"),
+        run_id="rerun",
+        kill_switch=KillSwitch(data_dir / "state"),
+    )
+    assert [r.action for r in report.results] == ["none"]
+    assert not report.reconciliation.tripped
+    venue_book = read_dataset(data_dir / "lake", "sim_venue_orders")
+    assert venue_book["client_order_id"].to_list() == [intent.client_order_id]
+    assert config.ledger().fills()["quantity"].sum() == pytest.approx(0.2)

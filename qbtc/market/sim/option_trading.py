@@ -1,4 +1,4 @@
-"""How the simulated venue trades and settles its options (pure functions, no state).
+"""How the simulated venue trades and settles its options.
 
 The simulated options are **linear**: European options on BTC and ETH, premium, fees and
 settlement in USDT per 1 coin of underlying (Binance European Options and OKX/Bybit USDT
@@ -26,9 +26,13 @@ amounts of inverse venues are converted by the one rule of :mod:`qbtc.market.con
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from qbtc.market.contracts import OptionContract
+from qbtc.market.contracts import OptionContract, is_option_symbol, parse_option_symbol
+from qbtc.market.settlement import expiry_value
+from qbtc.market.sim.trading_state import AccountState, OrderRecord
 
 SETTLEMENT_WINDOW_MS = 30 * 60_000
 
@@ -91,3 +95,73 @@ def short_margin(contract: OptionContract, mark: float, index: float) -> float:
     else:
         out_of_money = max(index - contract.strike, 0.0)
     return mark + max(0.15 * index - out_of_money, 0.1 * index)
+
+
+def touch_of(ticker: Mapping[str, Any]) -> Touch:
+    """The quote of a ccxt option ticker (bid, ask, their sizes, the index)."""
+    return Touch(
+        bid=ticker.get("bid"),
+        ask=ticker.get("ask"),
+        bid_size=float(ticker.get("bidVolume") or 0.0),
+        ask_size=float(ticker.get("askVolume") or 0.0),
+        index=float(ticker.get("indexPrice") or 0.0),
+    )
+
+
+def match_option(
+    account: AccountState,
+    order: OrderRecord,
+    ticker: Mapping[str, Any],
+    now: int,
+    *,
+    minutes: float,
+    resting: bool,
+    fees: OptionFees,
+) -> bool:
+    """Fill ``order`` against the option's quote at ``now``; True when the order changed.
+
+    A resting limit order fills at its own price (a maker); a market order's unquoted rest
+    expires (immediate or cancel).
+    """
+    touch = touch_of(ticker)
+    quantity, price = fillable(order.side, order.price, touch, order.remaining, minutes)
+    if quantity > 0:
+        if resting and order.price is not None:
+            price = order.price
+        fee = option_fee(quantity, price, touch.index, fees)
+        order.add_fill(quantity, price, fee, now)
+        account.apply_fill(order.symbol, order.side, quantity, price, fee)
+    if order.type == "market" and order.status == "open":
+        order.status, order.updated_ms = "expired", now
+        return True
+    return quantity > 0
+
+
+def is_expired(symbol: str, now: int) -> bool:
+    """Whether ``symbol`` is an option whose expiry is at or before ``now`` (ms)."""
+    if not is_option_symbol(symbol):
+        return False
+    return parse_option_symbol(symbol).expiry.timestamp() * 1000 <= now
+
+
+def settle_expired(
+    account: AccountState,
+    now: int,
+    delivery_price: Callable[[str, int], float],
+    fees: OptionFees,
+) -> None:
+    """Expire open orders on options past expiry, then settle each such position at its
+    delivery price (``delivery_price(underlying, expiry_ms)``), realising its PnL."""
+    for order in account.orders.values():
+        if order.status == "open" and is_expired(order.symbol, now):
+            order.status, order.updated_ms = "expired", now
+            account.touch(order)
+    for symbol, position in sorted(account.positions.items()):
+        if position.quantity == 0 or not is_expired(symbol, now):
+            continue
+        contract = parse_option_symbol(symbol)
+        expiry_ms = int(contract.expiry.timestamp() * 1000)
+        delivery = delivery_price(contract.base, expiry_ms)
+        value = expiry_value(contract, delivery)
+        fee = delivery_fee(position.quantity, value, delivery, fees)
+        account.settle(symbol, contract, expiry_ms, delivery, value, fee)

@@ -33,17 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qbtc.execution.venue_rules import VenueRules, amount_to_precision
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
-from qbtc.market.settlement import expiry_value
 from qbtc.market.sim.option_trading import (
     OptionFees,
-    Touch,
-    delivery_fee,
-    fillable,
-    option_fee,
+    match_option,
+    settle_expired,
     short_margin,
 )
+from qbtc.market.sim.order_rules import venue_refusal
 from qbtc.market.sim.seam import MarketView
 from qbtc.market.sim.trading_state import (
     AccountState,
@@ -311,35 +308,16 @@ class SimTrading:
     def _check_rules(
         self, symbol: str, side: str, amount: float, price: float | None, reduce_only: bool
     ) -> None:
-        """Refuse an order off the market's grid or outside its limits, as Binance does.
-
-        Codes and ccxt classes of Binance USD-M: -1111 (``BadRequest``, amount off the lot),
-        -4004 / -4005 (``BadRequest``, amount below / above the limits), -4014
-        (``BadRequest``, price off the tick) and -4164 (``InvalidOrder``, notional below the
-        minimum, reduce-only orders exempt).
-        """
-        rules = VenueRules.from_market(self.market.market(symbol))
-        lot = rules.amount_step
-        if lot is not None and not _on_grid(amount / rules.contract_size, lot):
-            raise self._error(
-                "BadRequest", -1111, "Precision is over the maximum defined for this asset."
-            )
-        if rules.min_amount is not None and amount < rules.min_amount * (1 - 1e-12):
-            raise self._error("BadRequest", -4004, "Quantity less than min quantity.")
-        if rules.max_amount is not None and amount > rules.max_amount * (1 + 1e-12):
-            raise self._error("BadRequest", -4005, "Quantity greater than max quantity.")
-        step = rules.price_step
-        if price is not None and step is not None and not _on_grid(price, step):
-            raise self._error("BadRequest", -4014, "Price not increased by tick size.")
-        if rules.min_cost is not None and not reduce_only:
-            notional = amount * rules.contract_size * (price or self._mark(symbol))
-            if notional < rules.min_cost:
-                raise self._error(
-                    "InvalidOrder",
-                    -4164,
-                    f"Order's notional must be no smaller than {rules.min_cost:g} "
-                    "(unless you choose reduce only).",
-                )
+        """Refuse an order off the market's grid or outside its limits, as Binance does."""
+        refusal = venue_refusal(
+            self.market.market(symbol),
+            amount,
+            price,
+            reduce_only=reduce_only,
+            mark=lambda: self._mark(symbol),
+        )
+        if refusal is not None:
+            raise self._error(*refusal)
 
     def _check_margin(self, account: AccountState, symbol: str, side: str, amount: float) -> None:
         """Reject when initial margin of positions, open orders and this order exceeds equity."""
@@ -415,44 +393,19 @@ class SimTrading:
     def _match_option(
         self, account: AccountState, order: OrderRecord, now: int, *, minutes: float, resting: bool
     ) -> bool:
-        """Fill an option order against the chain's quote and its size (see the docstring)."""
+        """Fill an option order against the chain's quote and its size."""
         ticker = self.market.fetch_ticker(order.symbol)
-        touch = Touch(
-            bid=ticker.get("bid"),
-            ask=ticker.get("ask"),
-            bid_size=float(ticker.get("bidVolume") or 0.0),
-            ask_size=float(ticker.get("askVolume") or 0.0),
-            index=float(ticker.get("indexPrice") or 0.0),
+        fees = self.config.option_fees
+        return match_option(
+            account, order, ticker, now, minutes=minutes, resting=resting, fees=fees
         )
-        quantity, price = fillable(order.side, order.price, touch, order.remaining, minutes)
-        if quantity > 0:
-            if resting and order.price is not None:
-                price = order.price  # a resting order fills at its own price, as a maker
-            fee = option_fee(quantity, price, touch.index, self.config.option_fees)
-            order.add_fill(quantity, price, fee, now)
-            account.apply_fill(order.symbol, order.side, quantity, price, fee)
-        if order.type == "market" and order.status == "open":
-            order.status, order.updated_ms = "expired", now  # IOC: the unquoted rest expires
-            return True
-        return quantity > 0
 
     def _settle_options(self, account: AccountState, now: int) -> None:
         """Settle every option position whose expiry has passed; expire its open orders."""
-        for order in account.orders.values():
-            if order.status == "open" and _expired(order.symbol, now):
-                order.status, order.updated_ms = "expired", now
-                account.touch(order)
-        for symbol, position in sorted(account.positions.items()):
-            if position.quantity == 0 or not is_option_symbol(symbol):
-                continue
-            contract = parse_option_symbol(symbol)
-            expiry_ms = int(contract.expiry.timestamp() * 1000)
-            if expiry_ms > now:
-                continue
-            delivery = self.market.delivery_price(contract.base, expiry_ms)
-            value = expiry_value(contract, delivery)
-            fee = delivery_fee(position.quantity, value, delivery, self.config.option_fees)
-            account.settle(symbol, contract, expiry_ms, delivery, value, fee)
+        market = self.market
+        settle_expired(
+            account, now, lambda u, at: market.delivery_price(u, at), self.config.option_fees
+        )
 
     def _settle_funding(self, account: AccountState, now: int) -> None:
         """Pay or receive funding at every 8h boundary passed since the last settlement."""
@@ -502,20 +455,6 @@ class SimTrading:
         if found is None:
             raise self._error("OrderNotFound", -2013, "Order does not exist.")
         return found
-
-
-def _expired(symbol: str, now: int) -> bool:
-    """Whether ``symbol`` is an option whose expiry is at or before ``now`` (ms)."""
-    if not is_option_symbol(symbol):
-        return False
-    return parse_option_symbol(symbol).expiry.timestamp() * 1000 <= now
-
-
-def _on_grid(value: float, step: float) -> bool:
-    """Whether ``value`` is a whole number of ``step`` (decimal arithmetic, as the venue)."""
-    return amount_to_precision(value, step) == value or math.isclose(
-        round(value / step) * step, value, rel_tol=1e-12, abs_tol=0.0
-    )
 
 
 def _ccxt_error(kind: str, message: str) -> Exception:
