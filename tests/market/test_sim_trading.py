@@ -415,3 +415,10 @@ def test_an_account_saved_before_options_settled_still_reads(
     again = open_trading(data_dir, market)
     assert again.fetch_positions()[0]["contracts"] == 1.0
     assert again.fetch_my_settlement_history() == []
+
+
+def test_a_partial_fill_is_a_whole_number_of_lots(sim: SimExchange) -> None:
+    order = sim.create_order("ADA/USDT:USDT", "market", "buy", 200_000.0, None, {})
+    assert order["status"] == "open"
+    assert 0 < order["filled"] < 200_000.0
+    assert order["filled"] == int(order["filled"])  # ADA's lot is one coin

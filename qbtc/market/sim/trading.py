@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qbtc.execution.venue_rules import VenueRules, amount_to_precision
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.market.sim.option_trading import (
     OptionFees,
@@ -370,6 +371,10 @@ class SimTrading:
         touch = ask if order.side == "buy" else bid
         capacity = minute_liquidity(quote_volume, self.config.participation) * minutes / touch
         quantity = min(order.remaining, capacity)
+        if quantity < order.remaining:  # a partial fill is a whole number of lots, as on a venue
+            quantity = self._whole_lots(order.symbol, quantity)
+            if quantity <= 0:
+                return False
         price = execution_price(
             order.side,
             bid,
@@ -389,6 +394,11 @@ class SimTrading:
         order.add_fill(quantity, price, fee, now)
         account.apply_fill(order.symbol, order.side, quantity, price, fee)
         return True
+
+    def _whole_lots(self, symbol: str, quantity: float) -> float:
+        """``quantity`` truncated to the market's lot (unchanged when it has none)."""
+        lot = VenueRules.from_market(self.market.market(symbol)).amount_step
+        return quantity if lot is None else amount_to_precision(quantity, lot)
 
     def _match_option(
         self, account: AccountState, order: OrderRecord, now: int, *, minutes: float, resting: bool
