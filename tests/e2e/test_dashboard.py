@@ -166,6 +166,12 @@ def _check_panels(page: Page, api: Api) -> dict[str, Any]:
     assert _rows(page, "options-table") == len(options)
     if not options:
         assert "no open option positions" in page.inner_text("#options-table")
+    structures = {p["structure_id"] for p in options if p.get("structure_id")}
+    if structures:
+        groups = page.locator("#options-table tr.group").all_inner_texts()
+        assert len(groups) == len(structures)
+        for structure in structures:
+            assert any(f"Structure {structure}" in g for g in groups)
     exposures = api.get("/api/exposures")
     assert _rows(page, "exposure-table") == len(exposures["by_underlying"])
     for row in exposures["by_underlying"]:

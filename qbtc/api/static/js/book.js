@@ -127,13 +127,15 @@ export function bookPanel(state) {
       { key: "underlying", label: "Underlying" },
       { key: "spot", label: "Spot (USDT)", num: true, format: fmt.price },
       { key: "delta_coin", label: "Net delta (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "directional_coin", label: "Directional target (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "hedge_gap_usd", label: "Hedge gap (USDT)", num: true, format: fmt.usd, cls: sign },
+      { key: "in_band", label: "Gap within band (USDT)" },
+      { key: "options_delta_coin", label: "Options delta (coin)", num: true, format: fmt.qty, cls: sign },
+      { key: "perp_delta_coin", label: "Perps delta (coin)", num: true, format: fmt.qty, cls: sign },
       usdCol("delta_usd", "Net delta"),
       usdCol("gamma_usd", "Gamma per 1%"),
       usdCol("vega_usd", "Vega per vol pt"),
       usdCol("theta_usd", "Theta per day"),
-      { key: "options_delta_coin", label: "Options delta (coin)", num: true, format: fmt.qty, cls: sign },
-      { key: "perp_delta_coin", label: "Perps delta (coin)", num: true, format: fmt.qty, cls: sign },
-      { key: "in_band", label: "Options hedged: |net delta| ≤ band (USDT)" },
     ],
   });
 
@@ -168,11 +170,17 @@ export function bookPanel(state) {
     options.setRows(opts);
     const ex = state.exposures;
     if (ex) {
-      exposure.setRows(ex.by_underlying.map((u) => ({
-        ...u,
-        in_band: u.options_delta_coin === 0 ? "no options"
-          : `${Math.abs(u.delta_usd) <= ex.hedge_band_usd ? "yes" : "NO"} (band ±${fmt.usd(ex.hedge_band_usd)})`,
-      })));
+      // The hedge: the cycle aimed at its directional delta with the perp offsetting the
+      // options; the gap is how far the book's net delta now is from that aim.
+      const plans = new Map((state.hedges || []).map((g) => [g.underlying, g]));
+      exposure.setRows(ex.by_underlying.map((u) => {
+        const plan = plans.get(u.underlying);
+        const aim = plan?.directional_coin ?? null;
+        const gap = aim === null ? null : (u.delta_coin - aim) * u.spot;
+        const band = plan?.band_usd ?? ex.hedge_band_usd;
+        const in_band = gap === null ? "no plan" : `${Math.abs(gap) <= band ? "yes" : "NO"} (±${fmt.usd(band)})`;
+        return { ...u, directional_coin: aim, hedge_gap_usd: gap, in_band };
+      }));
       $("book-meta").textContent = ex.note
         ? ex.note
         : `${open.length} open positions · gross ${fmt.usd(ex.gross_notional)} USDT · net ${fmt.usd(ex.net_notional)} USDT · marks at ${fmt.time(ex.as_of)} UTC`;
@@ -180,12 +188,15 @@ export function bookPanel(state) {
   }
 
   async function refresh() {
-    const [positions, exposures] = await Promise.all([
+    const [positions, exposures, risk] = await Promise.all([
       getAll("/api/positions", { portfolio_id: state.desk.portfolio_id }),
       getJSON("/api/exposures", { portfolio_id: state.desk.portfolio_id }),
+      getJSON("/api/risk/metrics", { portfolio_id: state.desk.portfolio_id, phase: "pre_trade", limit: 1 }),
     ]);
     state.positions = positions;
     state.exposures = exposures;
+    // The latest plan per underlying: directional target and hedge band of the last cycle.
+    state.hedges = (risk.greeks || []).filter((g) => g.phase === "pre_trade");
     render();
   }
 

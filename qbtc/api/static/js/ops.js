@@ -47,6 +47,7 @@ export async function openLineage(state, clientOrderId) {
     h("h3", {}, "Intent and risk decision"),
     facts([
       ["Symbol / leg", `${i.symbol} / ${i.leg}`],
+      i.structure_id ? ["Option structure", i.structure_id] : null,
       ["Side, quantity (contracts)", `${i.side} ${fmt.qty(i.quantity)}`],
       ["Type, limit (USDT)", `${i.order_type} ${fmt.price(i.limit_price)}`],
       ["Notional (USDT)", fmt.usd(i.notional)],
@@ -85,7 +86,9 @@ export async function openLineage(state, clientOrderId) {
       s.fallback_reason ? ["Fallback", s.fallback_reason] : null,
     ]));
   } else {
-    body.push(h("p", { class: "empty" }, "no signal of this run for the symbol (a hedge or a flatten order)"));
+    body.push(h("p", { class: "empty" }, l.vol_view
+      ? "no directional signal: an option leg or a hedge, decided from the volatility view below"
+      : "no signal of this run for the symbol (a hedge or a flatten order)"));
   }
   if (l.vol_view) {
     const v = l.vol_view;
