@@ -44,6 +44,8 @@ function keyboard() {
     }
   });
   $("theme").addEventListener("click", () => setTheme(currentTheme() === "dark" ? "light" : "dark"));
+  // Following the system's theme: charts take the new colours when it changes.
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => rebuildAll());
   $("help").addEventListener("click", () => $("help-dialog").showModal());
   $("detail-close").addEventListener("click", () => $("detail-dialog").close());
   for (const button of document.querySelectorAll("dialog [data-close]")) {

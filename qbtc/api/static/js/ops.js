@@ -281,7 +281,7 @@ export function backtestsPanel(state) {
     if (!available) { table.setRows([]); $("backtests-meta").textContent = ""; return; }
     const items = await getAll("/api/backtests", {}, { max: 1000 });
     table.setRows(items);
-    $("backtests-meta").textContent = items.length ? `${items.length} backtests, newest first; Enter opens one` : "";
+    $("backtests-meta").textContent = items.length ? `${items.length} backtest${items.length === 1 ? "" : "s"}, newest first; Enter opens one` : "";
   }
   return { refresh, tables: { backtests: table } };
 }
