@@ -430,3 +430,21 @@ def test_dashboard_first_paint_and_responsiveness_on_a_large_book(browser, tmp_p
         assert errors == []
     finally:
         api.stop()
+
+
+def test_dashboard_of_a_fresh_desk_says_what_to_do_without_an_error(browser, tmp_path):
+    """Before the first run (a fresh ``make up``): every panel says it is empty, no error."""
+    api = Api(_env(tmp_path / "data", tmp_path), None)
+    try:
+        page, errors = _open(browser)
+        page.goto(api.url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        for table in ("perps-table", "orders-table", "signals-table", "runs-table"):
+            assert _rows(page, table) == 0
+        assert "run a cycle" in page.inner_text("#account")
+        assert "no market data yet" in page.inner_text("#market")
+        assert page.locator("#main p.error").count() == 0
+        _shoot(page, "full-fresh-desk")
+        assert errors == []
+    finally:
+        api.stop()
