@@ -90,7 +90,12 @@ def backtest_command(
     from qbtc.logs import setup_logging
 
     settings = settings_or_exit()
-    setup_logging(settings.data_dir, console=False)
+    setup_logging(
+        settings.data_dir,
+        console=False,
+        max_mb=settings.log_max_mb,
+        backups=settings.log_backups,
+    )
     from flows.runtime import prepare_prefect
 
     prepare_prefect(settings.data_dir, settings.prefect_port)  # before Prefect is imported

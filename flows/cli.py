@@ -6,6 +6,7 @@ and friends stay fast.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -55,6 +56,35 @@ class ProgressDisplay:
             typer.echo(f"  {step.stage:<9} {mark} in {step.seconds:.1f} s{fact}")
 
 
+#: The one line a cycle stopped by a full disk ends with (see qbtc.diskspace).
+DISK_FULL_LINE = re.compile(r"disk full writing .*")
+
+
+def check_disk(settings: Settings) -> None:
+    """Refuse to start a run on a (nearly) full disk, in one line, before Prefect starts.
+
+    Also stop the logging module from printing a block per record it cannot write.
+    """
+    import logging
+
+    from qbtc.diskspace import DiskFullError, check_free_space
+
+    logging.raiseExceptions = False
+    try:
+        check_free_space(settings.data_dir, min_free_mb=settings.min_free_mb)
+    except DiskFullError as exc:
+        fail(str(exc), code=1)
+
+
+def check_disk_full(exc: BaseException, settings: Settings) -> None:
+    """End in one line when ``exc`` came from a full disk (Prefect's own database on a full
+    disk reaches the client as a bare HTTP 500, hence the look at the free space)."""
+    from qbtc.diskspace import disk_full_message, free_mb, is_disk_full
+
+    if is_disk_full(exc) or free_mb(settings.data_dir) < 1.0:
+        fail(disk_full_message(exc, data_dir=settings.data_dir, orders_sent=False), code=1)
+
+
 def run_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Fixed clock, ISO 8601 (UTC)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the venue and Monte Carlo."),
@@ -95,7 +125,13 @@ def run_command(
 
     check_venue_options(settings, when)  # an unknown symbol fails here, before Prefect starts
     check_strategy(settings)
-    setup_logging(settings.data_dir, console=False)
+    check_disk(settings)
+    setup_logging(
+        settings.data_dir,
+        console=False,
+        max_mb=settings.log_max_mb,
+        backups=settings.log_backups,
+    )
     typer.echo(
         f"qbtc: one cycle on '{settings.exchange}' for {len(settings.symbols)} symbols "
         f"(data in {settings.data_dir.resolve()})"
@@ -139,7 +175,8 @@ def run_command(
         with engine_heartbeats_off(), stage_progress(display):  # see flows/heartbeat.py
             state = pipeline(params, return_state=True)
         run_id, message = str(state.state_details.flow_run_id), state.message
-    except Exception:
+    except Exception as exc:
+        check_disk_full(exc, settings)  # Prefect itself could not record the run
         if not server_gone() or display.run_id is None:
             raise
         run_id = display.run_id
@@ -152,6 +189,9 @@ def run_command(
             f"  prefect   the server went away during the run ({gone_reason()}): the cycle "
             "went on without it; this summary comes from the lake"
         )
+    disk_full = DISK_FULL_LINE.search(message or "")
+    if disk_full:
+        fail(disk_full.group(0), code=1)  # one line; the summary would only repeat it
     try:
         report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
     except KeyError:

@@ -90,7 +90,12 @@ def prepare_prefect(settings: Settings) -> None:
     from flows.runtime import prepare_prefect as prepare
     from qbtc.logs import setup_logging
 
-    setup_logging(settings.data_dir, console=False)
+    setup_logging(
+        settings.data_dir,
+        console=False,
+        max_mb=settings.log_max_mb,
+        backups=settings.log_backups,
+    )
     prepare(settings.data_dir, settings.prefect_port)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -31,12 +33,15 @@ from flows.progress import report_progress
 from flows.risk import risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
+from qbtc.diskspace import disk_full_message, is_disk_full
 from qbtc.execution.modes import trading_mode
+from qbtc.lake import read_dataset
 from qbtc.manifest import RunManifest, record_run
 from qbtc.market.venue import SIM, check_sim_seed
 from qbtc.portfolio.flatten import open_positions
 from qbtc.report import LIBRARY_ALERTS, read_cycle_summary, render_markdown, run_alerts
 from qbtc.risk.killswitch import KillSwitch
+from qbtc.schemas import ORDER_EVENTS
 
 STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
 
@@ -186,7 +191,7 @@ def warnings_message(settings: Settings, run_id: str, started_at: datetime) -> s
 def record_failed_run(settings: Settings, manifest: RunManifest, exc: BaseException) -> None:
     """Record the run as failed with the first line of ``exc`` (best effort: a full disk
     may refuse even that, and the original error is what the caller raises)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = failure_reason(settings, manifest.run_id, exc)
     try:
         record_run(settings.lake_dir, manifest.finish("failed", f"cycle failed: {text}"))
     except Exception as again:
@@ -197,10 +202,33 @@ class StageFailedError(RuntimeError):
     """A stage of the cycle failed; the stages after it did not run."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def orders_sent(lake_dir: Path, run_id: str) -> bool:
+    """Whether run ``run_id`` sent any order (a ``submitted`` event precedes every send)."""
+    events = read_dataset(lake_dir, ORDER_EVENTS)
+    return not events.filter(
+        (pl.col("run_id") == run_id) & (pl.col("event") == "submitted")
+    ).is_empty()
+
+
+def failure_reason(settings: Settings, run_id: str, exc: BaseException) -> str:
+    """One line for a failed stage; a full disk says where, what to do and whether orders went."""
+    if is_disk_full(exc):
+        sent = orders_sent(settings.lake_dir, run_id)
+        return disk_full_message(exc, data_dir=settings.data_dir, orders_sent=sent)
+    return first_line(exc)
+
+
 def run_stages(
-    calls: list[tuple[str, Callable[[], Any]]], results: dict[str, Any] | None = None
+    calls: list[tuple[str, Callable[[], Any]]],
+    results: dict[str, Any] | None = None,
+    explain: Callable[[BaseException], str] = first_line,
 ) -> tuple[dict[str, Any], dict[str, float], tuple[str, str] | None]:
-    """Run stages in order; stop at the first failure and say which and why."""
+    """Run stages in order; stop at the first failure and say which and why (``explain``)."""
     results = {} if results is None else results
     durations: dict[str, float] = {}
     for name, call in calls:
@@ -209,9 +237,8 @@ def run_stages(
         try:
             results[name] = call()
         except Exception as exc:  # a stage's failure ends the cycle, with its reason
-            get_run_logger().exception("stage %s failed", name)
             durations[name] = time.perf_counter() - started
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = explain(exc)
             report_progress("failed", name, durations[name], reason)
             return results, durations, (name, reason)
         durations[name] = time.perf_counter() - started
@@ -271,8 +298,8 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
         as_of=at,
         llm_model=settings.gemini_model if settings.llm_provider != "rules" else None,
     )
-    record_run(settings.lake_dir, manifest)
     try:
+        record_run(settings.lake_dir, manifest)
         apply_kill_switch_parameter(settings, p.kill_switch, run_id)
         logger.info(
             "cycle %s at %s: %d symbols, provider %s, %s",
@@ -286,9 +313,12 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
         with cycle_run(run_id):
             results: dict[str, Any] = {}
             calls = stage_calls(p, settings, at, run_id, results)
-            results, durations, failure = run_stages(calls, results)
+            explain = partial(failure_reason, settings, run_id)
+            results, durations, failure = run_stages(calls, results, explain)
     except BaseException as exc:  # the run is recorded as failed, whatever stopped it
         record_failed_run(settings, manifest, exc)
+        if isinstance(exc, Exception) and is_disk_full(exc):
+            raise StageFailedError(failure_reason(settings, run_id, exc)) from None
         raise
     report_progress("start", "catalog")
     started = time.perf_counter()
@@ -299,30 +329,40 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     durations["catalog"] = time.perf_counter() - started
     report_progress("done", "catalog", durations["catalog"])
     message = f"stage {failure[0]} failed: {failure[1]}" if failure else None
-    if not failure:
-        message = warnings_message(settings, run_id, manifest.started_at)
-    record_run(
-        settings.lake_dir,
-        manifest.finish(
-            "failed" if failure else "completed",
-            message,
-            stage_durations=durations,
-            snapshots=results,
-            llm_model=answering_model(results.get("signals")),
-        ),
-    )
-    report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
-    publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
-    if failure:
-        raise_alert(
+    try:
+        if not failure:
+            message = warnings_message(settings, run_id, manifest.started_at)
+        record_run(
             settings.lake_dir,
-            event=STAGE_FAILED,
-            run_id=run_id,
-            message=message or "",
-            severity="critical",
-            details={"stage": failure[0]},
+            manifest.finish(
+                "failed" if failure else "completed",
+                message,
+                stage_durations=durations,
+                snapshots=results,
+                llm_model=answering_model(results.get("signals")),
+            ),
         )
-        skipped = STAGES[STAGES.index(failure[0]) + 1 :]
+        report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
+        publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        # The disk filled: the run could not be recorded (it shows "running"); say it once.
+        raise StageFailedError(message or failure_reason(settings, run_id, exc)) from None
+    if failure:
+        try:
+            raise_alert(
+                settings.lake_dir,
+                event=STAGE_FAILED,
+                run_id=run_id,
+                message=message or "",
+                severity="critical",
+                details={"stage": failure[0]},
+            )
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+        skipped = STAGES[STAGES.index(failure[0]) + 1 :] if failure[0] in STAGES else ()
         logger.error("%s; skipped: %s", message, ", ".join(skipped) or "none")
         raise StageFailedError(message)
     return report.to_dict()

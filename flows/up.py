@@ -24,6 +24,7 @@ import httpx
 from flows.prefect_server import port_in_use, prefect_home
 from qbtc.cli.api import public_bind_problem
 from qbtc.config import Settings
+from qbtc.logs import RotatingLog
 from qbtc.serving import ServingState, clear_serving_state, write_serving_state
 from qbtc.urls import http_url
 
@@ -47,17 +48,22 @@ class Stack:
         return f"http://127.0.0.1:{self.settings.prefect_port}"
 
     def start(self, name: str, args: list[str]) -> None:
-        log_dir = self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
+        log = RotatingLog(
+            self.settings.data_dir / "logs" / f"{name}.log",
+            max_mb=self.settings.log_max_mb,
+            backups=self.settings.log_backups,
+        )
+        proc = subprocess.Popen(
             args,
             cwd=REPO,
             env=self.env,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        assert proc.stdout is not None
+        log.follow(proc.stdout)  # rotated by size: a long `make up` never fills the disk
+        self.procs[name] = proc
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the children in order: ``serve`` first (it pauses its schedules through the

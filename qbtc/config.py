@@ -64,6 +64,13 @@ class Settings(BaseSettings):
 
     # -- storage ---------------------------------------------------------------------------
     data_dir: Path = Field(Path("./data"), description="Root of the lake, catalog and logs.")
+    min_free_mb: float = Field(
+        50.0, ge=0, le=1_000_000, description="A run refuses to start with less free disk, MiB."
+    )
+    log_max_mb: float = Field(
+        20.0, gt=0, le=10_000, description="data/logs/qbtc.log rotates at this size, MiB."
+    )
+    log_backups: int = Field(5, ge=1, le=100, description="Rotated log files kept.")
 
     # -- market ----------------------------------------------------------------------------
     exchange: str = Field("sim", description="'sim' (offline default) or a ccxt exchange id.")

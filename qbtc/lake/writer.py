@@ -10,6 +10,7 @@ file, so concurrent processes cannot store the same row twice.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from qbtc.diskspace import DiskFullError, free_mb, is_disk_full
 from qbtc.lake.layout import (
     LOCK_DIR,
     TMP_DIR,
@@ -110,17 +112,28 @@ def _new_rows(dataset: Dataset, batch: pl.DataFrame, files: list[Path]) -> pl.Da
 
 
 def _write_file(root: Path, frame: pl.DataFrame, target_dir: Path) -> Path:
-    """Write ``frame`` to a temp file, fsync it, then rename it into ``target_dir``."""
+    """Write ``frame`` to a temp file, fsync it, then rename it into ``target_dir``.
+
+    A failed write leaves nothing behind; on a full disk it raises
+    :class:`~qbtc.diskspace.DiskFullError` naming the file (polars reports a full disk as a
+    bare "transport error").
+    """
     tmp_dir = root / TMP_DIR
     tmp_dir.mkdir(parents=True, exist_ok=True)
     name = f"part-{_stamp_us():016d}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = tmp_dir / f"{name}.tmp"
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    target_dir.mkdir(parents=True, exist_ok=True)
     final = target_dir / name
-    os.replace(tmp, final)
+    try:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        target_dir.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc) or free_mb(root) < 1.0:
+            raise DiskFullError(errno.ENOSPC, "No space left on device", str(final)) from exc
+        raise
     return final
 
 

@@ -90,3 +90,16 @@ def test_run_refuses_another_seed_on_a_data_dir_in_one_line(isolated: Path):
     assert "holds the simulated market of seed 3; seed 5 would mix two price paths" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (isolated / "lake").exists()
+
+
+def test_run_refuses_to_start_on_a_full_disk_in_one_line(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("QBTC_MIN_FREE_MB", "1000000")
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("error: disk full: ")
+    assert lines[-1].endswith("free space and re-run; no order was sent")
+    assert "Traceback" not in result.output
+    assert not (isolated / "lake").exists()
