@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from qbtc.execution.intents import OrderIntent
+from qbtc.execution.modes import data_on_testnet, trading_mode
 from qbtc.execution.venue_rules import load_venue_rules, refuse_all, rule_intents
 from qbtc.market.contracts import is_option_symbol
 from qbtc.quality import GateStatus, latest_gate
@@ -65,6 +66,8 @@ class RiskConfig:
     min_order_notional: float = 10.0
     exchange: str = "sim"
     exchange_testnet: bool = True
+    """Whether the venue's markets are read from its testnet (only when orders go there)."""
+    exchange_base_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> RiskConfig:
@@ -82,7 +85,12 @@ class RiskConfig:
             scenarios=settings.mc_scenarios,
             seed=settings.seed,
             exchange=settings.exchange,
-            exchange_testnet=settings.exchange_testnet,
+            exchange_testnet=data_on_testnet(
+                trading_mode(
+                    settings.exchange, live=settings.live, testnet=settings.exchange_testnet
+                )
+            ),
+            exchange_base_url=settings.exchange_base_url,
         )
         return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -332,6 +340,7 @@ def apply_venue_rules_to(
             as_of=as_of if config.exchange == "sim" else None,
             symbols=perps,
             testnet=config.exchange_testnet,
+            base_url=config.exchange_base_url,
         )
         rules = load_venue_rules(venue, symbols)
     except Exception as exc:
