@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser run up test test-e2e lint format bench clean
+.PHONY: help install browser postgres run up up-prod test test-e2e lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,16 +38,27 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests when it is missing
 
+# The production profile's own PostgreSQL cluster runs on Debian's postgresql (pg_ctl, initdb).
+postgres: ## Install Debian's postgresql for `make up-prod` when it is missing
+	@if ! command -v pg_ctl >/dev/null && [ -z "$$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null)" ]; then \
+	  echo "PostgreSQL not found: installing Debian's package (apt-get)"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
+	fi
+
 run: install ## The main job: one full cycle on the simulated venue, then a summary
 	$(RUN) qbtc run
 
 up: install ## Prefect server + UI, scheduled deployments and the API (Ctrl-C stops)
 	$(RUN) qbtc up
 
+up-prod: install postgres ## Production profile: PostgreSQL, work-pool workers (QBTC_WORKERS), prefect.yaml, API
+	$(RUN) qbtc up --prod
+
 test: install ## The test suite
 	$(RUN) pytest -q
 
-test-e2e: install browser ## Slow end-to-end tests (make up smoke test, dashboard in Chromium)
+test-e2e: install browser postgres ## Slow end-to-end tests (make up and up-prod, dashboard in Chromium)
 	$(RUN) pytest -q -m slow tests/e2e
 
 lint: install ## ruff check, ruff format --check, mypy

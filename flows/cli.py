@@ -203,8 +203,18 @@ def run_command(
 
 def up_command(
     no_first_run: bool = typer.Option(False, "--no-first-run", help="Do not trigger a run now."),
+    prod: bool = typer.Option(
+        False,
+        "--prod",
+        help="Production profile: PostgreSQL, the qbtc-process work pool, QBTC_WORKERS "
+        "process workers, prefect.yaml deployments (see README, Running in production).",
+    ),
 ) -> None:
     """Start the Prefect server + UI, the scheduled deployments and the API (Ctrl-C stops)."""
+    if prod:
+        from flows.up_prod import run_up_prod
+
+        raise typer.Exit(run_up_prod(settings_or_exit(), first_run=not no_first_run))
     from flows.up import run_up
 
     raise typer.Exit(run_up(settings_or_exit(), first_run=not no_first_run))

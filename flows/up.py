@@ -66,12 +66,14 @@ class Stack:
         self.procs[name] = proc
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the children in order: ``serve`` first (it pauses its schedules through the
-        server on SIGINT), then the API, then the server; kill whatever does not stop in time.
+        """Stop the children in the reverse of their start order: ``serve`` first (it pauses
+        its schedules through the server on SIGINT), then the API, then the server (the
+        production profile: the API, the workers, the server); kill whatever does not stop in
+        time.
         """
-        for name in ("serve", "api", "server"):
-            proc = self.procs.get(name)
-            if proc is None or proc.poll() is not None:
+        for name in reversed(list(self.procs)):
+            proc = self.procs[name]
+            if proc.poll() is not None:
                 continue
             proc.send_signal(signal.SIGINT)
             try:

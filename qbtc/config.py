@@ -300,6 +300,34 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = None
     prefect_port: int = Field(4200, ge=1, le=65535)
 
+    # -- production profile (`qbtc up --prod`) -------------------------------------------------
+    prefect_database_url: SecretStr | None = Field(
+        None,
+        description="An existing PostgreSQL for the Prefect server (postgresql://user:pw@host"
+        ":port/db); without it `qbtc up --prod` runs its own cluster under data/postgres.",
+    )
+    postgres_port: int = Field(
+        5433, ge=1, le=65535, description="Port of the own PostgreSQL cluster (127.0.0.1)."
+    )
+    workers: int = Field(
+        2, ge=1, le=64, description="Process workers `qbtc up --prod` starts on this machine."
+    )
+    worker_limit: int = Field(
+        1, ge=1, le=64, description="Flow runs each worker runs at the same time."
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Address of a Dask scheduler (tcp://host:8786) for the heavy stages "
+        "(features over the universe, Monte Carlo VaR); unset: in-process, or a local cluster.",
+    )
+    dask_local_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Without QBTC_DASK_ADDRESS: run the heavy stages on a local Dask cluster "
+        "of this many worker processes (0: in-process).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _sim_universe(cls, data: Any) -> Any:

@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.helpers import free_port, listening, wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except httpx.HTTPError:
-            pass
-        time.sleep(1.0)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
-    prefect_port, api_port = _free_port(), _free_port()
+    prefect_port, api_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))},
         "QBTC_DATA_DIR": str(tmp_path / "data"),
@@ -61,7 +42,7 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
-        _wait_for(lambda: any("qbtc is up" in line for line in lines), 300, "the banner")
+        wait_for(lambda: any("qbtc is up" in line for line in lines), 300, "the banner")
         ui = httpx.get(f"http://127.0.0.1:{prefect_port}/", timeout=10)
         assert ui.status_code == 200
         assert "<html" in ui.text.lower()
@@ -78,7 +59,7 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
             body = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}
             return len(httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json())
 
-        assert _wait_for(scheduled_runs, 150, "a scheduled run") >= 1
+        assert wait_for(scheduled_runs, 150, "a scheduled run") >= 1
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(timeout=90)
@@ -86,5 +67,4 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
     output = "".join(lines)
     assert code == 0, output[-3000:]
     assert "stopped." in output
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0, "server still listening"
+    assert not listening(prefect_port), "server still listening"
