@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 
@@ -206,28 +207,83 @@ def banner(stack: Stack, run_id: str) -> str:
     )
 
 
-def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float = 180.0) -> int:
-    """Start the stack, block until Ctrl-C (or a child dies), stop it cleanly."""
+def start_api(stack: Stack) -> None:
+    """The read-only API as a child of the stack (see :func:`wait_api`)."""
+    s = stack.settings
+    stack.start(
+        "api",
+        [sys.executable, "-m", "flows.cli", "api", "--host", s.api_host, "--port", str(s.api_port)],
+    )
+
+
+def wait_api(stack: Stack, timeout: float = 60) -> None:
+    """Wait until the API answers its health check (with the token when one is set)."""
+    s = stack.settings
+    wait_healthy(
+        http_url(s.api_host, s.api_port, "/api/health"),
+        "API",
+        stack.procs["api"],
+        timeout,
+        headers=api_auth_header(s),
+    )
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why the stack cannot start (an exposed API without a token, a port in use), or None."""
     problem = public_bind_problem(settings.api_host, settings)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return problem
     for port, what in ((settings.prefect_port, "Prefect"), (settings.api_port, "API")):
         if port_in_use(port):
-            print(
-                f"error: port {port} ({what}) is in use: is `qbtc up` already running? "
-                f"Stop it, or set QBTC_PREFECT_PORT / QBTC_API_PORT.",
-                file=sys.stderr,
+            return (
+                f"port {port} ({what}) is in use: is `qbtc up` already running? "
+                "Stop it, or set QBTC_PREFECT_PORT / QBTC_API_PORT."
             )
-            return 2
-    stack = Stack(settings, prefect_env(settings))
+    return None
+
+
+def trap_stop_signals() -> dict[int, Any]:
+    """Make Ctrl-C and SIGTERM raise KeyboardInterrupt; the handlers they replaced.
+
+    Both stop the stack, also when started from a script whose background jobs inherit an
+    ignored SIGINT.
+    """
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    # Ctrl-C and SIGTERM both stop the stack, also when started from a script whose
-    # background jobs inherit an ignored SIGINT.
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    return {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def ignore_stop_signals(previous: dict[int, Any]) -> None:
+    """While stopping: a second Ctrl-C must not cut the clean stop short."""
+    for sig in previous:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def watch(stack: Stack) -> int:
+    """Block until a child dies (exit 1, saying which); Ctrl-C interrupts."""
+    while True:
+        dead = stack.dead()
+        if dead:
+            print(f"error: {dead} stopped unexpectedly; see data/logs/{dead}.log", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+
+def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float = 180.0) -> int:
+    """Start the stack, block until Ctrl-C (or a child dies), stop it cleanly."""
+    problem = startup_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    stack = Stack(settings, prefect_env(settings))
+    previous = trap_stop_signals()
     try:
         print(f"starting Prefect server on {stack.ui_url} ...", flush=True)
         stack.start(
@@ -248,27 +304,9 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
             f"{stack.api_url}/health", "Prefect server", stack.procs["server"], server_timeout
         )
         print(f"starting API on {http_url(settings.api_host, settings.api_port)} ...", flush=True)
-        stack.start(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "flows.cli",
-                "api",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-            ],
-        )
+        start_api(stack)
         stack.start("serve", [sys.executable, "-m", "deployments.serve"])
-        wait_healthy(
-            http_url(settings.api_host, settings.api_port, "/api/health"),
-            "API",
-            stack.procs["api"],
-            60,
-            headers=api_auth_header(settings),
-        )
+        wait_api(stack)
         from deployments.definitions import DEPLOYMENTS
         from flows.alerts import configure_alerts
 
@@ -286,25 +324,16 @@ def run_up(settings: Settings, *, first_run: bool = True, server_timeout: float 
         )
         run_id = trigger_first_run(stack.env) if first_run else "-"
         print(banner(stack, run_id), flush=True)
-        while True:
-            dead = stack.dead()
-            if dead:
-                print(
-                    f"error: {dead} stopped unexpectedly; see data/logs/{dead}.log", file=sys.stderr
-                )
-                return 1
-            time.sleep(0.5)
+        return watch(stack)
     except KeyboardInterrupt:
         return 0
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        for sig in previous:  # a second Ctrl-C must not cut the clean stop short
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_stop_signals(previous)
         print("stopping (pausing schedules) ...", flush=True)
         clear_serving_state(settings.state_dir)
         stack.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
         print("stopped.", flush=True)

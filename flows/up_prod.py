@@ -12,13 +12,13 @@ the same code and the lake on shared storage (README, "Running in production").
 
 from __future__ import annotations
 
-import signal
+import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
@@ -28,13 +28,21 @@ from flows.postgres import Cluster, PostgresError, asyncpg_url, find_bin_dir, st
 from flows.up import (
     REPO,
     Stack,
-    api_auth_header,
+    ignore_stop_signals,
     port_in_use,
     prefect_env,
+    restore_signals,
+    start_api,
+    startup_problem,
+    trap_stop_signals,
     trigger_first_run,
+    wait_api,
     wait_healthy,
+    watch,
 )
 from qbtc.config import Settings
+from qbtc.serving import ServingState, clear_serving_state, write_serving_state
+from qbtc.urls import http_url
 
 ACTIVE_STATES = ["PENDING", "RUNNING", "CANCELLING"]
 
@@ -189,27 +197,6 @@ def start_server(stack: Stack, database_url: str, timeout: float) -> None:
     wait_healthy(f"{stack.api_url}/health", "Prefect server", stack.procs["server"], timeout)
 
 
-def start_api(stack: Stack, *, wait: bool = True) -> None:
-    s = stack.settings
-    stack.start(
-        "api",
-        [sys.executable, "-m", "flows.cli", "api", "--host", s.api_host, "--port", str(s.api_port)],
-    )
-    if wait:
-        wait_api(stack)
-
-
-def wait_api(stack: Stack) -> None:
-    s = stack.settings
-    wait_healthy(
-        f"http://{s.api_host}:{s.api_port}/api/health",
-        "API",
-        stack.procs["api"],
-        90,
-        headers=api_auth_header(s),
-    )
-
-
 def drain(stack: Stack, timeout: float) -> None:
     """Pause the schedules, then let running flow runs end (up to ``timeout`` seconds)."""
     if "server" not in stack.procs or stack.procs["server"].poll() is not None:
@@ -238,7 +225,7 @@ def banner(stack: Stack, run_id: str, database: str) -> str:
             f"  workers         {s.workers} process worker(s) on pool {WORK_POOL}, "
             f"{s.worker_limit} run(s) each",
             *first,
-            f"  REST API        http://{s.api_host}:{s.api_port}/api/health",
+            f"  REST API        {http_url(s.api_host, s.api_port, '/api/health')}",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",
             f"  add a worker    PREFECT_API_URL={stack.api_url} QBTC_HOME=<repo> "
@@ -258,10 +245,10 @@ def bring_up(stack: Stack, database_url: str, first_run: bool, server_timeout: f
     ensure_work_pool(stack.api_url, stack.env)
     print(f"starting {s.workers} worker(s) and the API ...", flush=True)
     start_workers(stack)
-    start_api(stack, wait=False)
+    start_api(stack)
     print("deploying prefect.yaml (prefect deploy --all) ...", flush=True)
     prefect_cli(stack.env, ["deploy", "--all"], "prefect deploy --all")
-    wait_api(stack)
+    wait_api(stack, timeout=90)
     wait_until(
         lambda: online_workers(stack.api_url) >= s.workers,
         f"{s.workers} worker(s) did not come online",
@@ -283,41 +270,38 @@ def run_up_prod(
     drain_timeout: float = 120.0,
 ) -> int:
     """Start the production stack, block until Ctrl-C (or a child dies), stop it cleanly."""
-    for port, what in ((settings.prefect_port, "Prefect"), (settings.api_port, "API")):
-        if port_in_use(port):
-            print(
-                f"error: port {port} ({what}) is in use: is `qbtc up` already running? "
-                f"Stop it, or set QBTC_PREFECT_PORT / QBTC_API_PORT.",
-                file=sys.stderr,
-            )
-            return 2
+    problem = startup_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     stack = Stack(settings, prod_env(settings))
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = trap_stop_signals()
     try:
         database_url, cluster = start_database(settings)
         where = f"own cluster, 127.0.0.1:{settings.postgres_port}" if cluster else "external"
         run_id = bring_up(stack, database_url, first_run, server_timeout)
+        write_serving_state(
+            settings.state_dir,
+            ServingState(os.getpid(), datetime.now(UTC), pipeline_interval_s()),
+        )
         print(banner(stack, run_id, f"PostgreSQL ({where})"), flush=True)
-        while not (dead := stack.dead()):
-            time.sleep(0.5)
-        print(f"error: {dead} stopped unexpectedly; see data/logs/{dead}.log", file=sys.stderr)
-        return 1
+        return watch(stack)
     except KeyboardInterrupt:
         return 0
     except (RuntimeError, httpx.HTTPError, subprocess.TimeoutExpired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        for sig in previous:  # a second Ctrl-C must not cut the clean stop short
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_stop_signals(previous)
         print("stopping (pausing schedules, letting running flow runs finish) ...", flush=True)
+        clear_serving_state(settings.state_dir)
         drain(stack, drain_timeout)
         stack.stop()
         stop_own_cluster(settings)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
         print("stopped.", flush=True)
+
+
+def pipeline_interval_s() -> int:
+    """The pipeline's schedule (the API's health expects a completed run every few)."""
+    return next(d.interval_s or 300 for d in DEPLOYMENTS if d.name == "pipeline")

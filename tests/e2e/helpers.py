@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -36,3 +43,50 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:
             pass
         time.sleep(1.0)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without Prefect or qbtc settings, plus ``settings``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))}
+    return {**base, "PYTHONPATH": str(REPO), **settings}
+
+
+@dataclass
+class Command:
+    """``python -m flows.cli <args>`` started as a user would, its output collected."""
+
+    args: list[str]
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", *self.args],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.reader = threading.Thread(
+            target=lambda: self.lines.extend(self.proc.stdout or []), daemon=True
+        )
+        self.reader.start()
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        wait_for(lambda: any(text in line for line in self.lines), timeout, repr(text))
+
+    def interrupt(self, timeout: float) -> int:
+        """Ctrl-C to the whole process group; its exit code."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=5)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)

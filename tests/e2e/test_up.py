@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.helpers import free_port, listening, wait_for
+from tests.e2e.helpers import Command, clean_env, free_port, listening, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -20,29 +15,16 @@ pytestmark = pytest.mark.slow
 
 def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
     prefect_port, api_port = free_port(), free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))},
-        "QBTC_DATA_DIR": str(tmp_path / "data"),
-        "QBTC_PREFECT_PORT": str(prefect_port),
-        "QBTC_API_PORT": str(api_port),
-        "QBTC_BACKFILL_DAYS": "1",
-        "QBTC_SYMBOLS": "BTC/USDT:USDT,ETH/USDT:USDT",
-        "PYTHONPATH": str(REPO),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "up"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    env = clean_env(
+        QBTC_DATA_DIR=str(tmp_path / "data"),
+        QBTC_PREFECT_PORT=str(prefect_port),
+        QBTC_API_PORT=str(api_port),
+        QBTC_BACKFILL_DAYS="1",
+        QBTC_SYMBOLS="BTC/USDT:USDT,ETH/USDT:USDT",
     )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
-    reader.start()
+    up = Command(["up"], env)
     try:
-        wait_for(lambda: any("qbtc is up" in line for line in lines), 300, "the banner")
+        up.wait_for_line("qbtc is up", 300)
         ui = httpx.get(f"http://127.0.0.1:{prefect_port}/", timeout=10)
         assert ui.status_code == 200
         assert "<html" in ui.text.lower()
@@ -61,10 +43,7 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
 
         assert wait_for(scheduled_runs, 150, "a scheduled run") >= 1
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        code = proc.wait(timeout=90)
-    reader.join(timeout=5)
-    output = "".join(lines)
-    assert code == 0, output[-3000:]
-    assert "stopped." in output
+        code = up.interrupt(timeout=90)
+    assert code == 0, up.output[-3000:]
+    assert "stopped." in up.output
     assert not listening(prefect_port), "server still listening"

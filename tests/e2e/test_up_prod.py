@@ -9,11 +9,7 @@ with every minute bar of each symbol present.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -25,7 +21,7 @@ import pytest
 
 from qbtc.lake.layout import dataset_dir
 from qbtc.schemas import DATASETS, WRITTEN_AT
-from tests.e2e.helpers import free_port, listening, wait_for
+from tests.e2e.helpers import Command, clean_env, free_port, listening, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
@@ -89,33 +85,20 @@ def _assert_no_bar_lost(lake: Path) -> None:
 
 def test_up_prod_runs_overlapping_flows_on_two_workers_and_stops_cleanly(data_dir: Path):
     ports = {name: free_port() for name in ("prefect", "api", "postgres")}
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))},
-        "QBTC_DATA_DIR": str(data_dir),
-        "QBTC_PREFECT_PORT": str(ports["prefect"]),
-        "QBTC_API_PORT": str(ports["api"]),
-        "QBTC_POSTGRES_PORT": str(ports["postgres"]),
-        "QBTC_WORKERS": "2",
-        "QBTC_BACKFILL_DAYS": "1",
-        "QBTC_SYMBOLS": ",".join(SYMBOLS),
-        "PREFECT_WORKER_QUERY_SECONDS": "2",
-        "PYTHONPATH": str(REPO),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "up", "--prod", "--no-first-run"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    env = clean_env(
+        QBTC_DATA_DIR=str(data_dir),
+        QBTC_PREFECT_PORT=str(ports["prefect"]),
+        QBTC_API_PORT=str(ports["api"]),
+        QBTC_POSTGRES_PORT=str(ports["postgres"]),
+        QBTC_WORKERS="2",
+        QBTC_BACKFILL_DAYS="1",
+        QBTC_SYMBOLS=",".join(SYMBOLS),
+        PREFECT_WORKER_QUERY_SECONDS="2",
     )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
-    reader.start()
+    up = Command(["up", "--prod", "--no-first-run"], env)
     api = f"http://127.0.0.1:{ports['prefect']}/api"
     try:
-        wait_for(lambda: any("qbtc is up" in line for line in lines), 420, "the banner")
+        up.wait_for_line("qbtc is up", 420)
         assert listening(ports["postgres"]), "PostgreSQL is not listening"
         assert not (data_dir / "prefect" / "prefect.db").exists(), "the server used SQLite"
         workers = httpx.post(f"{api}/work_pools/qbtc-process/workers/filter", json={}).json()
@@ -129,12 +112,9 @@ def test_up_prod_runs_overlapping_flows_on_two_workers_and_stops_cleanly(data_di
         for run_id in runs.values():
             assert f"submitting flow run '{run_id}'" in logs, "not run by a pool worker"
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        code = proc.wait(timeout=240)
-    reader.join(timeout=5)
-    output = "".join(lines)
-    assert code == 0, output[-3000:]
-    assert "stopped." in output
+        code = up.interrupt(timeout=240)
+    assert code == 0, up.output[-3000:]
+    assert "stopped." in up.output
     for name, port in ports.items():
         assert not listening(port), f"{name} still listening on {port}"
     _assert_lake_has_no_duplicate(data_dir / "lake")
