@@ -17,18 +17,27 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.cluster import heavy_mapper
 from flows.common import flow_settings, publish_table
 from qbtc.features import compute_option_update, compute_perp_update
 from qbtc.lake import write_dataset
+from qbtc.parallel import Mapper, map_in_process
 from qbtc.schemas import FEATURES, OPTION_FEATURES
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, timeout_seconds=1800)
 def perp_features_task(
-    lake_dir: Path, symbols: list[str], as_of: datetime, since: datetime | None = None
+    lake_dir: Path,
+    symbols: list[str],
+    as_of: datetime,
+    since: datetime | None = None,
+    mapper: Mapper | None = None,
 ) -> dict[str, Any]:
-    """Compute and store the ``features`` rows of every symbol not yet computed."""
-    update = compute_perp_update(lake_dir, symbols, as_of=as_of, since=since)
+    """Compute and store the ``features`` rows of every symbol not yet computed (the chunks
+    of symbols on Dask when ``mapper`` sends them there)."""
+    update = compute_perp_update(
+        lake_dir, symbols, as_of=as_of, since=since, mapper=mapper or map_in_process
+    )
     return update.summary(write_dataset(lake_dir, FEATURES, update.frame).rows_written)
 
 
@@ -62,7 +71,8 @@ def features(
         data_dir=Path(data_dir) if data_dir else None,
     )
     moment = settings.as_of or datetime.now(UTC)
-    perps = perp_features_task(settings.lake_dir, settings.symbols, moment, since)
+    with heavy_mapper(settings) as mapper:
+        perps = perp_features_task(settings.lake_dir, settings.symbols, moment, since, mapper)
     options = option_features_task(settings.lake_dir, settings.option_underlyings, moment, since)
     rows = [{k: v for k, v in stage.items() if k != "keys"} for stage in (perps, options)]
     publish_table("features", rows, f"Features up to {moment:%Y-%m-%d %H:%M} UTC")

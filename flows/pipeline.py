@@ -23,6 +23,7 @@ from prefect import flow, get_run_logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.alerts import STAGE_FAILED, raise_alert, trip_kill_switch
+from flows.cluster import heavy_mapper
 from flows.common import current_run_id, cycle_run, flow_settings, publish_markdown
 from flows.features import features
 from flows.heartbeat import flow_run_heartbeats
@@ -310,7 +311,8 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
             mode,
         )
         report_progress("cycle", "pipeline", detail=run_id)
-        with cycle_run(run_id):
+        # One Dask cluster (when configured) serves the cycle's heavy stages.
+        with cycle_run(run_id), heavy_mapper(settings):
             results: dict[str, Any] = {}
             calls = stage_calls(p, settings, at, run_id, results)
             explain = partial(failure_reason, settings, run_id)

@@ -23,9 +23,11 @@ from flows.alerts import (
     raise_alert,
     trip_kill_switch,
 )
+from flows.cluster import heavy_mapper
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
+from qbtc.parallel import Mapper
 from qbtc.portfolio.plan import PlanConfig
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.decision import CycleDecision, HedgeTarget, Sizing, decide_cycle, plan_config
@@ -99,9 +101,10 @@ def risk_config(
     seed: int | None,
     scenarios: int | None,
     symbols: list[str] | None = None,
+    mapper: Mapper | None = None,
 ) -> tuple[RiskConfig, datetime]:
     settings = flow_settings(as_of=as_of, portfolio_id=portfolio_id, seed=seed, symbols=symbols)
-    config = RiskConfig.from_settings(settings, scenarios=scenarios)
+    config = RiskConfig.from_settings(settings, scenarios=scenarios, mapper=mapper)
     return config, (settings.as_of or datetime.now(UTC)).astimezone(UTC)
 
 
@@ -157,9 +160,18 @@ def risk(
 
     ``kill_switch`` trips ("on") or resets ("off") the kill switch before the run;
     ``sizing`` picks volatility targeting or the constrained mean-variance optimiser;
-    ``symbols`` defaults to ``QBTC_SYMBOLS``.
+    ``symbols`` defaults to ``QBTC_SYMBOLS``. The Monte Carlo revaluation runs on Dask when
+    one is configured (``QBTC_DASK_ADDRESS`` or ``QBTC_DASK_LOCAL_WORKERS``).
     """
-    config, at = risk_config(as_of, portfolio_id, seed, scenarios, symbols)
+    with heavy_mapper(flow_settings()) as mapper:
+        config, at = risk_config(as_of, portfolio_id, seed, scenarios, symbols, mapper)
+        return run_risk(config, at, kill_switch, sizing)
+
+
+def run_risk(
+    config: RiskConfig, at: datetime, kill_switch: KillSwitchAction | None, sizing: Sizing
+) -> dict[str, Any]:
+    """The body of :func:`risk` (inside its flow run)."""
     run_id = current_run_id()
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)

@@ -120,13 +120,44 @@ def compute_perp_features(
     A lazy frame with exactly the ``features`` schema, sorted by ``(symbol, timestamp)``;
     collect it with ``engine=COLLECT_ENGINE``.
     """
-    # Joins and ranks keep row order; a sort on this integer index at the end is cheap and
-    # restores the order should that ever change.
+    symbol_features = compute_symbol_features(
+        ohlcv,
+        tickers=tickers,
+        funding=funding,
+        max_ticker_age=max_ticker_age,
+        max_funding_age=max_funding_age,
+    )
+    return rank_perp_features(symbol_features, start=start)
+
+
+def compute_symbol_features(
+    ohlcv: pl.LazyFrame,
+    *,
+    tickers: pl.LazyFrame,
+    funding: pl.LazyFrame,
+    max_ticker_age: timedelta = DEFAULT_MAX_TICKER_AGE,
+    max_funding_age: timedelta = DEFAULT_MAX_FUNDING_AGE,
+) -> pl.LazyFrame:
+    """Every feature of :func:`compute_perp_features` but the cross-sectional ranks.
+
+    Sorted by ``(symbol, timestamp)``, warm-up bars included. A chunk of the universe can be
+    computed on its own; its rows depend on the chunk's composition in the last bits only
+    (rolling sums run over the whole column), so a stage fixes its chunks
+    (:func:`qbtc.features.update.feature_chunks`) to get the same bits wherever they run.
+    """
+    # Joins keep row order; a sort on this integer index at the end is cheap and restores
+    # the order should that ever change.
     lf = compute_bar_features(prepare_bars(ohlcv).with_row_index(_ROW))
     lf = lf.drop(cs.starts_with("_") - cs.by_name(_ROW))  # free the internals early
     lf = add_funding_rate(lf, funding, max_age=max_funding_age)
     lf = add_basis(lf, tickers, max_age=max_ticker_age)
+    return lf.sort(_ROW).drop(_ROW)
+
+
+def rank_perp_features(lf: pl.LazyFrame, *, start: pl.Expr | None = None) -> pl.LazyFrame:
+    """Add the cross-sectional ranks to the symbol features of the whole universe (in
+    ``(symbol, timestamp)`` order), then keep the rows of ``start`` in the dataset's schema."""
     lf = add_cross_sectional_ranks(lf, columns=RANKS)
     if start is not None:
         lf = lf.filter(start)
-    return lf.sort(_ROW).select(list(FEATURES.columns))
+    return lf.select(list(FEATURES.columns))

@@ -24,10 +24,16 @@ from qbtc.features.options import (
     compute_option_features,
     perp_symbol,
 )
-from qbtc.features.perp import COLLECT_ENGINE, WARMUP_BARS, compute_perp_features
+from qbtc.features.perp import (
+    COLLECT_ENGINE,
+    WARMUP_BARS,
+    compute_symbol_features,
+    rank_perp_features,
+)
 from qbtc.lake import scan_dataset
 from qbtc.lake.integrity import sound_files
 from qbtc.lake.layout import prune_files
+from qbtc.parallel import Mapper, map_in_process
 from qbtc.schemas import (
     FEATURES,
     FUNDING_RATES,
@@ -40,6 +46,9 @@ from qbtc.schemas import (
 )
 
 DEFAULT_OVERLAP = timedelta(minutes=60)
+FEATURE_CHUNK_SYMBOLS = 50
+"""Symbols per chunk of perp features: the unit of work on a cluster. Fixed, so results do
+not depend on where (or how many at once) the chunks run; the default universe is one."""
 _RECENT = timedelta(days=2)
 _JUST_AFTER = timedelta(microseconds=1)
 
@@ -170,10 +179,14 @@ def compute_perp_update(
     as_of: datetime,
     since: datetime | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
+    mapper: Mapper = map_in_process,
 ) -> FeatureUpdate:
     """``features`` rows of ``symbols`` for the bars closed at ``as_of`` not yet computed.
 
-    ``since`` forces a recomputation from that bar on (back-fills, late data).
+    ``since`` forces a recomputation from that bar on (back-fills, late data). The symbols'
+    own features are computed in the chunks of :func:`feature_chunks`, run by ``mapper``
+    (in this process by default; on a Dask cluster from the flows), and ranked across the
+    universe here: the rows are bit-identical wherever the chunks ran.
     """
     until = last_closed_bar_time(as_of)
     start = since or plan_start(
@@ -187,24 +200,42 @@ def compute_perp_update(
     )
     if start is None or start > until:
         return FeatureUpdate(FEATURES.name, FEATURES.empty(), None, until)
+    calls = [(lake_dir, chunk, start, until) for chunk in feature_chunks(symbols)]
+    parts = mapper(compute_symbol_chunk, calls)
+    frame = rank_perp_features(pl.concat(parts).lazy(), start=pl.col("timestamp") >= start).collect(
+        engine=COLLECT_ENGINE
+    )
+    return FeatureUpdate(FEATURES.name, frame, start, until)
+
+
+def feature_chunks(symbols: Sequence[str]) -> list[list[str]]:
+    """The universe in sorted order, cut into chunks of :data:`FEATURE_CHUNK_SYMBOLS`."""
+    ordered = sorted(set(symbols))
+    size = FEATURE_CHUNK_SYMBOLS
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def compute_symbol_chunk(
+    lake_dir: Path, symbols: list[str], start: datetime, until: datetime
+) -> pl.DataFrame:
+    """The unranked features of ``symbols`` from :data:`WARMUP_BARS` bars before ``start``
+    to ``until`` (reads the lake: a worker elsewhere needs it on shared storage)."""
     read_from = start - WARMUP_BARS * BAR
-    ohlcv = scan_dataset(lake_dir, OHLCV, symbols=list(symbols), start=read_from, end=until)
+    ohlcv = scan_dataset(lake_dir, OHLCV, symbols=symbols, start=read_from, end=until)
     # Tickers and funding count for a bar up to its close (see qbtc.features.carry).
     closed = until + BAR
     tickers = scan_dataset(
-        lake_dir, TICKERS, symbols=list(symbols), start=start - DEFAULT_MAX_TICKER_AGE, end=closed
+        lake_dir, TICKERS, symbols=symbols, start=start - DEFAULT_MAX_TICKER_AGE, end=closed
     )
     funding = scan_dataset(
         lake_dir,
         FUNDING_RATES,
-        symbols=list(symbols),
+        symbols=symbols,
         start=start - DEFAULT_MAX_FUNDING_AGE,
         end=closed,
     )
-    frame = compute_perp_features(
-        ohlcv, tickers=tickers, funding=funding, start=pl.col("timestamp") >= start
-    ).collect(engine=COLLECT_ENGINE)
-    return FeatureUpdate(FEATURES.name, frame, start, until)
+    lf = compute_symbol_features(ohlcv, tickers=tickers, funding=funding)
+    return lf.collect(engine=COLLECT_ENGINE)
 
 
 def compute_option_update(

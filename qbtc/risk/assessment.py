@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qbtc.parallel import Mapper
 from qbtc.risk.book import Book
 from qbtc.risk.exposure import Exposure, PortfolioGreeks, exposure, portfolio_greeks
 from qbtc.risk.factors import FactorModel
@@ -59,14 +60,16 @@ def assess_book(
     seed: int = 7,
     threads: int = 2,
     history: Scenarios | None = None,
+    mapper: Mapper | None = None,
 ) -> Assessment:
-    """Assess ``book`` (an empty book has zero risk, not an error).
+    """Assess ``book`` (an empty book has zero risk, not an error); ``mapper`` runs the full
+    revaluation's chunks elsewhere (a Dask cluster), with the same figures.
 
     ``history`` (see :func:`qbtc.risk.historical.historical_scenarios`) adds the
     historical-simulation VaR: the book fully revalued on past moves of its underlyings.
     """
     shocks = simulate_scenarios(model, book.underlyings, horizon_days, scenarios, seed)
-    full_pnl = scenario_pnl(book, shocks, "full", threads=threads)
+    full_pnl = scenario_pnl(book, shocks, "full", threads=threads, mapper=mapper)
     approx_pnl = scenario_pnl(book, shocks, "delta_gamma")
     greeks = portfolio_greeks(book)
     dn, cf = _analytic_vars(book, model, confidence, horizon_days)

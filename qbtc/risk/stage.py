@@ -19,6 +19,7 @@ from qbtc.execution.intents import OrderIntent
 from qbtc.execution.modes import data_on_testnet, trading_mode
 from qbtc.execution.venue_rules import load_venue_rules, refuse_all, rule_intents
 from qbtc.market.contracts import is_option_symbol
+from qbtc.parallel import Mapper
 from qbtc.quality import GateStatus, latest_gate
 from qbtc.risk.assessment import Assessment, assess_book, unit_risks
 from qbtc.risk.drawdown import current_drawdown
@@ -62,6 +63,7 @@ class RiskConfig:
     horizon_days: float = 1.0
     price_bars: int = 1440
     threads: int = 2
+    mapper: Mapper | None = None
     strategy: str = "qbtc"
     min_order_notional: float = 10.0
     exchange: str = "sim"
@@ -195,6 +197,7 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         seed=config.seed,
         threads=config.threads,
         history=past_moves,
+        mapper=config.mapper,
     )
     units = unit_risks(valued.instruments, assessment.scenarios, config.threads)
     held_options = {

@@ -25,7 +25,7 @@ from tests.e2e.helpers import Command, clean_env, free_port, listening, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
