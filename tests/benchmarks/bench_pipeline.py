@@ -27,7 +27,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -40,11 +40,12 @@ from flows.heartbeat import engine_heartbeats_off
 from flows.pipeline import PipelineParameters, pipeline
 from qbtc.config import DEFAULT_SYMBOLS
 from qbtc.lake import read_dataset
-from qbtc.market.sim.universe import SPECS
+from qbtc.market.sim.universe import listed_symbols
 
-symbols = [spec.symbol for spec in SPECS][:20]
+symbols = list(listed_symbols(int(os.environ["BENCH_PERPS"])))
+backfill_days = int(os.environ["BENCH_BACKFILL_DAYS"])
 as_of = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-params = PipelineParameters(symbols=symbols, seed=7, as_of=as_of, backfill_days=3)
+params = PipelineParameters(symbols=symbols, seed=7, as_of=as_of, backfill_days=backfill_days)
 
 started = time.perf_counter()
 with engine_heartbeats_off():
@@ -99,7 +100,7 @@ n_tasks, n_flows = len(tasks), len(flows)
 overhead = n_tasks * task_s + (n_flows - 1) * subflow_s + flow_base
 print(json.dumps({
     "symbols": len(symbols),
-    "first_cycle_with_3day_backfill_s": round(backfill_s, 2),
+    f"first_cycle_with_{backfill_days}day_backfill_s": round(backfill_s, 2),
     "cycle_wall_s": round(cycle_s, 2),
     "stage_s": {k: round(v, 2) for k, v in stages.items()},
     "task_runs_per_cycle": n_tasks,
@@ -124,6 +125,18 @@ def _free_port() -> int:
 
 
 def run() -> dict[str, object]:
+    figures = measure_cycle(perps=20, chain="standard", backfill_days=3)
+    figures["target_prefect_share_pct"] = 5.0
+    figures["target_task_runs_per_flow_run"] = 200
+    return figures
+
+
+def measure_cycle(
+    *, perps: int, chain: str, backfill_days: int, extra: str = ""
+) -> dict[str, object]:
+    """A back-fill cycle then a steady-state one for ``perps`` perps with ``chain`` option
+    chains, against a fresh local server; ``extra`` is Python run after it in the same
+    process (its last output line, a JSON object, is merged into the figures)."""
     work = Path(tempfile.mkdtemp(prefix="qbtc-bench-pipeline-"))
     port = _free_port()
     env = {
@@ -134,6 +147,9 @@ def run() -> dict[str, object]:
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "QBTC_DATA_DIR": str(work / "data"),
+        "QBTC_SIM_OPTION_CHAIN": chain,
+        "BENCH_PERPS": str(perps),
+        "BENCH_BACKFILL_DAYS": str(backfill_days),
         "PYTHONPATH": str(REPO),
     }
     log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below
@@ -163,7 +179,7 @@ def run() -> dict[str, object]:
             except httpx.HTTPError:
                 time.sleep(0.5)
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(work / "data" / "lake")],
+            [sys.executable, "-c", CHILD + extra, str(work / "data" / "lake")],
             env=env,
             cwd=REPO,
             capture_output=True,
@@ -172,11 +188,12 @@ def run() -> dict[str, object]:
         )
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-2000:])
-        figures: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+        lines = [line for line in out.stdout.strip().splitlines() if line.startswith("{")]
+        figures: dict[str, object] = {}
+        for line in lines:
+            figures.update(json.loads(line))
     finally:
         server.terminate()
         server.wait(timeout=60)
         log.close()
-    figures["target_prefect_share_pct"] = 5.0
-    figures["target_task_runs_per_flow_run"] = 200
     return figures
