@@ -165,11 +165,15 @@ def risk(
     """
     with heavy_mapper(flow_settings()) as mapper:
         config, at = risk_config(as_of, portfolio_id, seed, scenarios, symbols, mapper)
-        return run_risk(config, at, kill_switch, sizing)
+        return run_risk(config, at, as_of, kill_switch, sizing)
 
 
 def run_risk(
-    config: RiskConfig, at: datetime, kill_switch: KillSwitchAction | None, sizing: Sizing
+    config: RiskConfig,
+    at: datetime,
+    as_of: datetime | None,
+    kill_switch: KillSwitchAction | None,
+    sizing: Sizing,
 ) -> dict[str, Any]:
     """The body of :func:`risk` (inside its flow run)."""
     run_id = current_run_id()

@@ -225,6 +225,7 @@ def banner(stack: Stack, run_id: str, database: str) -> str:
             f"  workers         {s.workers} process worker(s) on pool {WORK_POOL}, "
             f"{s.worker_limit} run(s) each",
             *first,
+            f"  dashboard       {http_url(s.api_host, s.api_port, '/')}   (book, risk, market, runs; live)",
             f"  REST API        {http_url(s.api_host, s.api_port, '/api/health')}",
             f"  data            {s.data_dir.resolve()}",
             f"  logs            {(s.data_dir / 'logs').resolve()}",

@@ -32,7 +32,7 @@ def test_up_serves_ui_api_and_schedules_then_stops_cleanly(tmp_path: Path):
         page = httpx.get(f"http://127.0.0.1:{api_port}/", timeout=10)
         assert page.status_code == 200
         assert "<title>qbtc desk</title>" in page.text
-        assert any("dashboard" in line for line in lines)
+        assert any("dashboard" in line for line in up.lines)
         api = f"http://127.0.0.1:{prefect_port}/api"
         names = {d["name"] for d in httpx.post(f"{api}/deployments/filter", json={}).json()}
         assert {"pipeline", "ingest", "risk-monitor", "compaction", "kill-switch"} <= names
