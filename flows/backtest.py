@@ -239,7 +239,12 @@ def publish(outcome: BacktestOutcome) -> None:
 
 @flow(name="backtest")
 def backtest(params: BacktestParameters) -> dict[str, Any]:
-    """One backtest of the live cycle's decisions over a window of the lake."""
+    """One backtest of the live cycle's decisions over a window of the lake.
+
+    Args:
+        params: The window, universe, signal provider or strategy, sizing and costs of the
+            backtest; every field left empty takes the live cycle's setting.
+    """
     settings = flow_settings(seed=params.seed)
     config = backtest_config(params, settings)
     backtest_provider(config, settings)  # a strategy that fails to load stops here
@@ -298,7 +303,12 @@ def sweep_frame(
 
 @flow(name="backtest_sweep")
 def backtest_sweep(base: BacktestParameters, grid: dict[str, list[Any]]) -> dict[str, Any]:
-    """One backtest per combination of ``grid`` values over ``base``, fanned out as task runs."""
+    """One backtest per combination of ``grid`` values over ``base``, fanned out as task runs.
+
+    Args:
+        base: The backtest every combination starts from (see the backtest deployment).
+        grid: Parameter name to the values to try, e.g. {"target_vol": [0.1, 0.2]}.
+    """
     settings = flow_settings(seed=base.seed)
     sets = grid_sets(grid)
     sweep_id = "sw" + current_run_id().replace("-", "")[:24]

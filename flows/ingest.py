@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -206,24 +206,36 @@ def publish_gate(report: GateReport, key: str, lake_dir: Path) -> None:
         )
 
 
+#: Venues the ``ingest`` form offers (any ccxt id works through ``QBTC_EXCHANGE``).
+VenueName = Literal["sim", "binanceusdm", "deribit"]
+#: Bar lengths the ``ingest`` form offers (``QBTC_TIMEFRAME`` takes any <n><unit> up to 1w).
+TimeframeName = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
+
+
 @flow(name="ingest")
 def ingest(
     symbols: list[str] | None = None,
-    timeframe: str | None = None,
+    timeframe: TimeframeName | None = None,
     days: int | None = None,
     as_of: datetime | None = None,
-    exchange: str | None = None,
+    exchange: VenueName | None = None,
     seed: int | None = None,
-    data_dir: str | None = None,
     live: bool = False,
 ) -> dict[str, Any]:
-    """Market data of ``symbols`` (default ``QBTC_SYMBOLS``) into the lake, behind the gate.
+    """Market data into the lake (OHLCV, tickers, funding, option chains), behind the gate.
 
-    ``days`` back-fills a first run (default ``QBTC_BACKFILL_DAYS``); later runs fetch what
-    is missing in the same window. ``as_of`` fixes the clock (a replay on the simulated
-    venue, whose market ``seed`` defaults to ``QBTC_SEED``). ``live`` (orders go to the
-    venue) reads the venue's testnet while ``QBTC_EXCHANGE_TESTNET`` is on; otherwise a real
-    venue's public data is read (dry-run).
+    The first run back-fills ``days``; later runs fetch what is missing in the same window.
+    (Parameters are documented in Google style: the Prefect UI reads them into its form.)
+
+    Args:
+        symbols: Perpetuals in ccxt form, e.g. BTC/USDT:USDT; empty: QBTC_SYMBOLS.
+        timeframe: Bar length; empty: QBTC_TIMEFRAME (1m by default).
+        days: Days back-filled for a symbol with no data yet; empty: QBTC_BACKFILL_DAYS.
+        as_of: Fixed clock (UTC) to replay the simulated venue; empty: now.
+        exchange: Venue of the market data; empty: QBTC_EXCHANGE (sim by default).
+        seed: Seed of the simulated venue; it must be the data dir's seed; empty: QBTC_SEED.
+        live: Orders go to the venue: read its testnet while QBTC_EXCHANGE_TESTNET is on;
+            off, a real venue's public data is read (dry-run).
     """
     settings = flow_settings(
         symbols=symbols,
@@ -232,7 +244,6 @@ def ingest(
         as_of=as_of,
         exchange=exchange,
         seed=seed,
-        data_dir=Path(data_dir) if data_dir else None,
     )
     logger = get_run_logger()
     run_id = current_run_id()

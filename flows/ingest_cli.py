@@ -8,6 +8,7 @@ end in one line and exit code 1.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -167,14 +168,12 @@ def ingest_command(
         f"{settings.timeframe} bars, back-fill {settings.backfill_days} day(s), as of {clock} "
         f"(data in {settings.data_dir.resolve()})"
     )
+    # Any timeframe or ccxt venue the settings accept (the deployment's form offers a few):
+    # the flow reads them from the environment it runs in.
+    os.environ["QBTC_TIMEFRAME"] = settings.timeframe
+    os.environ["QBTC_EXCHANGE"] = settings.exchange
     summary = run_flow(
-        lambda: ingest(
-            symbols=settings.symbols,
-            timeframe=settings.timeframe,
-            days=settings.backfill_days,
-            as_of=when,
-            exchange=settings.exchange,
-        )
+        lambda: ingest(symbols=settings.symbols, days=settings.backfill_days, as_of=when)
     )
     from qbtc.market.ingest import IngestSummary
 

@@ -19,6 +19,8 @@ from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import DATASETS, ORDER_INTENTS
 
 KillSwitchAction = Literal["status", "on", "off", "flatten"]
+#: Every dataset of the lake, as the choices of the ``compaction`` form.
+DatasetName = Literal[tuple(sorted(DATASETS))]  # type: ignore[valid-type]
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -39,8 +41,14 @@ def refresh_catalog(lake_dir: Path, catalog_path: Path) -> str:
 
 
 @flow(name="compaction", log_prints=True)
-def compaction(datasets: list[str] | None = None) -> list[dict[str, object]]:
-    """Merge small Parquet files per partition without losing or duplicating a row."""
+def compaction(
+    datasets: list[DatasetName] | None = None,  # type: ignore[valid-type]
+) -> list[dict[str, object]]:
+    """Merge small Parquet files per partition without losing or duplicating a row.
+
+    Args:
+        datasets: Datasets to compact; empty: every dataset of the lake.
+    """
     settings = flow_settings()
     names = datasets or sorted(DATASETS)
     unknown = sorted(set(names) - set(DATASETS))
@@ -59,9 +67,12 @@ def compaction(datasets: list[str] | None = None) -> list[dict[str, object]]:
 def kill_switch(
     action: KillSwitchAction = "status", reason: str | None = None
 ) -> dict[str, object]:
-    """Manual control: ``on`` trips the kill switch (only reduce-only orders pass), ``off``
-    resets it, ``flatten`` trips it and closes every open position with reduce-only orders,
-    ``status`` reports it.
+    """Manual control of the kill switch, and flattening the book.
+
+    Args:
+        action: status reports it; on trips it (only reduce-only orders pass); off resets
+            it; flatten trips it and closes every open position with reduce-only orders.
+        reason: Why (kept with the switch and in the alert); empty: the action's name.
     """
     settings = flow_settings()
     switch = KillSwitch(settings.state_dir)

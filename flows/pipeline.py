@@ -58,7 +58,11 @@ class PipelineParameters(BaseModel):
     signal_provider: SignalProviderName | None = Field(
         None, description="rules | gemini | replay; default QBTC_LLM_PROVIDER."
     )
-    seed: int | None = Field(None, description="Seed of the simulated venue and Monte Carlo.")
+    seed: int | None = Field(
+        None,
+        description="Seed of the simulated venue (must be the data dir's) and of Monte Carlo; "
+        "default QBTC_SEED.",
+    )
     as_of: datetime | None = Field(
         None, description="Fixed clock (UTC) for a reproducible cycle; default: now."
     )
@@ -267,7 +271,12 @@ def stage_fact(name: str, result: Any) -> str | None:
 
 @flow(name="pipeline", log_prints=True)
 def pipeline(params: PipelineParameters | None = None) -> dict[str, Any]:
-    """One full cycle on the configured venue; returns the cycle summary."""
+    """One full cycle on the configured venue; returns the cycle summary.
+
+    Args:
+        params: The cycle's universe, clock, seed, signal provider, sizing and mode; every
+            field left empty takes its QBTC_* setting.
+    """
     with flow_run_heartbeats():
         return run_pipeline_cycle(params or PipelineParameters())
 

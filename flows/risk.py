@@ -248,7 +248,13 @@ def risk_monitor(
     portfolio_id: str | None = None,
     symbols: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Re-value the current book on the latest marks; alert on a limit breach."""
+    """Re-value the current book on the latest marks; alert on a limit breach.
+
+    Args:
+        as_of: Value the book as of this time (UTC); empty: now.
+        portfolio_id: The book to value; empty: QBTC_PORTFOLIO_ID (main).
+        symbols: Perps whose prices drive risk besides those held; empty: QBTC_SYMBOLS.
+    """
     config, at = risk_config(as_of, portfolio_id, None, None, symbols)
     run_id = current_run_id()
     inputs = load_inputs(config, at)

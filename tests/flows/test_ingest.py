@@ -122,16 +122,14 @@ def test_ingest_flow_end_to_end(prefect_harness: None, data_dir: Path, lake_dir:
 
     from flows.ingest import ingest
 
-    summary = ingest(symbols=SYMBOLS, days=1, as_of=AS_OF, data_dir=str(data_dir))
+    summary = ingest(symbols=SYMBOLS, days=1, as_of=AS_OF)  # QBTC_DATA_DIR: data_dir
     assert summary["passed"], summary["reasons"]
     assert summary["bars_requested"] == {"backfill": 2880, "incremental": 0, "gap": 0}
     assert summary["written"]["ohlcv"] == 2880
     assert summary["written"]["tickers"] == 2
     assert summary["written"]["option_quotes"] > 0
     assert latest_gate(lake_dir).run_id == summary["run_id"]
-    later = ingest(
-        symbols=SYMBOLS, days=1, as_of=AS_OF + timedelta(minutes=3), data_dir=str(data_dir)
-    )
+    later = ingest(symbols=SYMBOLS, days=1, as_of=AS_OF + timedelta(minutes=3))
     assert later["bars_requested"] == {"backfill": 0, "incremental": 6, "gap": 0}
     assert read_dataset(lake_dir, "ohlcv").height == 2886
     with get_client(sync_client=True) as client:
