@@ -42,6 +42,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from qbtc.execution.intents import OrderIntent, Side
+from qbtc.market.contract_spec import market_in_coins
 from qbtc.market.protocol import Exchange
 
 PrecisionMode = Literal["tick_size", "decimal_places"]
@@ -316,8 +317,15 @@ def load_venue_rules(exchange: Exchange, symbols: Sequence[str]) -> dict[str, Ve
     """Rules of ``symbols`` from the venue's markets (``load_markets()``; network on ccxt).
 
     A symbol the venue does not list is absent, so :func:`rule_intents` refuses its orders.
+    A USD-sized market (Deribit's inverse perpetual) is read with amounts in coins
+    (:func:`qbtc.market.contract_spec.market_in_coins`), as intents count them.
     """
-    return market_rules(exchange.load_markets(), list(dict.fromkeys(symbols)))
+    wanted = list(dict.fromkeys(symbols))
+    markets = exchange.load_markets()
+    in_coins = {
+        s: market_in_coins(markets[s], exchange_id=exchange.id) for s in wanted if s in markets
+    }
+    return market_rules(in_coins, wanted)
 
 
 def refuse_all(intents: Sequence[OrderIntent], reason: str) -> tuple[OrderIntent, ...]:

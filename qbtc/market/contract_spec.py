@@ -23,6 +23,7 @@ are not. From a ccxt market structure (``linear``/``inverse``, ``option``, ``con
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,30 @@ def mark_iv_from_ticker(ticker: Mapping[str, Any]) -> float | None:
 
 def is_stablecoin(currency: str) -> bool:
     return currency.upper() in STABLECOINS
+
+
+def market_in_coins(market: Mapping[str, Any], *, exchange_id: str) -> dict[str, Any]:
+    """``market`` with order amounts in coins of the underlying, as qbtc's intents count them.
+
+    Only a USD-sized market changes (an inverse perpetual or future: Deribit's amounts are
+    USD, Binance COIN-M's contracts of ``contractSize`` USD): its USD lot is no fixed number
+    of coins, so it has no amount grid here, and its minimum amount becomes a minimum
+    notional (USD). The venue's own lot still applies when the amount is sent (ccxt's
+    ``amount_to_precision``). Every other market is returned as is.
+    """
+    spec = ContractSpec.from_market(market, exchange_id=exchange_id)
+    out = copy.deepcopy(dict(market))
+    if not spec.inverse or spec.option:
+        return out
+    limits = {k: dict(v or {}) for k, v in (out.get("limits") or {}).items()}
+    least = (limits.get("amount") or {}).get("min")
+    per_amount = 1.0 if spec.amount_in_usd else spec.contract_size
+    usd = None if least is None else float(least) * per_amount
+    limits["amount"] = {"min": None, "max": None}
+    limits["cost"] = {"min": usd, "max": None}
+    precision = {**(out.get("precision") or {}), "amount": None}
+    out.update(contractSize=1.0, precision=precision, limits=limits)
+    return out
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,15 @@ inverse perpetual's minimum becomes a minimum notional.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from qbtc.market.ccxt_adapter import CcxtExchange
-from qbtc.market.contract_spec import ContractSpec, underlying_price_from_ticker
+from qbtc.market.contract_spec import (
+    ContractSpec,
+    market_in_coins,
+    underlying_price_from_ticker,
+)
 from qbtc.market.protocol import OHLCV
 from qbtc.market.sim.seam import TradingBackend, TradingDelegate
 
@@ -29,34 +32,17 @@ _PRICE_KEYS = ("bid", "ask", "last", "close", "open", "high", "low", "markPrice"
 
 
 def book_market(market: Mapping[str, Any], *, exchange_id: str) -> dict[str, Any]:
-    """A ccxt market as the book counts it: USD prices, amounts in coins of the underlying."""
+    """A ccxt market as the book counts it: USD prices, amounts in coins of the underlying
+    (:func:`~qbtc.market.contract_spec.market_in_coins`; an inverse option's coin tick
+    is no grid in USD)."""
     spec = ContractSpec.from_market(market, exchange_id=exchange_id)
-    out = copy.deepcopy(dict(market))
-    if not spec.inverse:
-        return out
-    precision = dict(out.get("precision") or {})
-    limits = {k: dict(v or {}) for k, v in (out.get("limits") or {}).items()}
-    if spec.premium_in_coin:  # the tick is in coin: no fixed grid in USD
-        precision["price"] = None
-        limits["price"] = {"min": None, "max": None}
-    else:  # sized in USD: the minimum amount is a minimum notional
-        least = (limits.get("amount") or {}).get("min")
-        usd = (
-            None
-            if least is None
-            else float(least) * (1.0 if spec.amount_in_usd else spec.contract_size)
-        )
-        precision["amount"] = None
-        limits["amount"] = {"min": None, "max": None}
-        limits["cost"] = {"min": usd, "max": None}
-    out.update(
-        linear=True,
-        inverse=False,
-        settle="USD",
-        contractSize=1.0,
-        precision=precision,
-        limits=limits,
-    )
+    out = market_in_coins(market, exchange_id=exchange_id)
+    if spec.premium_in_coin:
+        precision = {**(out.get("precision") or {}), "price": None}
+        limits = {**(out.get("limits") or {}), "price": {"min": None, "max": None}}
+        out.update(precision=precision, limits=limits, contractSize=1.0)
+    if spec.inverse:
+        out.update(linear=True, inverse=False, settle="USD")
     return out
 
 

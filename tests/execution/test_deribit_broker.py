@@ -186,3 +186,23 @@ def test_equity_counts_every_collateral_currency_at_marks(
     report = reconcile_book(broker, config, run_id="second", kill_switch=kill_switch)
     assert not report.tripped
     assert any("coin collateral" in r for r in report.repairs)
+
+
+def test_venue_rules_read_a_usd_sized_perpetual_in_coins(
+    deribit: tuple[DeribitVenue, Broker],
+) -> None:
+    """Deribit's BTC-PERPETUAL trades in multiples of 10 USD: in coins that is no fixed lot,
+    so its rules keep no coin grid and a minimum notional of 10 USD; options keep theirs
+    (0.1 BTC lots, ticks in BTC, as their limit prices are quoted)."""
+    from qbtc.execution.venue_rules import load_venue_rules, rule_intent
+
+    _, broker = deribit
+    rules = load_venue_rules(broker.exchange, [PERP_SYMBOL, OPTION_SYMBOL])
+    perp, option = rules[PERP_SYMBOL], rules[OPTION_SYMBOL]
+    assert (perp.amount_step, perp.contract_size, perp.min_cost) == (None, 1.0, 10.0)
+    assert (option.amount_step, option.price_step, option.min_amount) == (0.1, 0.0005, 0.1)
+    half_btc = rule_intent(perp_intent(0.5 * PERP_MARK), perp, reference_price=PERP_MARK)
+    assert (half_btc.status, half_btc.quantity) == ("accepted", 0.5)
+    dust = rule_intent(perp_intent(5.0), perp, reference_price=PERP_MARK)
+    assert dust.status == "refused"
+    assert "below the venue minimum 10" in (dust.reason or "")
