@@ -95,6 +95,7 @@ class StubVenue:
     requests: list[tuple[str, str]] = field(default_factory=list)
     delay_s: float = 0.0
     lagging_lookups: int = 0
+    usdc: float = 0.0
     position: float = 0.0
     next_id: int = 8_000_000
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -253,22 +254,28 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _account(self) -> dict[str, Any]:
-        asset = {
-            "asset": "USDT",
-            "walletBalance": "10000.00000000",
-            "unrealizedProfit": "0.00000000",
-            "marginBalance": "10000.00000000",
-            "maintMargin": "0",
-            "initialMargin": "0",
-            "positionInitialMargin": "0",
-            "openOrderInitialMargin": "0",
-            "crossWalletBalance": "10000.00000000",
-            "crossUnPnl": "0",
-            "availableBalance": "10000.00000000",
-            "maxWithdrawAmount": "10000.00000000",
-            "updateTime": 1_767_614_400_000,
-        }
-        return {"totalWalletBalance": "10000.00000000", "assets": [asset], "positions": []}
+        """``GET /fapi/v3/account``: one entry per margin asset (USDC too in Multi-Assets mode)."""
+        balances = {"USDT": 10_000.0} | ({"USDC": self.venue.usdc} if self.venue.usdc else {})
+        assets = [
+            {
+                "asset": code,
+                "walletBalance": f"{amount:.8f}",
+                "unrealizedProfit": "0.00000000",
+                "marginBalance": f"{amount:.8f}",
+                "maintMargin": "0",
+                "initialMargin": "0",
+                "positionInitialMargin": "0",
+                "openOrderInitialMargin": "0",
+                "crossWalletBalance": f"{amount:.8f}",
+                "crossUnPnl": "0",
+                "availableBalance": f"{amount:.8f}",
+                "maxWithdrawAmount": f"{amount:.8f}",
+                "updateTime": 1_767_614_400_000,
+            }
+            for code, amount in balances.items()
+        ]
+        total = sum(balances.values())
+        return {"totalWalletBalance": f"{total:.8f}", "assets": assets, "positions": []}
 
 
 @contextmanager

@@ -165,3 +165,13 @@ def test_reconciliation_reads_binance_positions_and_balance(
     assert report.repairs == ()
     assert ("GET", "/fapi/v3/positionRisk") in venue.requests
     assert ("GET", "/fapi/v3/account") in venue.requests
+
+
+def test_equity_counts_usdc_margin_beside_usdt(stub: tuple[StubVenue, Broker]) -> None:
+    """Binance USD-M in Multi-Assets mode reports each margin asset in ``/fapi/v3/account``
+    (https://developers.binance.com/docs/derivatives/usds-margined-futures/account/rest-api/Account-Information-V3)."""
+    venue, broker = stub
+    venue.usdc = 2_500.0
+    equity = broker.equity()
+    assert equity.usd == pytest.approx(12_500.0)
+    assert set(equity.holdings) == {"USDT", "USDC"}
