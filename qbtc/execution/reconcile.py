@@ -25,6 +25,7 @@ the kill switch.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ import polars as pl
 
 from qbtc.execution.brokers import Broker
 from qbtc.execution.ledger import Fill, Ledger, OrderEvent, OrderState
-from qbtc.execution.pnl import compute_positions
+from qbtc.execution.pnl import PositionPnl, compute_positions
 from qbtc.execution.settlements import expired_holdings, fetch_settlements
 from qbtc.execution.submit import KillSwitchLike
 from qbtc.execution.tracking import LedgerBatch
@@ -237,7 +238,7 @@ class Reconciler(LedgerBatch):
             self.ledger.fills(), funding_rates=funding_rates, settlements=self.ledger.settlements()
         ).values()
         booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
-        unrealised = sum(float(p.get("unrealizedPnl") or 0.0) for p in venue.values())
+        unrealised = _unrealised(books, venue)
         expected = self.capital + booked + adjustments + unrealised
         difference = total - expected
         first = events.height == 0
@@ -285,6 +286,26 @@ class Reconciler(LedgerBatch):
             venue_order_id=state.venue_order_id,
             reason=reason,
         )
+
+
+def _unrealised(books: Iterable[PositionPnl], venue: dict[str, dict[str, Any]]) -> float:
+    """Unrealised PnL (USD) of the ledger's positions at the venue's marks.
+
+    The ledger's own entry prices, not the venue's: realised plus unrealised PnL depends only
+    on the trades, while the split between them depends on the order fills are applied in,
+    which two fills of the same millisecond (a resting order's fill and a new order's) do not
+    fix. Mixing the ledger's realised PnL with the venue's unrealised PnL would report that
+    split as a balance difference. A position without a venue mark counts the venue's figure.
+    """
+    total = 0.0
+    for book in books:
+        position = venue.get(book.symbol) or {}
+        mark = position.get("markPrice")
+        if book.quantity != 0 and mark is not None:
+            total += book.quantity * (float(mark) - book.entry_price)
+        else:
+            total += float(position.get("unrealizedPnl") or 0.0)
+    return total
 
 
 def _signed_contracts(position: dict[str, Any] | None) -> float:

@@ -17,7 +17,7 @@ from qbtc.lake import write_dataset
 from qbtc.market.sim import SimExchange
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import FUNDING_RATES
-from tests.execution.conftest import AS_OF, make_intent, open_venue
+from tests.execution.conftest import AS_OF, BAR, make_intent, open_venue
 
 
 def reconcile(broker: Broker, config: ExecutionConfig, kill_switch: KillSwitch, run: str = "rc"):  # type: ignore[no-untyped-def]
@@ -206,3 +206,27 @@ def test_a_repair_fill_carries_the_venue_clock_not_the_wall_clock(
     reconcile(broker, config, kill_switch)
     repair = config.ledger().fills().filter(pl.col("liquidity") == "reconciled")
     assert repair["timestamp"].to_list() == [AS_OF]
+
+
+def test_fills_of_the_same_millisecond_in_either_order_do_not_trip_the_balance(
+    config: ExecutionConfig, kill_switch: KillSwitch, data_dir: Path
+) -> None:
+    """A resting order's fill and a new order's fill share the venue's millisecond; the ledger
+    may apply them in the other order, which moves PnL between realised and unrealised (average
+    cost) but not their sum: the balance check must not see a difference."""
+    eth = "ETH/USDT:USDT"
+    buy = make_intent(eth, "buy", 100.0, leg="reduce", bar=BAR + timedelta(minutes=2))
+    sell_leg = next(
+        leg
+        for leg in (f"open-{k}" for k in range(50))
+        if make_intent(eth, "sell", 1.0, leg=leg).client_order_id > buy.client_order_id
+    )
+    sell = make_intent(eth, "sell", 400.0, leg=sell_leg)  # more than a minute's liquidity
+    first = Broker(open_venue(data_dir), paper=True)
+    reconcile(first, config, kill_switch, run="r0")
+    (opened,) = submit_intents(first, config, [sell], run_id="r1", kill_switch=kill_switch)
+    assert opened.status == "open"
+    later = Broker(open_venue(data_dir, AS_OF + timedelta(minutes=2)), paper=True)
+    submit_intents(later, config, [buy], run_id="r2", kill_switch=kill_switch)
+    report = reconcile(later, config, kill_switch, run="r3")
+    assert not report.tripped, report.mismatches
