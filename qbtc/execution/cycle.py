@@ -47,7 +47,8 @@ class ExecutionConfig:
     tolerance: Tolerance = field(default_factory=Tolerance)
 
     def ledger(self) -> Ledger:
-        return Ledger(self.lake_dir, self.portfolio_id)
+        """A ledger for one stage of one cycle: read once, then kept (see :class:`Ledger`)."""
+        return Ledger(self.lake_dir, self.portfolio_id, cached=True)
 
     def circuit(self) -> CircuitBreaker:
         return CircuitBreaker(

@@ -183,18 +183,34 @@ def settlements_frame(settlements: Iterable[Settlement]) -> pl.DataFrame:
 
 
 class Ledger:
-    """The order ledger of one portfolio in the lake at ``lake_dir``."""
+    """The order ledger of one portfolio in the lake at ``lake_dir``.
 
-    def __init__(self, lake_dir: Path, portfolio_id: str) -> None:
+    With ``cached``, the instance reads the events and fills once and then keeps them,
+    adding what it records itself: for one unit of work under the execution lock (a stage of
+    a cycle, :meth:`qbtc.execution.cycle.ExecutionConfig.ledger`), never across cycles, so
+    another process's writes are always seen by the next one. Without it every read is fresh.
+    """
+
+    def __init__(self, lake_dir: Path, portfolio_id: str, *, cached: bool = False) -> None:
         self.lake_dir = lake_dir
         self.portfolio_id = portfolio_id
+        self.cached = cached
+        self._events: pl.DataFrame | None = None
+        self._fills: pl.DataFrame | None = None
 
     def record(self, events: Sequence[OrderEvent], fills: Sequence[Fill] = ()) -> None:
         """Append fills, then events (a crash in between leaves fills the next look repairs)."""
         if fills:
-            write_dataset(self.lake_dir, FILLS, fills_frame(fills))
+            frame = fills_frame(fills)
+            write_dataset(self.lake_dir, FILLS, frame)
+            if self._fills is not None:
+                mine = frame.filter(pl.col("portfolio_id") == self.portfolio_id)
+                self._fills = _merged(self._fills, mine, "fill_id")
         if events:
-            write_dataset(self.lake_dir, ORDER_EVENTS, events_frame(events))
+            frame = events_frame(events)
+            write_dataset(self.lake_dir, ORDER_EVENTS, frame)
+            if self._events is not None:
+                self._events = _merged(self._events, frame, "event_id")
 
     def record_settlements(self, settlements: Sequence[Settlement]) -> None:
         """Append settlements not recorded yet (ids already stored are skipped)."""
@@ -211,15 +227,46 @@ class Ledger:
         )
 
     def events(self) -> pl.DataFrame:
-        """Every event, oldest first."""
-        return read_dataset(self.lake_dir, ORDER_EVENTS).sort("timestamp", "event_id")
+        """Every event, oldest first (read once per instance)."""
+        if self._events is None or not self.cached:
+            self._events = read_dataset(self.lake_dir, ORDER_EVENTS).sort("timestamp", "event_id")
+        return self._events
 
     def fills(self) -> pl.DataFrame:
-        """Every fill of this portfolio, oldest first."""
-        frame = read_dataset(self.lake_dir, FILLS)
-        return frame.filter(pl.col("portfolio_id") == self.portfolio_id).sort(
-            "timestamp", "fill_id"
-        )
+        """Every fill of this portfolio, oldest first (read once per instance)."""
+        if self._fills is None or not self.cached:
+            frame = read_dataset(self.lake_dir, FILLS)
+            self._fills = frame.filter(pl.col("portfolio_id") == self.portfolio_id).sort(
+                "timestamp", "fill_id"
+            )
+        return self._fills
+
+    def open_order_states(self) -> dict[str, OrderState]:
+        """States of the orders that can still be open (no terminal event yet).
+
+        The terminal ones are told apart in one vectorised pass, so the per-order work does
+        not grow with the ledger's history.
+        """
+        events = self.events()
+        terminal = events.filter(
+            pl.col("event").is_in(["filled", "cancelled"])
+            | (
+                (pl.col("event") == "rejected")
+                & ~pl.col("reason").fill_null("").str.starts_with(BLOCKED)
+            )
+        )["client_order_id"].unique()
+        live = events.filter(~pl.col("client_order_id").is_in(terminal.implode()))
+        wanted = live["client_order_id"].unique().implode()
+        return derive_states(live, self.fills().filter(pl.col("client_order_id").is_in(wanted)))
+
+    def client_order_ids(self) -> set[str]:
+        """Every client order id the ledger has an event of."""
+        return set(self.events()["client_order_id"].unique().to_list())
+
+    def traded_symbols(self) -> set[str]:
+        """Symbols of every order the ledger has (the balance row's ``USDT`` left out)."""
+        symbols = self.events()["symbol"].unique()
+        return {s for s in symbols.to_list() if "/" in s}
 
     def order_states(self, client_order_ids: Iterable[str] | None = None) -> dict[str, OrderState]:
         """The derived state of every order (or of the given ids) that has events."""
@@ -233,6 +280,12 @@ class Ledger:
 
     def order_state(self, client_order_id: str) -> OrderState | None:
         return self.order_states([client_order_id]).get(client_order_id)
+
+
+def _merged(stored: pl.DataFrame, new: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``stored`` plus ``new`` rows, the newer version of a key winning, oldest first."""
+    both = pl.concat([stored, new.select(stored.columns)], how="vertical_relaxed")
+    return both.unique(subset=[key], keep="last", maintain_order=True).sort("timestamp", key)
 
 
 def derive_states(events: pl.DataFrame, fills: pl.DataFrame) -> dict[str, OrderState]:

@@ -85,12 +85,12 @@ class Reconciler(LedgerBatch):
 
     def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
         """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
-        states = self.ledger.order_states()
+        states = self.ledger.open_order_states()
         in_flight = [s for s in states.values() if s.status in ("submitted", "open")]
         for state in in_flight:
             self._order(state)
-        traded = {s.symbol for s in states.values() if "/" in s.symbol}
-        self._unknown_open_orders(set(states), traded | set(self.symbols))
+        traded = self.ledger.traded_symbols()
+        self._unknown_open_orders(self.ledger.client_order_ids(), traded | set(self.symbols))
         self._flush()  # positions below are computed from the repaired fills
         self._settlements()
         venue_positions = {p["symbol"]: p for p in self.broker.fetch_positions()}
