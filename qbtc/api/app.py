@@ -23,6 +23,7 @@ from qbtc.api.errors import install_error_handlers
 from qbtc.api.lakestate import LakeWatcher
 from qbtc.api.routers import (
     alerts,
+    backtests,
     desk,
     exposures,
     health,
@@ -74,6 +75,7 @@ _ROUTERS = (
     desk.router,
     lineage.router,
     quality.router,
+    backtests.router,
 )
 
 

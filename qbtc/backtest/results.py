@@ -1,6 +1,9 @@
-"""Backtest results as lake rows: ``backtests``, ``backtest_equity``, ``backtest_trades``,
-``backtest_metrics``. The ``backtests`` row goes last, so the views (which show completed
-backtests only) never show a backtest whose other rows are not all stored."""
+"""Backtest results as lake rows: ``backtests``, ``backtest_equity``, ``backtest_intents``,
+``backtest_trades``, ``backtest_metrics``.
+
+The ``backtests`` row goes last, so the views (which show completed backtests only) never
+show a backtest whose other rows are not all stored.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,13 @@ from qbtc.backtest.engine import BacktestRun
 from qbtc.backtest.metrics import Metric
 from qbtc.lake import write_dataset
 from qbtc.manifest import code_version
-from qbtc.schemas import BACKTEST_EQUITY, BACKTEST_METRICS, BACKTEST_TRADES, BACKTESTS
+from qbtc.schemas import (
+    BACKTEST_EQUITY,
+    BACKTEST_INTENTS,
+    BACKTEST_METRICS,
+    BACKTEST_TRADES,
+    BACKTESTS,
+)
 
 
 def equity_frame(run: BacktestRun) -> pl.DataFrame:
@@ -58,6 +67,28 @@ def trades_frame(run: BacktestRun) -> pl.DataFrame:
         for f in run.fills
     ]
     return pl.DataFrame(rows, schema=BACKTEST_TRADES.schema) if rows else BACKTEST_TRADES.empty()
+
+
+def intents_frame(run: BacktestRun) -> pl.DataFrame:
+    rows = [
+        {
+            "backtest_id": run.backtest_id,
+            "client_order_id": i.client_order_id,
+            "timestamp": i.decision_bar,
+            "decided_at": d.at,
+            "symbol": i.symbol,
+            "leg": i.leg,
+            "side": i.side,
+            "quantity": i.quantity,
+            "notional": i.notional,
+            "reduce_only": i.reduce_only,
+            "status": i.status,
+            "reason": i.reason,
+        }
+        for d in run.decisions
+        for i in d.intents
+    ]
+    return pl.DataFrame(rows, schema=BACKTEST_INTENTS.schema) if rows else BACKTEST_INTENTS.empty()
 
 
 def metrics_frame(backtest_id: str, metrics: Sequence[Metric], at: datetime) -> pl.DataFrame:
@@ -119,6 +150,7 @@ def write_results(
     """Store a completed backtest (the ``backtests`` row last); returns its timestamp."""
     moment = at or datetime.now(UTC)
     write_dataset(lake_dir, BACKTEST_EQUITY, equity_frame(run))
+    write_dataset(lake_dir, BACKTEST_INTENTS, intents_frame(run))
     write_dataset(lake_dir, BACKTEST_TRADES, trades_frame(run))
     write_dataset(lake_dir, BACKTEST_METRICS, metrics_frame(run.backtest_id, metrics, moment))
     write_dataset(lake_dir, BACKTESTS, backtest_row(run, at=moment, tear_sheet=tear_sheet))

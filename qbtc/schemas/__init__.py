@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from qbtc.schemas.backtest import (
     BACKTEST_EQUITY,
+    BACKTEST_INTENTS,
     BACKTEST_METRICS,
     BACKTEST_SWEEPS,
     BACKTEST_TRADES,
@@ -81,6 +82,7 @@ __all__ = [
     "ALERTS",
     "BACKTESTS",
     "BACKTEST_EQUITY",
+    "BACKTEST_INTENTS",
     "BACKTEST_METRICS",
     "BACKTEST_SWEEPS",
     "BACKTEST_TRADES",

@@ -114,6 +114,35 @@ BACKTEST_TRADES = register(
     )
 )
 
+BACKTEST_INTENTS = register(
+    Dataset(
+        name="backtest_intents",
+        columns={
+            "backtest_id": STR,
+            "client_order_id": STR,
+            "timestamp": TS,
+            "decided_at": TS,
+            "symbol": STR,
+            "leg": STR,
+            "side": STR,
+            "quantity": F64,
+            "notional": F64,
+            "reduce_only": BOOL,
+            "status": STR,
+            "reason": STR,
+        },
+        primary_key=("backtest_id", "client_order_id"),
+        mode="upsert",
+        partition_by=BY_BACKTEST,
+        description=(
+            "Every order intent a backtest decided (timestamp = decision bar, decided_at = "
+            "decision time): accepted, or refused with the pre-trade reason; quantity in "
+            "contracts, notional in USDT."
+        ),
+        nullable=frozenset({"reason"}),
+    )
+)
+
 BACKTEST_METRICS = register(
     Dataset(
         name="backtest_metrics",

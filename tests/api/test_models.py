@@ -11,6 +11,10 @@ import pytest
 
 from qbtc.api.models import (
     Alert,
+    BacktestEquityPoint,
+    BacktestMetric,
+    BacktestSummary,
+    BacktestTrade,
     Fill,
     LlmCall,
     OptionQuote,
@@ -44,6 +48,10 @@ CASES = [
     (Fill, "fills", set()),
     (LlmCall, "llm_calls", set()),
     (VolView, "vol_views", set()),
+    (BacktestSummary, "backtests", {"parameters"}),
+    (BacktestEquityPoint, "backtest_equity", set()),
+    (BacktestTrade, "backtest_trades", set()),
+    (BacktestMetric, "backtest_metrics", {"value"}),
 ]
 
 

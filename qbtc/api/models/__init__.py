@@ -5,6 +5,13 @@ checks it). Numbers that can be missing or not finite in the lake are ``null``. 
 are UTC ISO 8601. Money is USDT unless a field says otherwise.
 """
 
+from qbtc.api.models.backtest import (
+    BacktestDetail,
+    BacktestEquityPoint,
+    BacktestMetric,
+    BacktestSummary,
+    BacktestTrade,
+)
 from qbtc.api.models.base import ApiModel, ErrorResponse, FieldError, Page
 from qbtc.api.models.book import (
     Alert,
@@ -44,6 +51,11 @@ from qbtc.api.models.streams import StreamMessage
 __all__ = [
     "Alert",
     "ApiModel",
+    "BacktestDetail",
+    "BacktestEquityPoint",
+    "BacktestMetric",
+    "BacktestSummary",
+    "BacktestTrade",
     "Bar",
     "CircuitStatus",
     "DatasetFreshness",
