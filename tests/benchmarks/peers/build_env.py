@@ -1,8 +1,10 @@
-"""Build the peers' own virtual environment for ``bench_pricing`` (idempotent).
+"""Build the peers' own virtual environments for the benchmarks (idempotent).
 
 ``python -m tests.benchmarks.peers.build_env [VENV_DIR]`` creates ``data/bench/peers-venv``
 (by default) with the pinned ``requirements.txt`` and checks that the peers import. The
 peers never enter qbtc's own environment: py_vollib_vectorized needs numpy 2.0 and numba 0.60.
+:data:`VECTORBT` is the backtest benchmark's peer (``vectorbt-requirements.txt``), in its own
+venv the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +25,23 @@ IMPORT_CHECK = (
 
 
 @dataclass(frozen=True)
+class PeerSpec:
+    """A peer environment: where it lives, its pinned requirements, what must import."""
+
+    venv: Path
+    requirements: Path
+    import_check: str
+
+
+IV_PEERS = PeerSpec(DEFAULT_VENV, REQUIREMENTS, IMPORT_CHECK)
+VECTORBT = PeerSpec(
+    Path("data/bench/vectorbt-venv"),
+    HERE / "vectorbt-requirements.txt",
+    "import vectorbt, numba, numpy, pandas; print(vectorbt.__version__)",
+)
+
+
+@dataclass(frozen=True)
 class PeerEnvironment:
     """Result of ``ensure_peer_environment``: the interpreter to use, or why there is none."""
 
@@ -38,18 +57,21 @@ def single_thread_env() -> dict[str, str]:
     return env
 
 
-def ensure_peer_environment(venv: Path = DEFAULT_VENV, timeout_s: float = 900.0) -> PeerEnvironment:
+def ensure_peer_environment(
+    venv: Path = DEFAULT_VENV, timeout_s: float = 900.0, spec: PeerSpec = IV_PEERS
+) -> PeerEnvironment:
     """Create or reuse ``venv`` with the pinned peers; never raises, reports the failure."""
     python = venv / "bin" / "python"
     stamp = venv / ".requirements.sha256"
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(spec.requirements.read_bytes()).hexdigest()
     try:
         if not python.exists():
             _run([sys.executable, "-m", "venv", str(venv)], timeout_s)
         if not stamp.exists() or stamp.read_text().strip() != wanted:
-            _run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], timeout_s)
+            command = [str(python), "-m", "pip", "install", "-q", "-r", str(spec.requirements)]
+            _run(command, timeout_s)
             stamp.write_text(wanted)
-        _run([str(python), "-c", IMPORT_CHECK], 300.0)
+        _run([str(python), "-c", spec.import_check], 300.0)
     except (OSError, subprocess.SubprocessError) as exc:
         return PeerEnvironment(python=None, error=f"peer environment unavailable: {exc}")
     return PeerEnvironment(python=python)
