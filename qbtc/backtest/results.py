@@ -25,7 +25,9 @@ from qbtc.schemas import (
     BACKTEST_METRICS,
     BACKTEST_TRADES,
     BACKTESTS,
+    LLM_CALLS,
 )
+from qbtc.signals import llm_calls_frame
 
 
 def equity_frame(run: BacktestRun) -> pl.DataFrame:
@@ -153,5 +155,7 @@ def write_results(
     write_dataset(lake_dir, BACKTEST_INTENTS, intents_frame(run))
     write_dataset(lake_dir, BACKTEST_TRADES, trades_frame(run))
     write_dataset(lake_dir, BACKTEST_METRICS, metrics_frame(run.backtest_id, metrics, moment))
+    if run.calls:  # paid answers are kept, so a replay backtest can reproduce them for free
+        write_dataset(lake_dir, LLM_CALLS, llm_calls_frame(run.calls))
     write_dataset(lake_dir, BACKTESTS, backtest_row(run, at=moment, tear_sheet=tear_sheet))
     return moment
