@@ -172,6 +172,13 @@ def backfill_window(settings: Settings, config: BacktestConfig) -> None:
 @task(cache_policy=NO_CACHE)
 def window_task(settings: Settings, config: BacktestConfig, backfill: bool) -> MarketWindow:
     """The window's market data (back-filled on the simulated venue when it lacks some)."""
+    if settings.exchange == "sim":
+        from qbtc.market.venue import VenueSeedError, check_sim_seed
+
+        try:  # the data dir's simulated market is one seed's: never mix another in
+            check_sim_seed(settings.state_dir, config.seed, lake_dir=settings.lake_dir)
+        except VenueSeedError as exc:
+            raise BacktestInputError(str(exc)) from None
     if settings.exchange == "sim" and backfill:
         try:
             load_window(settings.lake_dir, config, max_gap=max_gap(settings))

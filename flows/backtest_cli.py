@@ -157,7 +157,8 @@ def check_first(params: Any, settings: Any, grid: dict[str, list[Any]]) -> None:
         sets = grid_sets(grid) if grid else [{}]
         for changes in sets:
             config = backtest_config(with_changes(params, changes), settings)
-            check_venue_options(settings.model_copy(update={"symbols": list(config.symbols)}), None)
+            venue = {"symbols": list(config.symbols), "seed": config.seed}
+            check_venue_options(settings.model_copy(update=venue), None)
             backtest_provider(config, settings)
             if settings.exchange != "sim" or not params.backfill:  # nothing will fetch it
                 check_window(settings.lake_dir, config, max_gap=max_gap(settings))

@@ -42,9 +42,13 @@ def _backtest_files(lake_dir: Path) -> list[Path]:
         ([*WINDOW, *SYMBOLS, "--no-backfill"], "BTC/USDT:USDT has no 1m bars"),
         ([*WINDOW, "--sweep", "fee_rate"], "must look like name=value1,value2"),
         ([*WINDOW, "--sweep", "colour=red,blue"], "unknown sweep parameter(s) colour"),
+        ([*WINDOW, "--seed", "8"], "this data dir holds the simulated market of seed 7"),
     ],
 )
 def test_user_mistakes_end_in_one_line_and_exit_2(args, message, lake_dir: Path):
+    from qbtc.market.venue import check_sim_seed
+
+    check_sim_seed(lake_dir.parent / "state", 7)  # the data dir belongs to seed 7
     result = RUNNER.invoke(app, ["backtest", *args])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
