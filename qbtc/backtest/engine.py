@@ -95,6 +95,7 @@ def _marks_by_symbol(frame: pl.DataFrame) -> dict[str, float]:
     return dict(zip(frame["symbol"].to_list(), frame["mark"].to_list(), strict=True))
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def run_backtest(
     config: BacktestConfig,
     window: MarketWindow,
@@ -108,20 +109,6 @@ def run_backtest(
 ) -> BacktestRun:
     """Run every decision of ``config`` over ``window`` (see the module docstring);
     ``rules`` are the order venue's lots, ticks and minimums per symbol."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run(config, window, provider, risk, execution, backtest_id, rules, progress)
-
-
-def _run(
-    config: BacktestConfig,
-    window: MarketWindow,
-    provider: SignalProvider,
-    risk: RiskConfig,
-    execution: Execution,
-    backtest_id: str,
-    rules: Mapping[str, VenueRules],
-    progress: Callable[[int, int], None] | None,
-) -> BacktestRun:
     started = time.perf_counter()
     times = config.decision_times()
     pit = PointInTime(window, times, price_bars=risk.price_bars)

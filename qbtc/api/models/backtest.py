@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from qbtc.api.models.base import ApiModel
+from qbtc.api.models.book import Run
 
 
 class BacktestSummary(ApiModel):
@@ -49,15 +49,7 @@ class BacktestSummary(ApiModel):
     sharpe: float | None
     max_drawdown: float | None
 
-    @field_validator("parameters", mode="before")
-    @classmethod
-    def _parse_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                return value
-        return value
+    _parse_json = field_validator("parameters", mode="before")(Run._parse_json.__func__)  # type: ignore[attr-defined]
 
 
 class BacktestMetric(ApiModel):
