@@ -27,6 +27,7 @@ from qbtc.backtest.runner import BacktestOutcome, execute_backtest
 from qbtc.backtest.window import MarketWindow, load_window
 from qbtc.config import Settings
 from qbtc.lake import scan_dataset, write_dataset
+from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.stage import RiskConfig
 from qbtc.schemas import BACKTEST_SWEEPS, OPTION_QUOTES, TICKERS
 from qbtc.signals import (
@@ -64,7 +65,9 @@ class BacktestParameters(BaseModel):
     var_scenarios: int | None = Field(
         None, ge=100, description="Monte Carlo VaR scenarios per decision; default as live."
     )
-    options: bool = Field(False, description="Trade the options leg too (not available yet).")
+    options: bool = Field(
+        False, description="Trade the options leg too (option structures; venue fills only)."
+    )
     replay_run_id: str | None = Field(None, description="replay: answers of this run only.")
     backfill: bool = Field(True, description="Back-fill a missing window on the simulated venue.")
 
@@ -196,6 +199,8 @@ def simulate_task(
     """Run, measure and store one backtest."""
     provider = backtest_provider(config, settings)
     risk = RiskConfig.from_settings(settings)
+    # the options parameter decides, whatever QBTC_OPTIONS_ENABLED says for live cycles
+    options = StructureConfig.from_settings(settings.model_copy(update={"options_enabled": True}))
     return execute_backtest(
         config,
         window,
@@ -203,6 +208,7 @@ def simulate_task(
         risk,
         lake_dir=settings.lake_dir,
         reports_dir=reports_dir(settings),
+        options=options,
     )
 
 

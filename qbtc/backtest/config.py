@@ -129,8 +129,8 @@ def check_config(config: BacktestConfig) -> None:
         )
     if config.var_scenarios < 100:
         raise BacktestInputError("var_scenarios must be at least 100")
-    if config.options:
+    if config.options and config.fill_model != "venue":
         raise BacktestInputError(
-            "options=True is not available yet: the backtest's options leg needs option "
-            "structures in the planner and option fills in execution; run with options off"
+            "the options leg fills against the simulated venue's option chains: run it with "
+            "the venue fill model (--fills venue), or without --options"
         )

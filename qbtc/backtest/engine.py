@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -38,12 +38,21 @@ from qbtc.backtest.pointintime import PointInTime
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules
+from qbtc.portfolio.structures import StructureConfig
 from qbtc.quality import GateStatus
 from qbtc.risk.decision import decide_intents, plan_config
+from qbtc.risk.inputs import Marks
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
-from qbtc.schemas import POSITIONS, SIGNALS, TS
-from qbtc.signals import LlmCall, ReplayMissingError, SignalProvider, signals_frame
+from qbtc.risk.valuation import value_book
+from qbtc.schemas import POSITIONS, SIGNALS, TS, VOL_VIEWS
+from qbtc.signals import (
+    LlmCall,
+    ReplayMissingError,
+    SignalProvider,
+    signals_frame,
+    vol_views_frame,
+)
 
 #: The lake's bars passed the quality gate when they were ingested.
 GATE_PASSED = GateStatus(passed=True, run_id=None, timestamp=None, reasons=())
@@ -77,6 +86,8 @@ class BacktestRun:
     calls: list[LlmCall] = field(default_factory=list)
     wall_s: float = 0.0
     caveat: str | None = None
+    theta_pnl: float = 0.0
+    vega_pnl: float = 0.0
 
     @property
     def intents(self) -> list[OrderIntent]:
@@ -105,21 +116,25 @@ def run_backtest(
     *,
     backtest_id: str,
     rules: Mapping[str, VenueRules],
+    options: StructureConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestRun:
     """Run every decision of ``config`` over ``window`` (see the module docstring);
-    ``rules`` are the order venue's lots, ticks and minimums per symbol."""
+    ``rules`` are the order venue's lots, ticks and minimums per symbol, ``options`` the
+    option structures' knobs when the options leg trades (None: perps only)."""
     started = time.perf_counter()
     times = config.decision_times()
-    pit = PointInTime(window, times, price_bars=risk.price_bars)
-    planning = plan_config(risk)
+    pit = PointInTime(window, times, price_bars=risk.price_bars, option_marks=options is not None)
+    planning = plan_config(risk, options=options)
+    structure_ids: dict[str, str] = {}
+    ivs: dict[str, float] = {}
     run = BacktestRun(backtest_id, config, window.snapshot)
     positions = POSITIONS.empty()
     history: tuple[list[datetime], list[float]] = ([], [])
     previous: datetime | None = None
     index = {s: j for j, s in enumerate(window.symbols)}
     for step, at in enumerate(times):
-        signals, reason = SIGNALS.empty(), None
+        signals, vol_views, reason = SIGNALS.empty(), VOL_VIEWS.empty(), None
         snapshot = pit.snapshot(at, config.symbols)
         if snapshot is not None:
             try:
@@ -127,6 +142,7 @@ def run_backtest(
             except ReplayMissingError as exc:
                 raise BacktestInputError(f"decision at {at:%Y-%m-%d %H:%M} UTC: {exc}") from None
             signals = signals_frame(result.signals).sort("symbol")
+            vol_views = vol_views_frame(result.vol_views).sort("underlying")
             run.calls.extend(result.calls)
             reason = result.fallback_reason
         marks = pit.marks(at)
@@ -141,12 +157,16 @@ def run_backtest(
             ),
             gate=GATE_PASSED,
             kill_switch=KillSwitch(risk.state_dir).status(),
+            vol_views=vol_views,
+            structure_ids=dict(structure_ids),
         )
         report = assess_cycle(inputs, risk)
         enforce_drawdown(report, risk)
         decided: tuple[OrderIntent, ...] = ()
         if not signals.is_empty():
-            decided = decide_intents(inputs, report, risk, planning, backtest_id, rules=rules)
+            # option markets come and go with expiries: with options, read them as live does
+            listed = rules if options is None else None
+            decided = decide_intents(inputs, report, risk, planning, backtest_id, rules=listed)
         accepted = [i for i in decided if i.status == "accepted"]
         mark_prices = _marks_by_symbol(marks.perps)
         closes = dict(zip(window.symbols, pit.last_closes(at).tolist(), strict=True))
@@ -157,7 +177,14 @@ def run_backtest(
             marks=mark_prices,
             funding=pit.funding_between(previous, at),
         )
-        equity = book_equity(positions, mark_prices, risk.capital)
+        structure_ids |= {i.symbol: i.structure_id for i in accepted if i.structure_id is not None}
+        if options is None:
+            equity = book_equity(positions, mark_prices, risk.capital)
+        else:
+            equity = value_book(positions, marks, list(config.symbols)).equity(
+                risk.capital, positions
+            )
+            ivs = _option_pnl(run, inputs.positions, ivs, marks, at - (previous or at))
         history[0].append(at)
         history[1].append(equity)
         run.decisions.append(
@@ -171,17 +198,46 @@ def run_backtest(
     return run
 
 
+def _option_pnl(
+    run: BacktestRun,
+    held: pl.DataFrame,
+    before: dict[str, float],
+    marks: Marks,
+    elapsed: timedelta,
+) -> dict[str, float]:
+    """Add the theta and vega PnL (USDT) of the options held since the last decision.
+
+    Theta: each position's theta (USDT per day) over the days elapsed. Vega: its vega (USDT
+    per vol point) times the change of its mark IV in vol points. Returns the IVs now.
+    """
+    now = dict(
+        zip(marks.options["symbol"].to_list(), marks.options["mark_iv"].to_list(), strict=True)
+    )
+    theta = vega = 0.0
+    if not held.is_empty():
+        options = held.filter((pl.col("type") == "option") & (pl.col("quantity") != 0))
+        for symbol, position_theta, position_vega in options.select(
+            "symbol", "theta", "vega"
+        ).rows():
+            theta += (position_theta or 0.0) * elapsed / timedelta(days=1)
+            if symbol in before and symbol in now and now[symbol] is not None:
+                vega += (position_vega or 0.0) * (now[symbol] - before[symbol]) * 100.0
+    run.theta_pnl += theta
+    run.vega_pnl += vega
+    return {s: v for s, v in now.items() if v is not None}
+
+
 def _record_book(
     run: BacktestRun, positions: pl.DataFrame, marks: dict[str, float], index: dict[str, int]
 ) -> None:
     held = np.zeros(len(index))
     gross = net = fees = funding = 0.0
-    for symbol, quantity, fee, paid in positions.select(
-        "symbol", "quantity", "fees", "funding"
+    for symbol, quantity, fee, paid, mark in positions.select(
+        "symbol", "quantity", "fees", "funding", "mark_price"
     ).rows():
         if symbol in index:
             held[index[symbol]] = quantity
-        value = quantity * marks.get(symbol, 0.0)
+        value = quantity * marks.get(symbol, mark or 0.0)
         gross, net = gross + abs(value), net + value
         fees, funding = fees + fee, funding + paid
     run.holdings.append(held)

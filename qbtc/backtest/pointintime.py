@@ -47,10 +47,16 @@ class PointInTime:
     """
 
     def __init__(
-        self, window: MarketWindow, times: Sequence[datetime], *, price_bars: int = 1440
+        self,
+        window: MarketWindow,
+        times: Sequence[datetime],
+        *,
+        price_bars: int = 1440,
+        option_marks: bool = False,
     ) -> None:
         self.window = window
         self.price_bars = price_bars
+        self._quotes = window.option_quotes.sort("timestamp") if option_marks else None
         self._snapshots = self._perp_rows(window.features, times)
         self._chains = _group(window.option_features, "underlying")
         closes = window.closes
@@ -168,7 +174,18 @@ class PointInTime:
                 price = float(self.window.closes[bar_row, j])
                 rows.append(_bar_mark(symbol, bar_close, price))
         perps = pl.DataFrame(rows, schema=TICKERS.schema) if rows else TICKERS.empty()
-        return Marks(t, perps.sort("symbol"), OPTION_QUOTES.empty())
+        return Marks(t, perps.sort("symbol"), self._option_marks(t))
+
+    def _option_marks(self, t: datetime) -> pl.DataFrame:
+        """The latest quote of every option at ``t`` (as :func:`load_marks` reads them); empty
+        unless the options leg is on (perps never need them)."""
+        if self._quotes is None or self._quotes.is_empty():
+            return OPTION_QUOTES.empty()
+        stamps = self._quotes["timestamp"]
+        lo = int(stamps.search_sorted(t - MARK_LOOKBACK, side="left"))
+        hi = int(stamps.search_sorted(t, side="right"))
+        known = self._quotes.slice(lo, hi - lo)
+        return known.group_by("symbol", maintain_order=True).last().sort("symbol")
 
     def _ticker(self, symbol: str, t: datetime) -> dict[str, object] | None:
         frame = self._tickers.get(symbol)

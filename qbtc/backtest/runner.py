@@ -23,6 +23,7 @@ from qbtc.backtest.results import equity_frame, write_results
 from qbtc.backtest.tearsheet import render_tear_sheet
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.venue_rules import VenueRules, load_venue_rules
+from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.stage import RiskConfig
 from qbtc.signals import SignalProvider
 
@@ -100,6 +101,7 @@ def simulate(
     provider: SignalProvider,
     risk: RiskConfig,
     *,
+    options: StructureConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestRun:
     """Run the backtest in a scratch directory (its own kill switch and, for ``venue``
@@ -127,6 +129,7 @@ def simulate(
             execution,
             backtest_id=backtest_id,
             rules=venue_rules(own, config),
+            options=options if config.options else None,
             progress=progress,
         )
     run.caveat = caveat_for(config.provider)
@@ -137,7 +140,7 @@ def measure(run: BacktestRun) -> list[Metric]:
     """The metrics of a run."""
     if not run.decisions:
         raise BacktestInputError("the window has no decision time: widen it")
-    return compute_metrics(
+    metrics = compute_metrics(
         [d.at for d in run.decisions],
         [d.equity for d in run.decisions],
         run.fills,
@@ -146,6 +149,12 @@ def measure(run: BacktestRun) -> list[Metric]:
         fees=run.fees[-1],
         funding=run.funding[-1],
     )
+    if run.config.options:
+        metrics += [
+            Metric("option_theta_pnl", run.theta_pnl, "USDT (theta x days held)"),
+            Metric("option_vega_pnl", run.vega_pnl, "USDT (vega x mark IV change)"),
+        ]
+    return metrics
 
 
 def write_tear_sheet(run: BacktestRun, metrics: list[Metric], reports_dir: Path) -> Path:
@@ -178,10 +187,12 @@ def execute_backtest(
     *,
     lake_dir: Path,
     reports_dir: Path,
+    options: StructureConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestOutcome:
-    """Simulate, measure, write the tear sheet, then store the results in the lake."""
-    run = simulate(config, window, provider, risk, progress=progress)
+    """Simulate, measure, write the tear sheet, then store the results in the lake;
+    ``options`` are the option structures' knobs (used when ``config.options``)."""
+    run = simulate(config, window, provider, risk, options=options, progress=progress)
     metrics = measure(run)
     sheet = write_tear_sheet(run, metrics, reports_dir)
     stored = write_results(lake_dir, run, metrics, tear_sheet=sheet)

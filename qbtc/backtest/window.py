@@ -145,13 +145,13 @@ def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -
     ).collect(engine=COLLECT_ENGINE)
     underlyings = sorted({base_currency(s) for s in symbols})
     quotes = (
-        scan_option_quotes(lake_dir, start=decide_from, end=config.end)
+        scan_option_quotes(lake_dir, start=config.start - MARK_LOOKBACK, end=config.end)
         .filter(pl.col("underlying").is_in(underlyings))
         .collect()
     )
     option_features = (
         compute_option_features(
-            quotes.lazy(),
+            quotes.filter(pl.col("timestamp") >= decide_from).lazy(),
             realised=features.lazy().select("symbol", "timestamp", "rv_cc_1440"),
         ).collect(engine=COLLECT_ENGINE)
         if quotes.height

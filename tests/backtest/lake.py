@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.lake import write_dataset
-from qbtc.market.ingest import fetch_tickers
+from qbtc.market.ingest import fetch_option_chains, fetch_tickers
 from qbtc.market.normalize import fetch_funding_frame, fetch_ohlcv_frame
 from qbtc.market.venue import open_exchange
-from qbtc.schemas import FUNDING_RATES, OHLCV, TICKERS
+from qbtc.schemas import FUNDING_RATES, OHLCV, OPTION_QUOTES, TICKERS
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -29,22 +29,27 @@ def sim_frames(
     seed: int = 7,
     history: timedelta = timedelta(days=2),
     tickers_every: timedelta | None = timedelta(hours=1),
+    chains: bool = False,
 ) -> dict[str, pl.DataFrame]:
-    """Bars from ``start - history`` to ``end``, funding, and tickers at each hour."""
+    """Bars from ``start - history`` to ``end``, funding, tickers (and with ``chains`` the
+    BTC and ETH option chains) at each hour."""
     venue = open_exchange("sim", seed=seed, as_of=end, symbols=symbols)
     since = start - history
     bars = pl.concat([fetch_ohlcv_frame(venue, s, since=since, until=end) for s in symbols])
     funding = pl.concat([fetch_funding_frame(venue, s, since=since, until=end) for s in symbols])
-    tickers = []
+    tickers, quotes = [], []
     moment = start
     while tickers_every is not None and moment <= end:
         at = open_exchange("sim", seed=seed, as_of=moment, symbols=symbols)
         tickers.append(fetch_tickers(at, symbols, as_of=moment))
+        if chains:
+            quotes.append(fetch_option_chains(at, ["BTC", "ETH"], as_of=moment))
         moment += tickers_every
     return {
         "ohlcv": bars,
         "funding_rates": funding,
         "tickers": pl.concat(tickers) if tickers else TICKERS.empty(),
+        "option_quotes": pl.concat(quotes) if quotes else OPTION_QUOTES.empty(),
     }
 
 
@@ -53,6 +58,8 @@ def write_frames(lake_dir: Path, frames: dict[str, pl.DataFrame]) -> None:
     write_dataset(lake_dir, FUNDING_RATES, frames["funding_rates"])
     if frames["tickers"].height:
         write_dataset(lake_dir, TICKERS, frames["tickers"])
+    if frames.get("option_quotes") is not None and frames["option_quotes"].height:
+        write_dataset(lake_dir, OPTION_QUOTES, frames["option_quotes"])
 
 
 def spike_after(

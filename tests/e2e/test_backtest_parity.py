@@ -1,9 +1,9 @@
 """The backtest's contract: its decisions and fills are those of the live cycle.
 
 ``qbtc run --as-of t`` for each decision time t on one fresh data dir, ``qbtc backtest
---fills venue`` over the same hours on another fresh data dir, same seed and universe: every
-order intent (client order id, side, quantity, accepted or refused with the same reason) and
-every fill (quantity, price, fee, time) is equal.
+--fills venue --options`` over the same hours on another fresh data dir, same seed and
+universe: every order intent, perp or option (client order id, side, quantity, accepted or
+refused with the same reason) and every fill (quantity, price, fee, time) is equal.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def test_backtest_intents_and_fills_equal_those_of_qbtc_run_at_each_time(tmp_pat
         "1h",
         "--fills",
         "venue",
+        "--options",
     )
     assert "3 decisions" in out
     intents = read_dataset(live / "lake", "order_intents").select(INTENT).sort(INTENT[:2])
