@@ -16,7 +16,7 @@ from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.signals import DirectionalView, StrategyProvider, StrategyViews, VolatilityView
 from tests.backtest.helpers import MAX_GAP, config, risk
-from tests.backtest.lake import SYMBOLS, START, sim_frames, write_frames
+from tests.backtest.lake import START, SYMBOLS, sim_frames, write_frames
 
 
 class BuysBitcoinVol:
