@@ -120,7 +120,9 @@ def backtest_command(
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}")
+        field = str(first["loc"][0])
+        option = {"fill_model": "fills", "initial_equity": "equity"}.get(field, field)
+        fail(f"invalid --{option.replace('_', '-')}: {first['msg']}")
     grid = parse_sweep(sweep)
     check_first(params, settings, grid)
     from flows.backtest import backtest, backtest_sweep
