@@ -80,7 +80,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         name="backtest-sweep",
-        entrypoint="flows/backtest.py:backtest_sweep",
+        entrypoint="flows/backtest_sweep.py:backtest_sweep",
         description="Manual: one backtest per parameter set of a grid, with a comparison table.",
         tags=("qbtc", "manual", "research"),
         concurrency_limit=None,

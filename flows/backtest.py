@@ -1,4 +1,4 @@
-"""Flows ``backtest`` (one backtest) and ``backtest_sweep`` (a parameter grid, one task per set).
+"""Flow ``backtest``: one backtest (:mod:`flows.backtest_sweep` runs a grid of them).
 
 A backtest replays the live cycle's decisions over a window of the lake on a simulated clock
 (:mod:`qbtc.backtest`). On the simulated venue a window the lake lacks is back-filled first
@@ -10,18 +10,16 @@ the lake (``backtests``, ``backtest_equity``, ``backtest_trades``, ``backtest_me
 
 from __future__ import annotations
 
-import itertools
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
+from flows.common import flow_settings, publish_markdown, publish_table
 from qbtc.backtest.config import BacktestConfig, BacktestInputError
 from qbtc.backtest.runner import BacktestOutcome, execute_backtest
 from qbtc.backtest.window import MarketWindow, load_window
@@ -29,7 +27,7 @@ from qbtc.config import Settings
 from qbtc.lake import scan_dataset, write_dataset
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.stage import RiskConfig
-from qbtc.schemas import BACKTEST_SWEEPS, OPTION_QUOTES, TICKERS
+from qbtc.schemas import OPTION_QUOTES, TICKERS
 from qbtc.signals import (
     SignalProvider,
     StrategyLoadError,
@@ -38,7 +36,6 @@ from qbtc.signals import (
 from qbtc.symbols import base_currency
 
 BUILT_IN = ("rules", "replay", "gemini")
-SWEEP_METRICS = ("total_return", "annual_return", "sharpe", "max_drawdown", "turnover", "fees")
 
 
 class BacktestParameters(BaseModel):
@@ -68,6 +65,9 @@ class BacktestParameters(BaseModel):
     options: bool = Field(
         False, description="Trade the options leg too (option structures; venue fills only)."
     )
+    target_vol: float | None = Field(
+        None, gt=0, le=5, description="Annualised volatility target of the sizing; default as live."
+    )
     replay_run_id: str | None = Field(None, description="replay: answers of this run only.")
     backfill: bool = Field(True, description="Back-fill a missing window on the simulated venue.")
 
@@ -89,6 +89,7 @@ def backtest_config(
         slippage_bps=p.slippage_bps,
         var_scenarios=p.var_scenarios or settings.mc_scenarios,
         options=p.options,
+        target_vol=p.target_vol,
         replay_run_id=p.replay_run_id,
         portfolio_id=settings.portfolio_id,
         sweep_id=sweep_id,
@@ -265,78 +266,3 @@ def backtest(params: BacktestParameters) -> dict[str, Any]:
     outcome = simulate_task(settings, config, window)
     publish(outcome)
     return summary(outcome)
-
-
-def grid_sets(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values (keys in the given order)."""
-    unknown = sorted(set(grid) - set(BacktestParameters.model_fields))
-    if unknown:
-        raise BacktestInputError(
-            f"unknown sweep parameter(s) {', '.join(unknown)}: use fields of the backtest form"
-        )
-    if not grid or any(not values for values in grid.values()):
-        raise BacktestInputError("a sweep needs at least one value for each swept parameter")
-    keys = list(grid)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
-
-
-def with_changes(base: BacktestParameters, changes: dict[str, Any]) -> BacktestParameters:
-    """``base`` with ``changes`` applied and validated as the form validates them."""
-    return BacktestParameters.model_validate({**base.model_dump(), **changes})
-
-
-@task(cache_policy=NO_CACHE)
-def sweep_set_task(
-    settings: Settings, base: BacktestParameters, changes: dict[str, Any], sweep_id: str
-) -> BacktestOutcome:
-    """One parameter set of a sweep, run exactly as a backtest of that set alone."""
-    config = backtest_config(with_changes(base, changes), settings, sweep_id=sweep_id)
-    window = window_task.fn(settings, config, False)  # back-filled by the sweep flow
-    return simulate_task.fn(settings, config, window)
-
-
-def sweep_frame(
-    sweep_id: str, sets: list[dict[str, Any]], outcomes: list[BacktestOutcome]
-) -> pl.DataFrame:
-    rows = []
-    for index, (changes, outcome) in enumerate(zip(sets, outcomes, strict=True)):
-        rows.append(
-            {
-                "sweep_id": sweep_id,
-                "set_index": index,
-                "backtest_id": outcome.run.backtest_id,
-                "timestamp": outcome.stored_at,
-                "parameters": json.dumps(changes, sort_keys=True, default=str),
-                **{name: outcome.metric(name) for name in SWEEP_METRICS},
-                "final_equity": outcome.run.final_equity,
-            }
-        )
-    return pl.DataFrame(rows, schema=BACKTEST_SWEEPS.schema)
-
-
-@flow(name="backtest_sweep")
-def backtest_sweep(base: BacktestParameters, grid: dict[str, list[Any]]) -> dict[str, Any]:
-    """One backtest per combination of ``grid`` values over ``base``, fanned out as task runs.
-
-    Args:
-        base: The backtest every combination starts from (see the backtest deployment).
-        grid: Parameter name to the values to try, e.g. {"target_vol": [0.1, 0.2]}.
-    """
-    settings = flow_settings(seed=base.seed)
-    sets = grid_sets(grid)
-    sweep_id = "sw" + current_run_id().replace("-", "")[:24]
-    configs = [backtest_config(with_changes(base, c), settings, sweep_id) for c in sets]
-    for config in configs:  # refuse a bad set before any of them runs
-        backtest_provider(config, settings)
-    for config in {(c.start, c.end, c.interval, c.symbols, c.seed): c for c in configs}.values():
-        window_task.fn(settings, config, base.backfill)  # back-fill once, before fanning out
-    futures = sweep_set_task.map(unmapped(settings), unmapped(base), sets, unmapped(sweep_id))
-    outcomes = [f.result() for f in futures]
-    frame = sweep_frame(sweep_id, sets, outcomes)
-    write_dataset(settings.lake_dir, BACKTEST_SWEEPS, frame)
-    publish_table(
-        f"backtest-sweep-{sweep_id}",
-        frame.drop("sweep_id", "timestamp").to_dicts(),
-        f"Sweep {sweep_id}: metrics per parameter set",
-    )
-    return {"sweep_id": sweep_id, "sets": frame.drop("timestamp").to_dicts()}

@@ -80,6 +80,9 @@ def backtest_command(
         None, "--var-scenarios", help="Monte Carlo VaR scenarios per decision (default as live)."
     ),
     options: bool = typer.Option(False, "--options", help="Trade the options leg too."),
+    target_vol: float | None = typer.Option(
+        None, "--target-vol", help="Annualised vol target of the sizing (default as live)."
+    ),
     replay_run_id: str | None = typer.Option(None, "--replay-run-id", help="replay: one run."),
     no_backfill: bool = typer.Option(False, "--no-backfill", help="Never fetch missing data."),
     sweep: list[str] = typer.Option([], "--sweep", help="name=v1,v2: one backtest per value."),
@@ -115,6 +118,7 @@ def backtest_command(
             slippage_bps=slippage_bps,
             var_scenarios=var_scenarios,
             options=options,
+            target_vol=target_vol,
             replay_run_id=replay_run_id,
             backfill=not no_backfill,
         )
@@ -125,7 +129,8 @@ def backtest_command(
         fail(f"invalid --{option.replace('_', '-')}: {first['msg']}")
     grid = parse_sweep(sweep)
     check_first(params, settings, grid)
-    from flows.backtest import backtest, backtest_sweep
+    from flows.backtest import backtest
+    from flows.backtest_sweep import backtest_sweep
 
     typer.echo(
         f"qbtc: backtest from {params.start:%Y-%m-%d %H:%M} to {params.end:%Y-%m-%d %H:%M} UTC ..."
@@ -144,13 +149,8 @@ def backtest_command(
 def check_first(params: Any, settings: Any, grid: dict[str, list[Any]]) -> None:
     """Refuse bad parameters, an unknown symbol or a strategy that fails to load in one line,
     before Prefect starts."""
-    from flows.backtest import (
-        backtest_config,
-        backtest_provider,
-        grid_sets,
-        max_gap,
-        with_changes,
-    )
+    from flows.backtest import backtest_config, backtest_provider, max_gap
+    from flows.backtest_sweep import grid_sets, with_changes
     from flows.ingest_cli import check_venue_options
     from qbtc.backtest.config import BacktestInputError
     from qbtc.backtest.window import check_window

@@ -45,7 +45,8 @@ class BacktestConfig:
     the price (``bars`` fills only: the ``venue`` model charges what the simulated venue
     charges). ``var_scenarios`` is the Monte Carlo VaR the pre-trade checks run at every
     decision (the live cycle runs ``QBTC_MC_SCENARIOS``, 10,000 by default); fewer makes a
-    long backtest cheaper and is reported with the results.
+    long backtest cheaper and is reported with the results. ``target_vol`` (annualised)
+    overrides the live sizing target (``QBTC_TARGET_VOL``) when set.
     """
 
     start: datetime
@@ -60,6 +61,7 @@ class BacktestConfig:
     slippage_bps: float = 0.0
     var_scenarios: int = 10_000
     options: bool = False
+    target_vol: float | None = None
     replay_run_id: str | None = None
     llm_budget_usd: float = 1.0
     portfolio_id: str = "main"
@@ -127,6 +129,8 @@ def check_config(config: BacktestConfig) -> None:
         raise BacktestInputError(
             "fee rate must be a fraction in [0, 0.1) (0.0005 = 5 bps) and slippage in [0, 1000) bps"
         )
+    if config.target_vol is not None and not 0 < config.target_vol <= 5:
+        raise BacktestInputError("target_vol must be an annualised fraction in (0, 5], e.g. 0.2")
     if config.var_scenarios < 100:
         raise BacktestInputError("var_scenarios must be at least 100")
     if config.options and config.fill_model != "venue":

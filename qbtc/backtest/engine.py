@@ -124,78 +124,120 @@ def run_backtest(
     option structures' knobs when the options leg trades (None: perps only)."""
     started = time.perf_counter()
     times = config.decision_times()
-    pit = PointInTime(window, times, price_bars=risk.price_bars, option_marks=options is not None)
-    planning = plan_config(risk, options=options)
-    structure_ids: dict[str, str] = {}
-    ivs: dict[str, float] = {}
-    run = BacktestRun(backtest_id, config, window.snapshot)
-    positions = POSITIONS.empty()
-    history: tuple[list[datetime], list[float]] = ([], [])
-    previous: datetime | None = None
-    index = {s: j for j, s in enumerate(window.symbols)}
+    loop = _Loop(config, window, provider, risk, execution, backtest_id, rules, options, times)
     for step, at in enumerate(times):
-        signals, vol_views, reason = SIGNALS.empty(), VOL_VIEWS.empty(), None
-        snapshot = pit.snapshot(at, config.symbols)
-        if snapshot is not None:
-            try:
-                result = provider.propose(snapshot, run_id=backtest_id)
-            except ReplayMissingError as exc:
-                raise BacktestInputError(f"decision at {at:%Y-%m-%d %H:%M} UTC: {exc}") from None
-            signals = signals_frame(result.signals).sort("symbol")
-            vol_views = vol_views_frame(result.vol_views).sort("underlying")
-            run.calls.extend(result.calls)
-            reason = result.fallback_reason
-        marks = pit.marks(at)
-        inputs = CycleInputs(
+        loop.step(at)
+        if progress is not None:
+            progress(step + 1, len(times))
+    loop.run.wall_s = time.perf_counter() - started
+    return loop.run
+
+
+class _Loop:
+    """The state one backtest carries from a decision to the next (book, equity history,
+    open option structures, marks' IVs)."""
+
+    def __init__(
+        self,
+        config: BacktestConfig,
+        window: MarketWindow,
+        provider: SignalProvider,
+        risk: RiskConfig,
+        execution: Execution,
+        backtest_id: str,
+        rules: Mapping[str, VenueRules],
+        options: StructureConfig | None,
+        times: list[datetime],
+    ) -> None:
+        self.config, self.window, self.provider = config, window, provider
+        self.risk, self.execution, self.backtest_id = risk, execution, backtest_id
+        # option markets come and go with expiries: with options, read them as live does
+        self.rules = rules if options is None else None
+        self.options = options
+        self.pit = PointInTime(
+            window, times, price_bars=risk.price_bars, option_marks=options is not None
+        )
+        self.planning = plan_config(risk, options=options)
+        self.run = BacktestRun(backtest_id, config, window.snapshot)
+        self.positions = POSITIONS.empty()
+        self.history: tuple[list[datetime], list[float]] = ([], [])
+        self.structure_ids: dict[str, str] = {}
+        self.ivs: dict[str, float] = {}
+        self.previous: datetime | None = None
+        self.index = {s: j for j, s in enumerate(window.symbols)}
+
+    def ask(self, at: datetime) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
+        """Signals, vol views and any fallback reason of the provider at ``at``."""
+        snapshot = self.pit.snapshot(at, self.config.symbols)
+        if snapshot is None:
+            return SIGNALS.empty(), VOL_VIEWS.empty(), None
+        try:
+            result = self.provider.propose(snapshot, run_id=self.backtest_id)
+        except ReplayMissingError as exc:
+            raise BacktestInputError(f"decision at {at:%Y-%m-%d %H:%M} UTC: {exc}") from None
+        self.run.calls.extend(result.calls)
+        signals = signals_frame(result.signals).sort("symbol")
+        return signals, vol_views_frame(result.vol_views).sort("underlying"), result.fallback_reason
+
+    def inputs(self, at: datetime, signals: pl.DataFrame, vol_views: pl.DataFrame) -> CycleInputs:
+        """What the risk stage would read from the lake at ``at``."""
+        return CycleInputs(
             as_of=at,
-            positions=positions,
-            marks=marks,
+            positions=self.positions,
+            marks=self.pit.marks(at),
             signals=signals,
-            prices=pit.prices(at),
+            prices=self.pit.prices(at),
             equity_history=pl.DataFrame(
-                {"timestamp": history[0], "equity": history[1]}, schema=_HISTORY_SCHEMA
+                {"timestamp": self.history[0], "equity": self.history[1]}, schema=_HISTORY_SCHEMA
             ),
             gate=GATE_PASSED,
-            kill_switch=KillSwitch(risk.state_dir).status(),
+            kill_switch=KillSwitch(self.risk.state_dir).status(),
             vol_views=vol_views,
-            structure_ids=dict(structure_ids),
+            structure_ids=dict(self.structure_ids),
         )
-        report = assess_cycle(inputs, risk)
-        enforce_drawdown(report, risk)
+
+    def step(self, at: datetime) -> None:
+        """One decision: ask, assess, decide, fill, value the book after it."""
+        signals, vol_views, reason = self.ask(at)
+        inputs = self.inputs(at, signals, vol_views)
+        report = assess_cycle(inputs, self.risk)
+        enforce_drawdown(report, self.risk)
         decided: tuple[OrderIntent, ...] = ()
         if not signals.is_empty():
-            # option markets come and go with expiries: with options, read them as live does
-            listed = rules if options is None else None
-            decided = decide_intents(inputs, report, risk, planning, backtest_id, rules=listed)
+            decided = decide_intents(
+                inputs, report, self.risk, self.planning, self.backtest_id, rules=self.rules
+            )
         accepted = [i for i in decided if i.status == "accepted"]
+        marks = inputs.marks
         mark_prices = _marks_by_symbol(marks.perps)
-        closes = dict(zip(window.symbols, pit.last_closes(at).tolist(), strict=True))
-        fills, positions = execution.step(
+        closes = dict(zip(self.window.symbols, self.pit.last_closes(at).tolist(), strict=True))
+        fills, self.positions = self.execution.step(
             at,
             accepted,
             closes=closes,
             marks=mark_prices,
-            funding=pit.funding_between(previous, at),
+            funding=self.pit.funding_between(self.previous, at),
         )
-        structure_ids |= {i.symbol: i.structure_id for i in accepted if i.structure_id is not None}
-        if options is None:
-            equity = book_equity(positions, mark_prices, risk.capital)
-        else:
-            equity = value_book(positions, marks, list(config.symbols)).equity(
-                risk.capital, positions
-            )
-            ivs = _option_pnl(run, inputs.positions, ivs, marks, at - (previous or at))
-        history[0].append(at)
-        history[1].append(equity)
-        run.decisions.append(
+        self.structure_ids |= {
+            i.symbol: i.structure_id for i in accepted if i.structure_id is not None
+        }
+        equity = self.equity(inputs, mark_prices, at)
+        self.history[0].append(at)
+        self.history[1].append(equity)
+        self.run.decisions.append(
             Decision(at, decided, tuple(fills), equity, report.assessment.full.var, reason)
         )
-        _record_book(run, positions, mark_prices, index)
-        previous = at
-        if progress is not None:
-            progress(step + 1, len(times))
-    run.wall_s = time.perf_counter() - started
-    return run
+        _record_book(self.run, self.positions, mark_prices, self.index)
+        self.previous = at
+
+    def equity(self, inputs: CycleInputs, mark_prices: dict[str, float], at: datetime) -> float:
+        """The book's equity after the decision, valued at ``at``'s marks (USDT)."""
+        if self.options is None:
+            return book_equity(self.positions, mark_prices, self.risk.capital)
+        valued = value_book(self.positions, inputs.marks, list(self.config.symbols))
+        elapsed = at - (self.previous or at)
+        self.ivs = _option_pnl(self.run, inputs.positions, self.ivs, inputs.marks, elapsed)
+        return valued.equity(self.risk.capital, self.positions)
 
 
 def _option_pnl(

@@ -119,6 +119,7 @@ def simulate(
             scenarios=config.var_scenarios,
             seed=config.seed,
             strategy=config.strategy,
+            target_vol=config.target_vol or risk.target_vol,
         )
         execution = _execution(config, window, own, where, backtest_id)
         run = run_backtest(

@@ -42,11 +42,6 @@ def test_an_end_before_the_start_is_refused():
         _config(end=T0 - timedelta(hours=1))
 
 
-def test_the_options_leg_is_refused_until_it_exists():
-    with pytest.raises(BacktestInputError, match="options=True is not available yet"):
-        _config(options=True)
-
-
 def test_the_id_depends_on_parameters_and_data_but_not_on_the_sweep():
     assert _config().backtest_id("a") == _config(sweep_id="sw1").backtest_id("a")
     assert _config().backtest_id("a") != _config().backtest_id("b")

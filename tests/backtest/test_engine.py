@@ -92,3 +92,12 @@ def test_a_gap_in_the_bars_is_refused_with_where_it_is(lake_dir: Path, sim_data)
         BacktestInputError, match=r"ETH/USDT:USDT has a gap in its bars from .*00:59"
     ):
         load_window(lake_dir, config(), max_gap=MAX_GAP)
+
+
+def test_a_higher_volatility_target_trades_larger_positions(sim_lake: Path):
+    def traded(result) -> float:
+        return sum(abs(f.quantity * f.price) for f in result.fills)
+
+    assert traded(run(sim_lake, config(target_vol=0.4))) > traded(
+        run(sim_lake, config(target_vol=0.1))
+    )

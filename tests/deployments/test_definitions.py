@@ -16,7 +16,7 @@ EXPECTED = {
     "compaction": ("flows/maintenance.py:compaction", None, "15 0 * * *"),
     "kill-switch": ("flows/maintenance.py:kill_switch", None, None),
     "backtest": ("flows/backtest.py:backtest", None, None),
-    "backtest-sweep": ("flows/backtest.py:backtest_sweep", None, None),
+    "backtest-sweep": ("flows/backtest_sweep.py:backtest_sweep", None, None),
 }
 
 

@@ -43,7 +43,8 @@ def test_the_backtest_flow_stores_results_and_its_tear_sheet(prefect_harness, la
 
 
 def test_a_sweep_runs_each_set_as_it_runs_alone(prefect_harness, lake):
-    from flows.backtest import backtest, backtest_sweep
+    from flows.backtest import backtest
+    from flows.backtest_sweep import backtest_sweep
 
     swept = backtest_sweep(_params(), {"fee_rate": [0.0002, 0.001]})
     rows = read_dataset(lake, BACKTEST_SWEEPS).sort("set_index")
