@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser postgres run up up-prod test test-e2e lint format bench clean
+.PHONY: help install browser postgres run up up-prod test test-e2e lint format bench soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ format: install ## Apply ruff fixes and formatting
 
 bench: install ## Benchmarks (figures printed and written to data/bench/)
 	$(RUN) python -m tests.benchmarks
+
+soak: install ## Soak test: 500 cycles with seeded random faults, then the invariants (0 violations)
+	$(RUN) python -m tests.soak --cycles $${SOAK_CYCLES:-500} --seed $${SOAK_SEED:-7}
 
 clean: ## Remove the virtualenv and caches (keeps data/)
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
