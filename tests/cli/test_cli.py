@@ -58,3 +58,23 @@ def test_invalid_setting_names_the_variable(data_dir: Path, monkeypatch):
     result = runner.invoke(app, ["db", "init"])
     assert result.exit_code == 2
     assert "QBTC_API_PORT" in result.output
+
+
+def test_sql_without_a_statement_is_an_interactive_shell(data_dir: Path):
+    write_dataset(data_dir / "lake", OHLCV, ohlcv_frame(n=3))
+    session = "\n".join(
+        [
+            ".tables",
+            "SELECT count(*) AS n",
+            "FROM ohlcv;",
+            "SELECT * FROM nope;",  # an error is one line, and the shell goes on
+            "SELECT 41 + 1 AS answer;",
+            ".quit",
+        ]
+    )
+    result = runner.invoke(app, ["sql"], input=session + "\n")
+    assert result.exit_code == 0, result.output
+    assert "market_data" in result.output  # .tables
+    assert "(1 rows)" in result.output
+    assert "error: Catalog Error: Table with name nope does not exist" in result.output
+    assert "42" in result.output
