@@ -35,6 +35,24 @@ def check_strategy(settings: Settings) -> None:
         fail(str(exc))
 
 
+def invoked_as() -> str:
+    """How to type qbtc here: ``qbtc`` when it is on PATH, else its path (``.venv/bin/qbtc``)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    me = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("qbtc")
+    if on_path and Path(on_path).resolve() == me:
+        return "qbtc"
+    if me.name != "qbtc":  # python -m flows.cli, tests
+        return "uv run qbtc"
+    try:
+        return str(me.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(me)
+
+
 class ProgressDisplay:
     """``qbtc run``'s progress: each stage as it starts and ends, with its time, and the
     run's page when a Prefect UI is up."""
@@ -193,10 +211,15 @@ def run_command(
     if disk_full:
         fail(disk_full.group(0), code=1)  # one line; the summary would only repeat it
     try:
-        report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
+        report = read_cycle_summary(
+            settings.lake_dir,
+            run_id,
+            portfolio_id=settings.portfolio_id,
+            drawdown_limit=settings.max_drawdown,
+        )
     except KeyError:
         fail(f"the cycle did not start: {message}", code=1)
-    typer.echo(render_text(report, data_dir=settings.data_dir))
+    typer.echo(render_text(report, data_dir=settings.data_dir, command=invoked_as()))
     if report.status != "completed":
         fail(report.message or message or "the cycle failed", code=1)
 

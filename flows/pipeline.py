@@ -353,7 +353,12 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
                 llm_model=answering_model(results.get("signals")),
             ),
         )
-        report = read_cycle_summary(settings.lake_dir, run_id, portfolio_id=settings.portfolio_id)
+        report = read_cycle_summary(
+            settings.lake_dir,
+            run_id,
+            portfolio_id=settings.portfolio_id,
+            drawdown_limit=settings.max_drawdown,
+        )
         publish_markdown("pipeline-summary", render_markdown(report), f"Cycle {run_id} at {at}")
     except Exception as exc:
         if not is_disk_full(exc):

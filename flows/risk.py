@@ -130,8 +130,11 @@ def alert_breaches(config: RiskConfig, report: RiskReport, run_id: str) -> int:
     return len(report.breaches)
 
 
-def assess_and_alert(config: RiskConfig, inputs: CycleInputs, run_id: str) -> RiskReport:
-    """Assess, trip on drawdown, alert on breaches (shared by both flows)."""
+def assess_and_alert(
+    config: RiskConfig, inputs: CycleInputs, run_id: str, *, when: str
+) -> RiskReport:
+    """Assess, trip on drawdown, alert on breaches (shared by both flows); ``when`` titles
+    the risk table: "before orders" (the risk stage) or "after orders" (the book)."""
     report = assess(inputs, config)
     tripped = enforce_drawdown(report, config)
     if tripped is not None:
@@ -139,9 +142,9 @@ def assess_and_alert(config: RiskConfig, inputs: CycleInputs, run_id: str) -> Ri
         alert_kill_switch_tripped(config.lake_dir, run_id=run_id, reason=reason)
     alert_breaches(config, report, run_id)
     publish_table(
-        f"risk-{config.portfolio_id}",
-        summary_rows(report),
-        f"Risk of {config.portfolio_id} at {report.as_of.isoformat()} (USDT)",
+        f"risk-{config.portfolio_id}-{when}",
+        summary_rows(report, config),
+        f"Risk {when} of {config.portfolio_id} at {report.as_of.isoformat()} (USDT)",
     )
     return report
 
@@ -179,7 +182,7 @@ def run_risk(
     run_id = current_run_id()
     apply_kill_switch(config, kill_switch, run_id)
     inputs = load_inputs(config, at)
-    report = assess_and_alert(config, inputs, run_id)
+    report = assess_and_alert(config, inputs, run_id, when="before orders")
     options = StructureConfig.from_settings(flow_settings(as_of=as_of))
     made = decide(inputs, report, config, plan_config(config, sizing, options), run_id)
     decided, reused = made.intents, made.reused
@@ -258,7 +261,7 @@ def risk_monitor(
     config, at = risk_config(as_of, portfolio_id, None, None, symbols)
     run_id = current_run_id()
     inputs = load_inputs(config, at)
-    report = assess_and_alert(config, inputs, run_id)
+    report = assess_and_alert(config, inputs, run_id, when="after orders")
     record(
         config.lake_dir,
         risk_metric_rows(report, config, run_id, BOOK),

@@ -51,6 +51,8 @@ class CycleSummary:
     mode: str = "paper"
     """The trading mode (:mod:`qbtc.execution.modes`): paper, dry-run, testnet or live."""
     exchange: str = "sim"
+    drawdown_limit: float | None = None
+    """The kill switch's drawdown level (fraction of peak equity), when known."""
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -121,10 +123,27 @@ def _intents_run(run: dict[str, Any], run_id: str) -> str:
     return str((risk or {}).get("intents_run_id") or run_id)
 
 
+#: An order's life, in order: events of the same time are listed in this order.
+LIFECYCLE = (
+    "intent",
+    "submitted",
+    "acknowledged",
+    "partially_filled",
+    "filled",
+    "cancelled",
+    "rejected",
+    "settled",
+    "reconciled",
+)
+
+
 def _orders(lake_dir: Path, run_id: str) -> dict[str, int]:
+    """Order events of the run by kind, in time order (first event of each kind)."""
     events = read_dataset(lake_dir, "order_events").filter(pl.col("run_id") == run_id)
-    counts = events.group_by("event").len().sort("event")
-    return {row["event"]: int(row["len"]) for row in counts.to_dicts()}
+    rank = {name: i for i, name in enumerate(LIFECYCLE)}
+    counts = events.group_by("event").agg(pl.len(), pl.col("timestamp").min().alias("first"))
+    rows = sorted(counts.to_dicts(), key=lambda r: (r["first"], rank.get(r["event"], len(rank))))
+    return {row["event"]: int(row["len"]) for row in rows}
 
 
 def _positions(lake_dir: Path, portfolio_id: str) -> pl.DataFrame:
@@ -156,6 +175,7 @@ def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
         "net_notional",
         "delta_usd",
         "vega_usd",
+        "horizon_days",
         "timestamp",
     )
     return {k: row[k] for k in keys}
@@ -174,8 +194,18 @@ def run_alerts(
     return alerts.filter(mine).sort("timestamp")["message"].to_list()
 
 
-def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main") -> CycleSummary:
-    """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run)."""
+def read_cycle_summary(
+    lake_dir: Path,
+    run_id: str,
+    *,
+    portfolio_id: str = "main",
+    drawdown_limit: float | None = None,
+) -> CycleSummary:
+    """The report of cycle ``run_id`` (raises ``KeyError`` for an unknown run).
+
+    ``drawdown_limit`` (a fraction of peak equity) is the kill switch's level: the drawdown
+    is shown against it, with a warning when it is close.
+    """
     run = _run_row(lake_dir, run_id)
     book = _positions(lake_dir, portfolio_id)
     open_book = book.filter(pl.col("quantity") != 0) if book.height else book
@@ -183,7 +213,18 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         c: float(book[c].sum()) if book.height else 0.0
         for c in ("realized_pnl", "unrealized_pnl", "fees", "funding")
     }
-    cols = ["symbol", "type", "quantity", "entry_price", "mark_price", "unrealized_pnl"]
+    cols = [
+        "symbol",
+        "type",
+        "quantity",
+        "entry_price",
+        "mark_price",
+        "notional_usdt",
+        "unrealized_pnl",
+    ]
+    if open_book.height:
+        notional = (pl.col("quantity") * pl.col("mark_price")).abs().alias("notional_usdt")
+        open_book = open_book.with_columns(notional)
     parameters = json.loads(run["parameters"] or "{}")
     symbols = parameters.get("symbols")
     decider = _intents_run(run, run_id)
@@ -210,6 +251,7 @@ def read_cycle_summary(lake_dir: Path, run_id: str, *, portfolio_id: str = "main
         options=options_summary(lake_dir, run_id, portfolio_id, open_book),
         mode=str(parameters.get("mode") or "paper"),
         exchange=str(parameters.get("exchange") or "sim"),
+        drawdown_limit=drawdown_limit,
     )
 
 
@@ -236,6 +278,35 @@ def _order_line(report: CycleSummary) -> str:
         # Submission skips what the ledger already has: a re-run of a decided bar.
         return "no order sent: the accepted intents were submitted by an earlier run"
     return "no order to send"
+
+
+#: Within this share of the kill-switch level, the drawdown is flagged as close.
+DRAWDOWN_WARNING_SHARE = 0.8
+
+
+def _var_label(risk: dict[str, Any]) -> str:
+    """``99% 1-day``: the confidence and horizon the VaR was computed at."""
+    confidence, horizon = risk.get("confidence"), risk.get("horizon_days")
+    if confidence is None or horizon is None:
+        return ""
+    return f"{confidence:.0%} {horizon:g}-day"
+
+
+def _phase_words(risk: dict[str, Any]) -> str:
+    return "after orders" if risk.get("phase") == "book" else "before orders"
+
+
+def _drawdown_words(drawdown: float, limit: float | None) -> str:
+    """The drawdown against the kill-switch level, with a warning when it is close."""
+    text = f"drawdown {drawdown:.2%} of peak"
+    if limit is None:
+        return text
+    text += f" (kill switch at {limit:.2%})"
+    if drawdown >= limit:
+        return text + " BEYOND THE KILL-SWITCH LEVEL"
+    if drawdown >= DRAWDOWN_WARNING_SHARE * limit:
+        return text + f" WARNING: within {limit - drawdown:.2%} of the kill switch"
+    return text
 
 
 def _decided_by(report: CycleSummary) -> str:
@@ -268,8 +339,9 @@ def render_markdown(report: CycleSummary) -> str:
     ]
     if r:
         lines.append(
-            f"- risk ({r['method']}): VaR {_fmt(r['var'])}, CVaR {_fmt(r['cvar'])} USDT, "
-            f"equity {_fmt(r['equity'])}, drawdown {100 * (r['drawdown'] or 0):.2f}%"
+            f"- risk ({r['method']}, {_phase_words(r)}): VaR {_var_label(r)} {_fmt(r['var'])}, "
+            f"CVaR {_fmt(r['cvar'])} USDT, equity {_fmt(r['equity'])} USDT, "
+            f"{_drawdown_words(r['drawdown'] or 0.0, report.drawdown_limit)}"
         )
     lines += [f"- alert: {message}" for message in report.alerts]
     fallbacks = sorted({s["fallback_reason"] for s in report.signals if s["fallback_reason"]})
@@ -293,8 +365,12 @@ def render_markdown(report: CycleSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_text(report: CycleSummary, *, data_dir: Path) -> str:
-    """The report for a terminal: the markdown summary, open positions, where to go next."""
+def render_text(report: CycleSummary, *, data_dir: Path, command: str = "qbtc") -> str:
+    """The report for a terminal: the markdown summary, open positions, where to go next.
+
+    ``command`` is how this terminal runs qbtc (``.venv/bin/qbtc``, ``uv run qbtc``), so the
+    "next" commands work as typed.
+    """
     text = render_markdown(report).replace("**", "").replace("# ", "", 1)
     if report.positions:
         with pl.Config(
@@ -310,9 +386,9 @@ def render_text(report: CycleSummary, *, data_dir: Path) -> str:
             f"data:     {data_dir.resolve()}  (lake: {data_dir.resolve() / 'lake'})",
             f"catalog:  {data_dir.resolve() / 'qbtc.duckdb'}  (open it read-only any time)",
             "next:",
-            '  qbtc sql "SELECT * FROM positions"',
-            '  qbtc sql "SELECT symbol, direction, strength, rationale FROM signals ORDER BY timestamp DESC LIMIT 10"',
-            '  qbtc sql "SELECT * FROM risk_metrics ORDER BY timestamp DESC LIMIT 5"',
+            f'  {command} sql "SELECT * FROM positions"',
+            f'  {command} sql "SELECT symbol, direction, strength, rationale FROM signals ORDER BY timestamp DESC LIMIT 10"',
+            f'  {command} sql "SELECT * FROM risk_metrics ORDER BY timestamp DESC LIMIT 5"',
             "  make up      # Prefect UI at http://127.0.0.1:4200, schedules, REST API on :8000",
             "",
         ]

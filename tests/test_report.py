@@ -132,3 +132,71 @@ def test_the_summary_says_which_mode_the_cycle_ran_in(report: CycleSummary, data
         "- mode: dry-run: real binanceusdm market data, paper fills at its live quotes with its "
         "fees and lots; no order reaches the venue"
     ) in render_markdown(dry)
+
+
+def test_the_summary_reads_like_a_desk_report(data_dir: Path):
+    lake = build_lake(data_dir, days=1)
+    report = read_cycle_summary(lake.root, "run-2", drawdown_limit=0.15)
+    text = render_markdown(report)
+    assert "VaR 99% 1-day 12,000.00" in text  # labelled with its confidence and horizon
+    assert f"({report.risk['method']}, after orders)" in text
+    assert "(kill switch at 15.00%)" in text
+    close = replace(report, risk={**report.risk, "drawdown": 0.144})
+    assert "WARNING: within 0.60% of the kill switch" in render_markdown(close)
+    beyond = replace(report, risk={**report.risk, "drawdown": 0.16})
+    assert "BEYOND THE KILL-SWITCH LEVEL" in render_markdown(beyond)
+    for position in report.positions:  # a notional column, USDT
+        assert position["notional_usdt"] == pytest.approx(
+            abs(position["quantity"] * position["mark_price"])
+        )
+    typed = render_text(report, data_dir=data_dir, command=".venv/bin/qbtc")
+    assert '  .venv/bin/qbtc sql "SELECT * FROM positions"' in typed
+
+
+def test_order_events_are_listed_in_time_order(data_dir: Path):
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from qbtc.lake import write_dataset
+    from qbtc.schemas import ORDER_EVENTS
+
+    lake = build_lake(data_dir, days=1)
+    t0 = datetime(2026, 1, 6, tzinfo=UTC)
+    rows = [
+        ("e1", "reconciled", t0),
+        ("e2", "intent", t0 + timedelta(seconds=1)),
+        ("e3", "submitted", t0 + timedelta(seconds=2)),
+        ("e4", "acknowledged", t0 + timedelta(seconds=2)),
+        ("e5", "filled", t0 + timedelta(seconds=3)),
+    ]
+    frame = pl.DataFrame(
+        [
+            {
+                "event_id": i,
+                "client_order_id": "c1",
+                "run_id": "run-t",
+                "timestamp": at,
+                "event": kind,
+                "symbol": "BTC/USDT:USDT",
+                "side": "buy",
+                "quantity": 1.0,
+                "filled_quantity": 0.0,
+                "price": None,
+                "venue_order_id": None,
+                "reason": None,
+            }
+            for i, kind, at in rows
+        ],
+        schema=ORDER_EVENTS.schema,
+    )
+    write_dataset(lake.root, ORDER_EVENTS, frame)
+    from qbtc.report import _orders
+
+    assert list(_orders(lake.root, "run-t")) == [
+        "reconciled",
+        "intent",
+        "submitted",
+        "acknowledged",
+        "filled",
+    ]

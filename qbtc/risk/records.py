@@ -84,13 +84,14 @@ def risk_metric_rows(
     return pl.DataFrame(rows, schema=RISK_METRICS.schema)
 
 
-def summary_rows(report: RiskReport) -> list[dict[str, Any]]:
+def summary_rows(report: RiskReport, config: RiskConfig) -> list[dict[str, Any]]:
     """A readable table of the book's risk: VaR by method, Greeks, exposure, stress P&L."""
     a = report.assessment
+    label = f"{config.confidence:.0%} {config.horizon_days:g}-day"
     rows: list[dict[str, Any]] = [
-        {"measure": "VaR 99% 1d, Monte Carlo full revaluation", "value": a.full.var},
+        {"measure": f"VaR {label}, Monte Carlo full revaluation", "value": a.full.var},
         {"measure": "  Monte Carlo standard error", "value": a.full.var_stderr},
-        {"measure": "CVaR 99% 1d, Monte Carlo", "value": a.full.cvar},
+        {"measure": f"CVaR {label}, Monte Carlo", "value": a.full.cvar},
         {"measure": "VaR, delta-gamma on the same scenarios", "value": a.delta_gamma.var},
         {"measure": "VaR, delta-normal", "value": a.delta_normal_var},
         {"measure": "VaR, delta-gamma Cornish-Fisher", "value": a.cornish_fisher_var},
@@ -100,6 +101,7 @@ def summary_rows(report: RiskReport) -> list[dict[str, Any]]:
         },
         {"measure": "equity", "value": report.equity},
         {"measure": "drawdown (fraction of peak)", "value": report.drawdown},
+        {"measure": "drawdown kill-switch level (fraction)", "value": config.limits.max_drawdown},
         {"measure": "gross notional", "value": a.exposure.gross_notional},
         {"measure": "net notional", "value": a.exposure.net_notional},
         {"measure": "delta USDT", "value": a.greeks.delta_usd},

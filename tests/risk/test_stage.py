@@ -195,7 +195,9 @@ def test_rows_match_their_schemas(book_lake, data_dir):
         "monte_carlo",
     ]
     assert stored.filter(pl.col("method") == "monte_carlo")["mc_stderr"][0] > 0
-    assert any(r["measure"].startswith("stress crash") for r in summary_rows(report))
+    rows = summary_rows(report, config)
+    assert any(r["measure"].startswith("stress crash") for r in rows)
+    assert rows[0]["measure"] == "VaR 99% 1-day, Monte Carlo full revaluation"
     # the catalog views: the promised first five columns, then the rest
     reader = LakeReader(config.lake_dir)
     view = reader.query("SELECT * FROM risk_metrics WHERE method = 'monte_carlo'")
