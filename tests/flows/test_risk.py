@@ -115,7 +115,7 @@ def test_risk_flow_end_to_end(prefect_harness: None, book: Path, monkeypatch) ->
     assert breach_events(out["run_id"], RISK_BREACH)
     assert sorted(a.key for a in run_artifacts(out["run_id"])) == [
         "risk-intents-main",
-        "risk-main",
+        "risk-main-before-orders",
     ]
 
 
