@@ -10,10 +10,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import polars as pl
 
+from qbtc.execution.ledger import EventName
 from qbtc.execution.modes import describe_mode
 from qbtc.lake import read_dataset
 from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
@@ -123,18 +124,8 @@ def _intents_run(run: dict[str, Any], run_id: str) -> str:
     return str((risk or {}).get("intents_run_id") or run_id)
 
 
-#: An order's life, in order: events of the same time are listed in this order.
-LIFECYCLE = (
-    "intent",
-    "submitted",
-    "acknowledged",
-    "partially_filled",
-    "filled",
-    "cancelled",
-    "rejected",
-    "settled",
-    "reconciled",
-)
+#: An order's life, in order (the ledger's events): events of the same time keep this order.
+LIFECYCLE: tuple[str, ...] = get_args(EventName)
 
 
 def _orders(lake_dir: Path, run_id: str) -> dict[str, int]:
