@@ -1,9 +1,10 @@
 // The desk dashboard: every panel reads the public REST API and follows the WebSockets.
 import { ensureToken, getJSON, openStream } from "./api.js";
-import { accountPanel, bookPanel, riskPanel } from "./book.js";
+import { accountPanel, bookPanel } from "./book.js";
 import { rebuildAll } from "./charts.js";
 import { marketPanel, signalsPanel } from "./market.js";
 import { backtestsPanel, operationsPanel, ordersPanel } from "./ops.js";
+import { riskPanel } from "./risk.js";
 
 const $ = (id) => document.getElementById(id);
 /** Quiet time after a stream frame before the REST panels are re-read (ms). */

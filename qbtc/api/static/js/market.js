@@ -1,7 +1,8 @@
 // Market and Signals panels.
 import { getAll, getJSON, routes } from "./api.js";
 import { LineChart, seconds } from "./charts.js";
-import { fmt, h, showDetail, sign, Table } from "./dom.js";
+import { fmt, h, showDetail, sign } from "./dom.js";
+import { Table } from "./table.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_EXPIRIES = 6;

@@ -1,7 +1,8 @@
 // Orders (blotter and lineage), Operations and Backtests panels.
 import { getAll, getJSON, getText, routes } from "./api.js";
 import { LineChart, seconds } from "./charts.js";
-import { empty, facts, fmt, h, showDetail, sign, Table } from "./dom.js";
+import { empty, facts, fmt, h, showDetail, sign } from "./dom.js";
+import { Table } from "./table.js";
 
 const $ = (id) => document.getElementById(id);
 
