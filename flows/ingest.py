@@ -12,6 +12,7 @@ results are published as a table artifact; a failed gate also raises an alert.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -264,7 +265,9 @@ def ingest(
         "funding_rates": funding_task(venue, plan),
         "option_quotes": options_task(chains, settings.option_underlyings, moment),
     }
+    started = time.perf_counter()
     report = gate_task(plan, frames, settings.option_underlyings, run_id, gate_policy(settings))
+    gate_s = time.perf_counter() - started
     stored = store_task(settings.lake_dir, report)
     summary = market.summarize(plan, report, stored.written, exchange=source_of(venue))
     publish_gate(report, "ingest-quality-gate", settings.lake_dir)
@@ -273,7 +276,7 @@ def ingest(
     )
     for line in summary.lines():
         logger.info(line)
-    return summary_dict(summary)
+    return {**summary_dict(summary), "gate_s": round(gate_s, 3)}
 
 
 def summary_dict(summary: market.IngestSummary) -> dict[str, Any]:

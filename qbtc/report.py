@@ -117,6 +117,17 @@ def _intents(lake_dir: Path, run_id: str) -> dict[str, Any]:
     }
 
 
+def _stage_snapshot(run: dict[str, Any], stage: str) -> dict[str, Any]:
+    """What stage ``stage`` returned in the run's manifest (empty when it did not run)."""
+    snapshots = json.loads(run.get("snapshots") or "{}")
+    found = snapshots.get(stage) if isinstance(snapshots, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _seconds(value: Any) -> str:
+    return f" in {float(value):.2f} s" if isinstance(value, (int, float)) else ""
+
+
 def _intents_run(run: dict[str, Any], run_id: str) -> str:
     """The run whose intents cycle ``run_id`` executed (an earlier run when it re-ran a bar)."""
     snapshots = json.loads(run.get("snapshots") or "{}")
@@ -228,7 +239,7 @@ def read_cycle_summary(
         as_of=run["as_of"],
         durations=json.loads(run["stage_durations"] or "{}"),
         market=_market(lake_dir, run_id),
-        gate=_gate(lake_dir, run_id),
+        gate={**_gate(lake_dir, run_id), "seconds": _stage_snapshot(run, "ingest").get("gate_s")},
         signals=_signals(lake_dir, run_id, decider),
         intents=_intents(lake_dir, decider),
         orders=_orders(lake_dir, run_id),
@@ -321,7 +332,7 @@ def render_markdown(report: CycleSummary) -> str:
     lines += [
         f"- data: {m['ohlcv_rows']:,} bars for {m['symbols']} symbols (last {m['last_bar']}), "
         f"{m['option_quote_rows']:,} option quotes; quarantined this run: {m['quarantined_this_run']}",
-        f"- quality gate: {report.gate['status']}",
+        f"- quality gate: {report.gate['status']}{_seconds(report.gate.get('seconds'))}",
         f"- signals: {len(report.signals)}; intents accepted {report.intents['accepted']}, "
         f"refused {report.intents['refused']}{_decided_by(report)}; {_order_line(report)}",
         f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "

@@ -46,6 +46,7 @@ def test_run_completes_a_cycle_prints_the_summary_and_sends_heartbeats(
         assert f"  {stage:<9} ..." in result.output  # each stage as it starts
         assert re.search(rf"  {stage:<9} done in \d+\.\d s", result.output), stage
     assert f"/runs/flow-run/{run_id}" in result.output
+    assert re.search(r"quality gate: pass in \d+\.\d\d s", result.output)  # the gate's time
     assert 'qbtc sql "SELECT * FROM positions"' in result.output
     # Prefect's own heartbeat is off for the call; the pipeline sent the run's heartbeat.
     assert [e["resource"]["prefect.resource.id"] for e in sent] == [f"prefect.flow-run.{run_id}"]
