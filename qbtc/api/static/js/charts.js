@@ -44,6 +44,12 @@ function timeTicks(u, splits, axisIdx, space, incr) {
   });
 }
 
+/** The x range: uPlot's own, except around a single point (it would span 1,000 days). */
+function single(u, min, max, pad) {
+  const xs = u.data[0];
+  return xs.length === 1 ? [xs[0] - pad, xs[0] + pad] : [min, max];
+}
+
 const compact = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 7 });
 const utc = (v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " "));
 
@@ -73,7 +79,7 @@ export class LineChart {
     return {
       width, height,
       // A single point gets an hour (or a unit) either side instead of a range of years.
-      scales: { x: { time: x === "time", range: (u, min, max) => (min === max ? [min - (x === "time" ? 3600 : 1), max + (x === "time" ? 3600 : 1)] : [min, max]) }, ...(y2Label ? { y2: {} } : {}) },
+      scales: { x: { time: x === "time", range: (u, min, max) => single(u, min, max, x === "time" ? 3600 : 1) }, ...(y2Label ? { y2: {} } : {}) },
       axes,
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { live: true },
