@@ -65,6 +65,26 @@ def load_positions(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.Dat
     return _latest(lf, "id", as_of)
 
 
+def close_expired_options(positions: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """Options past their expiry at ``as_of`` held as quantity 0: they await settlement.
+
+    The venue settles an option at expiry and reconciliation (in the orders stage, after the
+    risk stage) books the settlement; until then the last snapshot still shows the position,
+    whose option no longer has a quote. Held as closed, it neither blocks the cycle as a
+    stale mark nor asks the planner to trade it; its realised PnL, fees and funding stay,
+    and its settlement value is booked by the next orders stage.
+    """
+    if positions.is_empty():
+        return positions
+    expired = (pl.col("type") == "option") & pl.col("expiry").is_not_null()
+    expired = expired & (pl.col("expiry") <= as_of) & (pl.col("quantity") != 0)
+    return positions.with_columns(
+        pl.when(expired).then(0.0).otherwise(pl.col("quantity")).alias("quantity"),
+        pl.when(expired).then(0.0).otherwise(pl.col("unrealized_pnl")).alias("unrealized_pnl"),
+        pl.when(expired).then(pl.lit("flat")).otherwise(pl.col("side")).alias("side"),
+    )
+
+
 def load_signals(lake_dir: Path, as_of: datetime) -> pl.DataFrame:
     """The signals of the latest decision bar at or before ``as_of`` (empty when none).
 

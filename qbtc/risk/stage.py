@@ -28,6 +28,7 @@ from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import (
     Marks,
     PriceHistory,
+    close_expired_options,
     load_closes,
     load_equity_history,
     load_marks,
@@ -121,7 +122,9 @@ def hedge_symbols(symbols: tuple[str, ...], positions: pl.DataFrame) -> list[str
 
 def load_cycle_inputs(config: RiskConfig, as_of: datetime) -> CycleInputs:
     """Read positions, marks, signals, prices, equity history, gate and kill switch."""
-    positions = load_positions(config.lake_dir, config.portfolio_id, as_of)
+    positions = close_expired_options(
+        load_positions(config.lake_dir, config.portfolio_id, as_of), as_of
+    )
     perps = hedge_symbols(config.symbols, positions)
     prices = load_closes(
         config.lake_dir, perps, as_of, timeframe=config.timeframe, bars=config.price_bars
