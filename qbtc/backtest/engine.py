@@ -160,7 +160,7 @@ class _Loop:
         self.planning = plan_config(risk, options=options)
         self.run = BacktestRun(backtest_id, config, window.snapshot)
         self.positions = POSITIONS.empty()
-        self.history: tuple[list[datetime], list[float]] = ([], [])
+        self.history = pl.DataFrame(schema=_HISTORY_SCHEMA)
         self.structure_ids: dict[str, str] = {}
         self.ivs: dict[str, float] = {}
         self.previous: datetime | None = None
@@ -187,9 +187,7 @@ class _Loop:
             marks=self.pit.marks(at),
             signals=signals,
             prices=self.pit.prices(at),
-            equity_history=pl.DataFrame(
-                {"timestamp": self.history[0], "equity": self.history[1]}, schema=_HISTORY_SCHEMA
-            ),
+            equity_history=self.history,
             gate=GATE_PASSED,
             kill_switch=KillSwitch(self.risk.state_dir).status(),
             vol_views=vol_views,
@@ -222,8 +220,8 @@ class _Loop:
             i.symbol: i.structure_id for i in accepted if i.structure_id is not None
         }
         equity = self.equity(inputs, mark_prices, at)
-        self.history[0].append(at)
-        self.history[1].append(equity)
+        row = pl.DataFrame({"timestamp": [at], "equity": [equity]}, schema=_HISTORY_SCHEMA)
+        self.history = pl.concat([self.history, row], rechunk=len(self.history) % 256 == 0)
         self.run.decisions.append(
             Decision(at, decided, tuple(fills), equity, report.assessment.full.var, reason)
         )
