@@ -176,6 +176,7 @@ def write_tear_sheet(run: BacktestRun, metrics: list[Metric], reports_dir: Path)
         "w", dir=reports_dir, suffix=".tmp", delete=False, encoding="utf-8"
     ) as handle:
         handle.write(page)
+    os.chmod(handle.name, 0o644)  # a report to share, not a secret
     os.replace(handle.name, target)
     return target
 
