@@ -18,7 +18,9 @@ from qbtc.execution.ledger import EventName
 from qbtc.execution.modes import describe_mode
 from qbtc.lake import read_dataset
 from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
+from qbtc.market.contracts import is_option_symbol
 from qbtc.optionsbook import options_summary, render_options_markdown
+from qbtc.symbols import base_currency
 
 #: Alert kinds the library raises outside any run (shown by the cycles they happened in).
 LIBRARY_ALERTS = (CORRUPT_FILE,)
@@ -45,7 +47,8 @@ class CycleSummary:
     symbols: list[str] | None = None
     """The symbols the run was asked for (None: the configured ones)."""
     left_alone: list[str] = field(default_factory=list)
-    """Open positions outside ``symbols``: a run on a subset sends no order for them."""
+    """Open positions outside ``symbols`` (perps not in it, options on other underlyings): a
+    run on a subset sends no order for them."""
     alerts: list[str] = field(default_factory=list)
     """Messages of the alerts the cycle raised (and files quarantined while it ran)."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -231,7 +234,16 @@ def read_cycle_summary(
     symbols = parameters.get("symbols")
     decider = _intents_run(run, run_id)
     held = open_book["symbol"].to_list() if open_book.height else []
-    left_alone = sorted(set(held) - set(symbols)) if symbols else []
+    managed = {base_currency(s) for s in symbols} if symbols else set()
+    left_alone = (
+        sorted(
+            s
+            for s in held
+            if s not in symbols and not (is_option_symbol(s) and base_currency(s) in managed)
+        )
+        if symbols
+        else []
+    )
     return CycleSummary(
         run_id=run_id,
         status=run["status"],

@@ -119,6 +119,20 @@ def plan_options(
     return plan_option_intents(book, config, decision)
 
 
+def managed_only(plan: OptionPlan, underlyings: set[str]) -> OptionPlan:
+    """The option legs and structures of ``underlyings`` only.
+
+    A cycle manages the perps it was given and the options on their underlyings; a run on a
+    subset of symbols leaves every other underlying's options as they are (no new
+    structure, no roll, no close), like the other perps.
+    """
+    return OptionPlan(
+        intents=[i for i in plan.intents if base_currency(i.symbol) in underlyings],
+        structures=[row for row in plan.structures if row["underlying"] in underlyings],
+        alerts=plan.alerts,
+    )
+
+
 def _delta_after(report: RiskReport, accepted: tuple[OrderIntent, ...]) -> dict[str, float]:
     """Options delta per underlying (coins) after the accepted option legs."""
     book = report.valued.book
@@ -162,7 +176,17 @@ def decide_cycle(
     decision = Decision(run_id, planning.portfolio_id, planning.strategy, bar, inputs.as_of)  # type: ignore[arg-type]
     options = OptionPlan()
     if planning.options is not None:
-        options = plan_options(inputs, report, planning.options, decision)
+        managed = {base_currency(symbol) for symbol in risk.symbols}
+        managed_views = inputs.vol_views
+        if not managed_views.is_empty():
+            managed_views = managed_views.filter(pl.col("underlying").is_in(sorted(managed)))
+        planned = plan_options(
+            dataclasses.replace(inputs, vol_views=managed_views),
+            report,
+            planning.options,
+            decision,
+        )
+        options = managed_only(planned, managed)
     report = with_option_units(inputs, report, [i.symbol for i in options.intents], risk.threads)
     prices.update(report.valued.prices)
     context = pretrade_context(inputs, report, risk)

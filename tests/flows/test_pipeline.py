@@ -11,8 +11,10 @@ import pytest
 
 from flows.pipeline import PipelineParameters, answering_model, pipeline
 from qbtc.lake import read_dataset
+from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.flatten import open_positions
 from qbtc.report import read_cycle_summary, render_markdown
+from qbtc.symbols import base_currency
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "LINK/USDT:USDT"]
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -100,7 +102,15 @@ def test_rerunning_the_same_cycle_sends_no_order_twice(first_cycle, monkeypatch)
     )
     assert set(intents_after["run_id"]) == {first_run}
     traced = read_dataset(lake, "signals").filter(pl.col("run_id") == first_run)
-    assert set(intents_after["symbol"]) <= set(traced["symbol"])
+    perps = {s for s in intents_after["symbol"] if not is_option_symbol(s)}
+    assert perps <= set(traced["symbol"])  # a perp traces to its directional signal
+    # An option leg traces to its structure, and the structure to its volatility view.
+    legs = intents_after.filter(pl.col("symbol").map_elements(is_option_symbol, pl.Boolean))
+    structures = read_dataset(lake, "option_structures")
+    assert set(legs["structure_id"]) <= set(structures["structure_id"])
+    views = read_dataset(lake, "vol_views")
+    chosen = structures.filter(pl.col("structure_id").is_in(legs["structure_id"].to_list()))
+    assert set(chosen["view_id"]) <= set(views["view_id"])
 
 
 def test_same_seed_and_as_of_in_a_fresh_data_dir_gives_identical_decisions(
@@ -125,17 +135,21 @@ def test_a_run_on_a_subset_trades_only_its_symbols_and_leaves_the_rest(first_cyc
     params = PARAMS.model_copy(update={"symbols": ["BTC/USDT:USDT"], "as_of": later})
     state, run_id = run_pipeline_once(data_dir, monkeypatch, params)
     assert state.is_completed(), state.message
-    sent = read_dataset(lake, "order_events").filter(pl.col("run_id") == run_id)
-    assert set(sent["symbol"]) <= {"BTC/USDT:USDT"}
+    events = read_dataset(lake, "order_events").filter(pl.col("run_id") == run_id)
+    sent = events.filter(pl.col("event").is_in(["intent", "submitted"]))
+    # The BTC perp and options on BTC are the run's; no order on another underlying is sent.
+    # (Reconciliation still books fills of option orders an earlier cycle left resting.)
+    assert {base_currency(s) for s in sent["symbol"]} <= {"BTC"}
     after = open_positions(lake, "main")
-    others = pl.col("symbol") != "BTC/USDT:USDT"
+    others = (pl.col("symbol").str.split("/").list.first() != "BTC") & (pl.col("type") == "perp")
     quantities = ["symbol", "quantity"]
     assert after.filter(others).select(quantities).equals(before.filter(others).select(quantities))
     # The whole book was valued on fresh marks: the held perps' data was fetched too.
     tickers = read_dataset(lake, "tickers").filter(pl.col("timestamp") == later)
-    assert set(before["symbol"]) <= set(tickers["symbol"])
+    held_perps = {s for s in before["symbol"] if not is_option_symbol(s)}
+    assert held_perps <= set(tickers["symbol"])
     report = read_cycle_summary(lake, run_id)
-    assert report.left_alone == sorted(set(before["symbol"]) - {"BTC/USDT:USDT"})
+    assert report.left_alone == sorted(s for s in before["symbol"] if base_currency(s) != "BTC")
     assert "left as they are" in render_markdown(report)
 
 
