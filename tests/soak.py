@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,9 @@ from qbtc.execution.cycle import ExecutionConfig, run_execution
 from qbtc.execution.intents import intents_frame, load_intents
 from qbtc.execution.ledger import Ledger
 from qbtc.execution.pnl import compute_positions
+from qbtc.execution.venue_rules import amount_to_precision, load_venue_rules, rule_intents
 from qbtc.lake import read_dataset, write_dataset
+from qbtc.lake.integrity import QUARANTINE_DIR, check_lake
 from qbtc.lake.layout import data_files, dataset_dir
 from qbtc.manifest import RunManifest, record_run
 from qbtc.market.sim import SimExchange
@@ -131,8 +134,12 @@ class Soak:
         books = compute_positions(Ledger(self.config.lake_dir, "main").fills())
         current = {s: b.quantity for s, b in books.items()}
         prices = {s: float(venue.fetch_ticker(s)["last"]) for s in SYMBOLS}
+        rules = load_venue_rules(venue, SYMBOLS)
         targets = {
-            s: float(self.rng.choice([-1, 0, 1])) * float(self.rng.uniform(200, 3000)) / prices[s]
+            s: float(self.rng.choice([-1, 0, 1]))
+            * amount_to_precision(
+                float(self.rng.uniform(200, 3000)) / prices[s], rules[s].amount_step or 1e-8
+            )
             for s in SYMBOLS
         }
         run = f"plan-{cycle}"
@@ -145,7 +152,8 @@ class Soak:
             strategy="soak",
             decision_bar=as_of - timedelta(minutes=1),
         )
-        accepted = [replace(i, status="accepted") for i in planned]
+        ruled = rule_intents([replace(i, status="accepted") for i in planned], rules, prices)
+        accepted = [i for i in ruled if i.status == "accepted"]  # on the venue's lots
         if accepted:
             write_dataset(self.config.lake_dir, ORDER_INTENTS, intents_frame(accepted))
         return run
@@ -209,7 +217,7 @@ class Soak:
             text=True,
             timeout=300,
         )
-        if done.returncode != 9:  # no order to send: nothing to kill, the cycle just ran
+        if done.returncode != -signal.SIGKILL:  # nothing was sent: the cycle just ran
             self.faults["kill_9_during_submit"] -= 1
             if done.returncode != 0:
                 raise RuntimeError(f"worker failed: {done.stderr[-500:]}")
@@ -286,6 +294,7 @@ class Soak:
 
     def invariants(self, at: datetime) -> dict[str, list[str]]:
         lake = self.config.lake_dir
+        check_lake(lake)  # as any read would: corrupt files aside, with an alert each
         venue_at(self.data_dir, at).trading.publish()  # type: ignore[union-attr]
         book = read_dataset(lake, "sim_venue_orders")
         events = read_dataset(lake, "order_events")
@@ -303,6 +312,11 @@ class Soak:
             ~pl.col("status").is_in(["completed", "failed"])
         )["run_id"].to_list()
         out["no row stored twice"] = duplicated_rows(lake)
+        corrupt = {p.name for p in (lake / QUARANTINE_DIR).rglob("*.parquet")}
+        alerted = read_dataset(lake, "alerts").filter(pl.col("kind") == "corrupt-file")
+        out["every corrupt file quarantined with an alert"] = [
+            name for name in corrupt if not any(name in m for m in alerted["message"].to_list())
+        ]
         return out
 
     def position_differences(self, fills: pl.DataFrame, at: datetime) -> list[str]:
@@ -328,6 +342,13 @@ class Soak:
         return wrong
 
 
+def read_file(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:
+        raise RuntimeError(f"{path}: {exc}") from exc
+
+
 def duplicated_rows(lake: Path) -> list[str]:
     """Datasets holding one row (all columns but the write stamp) in more than one copy."""
     found = []
@@ -335,7 +356,7 @@ def duplicated_rows(lake: Path) -> list[str]:
         files = data_files(dataset_dir(lake, ds))
         if not files:
             continue
-        raw = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+        raw = pl.concat([read_file(f) for f in files], how="diagonal_relaxed")
         raw = raw.drop(WRITTEN_AT, strict=False)
         copies = raw.height - raw.unique().height
         if copies:
@@ -385,11 +406,11 @@ def run_soak(data_dir: Path, cycles: int, seed: int = SEED) -> SoakReport:
 
 
 def crash_worker(data_dir: Path, run: str, as_of: str, run_id: str) -> None:
-    """A child cycle that dies (exit 9, like kill -9) right after a venue acknowledgement."""
+    """A child cycle killed (SIGKILL) right after a venue acknowledgement."""
 
     def crash(point: str, client_order_id: str) -> None:
         if point == "after_ack":
-            os._exit(9)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     submit.fault_hook = crash
     config = execution_config(data_dir)

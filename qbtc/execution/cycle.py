@@ -20,7 +20,7 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.circuit import CircuitBreaker
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.ledger import Ledger
-from qbtc.execution.pnl import compute_positions
+from qbtc.execution.pnl import compute_positions, with_marks
 from qbtc.execution.positions import OptionMark, option_mark_from_ticker, position_rows
 from qbtc.execution.reconcile import Reconciler, ReconcileReport, Tolerance
 from qbtc.execution.submit import KillSwitchLike, SubmissionResult, Submitter
@@ -158,9 +158,7 @@ def snapshot_positions(
     unmarked = compute_positions(fills, funding_rates=funding, until=at, settlements=settlements)
     held = [s for s, book in unmarked.items() if book.quantity != 0]
     marks, option_marks = venue_marks(broker, held)
-    books = compute_positions(
-        fills, marks=marks, funding_rates=funding, until=at, settlements=settlements
-    )
+    books = with_marks(unmarked, marks)
     frame = position_rows(
         books, portfolio_id=config.portfolio_id, timestamp=at, option_marks=option_marks
     )

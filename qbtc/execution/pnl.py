@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -157,6 +157,21 @@ def _apply(books: dict[str, PositionBook], row: tuple[object, ...]) -> None:
     at, symbol, side, quantity, price, fee = row
     signed = float(quantity) if side == "buy" else -float(quantity)  # type: ignore[arg-type]
     books.setdefault(str(symbol), PositionBook()).trade(signed, float(price), float(fee), at)  # type: ignore[arg-type]
+
+
+def with_marks(
+    books: Mapping[str, PositionPnl], marks: Mapping[str, float]
+) -> dict[str, PositionPnl]:
+    """``books`` valued at ``marks`` (as :func:`compute_positions` with ``marks`` would be),
+    without a second pass over the fills."""
+    out = {}
+    for symbol, book in books.items():
+        mark = marks.get(symbol)
+        unrealised = book.quantity * (mark - book.entry_price) if mark is not None else 0.0
+        out[symbol] = replace(
+            book, mark_price=mark, unrealized_pnl=unrealised if book.quantity != 0 else 0.0
+        )
+    return out
 
 
 def position_pnl(symbol: str, book: PositionBook, mark: float | None) -> PositionPnl:

@@ -82,9 +82,12 @@ class Reconciler(LedgerBatch):
         self.tolerance = tolerance or Tolerance()
         self.repairs: list[str] = []
         self.mismatches: list[str] = []
+        self._books: tuple[tuple[int, int], dict[str, PositionPnl]] | None = None
+        self._funding: pl.DataFrame | None = None
 
     def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
         """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
+        self._funding = funding_rates
         states = self.ledger.open_order_states()
         in_flight = [s for s in states.values() if s.status in ("submitted", "open")]
         for state in in_flight:
@@ -137,9 +140,19 @@ class Reconciler(LedgerBatch):
         super()._observe(order, state, reason)
         self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
 
+    def _ledger_books(self) -> dict[str, PositionPnl]:
+        """The ledger's positions and PnL, computed again only when fills or settlements were
+        added since (a pass over every fill: once a cycle, not once a step)."""
+        fills, settlements = self.ledger.fills(), self.ledger.settlements()
+        key = (fills.height, settlements.height)
+        if self._books is None or self._books[0] != key:
+            books = compute_positions(fills, funding_rates=self._funding, settlements=settlements)
+            self._books = (key, books)
+        return self._books[1]
+
     def _settlements(self) -> None:
         """Record the venue's settlements of options the ledger holds past their expiry."""
-        held = compute_positions(self.ledger.fills(), settlements=self.ledger.settlements())
+        held = self._ledger_books()
         due = expired_holdings({s: b.quantity for s, b in held.items()}, self._venue_ms())
         if not due:
             return
@@ -158,9 +171,7 @@ class Reconciler(LedgerBatch):
         self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
     ) -> None:
         ledger_fills = self.ledger.fills()
-        ledger = compute_positions(
-            ledger_fills, funding_rates=funding_rates, settlements=self.ledger.settlements()
-        )
+        ledger = self._ledger_books()
         # The venue's clock, not the wall clock: an --as-of cycle's snapshot (at that clock)
         # must include the repair.
         now = datetime.fromtimestamp(self.broker.exchange.milliseconds() / 1000, tz=UTC)
@@ -234,9 +245,7 @@ class Reconciler(LedgerBatch):
         total = equity.usd
         events = self.ledger.events().filter(pl.col("client_order_id") == BALANCE_ID)
         adjustments = float(events["quantity"].sum()) if events.height else 0.0
-        books = compute_positions(
-            self.ledger.fills(), funding_rates=funding_rates, settlements=self.ledger.settlements()
-        ).values()
+        books = self._ledger_books().values()
         booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
         unrealised = _unrealised(books, venue)
         expected = self.capital + booked + adjustments + unrealised

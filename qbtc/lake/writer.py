@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.diskspace import DiskFullError, free_mb, is_disk_full
+from qbtc.lake.integrity import sound_files
 from qbtc.lake.layout import (
     LOCK_DIR,
     TMP_DIR,
@@ -164,7 +165,7 @@ def write_dataset(
         for key in sorted(groups, key=str):
             part = groups[key].drop(names)
             target = dataset_dir(root, ds) / partition_path(zip(names, map(str, key), strict=True))
-            existing = data_files(target)
+            existing = sound_files(root, data_files(target), skip_missing=True)
             fresh = _new_rows(ds, part, existing)
             if fresh.height == 0:
                 continue
@@ -187,7 +188,7 @@ def compact_dataset(root: Path, dataset: Dataset | str, *, min_files: int = 2) -
     partitions = files_before = files_after = rows_before = rows_after = 0
     with dataset_lock(root, ds):
         for directory in list(partition_dirs(root, ds)):
-            files = sorted(directory.glob("*.parquet"))
+            files = sound_files(root, sorted(directory.glob("*.parquet")), skip_missing=True)
             files_before += len(files)
             if len(files) < min_files:
                 files_after += len(files)
@@ -206,7 +207,7 @@ def compact_dataset(root: Path, dataset: Dataset | str, *, min_files: int = 2) -
 
 def _compact_partition(root: Path, ds: Dataset, directory: Path) -> tuple[int, int]:
     """Merge one partition's files into one (caller holds the dataset lock): rows before/after."""
-    files = sorted(directory.glob("*.parquet"))
+    files = sound_files(root, sorted(directory.glob("*.parquet")), skip_missing=True)
     frame = pl.read_parquet(files)
     merged = _latest(frame, ds).sort(list(ds.primary_key))
     _write_file(root, merged, directory)

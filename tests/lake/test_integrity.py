@@ -117,3 +117,14 @@ def test_sql_and_positions_commands_work_over_a_corrupt_file(lake: Path) -> None
     assert positions.exit_code == 0, positions.output
     assert "Traceback" not in one.output + positions.output
     assert len(corrupt_alerts(lake)) == 2
+
+
+def test_an_upsert_into_a_partition_with_a_corrupt_file_writes_and_moves_it_aside(
+    lake: Path,
+) -> None:
+    positions = read_dataset(lake, "positions")
+    victim = truncate_one(lake, "positions")
+    write_dataset(lake, "positions", positions.head(1).with_columns(pl.lit(9.0).alias("quantity")))
+    assert not victim.exists()
+    assert [p.name for p in quarantined(lake)] == [victim.name]
+    assert 9.0 in read_dataset(lake, "positions")["quantity"].to_list()
