@@ -179,6 +179,7 @@ def run_command(
     params = PipelineParameters(
         symbols=settings.symbols,
         signal_provider=settings.llm_provider,
+        strategy=settings.strategy,
         seed=settings.seed,
         as_of=when,
         backfill_days=settings.backfill_days,

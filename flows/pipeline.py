@@ -56,7 +56,12 @@ class PipelineParameters(BaseModel):
         None, description="Perpetuals in ccxt form (BTC/USDT:USDT); default QBTC_SYMBOLS."
     )
     signal_provider: SignalProviderName | None = Field(
-        None, description="rules | gemini | replay; default QBTC_LLM_PROVIDER."
+        None, description="rules | gemini | replay | strategy; default QBTC_LLM_PROVIDER."
+    )
+    strategy: str | None = Field(
+        None,
+        description="User strategy (module:Class or a qbtc.strategies entry point) of the "
+        "strategy provider; default QBTC_STRATEGY.",
     )
     seed: int | None = Field(
         None,
@@ -131,7 +136,12 @@ def stage_calls(
             ),
         ),
         ("features", lambda: features.fn(as_of=at, symbols=s.symbols)),
-        ("signals", lambda: signals.fn(provider=s.llm_provider, as_of=at, symbols=s.symbols)),
+        (
+            "signals",
+            lambda: signals.fn(
+                provider=s.llm_provider, as_of=at, symbols=s.symbols, strategy=s.strategy
+            ),
+        ),
         (
             "risk",
             lambda: risk.fn(as_of=at, seed=s.seed, symbols=s.symbols, sizing=p.sizing),
@@ -286,6 +296,7 @@ def run_pipeline_cycle(p: PipelineParameters) -> dict[str, Any]:
     settings = flow_settings(
         symbols=p.symbols,
         llm_provider=p.signal_provider,
+        strategy=p.strategy,
         seed=p.seed,
         backfill_days=p.backfill_days,
         as_of=cycle_clock(p.as_of or flow_settings().as_of),

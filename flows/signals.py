@@ -152,18 +152,21 @@ def signals(
     replay_run_id: str | None = None,
     gemini_secret_block: str | None = SECRET_BLOCK,
     data_dir: str | None = None,
+    strategy: str | None = None,
 ) -> dict[str, Any]:
     """One signal per symbol from ``provider`` (default ``QBTC_LLM_PROVIDER``).
 
     ``replay_run_id`` pins the ``replay`` provider to the LLM calls of one past run;
     ``gemini_secret_block`` names the Prefect Secret holding the Gemini key when
-    ``QBTC_GEMINI_API_KEY`` is unset.
+    ``QBTC_GEMINI_API_KEY`` is unset; ``strategy`` the user strategy of the ``strategy``
+    provider (default ``QBTC_STRATEGY``).
     """
     settings = flow_settings(
         llm_provider=provider,
         as_of=as_of,
         symbols=symbols,
         data_dir=Path(data_dir) if data_dir else None,
+        strategy=strategy,
     )
     run_id = current_run_id()
     gate = gate_task(settings.lake_dir)

@@ -207,7 +207,9 @@ def run_live(cycles: int) -> dict[str, object]:
             timeout=3600,
         )
     if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+        lines = done.stderr.strip().splitlines() or ["failed"]
+        errors = [line for line in lines if "Error" in line or "error" in line]
+        return {"error": (errors or lines)[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

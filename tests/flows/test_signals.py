@@ -166,3 +166,16 @@ def test_api_key_comes_from_settings_first(monkeypatch: pytest.MonkeyPatch) -> N
     assert API_KEY not in repr(config)
     monkeypatch.delenv("QBTC_GEMINI_API_KEY")
     assert gemini_api_key(load_settings(), None) is None
+
+
+def test_the_example_strategy_signals_in_the_live_flow(prefect_harness: None, lake: Path) -> None:
+    """A user strategy named on the flow (as ``qbtc run --strategy`` passes it) answers."""
+    from flows.signals import signals
+
+    store_gate(lake, passed=True, reasons=[], run_id="ingest-1")
+    spec = "examples.momentum_strategy:MomentumStrategy"
+    out = signals(provider="strategy", as_of=AS_OF, strategy=spec)
+    assert (out["provider"], out["model"], out["fallback_reason"]) == ("strategy", spec, None)
+    stored = read_dataset(lake, "signals")
+    assert set(stored.get_column("provider")) == {"strategy"}
+    assert stored.height == len(SYMBOLS)
