@@ -181,6 +181,8 @@ def _risk(lake_dir: Path, run_id: str) -> dict[str, Any]:
         "delta_usd",
         "vega_usd",
         "horizon_days",
+        "sharpe",
+        "sortino",
         "timestamp",
     )
     return {k: row[k] for k in keys}
@@ -357,6 +359,11 @@ def render_markdown(report: CycleSummary) -> str:
             f"CVaR {_fmt(r['cvar'])} USDT, equity {_fmt(r['equity'])} USDT, "
             f"{_drawdown_words(r['drawdown'] or 0.0, report.drawdown_limit)}"
         )
+        if r.get("sharpe") is not None:
+            lines.append(
+                f"- Sharpe {r['sharpe']:.2f}, Sortino {_fmt(r.get('sortino'))} "
+                "(hourly equity returns over the last 30 days, annualised)"
+            )
     lines += [f"- alert: {message}" for message in report.alerts]
     fallbacks = sorted({s["fallback_reason"] for s in report.signals if s["fallback_reason"]})
     for reason in fallbacks:

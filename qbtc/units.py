@@ -56,6 +56,12 @@ RISK_UNITS: dict[str, str] = {
 }
 """Units of the book's Greeks in ``risk_metrics`` (summed over underlyings, USDT)."""
 
+RATIO_UNITS = (
+    "annualised, from hourly equity returns over the last 30 days; null until a day of "
+    "history (24 hourly returns)"
+)
+"""Window and annualisation of ``sharpe`` and ``sortino`` (``qbtc.risk.stage``)."""
+
 SHORT_UNITS: dict[str, str] = {
     "delta_usd": "USDT/100%",
     "gamma_usd": "USDT/1%",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,22 +229,32 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     )
 
 
+#: Sharpe and Sortino: hourly equity returns over this window, annualised (365 × 24 hours).
+RATIO_WINDOW = timedelta(days=30)
+RATIO_STEP = "1h"
+RATIO_PERIODS_PER_YEAR = 365.0 * 24.0
+#: Hourly returns needed before the ratios are given (a day of history); None before that.
+RATIO_MIN_RETURNS = 24
+
+
 def _ratios(history: pl.DataFrame, as_of: datetime, equity: float) -> tuple[float | None, ...]:
-    """Annualised Sharpe and Sortino of daily equity returns (None until defined)."""
+    """Sharpe and Sortino of the book (``qbtc.units.RATIO_UNITS``); None until
+    :data:`RATIO_MIN_RETURNS` hourly returns exist or when a ratio is undefined."""
     now = pl.DataFrame({"timestamp": [as_of], "equity": [equity]}, schema=history.schema)
-    daily = (
-        pl.concat([history, now])
-        .group_by_dynamic("timestamp", every="1d")
+    hourly = (
+        pl.concat([history.filter(pl.col("timestamp") >= as_of - RATIO_WINDOW), now])
+        .sort("timestamp")
+        .group_by_dynamic("timestamp", every=RATIO_STEP)
         .agg(pl.col("equity").last())
     )
-    values = daily["equity"].to_numpy()
-    if values.size < 3 or np.any(values <= 0):
+    values = hourly["equity"].to_numpy()
+    if values.size < RATIO_MIN_RETURNS + 1 or np.any(values <= 0):
         return None, None
     returns = values[1:] / values[:-1] - 1.0
     out: list[float | None] = []
     for ratio in (sharpe, sortino):
         try:
-            out.append(ratio(returns, 365.0))
+            out.append(ratio(returns, RATIO_PERIODS_PER_YEAR))
         except ValueError:
             out.append(None)
     return tuple(out)

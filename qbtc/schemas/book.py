@@ -86,7 +86,8 @@ RISK_METRICS = register(
             "Risk of the book at timestamp, `phase` pre_trade (the book the cycle's checks saw, "
             "before its orders) or book (the book as held: after the cycle's orders, and every "
             "risk-monitor run): VaR/CVaR in USDT (positive = loss) at `confidence` "
-            "over `horizon_days`; Sharpe/Sortino annualised; drawdown a fraction of peak equity; "
+            "over `horizon_days`; Sharpe/Sortino annualised from hourly equity returns over the last "
+            "30 days (null until a day of history); drawdown a fraction of peak equity; "
             "Greeks in USDT (qbtc.units: delta per 100% move, gamma per 1% move, vega per vol "
             "point, theta per calendar day)."
         ),

@@ -228,3 +228,31 @@ def test_historical_simulation_var_is_recorded_with_the_other_methods(book_lake,
     methods = set(rows["method"].to_list())
     assert {"monte_carlo", "delta_normal", "delta_gamma_cf", "historical"} <= methods
     assert rows.filter(pl.col("method") == "historical")["var"].item() == historical.var
+
+
+def test_sharpe_and_sortino_come_once_a_day_of_hourly_equity_exists():
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from qbtc.risk.stage import RATIO_MIN_RETURNS, _ratios
+
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    rng = np.random.default_rng(3)
+
+    def history(hours: int) -> pl.DataFrame:
+        times = [end - timedelta(hours=h) for h in range(hours, 0, -1)]
+        equity = 1e6 * np.cumprod(1 + rng.normal(0.0002, 0.002, hours))
+        return pl.DataFrame(
+            {"timestamp": times, "equity": equity},
+            schema={"timestamp": pl.Datetime("us", "UTC"), "equity": pl.Float64},
+        )
+
+    assert _ratios(history(RATIO_MIN_RETURNS - 2), end, 1e6) == (None, None)
+    sharpe, sortino = _ratios(history(48), end, 1e6)
+    assert sharpe is not None
+    assert sortino is not None
+    # only the last 30 days count: older history does not change the figures
+    long = history(24 * 40)
+    recent = long.filter(pl.col("timestamp") >= end - timedelta(days=30))
+    assert _ratios(long, end, 1e6) == _ratios(recent, end, 1e6)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from qbtc.api.models.base import ApiModel, Page
-from qbtc.units import POSITION_GREEK_UNITS, RISK_UNITS
+from qbtc.units import POSITION_GREEK_UNITS, RATIO_UNITS, RISK_UNITS
 
 
 class Position(ApiModel):
@@ -54,8 +54,8 @@ class RiskMetric(ApiModel):
     )
     var: float | None
     cvar: float | None
-    sharpe: float | None
-    sortino: float | None
+    sharpe: float | None = Field(description=f"Sharpe ratio, {RATIO_UNITS}.")
+    sortino: float | None = Field(description=f"Sortino ratio, {RATIO_UNITS}.")
     drawdown: float | None
     equity: float | None
     gross_notional: float | None
