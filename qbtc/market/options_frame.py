@@ -46,6 +46,18 @@ def _venue_iv(option: Mapping[str, Any], column: str) -> float:
     return float("nan")
 
 
+#: Where venues put the contracts quoted at the touch (simulator and Binance: ``bidQty`` /
+#: ``askQty``; Deribit tickers: ``best_bid_amount`` / ``best_ask_amount``).
+_SIZE_KEYS = {"bid_size": ("bidQty", "best_bid_amount"), "ask_size": ("askQty", "best_ask_amount")}
+
+
+def _size(info: Mapping[str, Any], column: str) -> float:
+    for key in _SIZE_KEYS[column]:
+        if info.get(key) not in (None, ""):
+            return float(info[key])
+    return float("nan")
+
+
 def _row(option: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     contract = parse_option_symbol(option["symbol"])
     info = option.get("info") or {}
@@ -62,6 +74,7 @@ def _row(option: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         **{column: _venue_iv(option, column) for column in _IV_KEYS},
         "underlying_price": _number(underlying_price or info.get("indexPrice")),
         "open_interest": _number(option.get("openInterest")),
+        **{column: _size(info, column) for column in _SIZE_KEYS},
         "years": (contract.expiry - now).total_seconds() / YEAR_SECONDS,
     }
 

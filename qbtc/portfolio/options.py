@@ -7,10 +7,12 @@ Per option underlying, each cycle:
    kept as they are);
 2. every held structure (legs grouped by the ``structure_id`` of the intents that opened
    them) whose nearest expiry is within ``roll_hours`` is closed (leg ``roll``), and so is
-   one on the wrong side of the view (leg ``close``); the others are kept;
+   one on the wrong side of the view (leg ``close``); the others are kept; legs already past
+   expiry are left to the venue's settlement (structure action ``expired``, no order);
 3. when the view wants exposure and no structure on its side is kept, a new one is chosen
    from the chain listed now (:func:`~qbtc.portfolio.structures.select_structure`) and sized
-   to the vega budget (legs ``<kind>-call``, ``<kind>-put``).
+   to the vega budget, but never past the size quoted on the traded side of its thinnest leg
+   (legs ``<kind>-call``, ``<kind>-put``).
 
 Closing legs are reduce-only limit orders, opening legs plain limit orders, all priced by the
 limit-price policy (:func:`qbtc.execution.venue_rules.option_limit_price`). A leg that
@@ -118,7 +120,18 @@ def plan_option_intents(
     """Option intents for every underlying with a view or a held structure (module doc)."""
     plan = OptionPlan()
     quotes = index_chain(book.chain)
-    groups = held_option_structures(book.holdings, book.held_structures, decision.portfolio_id)
+    live = {
+        s: q
+        for s, q in book.holdings.items()
+        if not is_option_symbol(s) or parse_option_symbol(s).expiry > decision.as_of
+    }
+    for symbol in sorted(set(book.holdings) - set(live)):
+        # past expiry: the venue settles it (a ledger event read back by reconciliation)
+        sid = book.held_structures.get(symbol, "")
+        base = parse_option_symbol(symbol).base
+        legs = {symbol: book.holdings[symbol]}
+        plan.structures.append(_row(decision, sid, base, "expired", legs, None, None))
+    groups = held_option_structures(live, book.held_structures, decision.portfolio_id)
     by_underlying: dict[str, dict[str, dict[str, float]]] = {}
     for sid, legs in groups.items():
         base = parse_option_symbol(next(iter(legs))).base
@@ -253,7 +266,7 @@ def _open(
         plan.alerts.append(f"{underlying}: no {config.kind} can be opened: {why}")
         plan.structures.append(_row(decision, sid, underlying, "skip", {}, view, why))
         return
-    quantity = structure_quantity(target, unit_vega)
+    quantity = min(structure_quantity(target, unit_vega), _quoted_size(selection.legs, side))
     legs: dict[str, float] = {}
     for leg in selection.legs:
         reason = selection.problems.get(leg.symbol)
@@ -282,6 +295,14 @@ def _open(
         plan.alerts.append(f"{underlying}: no leg of the {config.kind} can trade: {problems}")
     action = "skip" if problems else "open"
     plan.structures.append(_row(decision, sid, underlying, action, legs, view, problems, target))
+
+
+def _quoted_size(legs: Sequence[ChainQuote], side: Side) -> float:
+    """The smallest size quoted on the traded side of ``legs`` (inf when not quoted): a
+    structure is not sized past what its thinnest leg shows, so its legs fill together."""
+    sizes = [leg.ask_size if side == "buy" else leg.bid_size for leg in legs]
+    known = [size for size in sizes if size is not None]
+    return min(known) if known else float("inf")
 
 
 def _row(

@@ -136,7 +136,7 @@ def managed_only(plan: OptionPlan, underlyings: set[str]) -> OptionPlan:
 def _delta_after(report: RiskReport, accepted: tuple[OrderIntent, ...]) -> dict[str, float]:
     """Options delta per underlying (coins) after the accepted option legs."""
     book = report.valued.book
-    delta = options_delta_coin(book)
+    delta = options_delta_coin(book, expired=False)
     for intent in accepted:
         if intent.status != "accepted":
             continue

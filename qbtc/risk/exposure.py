@@ -108,12 +108,17 @@ def exposure(book: Book) -> Exposure:
     )
 
 
-def options_delta_coin(book: Book) -> dict[str, float]:
-    """Net delta of the option legs alone per underlying, in coins (``sum q Delta F / S``)."""
+def options_delta_coin(book: Book, *, expired: bool = True) -> dict[str, float]:
+    """Net delta of the option legs alone per underlying, in coins (``sum q Delta F / S``).
+
+    ``expired=False`` leaves out legs at or past expiry (awaiting settlement: nothing to hedge).
+    """
     out = dict.fromkeys(book.underlyings, 0.0)
     opts = book.options
     if opts.size:
         deltas = option_greeks(opts)["delta"] * opts.quantity * opts.forward
-        for u, value in zip(opts.underlying, deltas, strict=True):
-            out[book.underlyings[u]] += float(value / book.spot[u])
+        live = np.ones(opts.size, bool) if expired else opts.expiry > 0
+        for u, value, keep in zip(opts.underlying, deltas, live, strict=True):
+            if keep:
+                out[book.underlyings[u]] += float(value / book.spot[u])
     return out

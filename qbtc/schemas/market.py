@@ -101,15 +101,21 @@ OPTION_QUOTES = register(
             "underlying_price": F64,
             "open_interest": F64,
             "source": STR,
+            "bid_size": F64,
+            "ask_size": F64,
         },
         primary_key=("symbol", "timestamp"),
         mode="append",
         partition_by=(Partition("und", "underlying", "value"), *BY_DAY),
         description=(
             "Option chain snapshots. Prices in the premium currency (USDT when settlement is "
-            "'linear', coin when 'inverse'); IVs as annualised fractions; option_type call|put."
+            "'linear', coin when 'inverse'); IVs as annualised fractions; option_type call|put; "
+            "bid_size and ask_size the contracts quoted at the touch (null when the venue does "
+            "not say)."
         ),
-        nullable=frozenset({"bid", "ask", "bid_iv", "ask_iv", "open_interest"}),
+        nullable=frozenset(
+            {"bid", "ask", "bid_iv", "ask_iv", "open_interest", "bid_size", "ask_size"}
+        ),
     )
 )
 

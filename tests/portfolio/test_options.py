@@ -71,7 +71,9 @@ def test_a_long_vol_view_buys_an_atm_straddle_sized_to_the_vega_budget() -> None
     assert legs[0].strike == nearest
     vega = structure_vega(legs, NOW)
     assert vega is not None
-    assert call.quantity * vega == pytest.approx(CONFIG.vega_budget * EQUITY, rel=1e-6)
+    quoted = min(leg.ask_size for leg in legs if leg.ask_size is not None)
+    sized = CONFIG.vega_budget * EQUITY / vega
+    assert call.quantity == pytest.approx(min(sized, quoted), rel=1e-6)
     for intent, leg in zip((call, put), legs, strict=True):
         assert leg.bid is not None
         assert leg.ask is not None
@@ -251,9 +253,17 @@ def test_held_legs_that_are_no_longer_listed_or_expired_cannot_be_closed() -> No
     symbol = stale["symbol"][0]
     decision = Decision("run-3", "main", "qbtc", expired_at, expired_at)
     result = plan(stale, {}, {symbol: 1.0}, {symbol: "os-x"}, decision=decision)
-    (intent,) = result.intents
-    assert intent.leg == "roll"
-    assert "expired at 2026-12-02 08:00 UTC" in (intent.reason or "")
+    assert result.intents == []  # past expiry: left to the venue's settlement, no order
+    assert [(r["action"], r["legs"]) for r in result.structures] == [("expired", symbol)]
+
+
+def test_a_structure_is_never_larger_than_its_thinnest_quoted_leg() -> None:
+    frame = chain_frame().with_columns(pl.lit(0.37).alias("ask_size"))
+    result = plan(frame, {"BTC": view(0.5)})
+    assert {i.quantity for i in result.intents} == {0.37}
+    unquoted = chain_frame().with_columns(pl.lit(None, pl.Float64).alias("ask_size"))
+    budget = plan(unquoted, {"BTC": view(0.5)})
+    assert {i.quantity for i in budget.intents} != {0.37}
 
 
 def test_no_expiry_in_the_window_is_one_clear_reason() -> None:
