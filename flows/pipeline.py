@@ -31,7 +31,7 @@ from flows.ingest import ingest
 from flows.maintenance import refresh_catalog
 from flows.orders import orders
 from flows.progress import report_progress
-from flows.risk import risk, risk_monitor
+from flows.risk import hedge, risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
 from qbtc.diskspace import disk_full_message, is_disk_full
@@ -44,7 +44,7 @@ from qbtc.report import LIBRARY_ALERTS, read_cycle_summary, render_markdown, run
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import ORDER_EVENTS
 
-STAGES = ("ingest", "features", "signals", "risk", "orders", "book")
+STAGES = ("ingest", "features", "signals", "risk", "orders", "hedge", "hedge_orders", "book")
 
 
 class PipelineParameters(BaseModel):
@@ -154,6 +154,28 @@ def stage_calls(
                 live=p.mode == "live",
                 symbols=s.symbols,
                 seed=s.seed,
+            ),
+        ),
+        (
+            "hedge",
+            lambda: hedge.fn(
+                as_of=at,
+                symbols=s.symbols,
+                intents_run_id=results.get("risk", {}).get("intents_run_id", run_id),
+            ),
+        ),
+        (
+            "hedge_orders",
+            lambda: (
+                orders.fn(
+                    intents_run_id=results.get("hedge", {}).get("intents_run_id", run_id),
+                    as_of=at,
+                    live=p.mode == "live",
+                    symbols=s.symbols,
+                    seed=s.seed,
+                )
+                if results.get("hedge", {}).get("accepted")
+                else {"skipped": "no hedge order"}
             ),
         ),
         ("book", lambda: risk_monitor.fn(as_of=at, symbols=s.symbols)),
@@ -273,9 +295,11 @@ def stage_fact(name: str, result: Any) -> str | None:
         return f"{result.get('signals', '?')} signals ({result.get('provider', '?')})"
     if name == "risk":
         return f"{result.get('accepted', 0)} intents accepted, {result.get('refused', 0)} refused"
-    if name == "orders":
+    if name in ("orders", "hedge_orders"):
         actions = result.get("actions") or {}
         return ", ".join(f"{k} {v}" for k, v in actions.items()) or "no order"
+    if name == "hedge":
+        return f"{result.get('accepted', 0)} hedge order(s) accepted"
     return None
 
 

@@ -30,7 +30,16 @@ from qbtc.lake import write_dataset
 from qbtc.parallel import Mapper
 from qbtc.portfolio.plan import PlanConfig
 from qbtc.portfolio.structures import StructureConfig
-from qbtc.risk.decision import CycleDecision, HedgeTarget, Sizing, decide_cycle, plan_config
+from qbtc.risk.decision import (
+    HEDGE_SUFFIX,
+    CycleDecision,
+    HedgeTarget,
+    Sizing,
+    decide_cycle,
+    hedge_topup,
+    load_hedge_targets,
+    plan_config,
+)
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.records import BOOK, PRE_TRADE, book_greeks_rows, risk_metric_rows, summary_rows
 from qbtc.risk.stage import (
@@ -243,6 +252,48 @@ def decide(
         return Decided(tuple(earlier), True)
     made = plan_and_check(inputs, report, config, planning, run_id)
     return Decided(made.intents, False, made.structures, made.hedges, made.alerts)
+
+
+@flow(name="hedge")
+def hedge(
+    as_of: datetime | None = None,
+    portfolio_id: str | None = None,
+    symbols: list[str] | None = None,
+    intents_run_id: str | None = None,
+) -> dict[str, Any]:
+    """Re-hedge after the cycle's orders: perp orders that bring each option underlying's
+    net delta back inside the band of the target cycle ``intents_run_id`` planned (default:
+    this run). Returns the run whose hedge intents the next orders stage executes."""
+    config, at = risk_config(as_of, portfolio_id, None, None, symbols)
+    run_id = current_run_id()
+    targets = load_hedge_targets(config.lake_dir, intents_run_id or run_id, config.portfolio_id)
+    if not targets:
+        return {"intents_run_id": run_id, "accepted": 0, "refused": 0}
+    inputs = load_inputs(config, at)
+    planning = plan_config(config)
+    if not inputs.signals.is_empty():
+        earlier = decided_intents(
+            config.lake_dir,
+            portfolio_id=config.portfolio_id,
+            strategy=planning.strategy + HEDGE_SUFFIX,
+            decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
+        )
+        if earlier:  # a re-run: the orders stage sends what is not sent yet, nothing twice
+            done = [i.status for i in earlier]
+            return {
+                "intents_run_id": earlier[0].run_id,
+                "accepted": done.count("accepted"),
+                "refused": done.count("refused"),
+            }
+    report = assess(inputs, config)
+    decided = hedge_topup(inputs, report, config, planning, run_id, targets)
+    record(config.lake_dir, RISK_METRICS.empty(), decided)
+    statuses = [i.status for i in decided]
+    return {
+        "intents_run_id": run_id,
+        "accepted": statuses.count("accepted"),
+        "refused": statuses.count("refused"),
+    }
 
 
 @flow(name="risk_monitor")

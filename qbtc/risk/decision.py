@@ -10,6 +10,9 @@ put on the venue's grid, then checked before trading.
    (:func:`qbtc.portfolio.plan.plan_perps`), so the book's net delta ends the cycle within the
    hedge band of its directional target; they are rounded and checked on the risk state the
    option legs left.
+3. After the orders, :func:`hedge_topup` re-hedges on the book they left (an option leg that
+   filled only in part changes the options delta): the net delta ends every cycle inside the
+   band.
 
 The ``risk`` flow and the backtest (:func:`decide_intents`) call these same functions, so a
 backtest decides exactly as the live cycle does.
@@ -20,14 +23,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules, rule_intents
+from qbtc.lake import read_dataset
 from qbtc.portfolio.chain import chain_quotes
 from qbtc.portfolio.options import Decision, OptionBook, OptionPlan, plan_option_intents
+from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.exposure import options_delta_coin
@@ -40,6 +46,7 @@ from qbtc.risk.stage import (
     pretrade_context,
     with_option_units,
 )
+from qbtc.schemas import BOOK_GREEKS
 from qbtc.symbols import base_currency
 
 Sizing = Literal["vol_target", "mean_variance"]
@@ -253,3 +260,75 @@ def decide_intents(
 
     chosen = rule if rules is not None else None
     return decide_cycle(inputs, report, config, planning, run_id, rule=chosen).intents
+
+
+#: Strategy suffix of the hedge top-up's intents (their own client order ids and re-run check).
+HEDGE_SUFFIX = ":hedge"
+
+
+def load_hedge_targets(lake_dir: Path, run_id: str, portfolio_id: str) -> dict[str, HedgeTarget]:
+    """The hedges cycle ``run_id`` planned (its ``pre_trade`` ``book_greeks`` rows)."""
+    rows = read_dataset(lake_dir, BOOK_GREEKS).filter(
+        (pl.col("run_id") == run_id)
+        & (pl.col("portfolio_id") == portfolio_id)
+        & (pl.col("phase") == "pre_trade")
+        & pl.col("hedge_perp").is_not_null()
+    )
+    return {
+        r["underlying"]: HedgeTarget(
+            r["underlying"],
+            r["hedge_perp"],
+            r["directional_coin"],
+            r["hedge_options_delta_coin"],
+            r["band_usd"],
+        )
+        for r in rows.iter_rows(named=True)
+    }
+
+
+def hedge_topup(
+    inputs: CycleInputs,
+    report: RiskReport,
+    risk: RiskConfig,
+    planning: PlanConfig,
+    run_id: str,
+    targets: Mapping[str, HedgeTarget],
+) -> tuple[OrderIntent, ...]:
+    """Perp orders that bring each option underlying's net delta back inside its band.
+
+    Run after the cycle's orders, on the book they left: option limit orders may fill only
+    in part, so the options delta the perps were planned on can differ from the one held.
+    For each planned hedge, the perp's target is ``directional - options delta held`` (live
+    legs only); it is traded when more than the band away, rounded to the venue's grid and
+    checked like any intent (strategy ``<strategy>:hedge``).
+    """
+    if inputs.signals.is_empty() or not targets:
+        return ()
+    valued = report.valued
+    delta = options_delta_coin(valued.book, expired=False)
+    wanted, current = {}, {}
+    for hedge in targets.values():
+        price = valued.prices.get(hedge.perp)
+        if price is None:
+            continue
+        target = hedge.directional - delta.get(hedge.underlying, 0.0)
+        cap = planning.max_symbol_notional / price
+        target = max(-cap, min(cap, target))
+        held = valued.holdings.get(hedge.perp, 0.0)
+        if abs(target - held) * price > hedge.band_usd:
+            wanted[hedge.perp], current[hedge.perp] = target, held
+    if not wanted:
+        return ()
+    intents = intents_from_targets(
+        wanted,
+        current,
+        dict(valued.prices),
+        run_id=run_id,
+        portfolio_id=planning.portfolio_id,
+        strategy=planning.strategy + HEDGE_SUFFIX,
+        decision_bar=inputs.signals["timestamp"].max(),  # type: ignore[arg-type]
+        min_notional=planning.min_order_notional,
+        max_order_notional=planning.max_order_notional,
+    )
+    ruled = apply_venue_rules_to(intents, risk, inputs.as_of, dict(valued.prices))
+    return check_in_order(list(ruled), pretrade_context(inputs, report, risk), risk.limits).intents
