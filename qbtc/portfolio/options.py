@@ -125,11 +125,12 @@ def plan_option_intents(
         for s, q in book.holdings.items()
         if not is_option_symbol(s) or parse_option_symbol(s).expiry > decision.as_of
     }
-    for symbol in sorted(set(book.holdings) - set(live)):
-        # past expiry: the venue settles it (a ledger event read back by reconciliation)
-        sid = book.held_structures.get(symbol, "")
-        base = parse_option_symbol(symbol).base
-        legs = {symbol: book.holdings[symbol]}
+    expired = {s: q for s, q in book.holdings.items() if s not in live}
+    # past expiry: the venue settles them (a ledger event read back by reconciliation)
+    for sid, legs in held_option_structures(
+        expired, book.held_structures, decision.portfolio_id
+    ).items():
+        base = parse_option_symbol(next(iter(legs))).base
         plan.structures.append(_row(decision, sid, base, "expired", legs, None, None))
     groups = held_option_structures(live, book.held_structures, decision.portfolio_id)
     by_underlying: dict[str, dict[str, dict[str, float]]] = {}
