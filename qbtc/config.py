@@ -229,7 +229,7 @@ class Settings(BaseSettings):
         description="Vega per underlying as a fraction of equity (USDT per vol point per USDT).",
     )
     option_vol_threshold: float = Field(
-        0.2, ge=0, le=1, description="Smallest |vol_view| that opens a structure."
+        0.1, ge=0, le=1, description="Smallest |vol_view| that opens a structure."
     )
     option_roll_hours: float = Field(
         48.0, ge=0, description="Roll or close a structure this many hours before expiry."

@@ -45,7 +45,7 @@ class StructureConfig:
     max_expiry_days: float = 45.0
     target_expiry_days: float = 30.0
     vega_budget: float = 0.001
-    vol_threshold: float = 0.2
+    vol_threshold: float = 0.1
     roll_hours: float = 48.0
     liquidity: LiquidityRules = field(default_factory=lambda: LiquidityRules(0.25, 0.0))
     limit_inside: float = 0.0

@@ -31,7 +31,7 @@ from qbtc.lake import read_dataset
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT"
 CYCLES = (
@@ -49,6 +49,7 @@ def run_cycle(data_dir: Path, as_of: str, roll_hours: int) -> str:
         "PREFECT_HOME": str(data_dir.parent / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "QBTC_SIM_OPTION_CHAIN": "full",
         "QBTC_OPTION_MIN_EXPIRY_DAYS": "0.5",
         "QBTC_OPTION_MAX_EXPIRY_DAYS": "3",

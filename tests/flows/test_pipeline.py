@@ -59,7 +59,8 @@ def test_a_cycle_runs_every_stage_and_traces_orders_to_its_run(first_cycle):
     assert run["as_of"] == AS_OF
     assert run["seed"] == 11
     durations = json.loads(run["stage_durations"])
-    assert set(durations) == {"ingest", "features", "signals", "risk", "orders", "book", "catalog"}
+    stages = {"ingest", "features", "signals", "risk", "orders", "hedge", "hedge_orders", "book"}
+    assert set(durations) == {*stages, "catalog"}
     assert len(run["code_version"].removesuffix("-dirty")) == 40
     assert run["llm_model"] is None
     assert json.loads(run["parameters"])["symbols"] == SYMBOLS

@@ -94,8 +94,8 @@ def test_short_below_minus_the_threshold_and_nothing_in_between() -> None:
     frame = chain_frame()
     short = plan(frame, {"BTC": view(-0.3)})
     assert {i.side for i in short.intents} == {"sell"}
-    assert plan(frame, {"BTC": view(0.19)}).intents == []
-    assert plan(frame, {"BTC": view(-0.19)}).intents == []
+    assert plan(frame, {"BTC": view(0.09)}).intents == []
+    assert plan(frame, {"BTC": view(-0.09)}).intents == []
 
 
 def test_a_strangle_takes_the_legs_nearest_the_target_delta() -> None:
