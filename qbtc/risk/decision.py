@@ -219,7 +219,6 @@ def decide_cycle(
         risk.limits,
         accepted_before=checked.accepted,
     )
-    views = vol_view_map(inputs.vol_views)
     hedges = tuple(
         HedgeTarget(
             base_currency(perp),
@@ -229,7 +228,7 @@ def decide_cycle(
             planning.band_usd,
         )
         for perp in sorted(perps.hedged)
-        if delta.get(base_currency(perp)) or base_currency(perp) in views
+        if delta.get(base_currency(perp))
     )
     return CycleDecision(
         intents=checked.intents + after.intents,
