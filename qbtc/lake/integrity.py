@@ -87,8 +87,9 @@ def quarantine(root: Path, path: Path, problem: str) -> QuarantinedFile | None:
 
 
 def _alert(root: Path, found: QuarantinedFile) -> None:
-    # Imported here: qbtc.alerts writes through the lake package, which imports this module.
-    from qbtc.alerts import record_alert
+    # Imported here, on purpose: the alert is written through the lake writer, which checks
+    # files with this module (a deliberate, deferred cycle: see tests/test_imports.py).
+    from qbtc.alerts import record_alert  # import-cycle: deliberate
 
     details = {"file": str(found.path), "moved_to": str(found.moved_to), "problem": found.problem}
     try:
