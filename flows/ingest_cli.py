@@ -170,13 +170,23 @@ def ingest_command(
     )
     # Any timeframe or ccxt venue the settings accept (the deployment's form offers a few):
     # the flow reads them from the environment it runs in.
+    # They are put back afterwards, so a caller in the same process (a test) sees its own.
+    saved = {name: os.environ.get(name) for name in ("QBTC_TIMEFRAME", "QBTC_EXCHANGE")}
     os.environ["QBTC_TIMEFRAME"] = settings.timeframe
     os.environ["QBTC_EXCHANGE"] = settings.exchange
-    summary = run_flow(
-        lambda: ingest(symbols=settings.symbols, days=settings.backfill_days, as_of=when)
-    )
+    try:
+        summary = run_flow(
+            lambda: ingest(symbols=settings.symbols, days=settings.backfill_days, as_of=when)
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     from qbtc.market.ingest import IngestSummary
 
+    summary = {k: v for k, v in summary.items() if k != "gate_s"}  # the stage's timing
     fields = {**summary, "as_of": datetime.fromisoformat(summary["as_of"])}
     fields["symbols"], fields["reasons"] = tuple(summary["symbols"]), tuple(summary["reasons"])
     for line in IngestSummary(**fields).lines():
