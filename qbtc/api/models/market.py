@@ -73,6 +73,12 @@ class OptionQuote(ApiModel):
     mark_iv: float | None
     underlying_price: float | None
     open_interest: float | None
+    bid_size: float | None = Field(
+        None, description="Contracts quoted at the bid (null when the venue does not say)."
+    )
+    ask_size: float | None = Field(
+        None, description="Contracts quoted at the ask (null when the venue does not say)."
+    )
     expiry_years: float = Field(description="ACT/365 from the quote to expiry.")
     delta: float | None = Field(description=GREEK_UNITS["delta"])
     gamma: float | None = Field(description=GREEK_UNITS["gamma"])

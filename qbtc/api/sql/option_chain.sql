@@ -3,7 +3,7 @@
 WITH quotes AS (
     SELECT
         symbol, "timestamp", expiry, strike, option_type, settlement, bid, ask, mark,
-        bid_iv, ask_iv, mark_iv, underlying_price, open_interest
+        bid_iv, ask_iv, mark_iv, underlying_price, open_interest, bid_size, ask_size
     FROM lake.option_quotes
     WHERE underlying = $underlying
 ),
