@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from qbtc.lake import read_dataset
+from qbtc.risk.decision import HEDGE_SUFFIX
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -79,9 +80,16 @@ def test_backtest_intents_and_fills_equal_those_of_qbtc_run_at_each_time(tmp_pat
         "--options",
     )
     assert "3 decisions" in out
-    intents = read_dataset(live / "lake", "order_intents").select(INTENT).sort(INTENT[:2])
+    # The live cycle's post-orders hedge stage (strategy "<strategy>:hedge") is not replayed
+    # by the backtest yet: its intents and their fills are compared apart (see README).
+    stored = read_dataset(live / "lake", "order_intents")
+    hedge = stored.filter(pl.col("strategy").str.ends_with(HEDGE_SUFFIX))
+    intents = stored.join(hedge.select("client_order_id"), on="client_order_id", how="anti")
+    intents = intents.select(INTENT).sort(INTENT[:2])
     decided = read_dataset(replay / "lake", "backtest_intents").select(INTENT).sort(INTENT[:2])
-    fills = read_dataset(live / "lake", "fills").select(FILL).sort(FILL[:2])
+    fills = read_dataset(live / "lake", "fills")
+    fills = fills.join(hedge.select("client_order_id"), on="client_order_id", how="anti")
+    fills = fills.select(FILL).sort(FILL[:2])
     traded = read_dataset(replay / "lake", "backtest_trades").select(FILL).sort(FILL[:2])
     assert intents.height >= 3, "the window must trade for the comparison to mean something"
     assert fills.height >= 3
