@@ -191,7 +191,7 @@ def test_order_events_are_listed_in_time_order(data_dir: Path):
         schema=ORDER_EVENTS.schema,
     )
     write_dataset(lake.root, ORDER_EVENTS, frame)
-    from qbtc.report import _orders
+    from qbtc.report.summary import _orders
 
     assert list(_orders(lake.root, "run-t")) == [
         "reconciled",
