@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from qbtc.quality import CheckContext, timeframe_step
-from qbtc.quality.ohlcv import MIN_RETURNS, grid_offsets, jump_scores
+from qbtc.quality.ohlcv import MIN_RETURNS, grid_offsets, jump_scores, ohlcv_rules, time_steps
 from tests.factories import T0, ohlcv_frame
 
 STEP = timedelta(minutes=1)
@@ -113,3 +113,23 @@ def test_scores_line_up_with_input_rows_whatever_their_order() -> None:
     scores = jump_scores(shuffled, CheckContext(T0, STEP, SIGMA))
     jumped = shuffled.with_columns(scores).filter(pl.col("_price_jump") > SIGMA)
     assert jumped["timestamp"].to_list() == [T0 + 60 * STEP]
+
+
+def test_the_ohlcv_suite_does_not_grow_with_the_number_of_symbols() -> None:
+    """Each expectation costs GX several milliseconds whatever the rows: one per symbol
+    (the in-order check once was) made the gate's cost grow with the universe."""
+    rules = ohlcv_rules()
+
+    def size(symbols: int) -> int:
+        names = tuple(f"S{i}/USDT:USDT" for i in range(symbols))
+        ctx = CheckContext(T0, STEP, SIGMA, None, names)
+        return sum(len(check.expect(ctx)) for check in rules.checks)
+
+    assert size(200) == size(1) == len(rules.checks)
+
+
+def test_time_going_back_within_a_symbol_is_out_of_order() -> None:
+    frame = _bars(_walk(5))
+    swapped = pl.concat([frame[:2], frame[3:4], frame[2:3], frame[4:]])
+    steps = time_steps(swapped, CheckContext(T0, STEP, SIGMA))
+    assert steps.to_list() == [None, 60.0, 120.0, -60.0, 120.0]
