@@ -22,53 +22,18 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.config import DEFAULT_SYMBOLS
-from qbtc.execution.brokers import Broker
-from qbtc.execution.cycle import ExecutionConfig, run_execution
-from qbtc.execution.intents import OrderIntent, client_order_id
+from qbtc.execution.intents import client_order_id
 from qbtc.execution.ledger import Fill, OrderEvent, events_frame, fills_frame
+from qbtc.idindex import bucket_of
 from qbtc.lake import compact_dataset, write_dataset
-from qbtc.market.sim import SimExchange
-from qbtc.market.sim.trading import SimTrading
-from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import FILLS, ORDER_EVENTS, SIM_VENUE_ORDERS
+from tests.benchmarks.execution_cycles import timed_cycles
 
 HISTORY_CYCLES = 2_000
 MEASURED = 10
 START = datetime(2026, 1, 5, 12, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 PRICE = 100.0
-#: About 100-1,000 USDT an order: above the venue's minimum notional, on its lots.
-QUANTITY = {
-    "BTC": 0.01,
-    "ETH": 0.1,
-    "SOL": 1.0,
-    "BNB": 0.2,
-    "XRP": 100.0,
-    "DOGE": 1000.0,
-    "ADA": 200.0,
-    "AVAX": 5.0,
-    "LINK": 10.0,
-    "LTC": 2.0,
-}
-
-
-def intents(bar: datetime, cycle: int) -> list[OrderIntent]:
-    side = "buy" if cycle % 2 == 0 else "sell"
-    return [
-        OrderIntent(
-            run_id=f"risk-{cycle}",
-            portfolio_id="main",
-            strategy="bench",
-            symbol=symbol,
-            leg="perp",
-            decision_bar=bar,
-            side=side,
-            quantity=QUANTITY[symbol.split("/")[0]],
-            notional=1_000.0,
-            status="accepted",
-        )
-        for symbol in DEFAULT_SYMBOLS
-    ]
 
 
 def write_history(data_dir: Path, cycles: int) -> None:
@@ -126,7 +91,7 @@ def write_history(data_dir: Path, cycles: int) -> None:
         compact_dataset(lake, dataset)
     venue = data_dir / "venue"
     venue.mkdir(parents=True, exist_ok=True)
-    (venue / "client_ids.txt").write_text("\n".join(ids) + "\n")
+    write_id_index(venue / "client_ids", ids)
     account = {
         "balance": 1_000_000.0,
         "positions": {},
@@ -138,24 +103,15 @@ def write_history(data_dir: Path, cycles: int) -> None:
     (venue / "account.json").write_text(json.dumps(account))
 
 
-def cycle_times(data_dir: Path, count: int) -> list[float]:
-    config = ExecutionConfig(data_dir / "lake", data_dir / "state", symbols=DEFAULT_SYMBOLS)
-    kill_switch = KillSwitch(config.state_dir)
-    durations = []
-    for cycle in range(count):
-        as_of = START + cycle * STEP
-        venue = SimExchange(seed=7, as_of=as_of, trading=SimTrading(data_dir))
-        started = time.perf_counter()
-        report = run_execution(
-            Broker(venue, paper=True),
-            config,
-            intents(as_of - timedelta(minutes=1), cycle),
-            run_id=f"cycle-{cycle}",
-            kill_switch=kill_switch,
-        )
-        durations.append(time.perf_counter() - started)
-        assert all(r.status == "filled" for r in report.results), report.results
-    return durations
+def write_id_index(directory: Path, ids: list[str]) -> None:
+    """The venue's client id index as :class:`~qbtc.idindex.IdIndex` lays it out (written in
+    bulk: the set-up need not fsync each bucket)."""
+    directory.mkdir(parents=True)
+    buckets: dict[str, list[str]] = {}
+    for cid in ids:
+        buckets.setdefault(bucket_of(cid), []).append(cid)
+    for bucket, members in buckets.items():
+        (directory / f"{bucket}.txt").write_text("".join(f"{m}\n" for m in members))
 
 
 def run() -> dict[str, object]:
@@ -165,8 +121,8 @@ def run() -> dict[str, object]:
     started = time.perf_counter()
     write_history(old, HISTORY_CYCLES)
     history_s = time.perf_counter() - started
-    fresh_times = cycle_times(fresh, MEASURED)
-    old_times = cycle_times(old, MEASURED)
+    fresh_times = timed_cycles(fresh, MEASURED, start=START, step=STEP)
+    old_times = timed_cycles(old, MEASURED, start=START, step=STEP)
     # The 10th cycle of each (the median of the last three, against scheduler noise).
     tenth_fresh = statistics.median(fresh_times[-3:])
     tenth_old = statistics.median(old_times[-3:])

@@ -422,3 +422,50 @@ def test_a_partial_fill_is_a_whole_number_of_lots(sim: SimExchange) -> None:
     assert order["status"] == "open"
     assert 0 < order["filled"] < 200_000.0
     assert order["filled"] == int(order["filled"])  # ADA's lot is one coin
+
+
+def test_the_account_keeps_a_bounded_number_of_closed_orders(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    from qbtc.market.sim.venue_store import KEEP_CLOSED_ORDERS
+
+    trading = open_trading(data_dir, market)
+    for n in range(KEEP_CLOSED_ORDERS + 30):
+        buy(trading, 0.01, f"burst-{n}")
+    trading.publish()
+    account = json.loads((data_dir / "venue" / "account.json").read_text())
+    assert len(account["orders"]) == KEEP_CLOSED_ORDERS
+
+
+def test_an_order_the_account_forgot_is_still_found_and_its_id_still_refused(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    trading = open_trading(data_dir, market)
+    first = buy(trading, 1.0, "old-order")
+    market.now += 2 * 3_600_000  # two hours on: the account forgets the closed order
+    buy(trading, 1.0, "later")
+    trading.publish()
+    account = json.loads((data_dir / "venue" / "account.json").read_text())
+    assert first["id"] not in account["orders"]
+    again = open_trading(data_dir, market)
+    found = again.fetch_order("", SYMBOL, {"clientOrderId": "old-order"})
+    assert (found["id"], found["status"], found["filled"]) == (first["id"], "closed", 1.0)
+    with pytest.raises(ccxt.DuplicateOrderId):
+        buy(again, 1.0, "old-order")
+
+
+def test_the_single_client_id_file_of_earlier_versions_is_moved_into_the_index(
+    data_dir: Path, market: FakeMarket
+) -> None:
+    trading = open_trading(data_dir, market)
+    buy(trading, 1.0, "kept")
+    trading.publish()
+    venue = data_dir / "venue"
+    (venue / "client_ids.txt").write_text("legacy-1\nlegacy-2\nlegacy-")  # torn last line
+    market.now += 2 * 3_600_000
+    again = open_trading(data_dir, market)
+    assert again.fetch_positions()[0]["contracts"] == 1.0
+    assert not (venue / "client_ids.txt").exists()
+    assert "legacy-1" in again.store.ids
+    assert "legacy-2" in again.store.ids
+    assert "legacy-" not in again.store.ids

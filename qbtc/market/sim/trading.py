@@ -3,8 +3,8 @@
 A real venue keeps its own state and qbtc's ledger must reconcile against it, so this backend
 persists apart from the ledger: the order book as the lake dataset ``sim_venue_orders`` and
 the account (balance, positions, open and recent orders, funding clock) in
-``<data_dir>/venue/account.json``. Every call holds an inter-process lock, so concurrent
-processes and threads see one venue.
+``<data_dir>/venue/account.json`` (:mod:`qbtc.market.sim.venue_store`). Every call holds an
+inter-process lock, so concurrent processes and threads see one venue.
 
 Execution model (USDT-margined linear contracts, one-way mode, netted positions):
 
@@ -47,11 +47,11 @@ from qbtc.market.sim.trading_state import (
     AccountState,
     OrderRecord,
     PositionRecord,
-    VenueStore,
     order_structure,
     settlement_structure,
     utc,
 )
+from qbtc.market.sim.venue_store import VenueStore
 
 MINUTE_MS = 60_000
 FUNDING_INTERVAL_MS = 8 * 3_600_000

@@ -1,40 +1,18 @@
-"""The simulated venue's own state: orders, netted positions, the wallet, and their storage.
+"""The simulated venue's own state: orders, netted positions and the wallet, as records.
 
-Kept apart from qbtc's ledger as a real venue's would be: the account (wallet balance,
-positions, open and recent orders, funding clock) lives in ``<data_dir>/venue/account.json``
-(written atomically) and every order version is mirrored to the lake dataset
-``sim_venue_orders``, the venue's published book (brought up to date by every call except
-order placement, and by :meth:`SimTrading.publish`). Closed orders older than an hour leave the
-account file and are looked up in the book.
-
-A venue keeps its accounts: when ``account.json`` is missing but the venue has taken orders
-before (its client id index or its book exist), or the file is malformed, every call raises
-:class:`~qbtc.market.errors.VenueStateError` naming the file, never a fresh account.
+Kept apart from qbtc's ledger as a real venue's would be; how the state is stored (the
+account file, the published book, the client id index) is :mod:`qbtc.market.sim.venue_store`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from qbtc.lake import scan_dataset, write_dataset
-from qbtc.lake.layout import has_files
 from qbtc.market.contracts import OptionContract
-from qbtc.market.errors import VenueStateError
-from qbtc.schemas import SIM_VENUE_ORDERS
-from qbtc.statefile import StateFileError, exclusive_lock, read_state, write_json_atomic
-
-_KEEP_CLOSED_MS = 3_600_000
-_MAX_PENDING = 50
 
 
 @dataclass
@@ -170,7 +148,7 @@ def utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _row(order: OrderRecord) -> dict[str, Any]:
+def order_row(order: OrderRecord) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
@@ -188,167 +166,6 @@ def _row(order: OrderRecord) -> dict[str, Any]:
         "fee_currency": "USDT",
         "reduce_only": order.reduce_only,
     }
-
-
-def _from_row(row: dict[str, Any]) -> OrderRecord:
-    filled = float(row["filled"])
-    return OrderRecord(
-        order_id=row["order_id"],
-        client_order_id=row["client_order_id"],
-        symbol=row["symbol"],
-        side=row["side"],
-        type=row["type"],
-        amount=float(row["amount"]),
-        price=row["price"],
-        reduce_only=bool(row["reduce_only"]),
-        created_ms=int(row["timestamp"].timestamp() * 1000),
-        updated_ms=int(row["updated_at"].timestamp() * 1000),
-        status=row["status"],
-        filled=filled,
-        cost=filled * float(row["average"] or 0.0),
-        fee=float(row["fee"]),
-    )
-
-
-class VenueStore:
-    """Persistence of the venue: ``account.json`` (atomic) plus the ``sim_venue_orders`` book.
-
-    ``client_ids.txt`` lists every client order id ever accepted (appended, fsynced), so a
-    new id is known to be new without reading the book.
-    """
-
-    def __init__(self, data_dir: Path, *, starting_balance: float) -> None:
-        self.lake_dir = data_dir / "lake"
-        self.venue_dir = data_dir / "venue"
-        self.path = self.venue_dir / "account.json"
-        self.ids_path = self.venue_dir / "client_ids.txt"
-        self.starting_balance = starting_balance
-        self._ids: set[str] = set()
-        self._ids_read = 0
-        self._saved = ""
-
-    def remember(self, client_order_id: str) -> None:
-        """Add an accepted client order id to the index (before the order is saved)."""
-        with open(self.ids_path, "a", encoding="utf-8") as handle:
-            handle.write(client_order_id + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        self._ids.add(client_order_id)
-
-    def _read_ids(self) -> None:
-        """Read ids other processes appended since the last look (under the lock)."""
-        if not self.ids_path.is_file():
-            return
-        with open(self.ids_path, "rb") as handle:
-            handle.seek(self._ids_read)
-            tail = handle.read()
-        complete = tail[: tail.rfind(b"\n") + 1]
-        self._ids.update(line for line in complete.decode().split("\n") if line)
-        self._ids_read += len(complete)
-
-    @contextmanager
-    def locked(self, *, publish: bool = True) -> Iterator[AccountState]:
-        """Hold the venue lock; the yielded account is saved when the block succeeds.
-
-        With ``publish`` (every call but order placement) changed orders are mirrored to the
-        book; placements leave them pending (at most ``_MAX_PENDING``), so a burst of orders
-        costs one book write, not one each.
-        """
-        with exclusive_lock(self.venue_dir / "venue.lock"):
-            self._read_ids()
-            account = self._load()
-            yield account
-            self._save(account)
-            if publish or len(account.pending_sync) >= _MAX_PENDING:
-                self._sync(account)
-
-    def find(
-        self,
-        account: AccountState,
-        *,
-        order_id: str | None = None,
-        client_order_id: str | None = None,
-    ) -> OrderRecord | None:
-        """An order by venue id or client id: recent ones from the account, older from the book."""
-        for order in account.orders.values():
-            if order.order_id == order_id or (
-                client_order_id is not None and order.client_order_id == client_order_id
-            ):
-                return order
-        if order_id is None and client_order_id not in self._ids:
-            return None
-        column, value = ("order_id", order_id) if order_id else ("client_order_id", client_order_id)
-        found = scan_dataset(self.lake_dir, SIM_VENUE_ORDERS).filter(pl.col(column) == value)
-        rows = found.collect().to_dicts()
-        return _from_row(rows[0]) if rows else None
-
-    def _upgrade(self) -> None:
-        """An account saved before the venue settled options has no ``settlements``: add the
-        empty list (atomically), so it reads as the same account, not as a corrupt one."""
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # absent or unreadable: read_state says so
-        if isinstance(raw, dict) and "settlements" not in raw and "balance" in raw:
-            write_json_atomic(self.path, {**raw, "settlements": []})
-
-    def _load(self) -> AccountState:
-        self._upgrade()
-        try:
-            account = read_state(self.path, AccountState)
-        except StateFileError as exc:
-            raise VenueStateError(
-                f"the simulated venue's account is unreadable: {exc}; restore "
-                f"{self.path} from a backup (a fresh account would not match the orders the "
-                "venue has filled)"
-            ) from None
-        if account is None:
-            self._refuse_fresh_account()
-            self._saved = ""
-            return AccountState(balance=self.starting_balance)
-        self._saved = account.to_json()
-        return account
-
-    def _refuse_fresh_account(self) -> None:
-        """A missing account is new only when the venue has never taken an order."""
-        ids = self.ids_path.is_file() and self.ids_path.stat().st_size > 0
-        if ids or has_files(self.lake_dir, SIM_VENUE_ORDERS):
-            raise VenueStateError(
-                f"the simulated venue's account {self.path} is missing, but the venue has "
-                "taken orders before (its order book is in the lake): restore the file from a "
-                "backup, or start over with a fresh QBTC_DATA_DIR; no fresh account is invented "
-                "over existing fills"
-            )
-
-    def _save(self, account: AccountState) -> None:
-        """Write the account atomically (temp file, fsync, rename) when it changed."""
-        text = account.to_json()
-        if text == self._saved:
-            return
-        tmp = self.path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        self._saved = text
-
-    def _sync(self, account: AccountState) -> None:
-        """Mirror changed orders to the book, then forget closed orders older than an hour."""
-        if not account.pending_sync:
-            return
-        rows = [_row(account.orders[i]) for i in account.pending_sync if i in account.orders]
-        write_dataset(
-            self.lake_dir, SIM_VENUE_ORDERS, pl.DataFrame(rows, schema=SIM_VENUE_ORDERS.schema)
-        )
-        newest = max(o.updated_ms for o in account.orders.values())
-        account.pending_sync = []
-        account.orders = {
-            k: o
-            for k, o in account.orders.items()
-            if o.status == "open" or newest - o.updated_ms < _KEEP_CLOSED_MS
-        }
-        self._save(account)
 
 
 def order_structure(order: OrderRecord) -> dict[str, Any]:
@@ -373,7 +190,7 @@ def order_structure(order: OrderRecord) -> dict[str, Any]:
         "reduceOnly": order.reduce_only,
         "fee": {"cost": order.fee, "currency": "USDT"},
         "trades": [],
-        "info": _row(order) | {"timestamp": order.created_ms, "updated_at": order.updated_ms},
+        "info": order_row(order) | {"timestamp": order.created_ms, "updated_at": order.updated_ms},
     }
 
 
