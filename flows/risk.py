@@ -27,7 +27,6 @@ from flows.cluster import heavy_mapper
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
-from qbtc.market.contracts import is_option_symbol
 from qbtc.parallel import Mapper
 from qbtc.portfolio.plan import PlanConfig
 from qbtc.portfolio.structures import StructureConfig
@@ -38,6 +37,7 @@ from qbtc.risk.decision import (
     Sizing,
     decide_cycle,
     hedge_topup,
+    holds_options,
     load_hedge_targets,
     plan_config,
 )
@@ -271,8 +271,7 @@ def hedge(
     if not targets:
         return {"intents_run_id": run_id, "accepted": 0, "refused": 0}
     inputs = load_inputs(config, at)
-    held = inputs.positions.filter(pl.col("quantity") != 0)["symbol"].to_list()
-    if not any(is_option_symbol(symbol) for symbol in held):  # nothing to re-hedge
+    if not holds_options(inputs.positions):  # nothing to re-hedge
         return {"intents_run_id": run_id, "accepted": 0, "refused": 0}
     planning = plan_config(config)
     if not inputs.signals.is_empty():

@@ -7,12 +7,16 @@ Per decision time ``t`` (see :mod:`qbtc.backtest.pointintime` for what ``t`` may
 2. the risk stage's inputs (book, marks, signals, prices, equity history, kill switch) are
    assembled in memory and assessed with :func:`qbtc.risk.stage.assess_cycle`; a drawdown
    beyond the limit trips the backtest's own kill switch (:func:`enforce_drawdown`);
-3. :func:`qbtc.risk.decision.decide_intents` plans the intents, rounds them to the venue's
-   lots and ticks (rules read once per backtest) and checks them, as the ``risk`` flow's
-   tasks do;
+3. :func:`qbtc.risk.decision.decide_cycle` plans the intents, rounds them to the venue's
+   lots and ticks (rules read once per backtest without options) and checks them, as the
+   ``risk`` flow's tasks do;
 4. the accepted intents are filled by the chosen fill model
-   (:mod:`qbtc.backtest.execution`), and the book after them is valued at ``t``'s marks: that
-   equity joins the history the next decision's drawdown and ratios are computed from.
+   (:mod:`qbtc.backtest.execution`), as the ``orders`` stage does;
+5. the ``hedge`` stage: on the book the orders left, the book is assessed again and
+   :func:`qbtc.risk.decision.hedge_topup` tops up each planned perp hedge whose option delta
+   drifted outside its band (an option leg that filled in part); its accepted intents are
+   filled like the others. The book after them is valued at ``t``'s marks: that equity joins
+   the history the next decision's drawdown and ratios are computed from.
 
 Features come from one pass over the window, the book is kept running in memory, and the
 Monte Carlo VaR runs ``var_scenarios`` scenarios per decision (reported with the results).
@@ -33,15 +37,22 @@ from threadpoolctl import threadpool_limits
 
 from qbtc.backtest.book import SimFill, book_equity
 from qbtc.backtest.config import BacktestConfig, BacktestInputError
-from qbtc.backtest.execution import Execution
+from qbtc.backtest.execution import Execution, FillMarket
 from qbtc.backtest.pointintime import PointInTime
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.quality import GateStatus
-from qbtc.risk.decision import decide_intents, plan_config
-from qbtc.risk.inputs import Marks
+from qbtc.risk.decision import (
+    HedgeTarget,
+    decide_cycle,
+    hedge_topup,
+    holds_options,
+    plan_config,
+    rules_rule,
+)
+from qbtc.risk.inputs import Marks, close_expired_options
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
 from qbtc.risk.valuation import value_book
@@ -152,7 +163,7 @@ class _Loop:
         self.config, self.window, self.provider = config, window, provider
         self.risk, self.execution, self.backtest_id = risk, execution, backtest_id
         # option markets come and go with expiries: with options, read them as live does
-        self.rules = rules if options is None else None
+        self.rule = rules_rule(rules) if options is None else None
         self.options = options
         self.pit = PointInTime(
             window, times, price_bars=risk.price_bars, option_marks=options is not None
@@ -183,7 +194,7 @@ class _Loop:
         """What the risk stage would read from the lake at ``at``."""
         return CycleInputs(
             as_of=at,
-            positions=self.positions,
+            positions=close_expired_options(self.positions, at),
             marks=self.pit.marks(at),
             signals=signals,
             prices=self.pit.prices(at),
@@ -195,38 +206,67 @@ class _Loop:
         )
 
     def step(self, at: datetime) -> None:
-        """One decision: ask, assess, decide, fill, value the book after it."""
+        """One decision: ask, assess, decide, fill, hedge, value the book after it."""
         signals, vol_views, reason = self.ask(at)
         inputs = self.inputs(at, signals, vol_views)
         report = assess_cycle(inputs, self.risk)
         enforce_drawdown(report, self.risk)
-        decided: tuple[OrderIntent, ...] = ()
-        if not signals.is_empty():
-            decided = decide_intents(
-                inputs, report, self.risk, self.planning, self.backtest_id, rules=self.rules
-            )
-        accepted = [i for i in decided if i.status == "accepted"]
-        marks = inputs.marks
-        mark_prices = _marks_by_symbol(marks.perps)
-        closes = dict(zip(self.window.symbols, self.pit.last_closes(at).tolist(), strict=True))
-        fills, self.positions = self.execution.step(
-            at,
-            accepted,
-            closes=closes,
-            marks=mark_prices,
-            funding=self.pit.funding_between(self.previous, at),
+        made = decide_cycle(
+            inputs, report, self.risk, self.planning, self.backtest_id, rule=self.rule
         )
-        self.structure_ids |= {
-            i.symbol: i.structure_id for i in accepted if i.structure_id is not None
-        }
+        mark_prices = _marks_by_symbol(inputs.marks.perps)
+        closes = dict(zip(self.window.symbols, self.pit.last_closes(at).tolist(), strict=True))
+        market = FillMarket(closes, mark_prices, self.pit.funding_between(self.previous, at))
+        fills = self.fill(at, made.intents, market)
+        hedged = self.hedge(at, signals, vol_views, made.hedges)
+        if any(i.status == "accepted" for i in hedged):  # the live hedge_orders stage
+            fills += self.fill(at, hedged, FillMarket(closes, mark_prices))
         equity = self.equity(inputs, mark_prices, at)
         row = pl.DataFrame({"timestamp": [at], "equity": [equity]}, schema=_HISTORY_SCHEMA)
         self.history = pl.concat([self.history, row], rechunk=len(self.history) % 256 == 0)
         self.run.decisions.append(
-            Decision(at, decided, tuple(fills), equity, report.assessment.full.var, reason)
+            Decision(
+                at,
+                made.intents + hedged,
+                tuple(fills),
+                equity,
+                report.assessment.full.var,
+                reason,
+            )
         )
         _record_book(self.run, self.positions, mark_prices, self.index)
         self.previous = at
+
+    def fill(
+        self, at: datetime, intents: tuple[OrderIntent, ...], market: FillMarket
+    ) -> list[SimFill]:
+        """The ``orders`` stage: fill the accepted intents, keep the book they leave."""
+        accepted = [i for i in intents if i.status == "accepted"]
+        fills, self.positions = self.execution.step(at, accepted, market)
+        self.structure_ids |= {
+            i.symbol: i.structure_id for i in accepted if i.structure_id is not None
+        }
+        return fills
+
+    def hedge(
+        self,
+        at: datetime,
+        signals: pl.DataFrame,
+        vol_views: pl.DataFrame,
+        hedges: tuple[HedgeTarget, ...],
+    ) -> tuple[OrderIntent, ...]:
+        """The ``hedge`` stage: re-hedge on the book the orders left, as the live cycle does
+        after its orders (nothing to do without a planned hedge or a held option)."""
+        if not hedges:
+            return ()
+        inputs = self.inputs(at, signals, vol_views)
+        if not holds_options(inputs.positions):
+            return ()
+        report = assess_cycle(inputs, self.risk)
+        targets = {hedge.underlying: hedge for hedge in hedges}
+        return hedge_topup(
+            inputs, report, self.risk, self.planning, self.backtest_id, targets, rule=self.rule
+        )
 
     def equity(self, inputs: CycleInputs, mark_prices: dict[str, float], at: datetime) -> float:
         """The book's equity after the decision, valued at ``at``'s marks (USDT)."""

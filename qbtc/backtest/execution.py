@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -28,17 +29,25 @@ from qbtc.execution.intents import OrderIntent
 from qbtc.schemas import FUNDING_RATES
 
 
+@dataclass(frozen=True)
+class FillMarket:
+    """What a fill model sees at a decision time: each perp's last close and mark (USDT) and
+    the funding stamped since the previous decision (``timestamp, symbol, rate, mark``)."""
+
+    closes: Mapping[str, float]
+    marks: Mapping[str, float]
+    funding: Sequence[tuple[datetime, str, float, float | None]] = ()
+
+
 class Execution(Protocol):
-    """Turns a decision's accepted intents into fills and the book's positions after them."""
+    """Turns a decision's accepted intents into fills and the book's positions after them.
+
+    A decision time may call :meth:`step` twice: the cycle's orders, then the hedge
+    stage's top-up orders on the book they left (with no funding the second time).
+    """
 
     def step(
-        self,
-        at: datetime,
-        intents: Sequence[OrderIntent],
-        *,
-        closes: Mapping[str, float],
-        marks: Mapping[str, float],
-        funding: Sequence[tuple[datetime, str, float, float | None]],
+        self, at: datetime, intents: Sequence[OrderIntent], market: FillMarket
     ) -> tuple[list[SimFill], pl.DataFrame]: ...
 
 
@@ -53,19 +62,13 @@ class BarExecution:
         self.slippage_bps = slippage_bps
 
     def step(
-        self,
-        at: datetime,
-        intents: Sequence[OrderIntent],
-        *,
-        closes: Mapping[str, float],
-        marks: Mapping[str, float],
-        funding: Sequence[tuple[datetime, str, float, float | None]],
+        self, at: datetime, intents: Sequence[OrderIntent], market: FillMarket
     ) -> tuple[list[SimFill], pl.DataFrame]:
-        self.book.settle_funding(funding)
+        self.book.settle_funding(market.funding)
         fills = self.book.fill(
-            intents, closes, at, fee_rate=self.fee_rate, slippage_bps=self.slippage_bps
+            intents, market.closes, at, fee_rate=self.fee_rate, slippage_bps=self.slippage_bps
         )
-        return fills, self.book.positions(marks, at)
+        return fills, self.book.positions(market.marks, at)
 
 
 class VenueExecution:
@@ -104,14 +107,10 @@ class VenueExecution:
         self._intents: dict[str, OrderIntent] = {}
 
     def step(
-        self,
-        at: datetime,
-        intents: Sequence[OrderIntent],
-        *,
-        closes: Mapping[str, float],
-        marks: Mapping[str, float],
-        funding: Sequence[tuple[datetime, str, float, float | None]],
+        self, at: datetime, intents: Sequence[OrderIntent], market: FillMarket
     ) -> tuple[list[SimFill], pl.DataFrame]:
+        """One run of the ``orders`` stage at ``at``: reconcile, submit, snapshot (the venue
+        settles its own funding, so ``market`` is not needed)."""
         from qbtc.execution.brokers import Broker
         from qbtc.execution.cycle import reconcile_book, snapshot_positions, submit_intents
         from qbtc.market.sim.trading import SimTrading, VenueConfig

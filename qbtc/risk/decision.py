@@ -14,8 +14,8 @@ put on the venue's grid, then checked before trading.
    filled only in part changes the options delta): the net delta ends every cycle inside the
    band.
 
-The ``risk`` flow and the backtest (:func:`decide_intents`) call these same functions, so a
-backtest decides exactly as the live cycle does.
+The ``risk`` and ``hedge`` flows and the backtest call these same functions, so a backtest
+decides exactly as the live cycle does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import polars as pl
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules, rule_intents
 from qbtc.lake import read_dataset
+from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.chain import chain_quotes
 from qbtc.portfolio.options import Decision, OptionBook, OptionPlan, plan_option_intents
 from qbtc.portfolio.orders import intents_from_targets
@@ -238,27 +239,14 @@ def decide_cycle(
     )
 
 
-def decide_intents(
-    inputs: CycleInputs,
-    report: RiskReport,
-    config: RiskConfig,
-    planning: PlanConfig,
-    run_id: str,
-    *,
-    rules: Mapping[str, VenueRules] | None = None,
-) -> tuple[OrderIntent, ...]:
-    """The intents of :func:`decide_cycle`: the ``risk`` flow's decision.
-
-    ``rules`` are the venue's lots and minimums when already loaded (a backtest reads them
-    once); without them they are read from ``config.exchange`` at the decision time.
-    """
+def rules_rule(rules: Mapping[str, VenueRules]) -> VenueRule:
+    """A :data:`VenueRule` from lots and minimums already loaded (a backtest reads them
+    once; without a rule the cycle reads them from ``config.exchange`` at the decision)."""
 
     def rule(intents: list[OrderIntent], prices: dict[str, float]) -> tuple[OrderIntent, ...]:
-        assert rules is not None
         return rule_intents(intents, rules, prices)
 
-    chosen = rule if rules is not None else None
-    return decide_cycle(inputs, report, config, planning, run_id, rule=chosen).intents
+    return rule
 
 
 #: Strategy suffix of the hedge top-up's intents (their own client order ids and re-run check).
@@ -285,6 +273,12 @@ def load_hedge_targets(lake_dir: Path, run_id: str, portfolio_id: str) -> dict[s
     }
 
 
+def holds_options(positions: pl.DataFrame) -> bool:
+    """Whether the book holds an option (the hedge stage has nothing to do otherwise)."""
+    held = positions.filter(pl.col("quantity") != 0)["symbol"]
+    return any(is_option_symbol(symbol) for symbol in held)
+
+
 def hedge_topup(
     inputs: CycleInputs,
     report: RiskReport,
@@ -292,6 +286,8 @@ def hedge_topup(
     planning: PlanConfig,
     run_id: str,
     targets: Mapping[str, HedgeTarget],
+    *,
+    rule: VenueRule | None = None,
 ) -> tuple[OrderIntent, ...]:
     """Perp orders that bring each option underlying's net delta back inside its band.
 
@@ -299,9 +295,10 @@ def hedge_topup(
     in part, so the options delta the perps were planned on can differ from the one held.
     For each planned hedge, the perp's target is ``directional - options delta held`` (live
     legs only); it is traded when more than the band away, rounded to the venue's grid and
-    checked like any intent (strategy ``<strategy>:hedge``).
+    checked like any intent (strategy ``<strategy>:hedge``). Nothing when the book holds no
+    option (``rule`` as in :func:`decide_cycle`).
     """
-    if inputs.signals.is_empty() or not targets:
+    if inputs.signals.is_empty() or not targets or not holds_options(inputs.positions):
         return ()
     valued = report.valued
     delta = options_delta_coin(valued.book, expired=False)
@@ -329,5 +326,10 @@ def hedge_topup(
         min_notional=planning.min_order_notional,
         max_order_notional=planning.max_order_notional,
     )
-    ruled = apply_venue_rules_to(intents, risk, inputs.as_of, dict(valued.prices))
+    prices = dict(valued.prices)
+    ruled = (
+        rule(intents, prices)
+        if rule is not None
+        else apply_venue_rules_to(intents, risk, inputs.as_of, prices)
+    )
     return check_in_order(list(ruled), pretrade_context(inputs, report, risk), risk.limits).intents
