@@ -24,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from flows.ports import process_on_port
+
 #: The bundled UI is left out of a temporary server: nobody could open it after the run.
 TEMPORARY_SERVER_ENV = {
     "PREFECT_UI_ENABLED": "0",
@@ -195,16 +197,38 @@ def choose_server(data_dir: Path, port: int, *, start: bool = True) -> ServerCho
                 ),
                 ui_url=url,
             )
-        if found is not None:
-            note = (
-                f"; port {port} is the Prefect {found.version} server of another data dir "
-                f"({found.home}), left alone"
-            )
-        else:
-            note = f"; port {port} is taken by something that is not a Prefect server"
+        note = (
+            f"; port {port} is held by {port_holder(port, found)}, left alone "
+            "(to watch this data dir's runs in a UI, start its `qbtc up` with "
+            "QBTC_PREFECT_PORT set to a free port)"
+        )
     if not start:
         return None
     env = {**os.environ, "PREFECT_HOME": str(home)}
     choice = start_temporary_server(data_dir, env)
     choice.description += note
     return choice
+
+
+def port_holder(port: int, found: PrefectServer | None) -> str:
+    """What holds ``port``, in words: whose Prefect server (its data dir and URL), or which
+    process (when it is not a Prefect server)."""
+    if found is not None:
+        home = Path(found.home) if found.home else None
+        owner = (
+            f"data dir {home.parent}"
+            if home is not None and home.name == "prefect"
+            else f"Prefect home {home}"
+            if home is not None
+            else "an unknown data dir"
+        )
+        return f"the Prefect {found.version} server of {owner} ({found.url})"
+    process = process_on_port(port)
+    if process is None:
+        return "a program that is not a Prefect server"
+    return f"a program that is not a Prefect server ({process})"
+
+
+def describe_port(port: int) -> str:
+    """:func:`port_holder` of a port known to be in use (probes it for a Prefect server)."""
+    return port_holder(port, probe_prefect(f"http://127.0.0.1:{port}", timeout=3.0))

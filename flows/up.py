@@ -22,7 +22,14 @@ from typing import Any
 
 import httpx
 
-from flows.prefect_server import port_in_use, prefect_home
+from flows.ports import process_on_port
+from flows.prefect_server import (
+    free_port,
+    port_holder,
+    port_in_use,
+    prefect_home,
+    probe_prefect,
+)
 from qbtc.cli.api import public_bind_problem
 from qbtc.config import Settings
 from qbtc.logs import RotatingLog
@@ -229,16 +236,34 @@ def wait_api(stack: Stack, timeout: float = 60) -> None:
 
 
 def startup_problem(settings: Settings) -> str | None:
-    """Why the stack cannot start (an exposed API without a token, a port in use), or None."""
+    """Why the stack cannot start (an exposed API without a token, a port in use), or None.
+
+    A port in use is named with what holds it: this data dir's own `qbtc up`, another data
+    dir's Prefect server (which dir, its URL), or another program (its pid and command).
+    """
     problem = public_bind_problem(settings.api_host, settings)
     if problem:
         return problem
-    for port, what in ((settings.prefect_port, "Prefect"), (settings.api_port, "API")):
-        if port_in_use(port):
+    port = settings.prefect_port
+    if port_in_use(port):
+        found = probe_prefect(f"http://127.0.0.1:{port}", timeout=3.0)
+        home = prefect_home(settings.data_dir)
+        if found is not None and found.home and Path(found.home).resolve() == home:
             return (
-                f"port {port} ({what}) is in use: is `qbtc up` already running? "
-                "Stop it, or set QBTC_PREFECT_PORT / QBTC_API_PORT."
+                f"this data dir's `qbtc up` is already running (Prefect UI at {found.url}): "
+                "use it, or stop it with Ctrl-C in its terminal first"
             )
+        return (
+            f"port {port} (Prefect) is held by {port_holder(port, found)}: stop it, or give "
+            f"this desk other ports, e.g. QBTC_PREFECT_PORT={free_port()} "
+            f"QBTC_API_PORT={free_port()} qbtc up"
+        )
+    if port_in_use(settings.api_port):
+        holder = process_on_port(settings.api_port) or "another program"
+        return (
+            f"port {settings.api_port} (API) is held by {holder}: stop it, or set "
+            f"QBTC_API_PORT to a free port, e.g. QBTC_API_PORT={free_port()}"
+        )
     return None
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,16 @@ import httpx
 import pytest
 
 import flows.api_guard as guard
-from flows.prefect_server import choose_server, prefect_home, probe_prefect
+from flows.ports import process_on_port
+from flows.prefect_server import (
+    choose_server,
+    free_port,
+    port_holder,
+    prefect_home,
+    probe_prefect,
+)
+from flows.up import startup_problem
+from qbtc.config import Settings
 
 
 def serve(routes: dict[str, object]) -> tuple[ThreadingHTTPServer, int]:
@@ -84,6 +95,61 @@ def test_an_explicit_api_url_that_does_not_answer_is_one_clear_error(data_dir, m
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     with pytest.raises(RuntimeError, match="does not answer as a Prefect server"):
         choose_server(data_dir, 9)
+
+
+def _settings(data_dir: Path, prefect_port: int, api_port: int) -> Settings:
+    return Settings(data_dir=data_dir, prefect_port=prefect_port, api_port=api_port)
+
+
+def test_up_names_another_data_dirs_server_and_says_what_to_do(data_dir, fake_prefect, tmp_path):
+    port, routes = fake_prefect
+    other = tmp_path / "desk-b"
+    routes["/api/admin/settings"] = {"home": str(other / "prefect")}
+    problem = startup_problem(_settings(data_dir, port, free_port()))
+    assert problem is not None
+    assert (
+        f"port {port} (Prefect) is held by the Prefect 3.8.8 server of data dir {other} "
+        f"(http://127.0.0.1:{port}): stop it, or give this desk other ports, e.g. "
+        "QBTC_PREFECT_PORT=" in problem
+    )
+
+
+def test_up_says_this_data_dirs_desk_is_already_running(data_dir, fake_prefect):
+    port, _ = fake_prefect
+    problem = startup_problem(_settings(data_dir, port, free_port()))
+    assert problem == (
+        f"this data dir's `qbtc up` is already running (Prefect UI at http://127.0.0.1:{port}): "
+        "use it, or stop it with Ctrl-C in its terminal first"
+    )
+
+
+def test_up_names_the_program_holding_a_port_that_is_not_prefect(data_dir):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert process_on_port(port) is not None
+        prefect_problem = startup_problem(_settings(data_dir, port, free_port()))
+        api_problem = startup_problem(_settings(data_dir, free_port(), port))
+    me = f"pid {os.getpid()}: "
+    assert prefect_problem is not None
+    assert api_problem is not None
+    assert f"port {port} (Prefect) is held by a program that is not a Prefect server" in (
+        prefect_problem
+    )
+    assert me in prefect_problem
+    assert api_problem.startswith(f"port {port} (API) is held by {me}")
+    assert "QBTC_API_PORT=" in api_problem
+
+
+def test_a_run_names_whose_server_it_left_alone(data_dir, fake_prefect, tmp_path):
+    port, routes = fake_prefect
+    other = tmp_path / "desk-b"
+    routes["/api/admin/settings"] = {"home": str(other / "prefect")}
+    found = probe_prefect(f"http://127.0.0.1:{port}")
+    assert port_holder(port, found) == (
+        f"the Prefect 3.8.8 server of data dir {other} (http://127.0.0.1:{port})"
+    )
 
 
 @pytest.fixture
