@@ -217,7 +217,7 @@ def reports_dir(settings: Settings) -> Path:
     return settings.data_dir / "reports" / "backtests"
 
 
-def summary(outcome: BacktestOutcome) -> dict[str, Any]:
+def backtest_summary(outcome: BacktestOutcome) -> dict[str, Any]:
     run = outcome.run
     return {
         "backtest_id": run.backtest_id,
@@ -233,7 +233,7 @@ def summary(outcome: BacktestOutcome) -> dict[str, Any]:
     }
 
 
-def publish(outcome: BacktestOutcome) -> None:
+def publish_backtest(outcome: BacktestOutcome) -> None:
     run = outcome.run
     rows = [{"metric": m.name, "value": m.value, "unit": m.unit} for m in outcome.metrics]
     publish_table(f"backtest-{run.backtest_id}", rows, f"Backtest {run.backtest_id} metrics")
@@ -264,5 +264,5 @@ def backtest(params: BacktestParameters) -> dict[str, Any]:
     backtest_provider(config, settings)  # a strategy that fails to load stops here
     window = window_task(settings, config, params.backfill)
     outcome = simulate_task(settings, config, window)
-    publish(outcome)
-    return summary(outcome)
+    publish_backtest(outcome)
+    return backtest_summary(outcome)

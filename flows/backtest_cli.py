@@ -41,7 +41,7 @@ def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def render(result: dict[str, Any]) -> str:
+def render_backtest(result: dict[str, Any]) -> str:
     metrics = result["metrics"]
     lines = [
         f"backtest {result['backtest_id']}: {result['decisions']} decisions, "
@@ -143,7 +143,7 @@ def backtest_command(
         result = backtest(params)
     except BacktestInputError as exc:
         fail(str(exc))
-    typer.echo(render(result))
+    typer.echo(render_backtest(result))
 
 
 def check_first(params: Any, settings: Any, grid: dict[str, list[Any]]) -> None:

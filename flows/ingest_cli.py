@@ -86,7 +86,7 @@ def run_flow(call: Any) -> dict[str, Any]:
     return result
 
 
-def prepare_prefect(settings: Settings) -> None:
+def prepare_ingest_run(settings: Settings) -> None:
     """Logs to ``data/logs``, Prefect owns the console; the `make up` server when it runs."""
     from flows.runtime import prepare_prefect as prepare
     from qbtc.logs import setup_logging
@@ -155,11 +155,11 @@ def ingest_command(
         check_symbol_is_traded(symbol, settings)
         if not from_file.is_file():
             fail(f"{from_file}: no such file (give a Binance kline .csv or .zip)")
-        prepare_prefect(settings)
+        prepare_ingest_run(settings)
         _import_file(from_file, symbol, settings, when)
         return
     check_venue_options(settings, when)
-    prepare_prefect(settings)
+    prepare_ingest_run(settings)
     from flows.ingest import ingest
 
     clock = when.isoformat() if when else "now"

@@ -194,7 +194,7 @@ def run_risk(
     inputs = load_inputs(config, at)
     report = assess_and_alert(config, inputs, run_id, when="before orders")
     options = StructureConfig.from_settings(flow_settings(as_of=as_of))
-    made = decide(inputs, report, config, plan_config(config, sizing, options), run_id)
+    made = decide_or_reuse(inputs, report, config, plan_config(config, sizing, options), run_id)
     decided, reused = made.intents, made.reused
     metrics = risk_metric_rows(report, config, run_id, PRE_TRADE)
     greeks = book_greeks_rows(report, config, run_id, PRE_TRADE, made.hedges)
@@ -211,7 +211,7 @@ def run_risk(
         [intent_row(i) for i in decided] or [{"intent": "none this cycle"}],
         "Order intents of this cycle: accepted, or refused with the reason",
     )
-    return summary(report, decided, run_id)
+    return risk_summary(report, decided, run_id)
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ class Decided:
     alerts: tuple[str, ...] = ()
 
 
-def decide(
+def decide_or_reuse(
     inputs: CycleInputs, report: RiskReport, config: RiskConfig, planning: PlanConfig, run_id: str
 ) -> Decided:
     """Plan and check this bar's intents, or reuse them when the bar was decided already.
@@ -328,7 +328,7 @@ def risk_monitor(
         len(report.breaches),
         100 * report.drawdown,
     )
-    return summary(report, (), run_id)
+    return risk_summary(report, (), run_id)
 
 
 def intent_row(intent: OrderIntent) -> dict[str, Any]:
@@ -345,7 +345,9 @@ def intent_row(intent: OrderIntent) -> dict[str, Any]:
     }
 
 
-def summary(report: RiskReport, decided: tuple[OrderIntent, ...], run_id: str) -> dict[str, Any]:
+def risk_summary(
+    report: RiskReport, decided: tuple[OrderIntent, ...], run_id: str
+) -> dict[str, Any]:
     statuses = [i.status for i in decided]
     return {
         "run_id": run_id,

@@ -64,7 +64,7 @@ def gemini_config(settings: Settings, api_key: SecretStr | None) -> GeminiConfig
 
 
 @task(cache_policy=NO_CACHE)
-def gate_task(lake_dir: Path) -> GateStatus:
+def latest_gate_task(lake_dir: Path) -> GateStatus:
     """The latest quality gate."""
     return latest_gate(lake_dir)
 
@@ -109,7 +109,7 @@ def refuse(gate: GateStatus, *, lake_dir: Path, run_id: str) -> SignalsRefusedEr
     return SignalsRefusedError(message)
 
 
-def summary(result: CycleResult) -> dict[str, Any]:
+def signals_summary(result: CycleResult) -> dict[str, Any]:
     """What the run did, for the UI and the pipeline's manifest (no secrets)."""
     return {
         "run_id": result.run_id,
@@ -128,7 +128,7 @@ def summary(result: CycleResult) -> dict[str, Any]:
     }
 
 
-def publish(result: CycleResult) -> None:
+def publish_signals(result: CycleResult) -> None:
     columns = ["symbol", "direction", "strength", "confidence", "horizon_minutes", "provider"]
     rows = result.signals.sort("symbol").select([*columns, "rationale"]).to_dicts()
     publish_table("signals", rows, f"Signals at {result.decision_bar:%Y-%m-%d %H:%M} UTC")
@@ -140,7 +140,7 @@ def publish(result: CycleResult) -> None:
             vol_rows.to_dicts(),
             f"Volatility views at {result.decision_bar:%Y-%m-%d %H:%M} UTC",
         )
-    lines = [f"- **{key}**: {value}" for key, value in summary(result).items()]
+    lines = [f"- **{key}**: {value}" for key, value in signals_summary(result).items()]
     publish_markdown("signals-summary", "\n".join(lines), "Signal cycle summary")
 
 
@@ -169,7 +169,7 @@ def signals(
         strategy=strategy,
     )
     run_id = current_run_id()
-    gate = gate_task(settings.lake_dir)
+    gate = latest_gate_task(settings.lake_dir)
     if not gate.passed:
         raise refuse(gate, lake_dir=settings.lake_dir, run_id=run_id)
     snapshot = snapshot_task(
@@ -180,5 +180,5 @@ def signals(
     )
     if result.fallback_reason:
         get_run_logger().warning("fell back to rules: %s", result.fallback_reason)
-    publish(result)
-    return summary(result)
+    publish_signals(result)
+    return signals_summary(result)

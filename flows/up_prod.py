@@ -213,7 +213,7 @@ def drain(stack: Stack, timeout: float) -> None:
         print(f"warning: could not pause schedules or drain runs: {exc}", file=sys.stderr)
 
 
-def banner(stack: Stack, run_id: str, database: str) -> str:
+def prod_banner(stack: Stack, run_id: str, database: str) -> str:
     s = stack.settings
     first = [f"  first run       {stack.ui_url}/runs/flow-run/{run_id}"] if run_id else []
     return "\n".join(
@@ -285,7 +285,7 @@ def run_up_prod(
             settings.state_dir,
             ServingState(os.getpid(), datetime.now(UTC), pipeline_interval_s()),
         )
-        print(banner(stack, run_id, f"PostgreSQL ({where})"), flush=True)
+        print(prod_banner(stack, run_id, f"PostgreSQL ({where})"), flush=True)
         return watch(stack)
     except KeyboardInterrupt:
         return 0

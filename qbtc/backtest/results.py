@@ -71,7 +71,7 @@ def trades_frame(run: BacktestRun) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=BACKTEST_TRADES.schema) if rows else BACKTEST_TRADES.empty()
 
 
-def intents_frame(run: BacktestRun) -> pl.DataFrame:
+def backtest_intents_frame(run: BacktestRun) -> pl.DataFrame:
     rows = [
         {
             "backtest_id": run.backtest_id,
@@ -152,7 +152,7 @@ def write_results(
     """Store a completed backtest (the ``backtests`` row last); returns its timestamp."""
     moment = at or datetime.now(UTC)
     write_dataset(lake_dir, BACKTEST_EQUITY, equity_frame(run))
-    write_dataset(lake_dir, BACKTEST_INTENTS, intents_frame(run))
+    write_dataset(lake_dir, BACKTEST_INTENTS, backtest_intents_frame(run))
     write_dataset(lake_dir, BACKTEST_TRADES, trades_frame(run))
     write_dataset(lake_dir, BACKTEST_METRICS, metrics_frame(run.backtest_id, metrics, moment))
     if run.calls:  # paid answers are kept, so a replay backtest can reproduce them for free

@@ -29,7 +29,7 @@ def build_library_app() -> typer.Typer:
     )
     app.add_typer(db.app, name="db")
     app.command("sql")(query.sql_command)
-    book.register(app)
+    book.register_book_commands(app)
     app.command("api")(api.api_command)
     app.command("kill-switch")(kill_switch_command)
     app.command("version")(version)

@@ -139,7 +139,7 @@ def latest_greeks(lake_dir: Path, portfolio_id: str) -> pl.DataFrame:
     return pl.DataFrame(underlying_greeks(lake_dir, run_id, portfolio_id))
 
 
-def register(app: typer.Typer) -> None:
+def register_book_commands(app: typer.Typer) -> None:
     """Add ``orders`` and ``positions`` to the ``qbtc`` command line."""
     app.command("orders")(orders_command)
     app.command("positions")(positions_command)

@@ -82,7 +82,7 @@ def yang_zhang_k(window: int) -> float:
     return 0.34 / (1.34 + (window + 1) / (window - 1))
 
 
-def check_window(window: int, *, minimum: int = 1) -> int:
+def check_window_length(window: int, *, minimum: int = 1) -> int:
     """Validate a window length in bars."""
     if not isinstance(window, int) or window < minimum:
         raise ValueError(f"window must be an integer of at least {minimum} bars, got {window!r}")

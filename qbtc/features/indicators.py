@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from qbtc.features.bars import POSITION, SEGMENT, check_window, complete, finite_or_null
+from qbtc.features.bars import POSITION, SEGMENT, check_window_length, complete, finite_or_null
 from qbtc.features.returns import LOG_CLOSE, RETURN_1, add_return_basics
 
 _FIRST = 1  # true range and price changes need the previous close
@@ -25,7 +25,7 @@ def wilder_seed(values: pl.Expr, *, window: int, first_position: int = _FIRST) -
     ``values`` are defined from ``first_position`` on and must be finite everywhere (use 0.0
     where undefined): they pass through a rolling sum.
     """
-    check_window(window)
+    check_window_length(window)
     seed_position = first_position + window - 1
     position = pl.col(POSITION)
     return (
@@ -105,7 +105,7 @@ def momentum(window: int) -> pl.Expr:
     one-bar log returns in the window: a t-statistic of the trend, comparable across perps.
     Null for a flat window.
     """
-    check_window(window, minimum=2)
+    check_window_length(window, minimum=2)
     change = pl.col(LOG_CLOSE) - pl.col(LOG_CLOSE).shift(window)
     scale = pl.col(RETURN_1).rolling_std(window) * (window**0.5)
     return complete(finite_or_null(change / scale), window).alias(f"momentum_{window}")
@@ -113,7 +113,7 @@ def momentum(window: int) -> pl.Expr:
 
 def rolling_zscore(column: str, *, window: int) -> pl.Expr:
     """``(x - mean) / std`` of ``column`` over the last ``window`` bars (sample std, ddof=1)."""
-    check_window(window, minimum=2)
+    check_window_length(window, minimum=2)
     values = pl.col(column)
     score = (values - values.rolling_mean(window)) / values.rolling_std(window)
     return complete(finite_or_null(score), window - 1)

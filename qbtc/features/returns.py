@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from qbtc.features.bars import POSITION, add_bar_segments, check_window, complete
+from qbtc.features.bars import POSITION, add_bar_segments, check_window_length, complete
 
 #: Internal column: log close price.
 LOG_CLOSE = "_log_close"
@@ -35,7 +35,7 @@ def log_return(horizon: int) -> pl.Expr:
 
     Needs the columns of :func:`add_return_basics`.
     """
-    check_window(horizon)
+    check_window_length(horizon)
     change = pl.col(LOG_CLOSE) - pl.col(LOG_CLOSE).shift(horizon)
     return complete(change, horizon).alias(f"ret_{horizon}")
 

@@ -29,7 +29,7 @@ from qbtc.features.bars import (
     POSITION,
     SEGMENT,
     annualised_vol,
-    check_window,
+    check_window_length,
     complete,
     yang_zhang_k,
 )
@@ -69,21 +69,21 @@ def add_bar_terms(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def close_to_close_vol(window: int) -> pl.Expr:
     """``rv_cc_<n>``: annualised sample std (ddof=1) of the last ``n`` one-bar log returns."""
-    check_window(window, minimum=2)
+    check_window_length(window, minimum=2)
     variance = pl.col(RETURN_1).rolling_var(window)
     return complete(annualised_vol(variance), window).alias(f"rv_cc_{window}")
 
 
 def parkinson_vol(window: int) -> pl.Expr:
     """``rv_parkinson_<n>``: annualised Parkinson high-low volatility over ``n`` bars."""
-    check_window(window)
+    check_window_length(window)
     variance = pl.col(_RANGE_SQUARED).rolling_mean(window) / (4.0 * LN2)
     return complete(annualised_vol(variance), window - 1).alias(f"rv_parkinson_{window}")
 
 
 def garman_klass_vol(window: int) -> pl.Expr:
     """``rv_garman_klass_<n>``: annualised Garman-Klass OHLC volatility over ``n`` bars."""
-    check_window(window)
+    check_window_length(window)
     per_bar = 0.5 * pl.col(_RANGE_SQUARED) - (2.0 * LN2 - 1.0) * pl.col(_BODY_SQUARED)
     variance = per_bar.rolling_mean(window)
     return complete(annualised_vol(variance), window - 1).alias(f"rv_garman_klass_{window}")
@@ -107,7 +107,7 @@ def ewma_vol(half_life: int, name: str = "ewma_vol") -> pl.Expr:
     normalised over the segment so far) of squared one-bar log returns; it restarts at each
     segment and is null until ``half_life`` returns exist.
     """
-    check_window(half_life)
+    check_window_length(half_life)
     variance = pl.col(SQUARED_RETURN).ewm_mean(half_life=half_life, adjust=True).over(SEGMENT)
     return complete(annualised_vol(variance), half_life).alias(name)
 

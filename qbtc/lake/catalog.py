@@ -43,7 +43,7 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
 _T = TypeVar("_T")
 
 
-def retry_vanished_files(action: Callable[[], _T], root: Path | None = None) -> _T:
+def retry_catalog_action(action: Callable[[], _T], root: Path | None = None) -> _T:
     """:func:`qbtc.lake.layout.retry_vanished_files` for DuckDB (binding a view or a query
     over ``read_parquet`` raises ``IOException`` when a listed file is gone).
 
@@ -137,7 +137,7 @@ def build_views(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str, bool]:
         _create_user_views(con)
         return present
 
-    return retry_vanished_files(build, root)
+    return retry_catalog_action(build, root)
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def sync_catalog(root: Path, catalog_path: Path, *, force: bool = False) -> Sync
         con.execute("COMMIT")
 
     try:
-        retry_vanished_files(build, root)
+        retry_catalog_action(build, root)
     finally:
         con.close()
     stamp.write_text(fingerprint + "\n")
@@ -222,7 +222,7 @@ class LakeReader:
             for name, ds in DATASETS.items():
                 if present[name] != self._present.get(name):
                     stmt = base_view_sql(self.root, ds, present=present[name])
-                    retry_vanished_files(partial(self._con.execute, stmt), self.root)
+                    retry_catalog_action(partial(self._con.execute, stmt), self.root)
             self._present = present
         return True
 
@@ -249,7 +249,7 @@ class LakeReader:
             finally:
                 cur.close()
 
-        return retry_vanished_files(run, self.root)
+        return retry_catalog_action(run, self.root)
 
     def tables(self) -> list[str]:
         """Names of the queryable views (user views, then ``lake.*`` base views)."""

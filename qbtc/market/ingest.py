@@ -229,7 +229,7 @@ def summarize(
     )
 
 
-def ingest(
+def ingest_standalone(
     exchange: Exchange,
     lake_dir: Path,
     symbols: Sequence[str],

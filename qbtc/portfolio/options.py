@@ -58,7 +58,7 @@ class OptionBook:
 
 
 @dataclass(frozen=True)
-class Decision:
+class DecisionStamp:
     """Ids and clock of one planning: run, book, strategy, decision bar and wall time."""
 
     run_id: str
@@ -115,7 +115,7 @@ def wanted_side(view: float | None, threshold: float) -> int | None:
 
 
 def plan_option_intents(
-    book: OptionBook, config: StructureConfig, decision: Decision
+    book: OptionBook, config: StructureConfig, decision: DecisionStamp
 ) -> OptionPlan:
     """Option intents for every underlying with a view or a held structure (module doc)."""
     plan = OptionPlan()
@@ -184,7 +184,7 @@ def _intent(
     side: Side,
     quantity: float,
     sid: str,
-    decision: Decision,
+    decision: DecisionStamp,
     *,
     price: float | None,
     reason: str | None,
@@ -215,7 +215,7 @@ def _close_intent(
     sid: str,
     action: str,
     quotes: Mapping[str, ChainQuote],
-    decision: Decision,
+    decision: DecisionStamp,
     config: StructureConfig,
 ) -> OrderIntent:
     side: Side = "sell" if held > 0 else "buy"
@@ -249,7 +249,7 @@ def _open(
     view: Mapping[str, Any],
     book: OptionBook,
     config: StructureConfig,
-    decision: Decision,
+    decision: DecisionStamp,
 ) -> None:
     side: Side = "buy" if direction > 0 else "sell"
     selection = select_structure(book.chain.get(underlying, ()), side, decision.as_of, config)
@@ -307,7 +307,7 @@ def _quoted_size(legs: Sequence[ChainQuote], side: Side) -> float:
 
 
 def _row(
-    decision: Decision,
+    decision: DecisionStamp,
     sid: str,
     underlying: str,
     action: str,

@@ -33,7 +33,7 @@ from qbtc.execution.venue_rules import VenueRules, rule_intents
 from qbtc.lake import read_dataset
 from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.chain import chain_quotes
-from qbtc.portfolio.options import Decision, OptionBook, OptionPlan, plan_option_intents
+from qbtc.portfolio.options import DecisionStamp, OptionBook, OptionPlan, plan_option_intents
 from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.portfolio.structures import StructureConfig
@@ -114,7 +114,7 @@ def vol_view_map(vol_views: pl.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def plan_options(
-    inputs: CycleInputs, report: RiskReport, config: StructureConfig, decision: Decision
+    inputs: CycleInputs, report: RiskReport, config: StructureConfig, decision: DecisionStamp
 ) -> OptionPlan:
     """The option legs of this cycle (refused ones carry their reason)."""
     book = OptionBook(
@@ -181,7 +181,7 @@ def decide_cycle(
             return list(rule(intents, prices))
         return list(apply_venue_rules_to(intents, risk, inputs.as_of, prices))
 
-    decision = Decision(run_id, planning.portfolio_id, planning.strategy, bar, inputs.as_of)  # type: ignore[arg-type]
+    decision = DecisionStamp(run_id, planning.portfolio_id, planning.strategy, bar, inputs.as_of)  # type: ignore[arg-type]
     options = OptionPlan()
     if planning.options is not None:
         managed = {base_currency(symbol) for symbol in risk.symbols}

@@ -67,7 +67,7 @@ def term_component(inputs: UnderlyingInputs, params: VolRuleParameters) -> float
     return None if inputs.term_slope is None else math.tanh(inputs.term_slope / params.term_scale)
 
 
-def skew_component(inputs: UnderlyingInputs, params: VolRuleParameters) -> float | None:
+def vol_skew_component(inputs: UnderlyingInputs, params: VolRuleParameters) -> float | None:
     """``tanh(rr_25d / skew_scale)``: a steep put skew makes options rich."""
     return None if inputs.rr_25d is None else math.tanh(inputs.rr_25d / params.skew_scale)
 
@@ -81,7 +81,7 @@ def decide_vol(inputs: UnderlyingInputs, params: VolRuleParameters) -> VolDecisi
     parts = {
         "value": (params.value_weight, value),
         "term": (params.term_weight, term_component(inputs, params)),
-        "skew": (params.skew_weight, skew_component(inputs, params)),
+        "skew": (params.skew_weight, vol_skew_component(inputs, params)),
     }
     mixed = blend(parts)
     vol_view = round(max(-1.0, min(1.0, mixed.score)), 4)

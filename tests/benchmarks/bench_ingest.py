@@ -1,7 +1,7 @@
 """Ingest 10 perps x 30 days of 1m bars from the simulated venue, gate included (no Prefect).
 
 The run happens in a fresh interpreter so its peak RSS is its own. Phases are timed one by
-one (the same steps :func:`qbtc.market.ingest.ingest` runs), the Great Expectations import
+one (the same steps :func:`qbtc.market.ingest.ingest_standalone` runs), the Great Expectations import
 apart (paid once per process). Then the two runs a 60 s schedule actually does: the same
 window again (nothing new) and one minute later (one new bar per symbol).
 """
@@ -66,7 +66,7 @@ CHILD = textwrap.dedent(
 
     def run(at, run_id):
         t = time.perf_counter()
-        summary = m.ingest(SimExchange(seed=7, as_of=at), lake, symbols, run_id=run_id,
+        summary = m.ingest_standalone(SimExchange(seed=7, as_of=at), lake, symbols, run_id=run_id,
                            policy=policy, days=days, as_of=at)
         return time.perf_counter() - t, summary
 

@@ -85,7 +85,7 @@ def planner_per_structure(repeats: int = 20) -> dict[str, float]:
     from qbtc.market.options_frame import option_chain_to_frame
     from qbtc.market.sim.chain import option_chain
     from qbtc.portfolio.chain import chain_quotes
-    from qbtc.portfolio.options import Decision, OptionBook, plan_option_intents
+    from qbtc.portfolio.options import DecisionStamp, OptionBook, plan_option_intents
     from qbtc.portfolio.structures import StructureConfig
 
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -99,7 +99,7 @@ def planner_per_structure(repeats: int = 20) -> dict[str, float]:
     chain = chain_quotes(pl.concat(frames))
     views = {u: {"vol_view": 0.5, "view_id": "v", "feature_snapshot": "f"} for u in chain}
     book = OptionBook(views, chain, {}, {}, 1_000_000.0)
-    decision = Decision("bench", "main", "qbtc", now, now)
+    decision = DecisionStamp("bench", "main", "qbtc", now, now)
     per_structure = []
     for _ in range(repeats):
         started = time.perf_counter()

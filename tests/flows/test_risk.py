@@ -58,7 +58,7 @@ def test_plan_without_signals_proposes_nothing(lake_dir: Path, monkeypatch) -> N
     cfg = config()
     inputs = risk_flow.load_inputs.fn(cfg, AS_OF)
     report = risk_flow.assess.fn(inputs, cfg)
-    made = risk_flow.decide(inputs, report, cfg, risk_flow.plan_config(cfg), "r")
+    made = risk_flow.decide_or_reuse(inputs, report, cfg, risk_flow.plan_config(cfg), "r")
     assert made.intents == ()
 
 

@@ -21,7 +21,7 @@ from qbtc.lake import (
     sync_catalog,
     write_dataset,
 )
-from qbtc.lake.catalog import build_views, retry_vanished_files
+from qbtc.lake.catalog import build_views, retry_catalog_action
 from qbtc.lake.layout import VANISHED_FILE_ATTEMPTS, prune_files
 from qbtc.schemas import DATASETS, OHLCV
 from tests.factories import T0, ohlcv_frame
@@ -201,7 +201,7 @@ def test_retry_gives_up_after_bounded_attempts_with_the_original_error():
         raise duckdb.IOException("IO Error: Cannot open file")
 
     with pytest.raises(duckdb.IOException, match="Cannot open file"):
-        retry_vanished_files(always_missing)
+        retry_catalog_action(always_missing)
     assert len(calls) == VANISHED_FILE_ATTEMPTS
 
 

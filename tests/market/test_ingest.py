@@ -15,7 +15,7 @@ from qbtc.lake import LakeReader, read_dataset, write_dataset
 from qbtc.market.errors import UnknownSymbolError, VenueUnavailableError
 from qbtc.market.files import read_kline_file
 from qbtc.market.gaps import Window, missing_windows, plan_ingest
-from qbtc.market.ingest import IngestSummary, gate_kline_file, ingest
+from qbtc.market.ingest import IngestSummary, gate_kline_file, ingest_standalone
 from qbtc.market.normalize import fetch_ohlcv_frame
 from qbtc.market.sim import SimExchange
 from qbtc.quality import GatePolicy, latest_gate, store_gate
@@ -34,7 +34,7 @@ DATASETS = {
 
 
 def _run(lake_dir: Path, run_id: str, *, as_of: datetime = AS_OF) -> IngestSummary:
-    return ingest(
+    return ingest_standalone(
         SimExchange(seed=7, as_of=as_of),
         lake_dir,
         SYMBOLS,
@@ -190,13 +190,13 @@ def test_a_venue_that_stays_down_leaves_the_lake_untouched(runs: Runs) -> None:
     before = _files(runs.first)
     down = _DownVenue(SimExchange(seed=7, as_of=AS_OF + timedelta(hours=1)))
     with pytest.raises(VenueUnavailableError, match="Nothing was written"):
-        ingest(down, runs.first, SYMBOLS, run_id="down", policy=GatePolicy(), days=1)  # type: ignore[arg-type]
+        ingest_standalone(down, runs.first, SYMBOLS, run_id="down", policy=GatePolicy(), days=1)  # type: ignore[arg-type]
     assert _files(runs.first) == before
 
 
 def test_an_unknown_symbol_is_refused_with_close_matches(lake_dir: Path) -> None:
     with pytest.raises(UnknownSymbolError, match=r"did you mean BTC/USDT:USDT"):
-        ingest(
+        ingest_standalone(
             SimExchange(seed=7, as_of=AS_OF),
             lake_dir,
             ["BTC/USDT"],

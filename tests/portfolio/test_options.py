@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from qbtc.market.options_frame import option_chain_to_frame
 from qbtc.market.sim.chain import option_chain
 from qbtc.portfolio.chain import ChainQuote, LiquidityRules, chain_quotes, quote_greeks
-from qbtc.portfolio.options import Decision, OptionBook, plan_option_intents
+from qbtc.portfolio.options import DecisionStamp, OptionBook, plan_option_intents
 from qbtc.portfolio.structures import (
     StructureConfig,
     select_structure,
@@ -29,7 +29,7 @@ from qbtc.portfolio.structures import (
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 EQUITY = 1_000_000.0
 CONFIG = StructureConfig()
-DECISION = Decision("run-1", "main", "qbtc", NOW - timedelta(minutes=1), NOW)
+DECISION = DecisionStamp("run-1", "main", "qbtc", NOW - timedelta(minutes=1), NOW)
 
 
 def chain_frame(at: datetime = NOW, underlying: str = "BTC") -> pl.DataFrame:
@@ -47,7 +47,7 @@ def plan(
     holdings: dict[str, float] | None = None,
     structures: dict[str, str] | None = None,
     config: StructureConfig = CONFIG,
-    decision: Decision = DECISION,
+    decision: DecisionStamp = DECISION,
 ):
     book = OptionBook(views, chain_quotes(frame), holdings or {}, structures or {}, EQUITY)
     return plan_option_intents(book, config, decision)
@@ -149,7 +149,7 @@ def test_a_structure_is_rolled_before_expiry() -> None:
     held = atm_symbols(expiring)
     holdings = dict.fromkeys(held, 3.0)
     ids = dict.fromkeys(held, "os-held")
-    decision = Decision("run-2", "main", "qbtc", later - timedelta(minutes=1), later)
+    decision = DecisionStamp("run-2", "main", "qbtc", later - timedelta(minutes=1), later)
     rolled = plan(frame, {"BTC": view(0.5)}, holdings, ids, decision=decision)
     rolls = [i for i in rolled.intents if i.leg == "roll"]
     new = [i for i in rolled.intents if i.leg.startswith("straddle")]
@@ -251,7 +251,7 @@ def test_held_legs_that_are_no_longer_listed_or_expired_cannot_be_closed() -> No
     expired_at = datetime(2026, 12, 2, 9, tzinfo=UTC)
     stale = frame.filter(pl.col("expiry") == datetime(2026, 12, 2, 8, tzinfo=UTC))
     symbol = stale["symbol"][0]
-    decision = Decision("run-3", "main", "qbtc", expired_at, expired_at)
+    decision = DecisionStamp("run-3", "main", "qbtc", expired_at, expired_at)
     result = plan(stale, {}, {symbol: 1.0}, {symbol: "os-x"}, decision=decision)
     assert result.intents == []  # past expiry: left to the venue's settlement, no order
     assert [(r["action"], r["legs"]) for r in result.structures] == [("expired", symbol)]

@@ -20,14 +20,14 @@ from qbtc.api.models.book import (
     RiskMetric,
     RiskMetrics,
     Run,
-    Signal,
-    UnderlyingGreeks,
+    SignalRow,
+    UnderlyingGreeksRow,
 )
 from qbtc.api.models.desk import (
     CircuitStatus,
     DeskInfo,
     Exposures,
-    Limits,
+    LimitsRow,
     MarketUniverse,
     PnlSeries,
     RiskSeries,
@@ -43,7 +43,7 @@ from qbtc.api.models.health import (
     QualityGate,
     RunSummary,
 )
-from qbtc.api.models.lineage import Fill, Lineage, LlmCall, OrderEvent, VolView
+from qbtc.api.models.lineage import FillRow, Lineage, LlmCallRow, OrderEventRow, VolViewRow
 from qbtc.api.models.market import Bar, MarketSummary, Ohlcv, OptionChain, OptionQuote, PriceRow
 from qbtc.api.models.quality import Quarantine, QuarantineCount
 from qbtc.api.models.streams import StreamMessage
@@ -63,19 +63,19 @@ __all__ = [
     "ErrorResponse",
     "Exposures",
     "FieldError",
-    "Fill",
+    "FillRow",
     "Health",
     "KillSwitchStatus",
-    "Limits",
+    "LimitsRow",
     "Lineage",
-    "LlmCall",
+    "LlmCallRow",
     "MarketSummary",
     "MarketUniverse",
     "Ohlcv",
     "OptionChain",
     "OptionQuote",
     "Order",
-    "OrderEvent",
+    "OrderEventRow",
     "Page",
     "PnlSeries",
     "Position",
@@ -88,12 +88,12 @@ __all__ = [
     "RiskSeries",
     "Run",
     "RunSummary",
-    "Signal",
+    "SignalRow",
     "StreamMessage",
     "Stress",
     "StressRow",
     "SymbolNotional",
     "UnderlyingExposure",
-    "UnderlyingGreeks",
-    "VolView",
+    "UnderlyingGreeksRow",
+    "VolViewRow",
 ]

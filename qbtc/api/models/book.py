@@ -70,7 +70,7 @@ class RiskMetric(ApiModel):
     horizon_days: float | None
 
 
-class UnderlyingGreeks(ApiModel):
+class UnderlyingGreeksRow(ApiModel):
     """The book's Greeks on one underlying (a ``book_greeks`` row) and its perp hedge."""
 
     portfolio_id: str
@@ -99,13 +99,13 @@ class UnderlyingGreeks(ApiModel):
 class RiskMetrics(ApiModel):
     latest: list[RiskMetric] = Field(description="Latest row of every portfolio, method and phase.")
     history: Page[RiskMetric]
-    greeks: list[UnderlyingGreeks] = Field(
+    greeks: list[UnderlyingGreeksRow] = Field(
         default_factory=list,
         description="Latest Greeks per portfolio, phase and underlying, with the perp hedge.",
     )
 
 
-class Signal(ApiModel):
+class SignalRow(ApiModel):
     signal_id: str
     run_id: str
     symbol: str

@@ -106,7 +106,7 @@ class Stress(ApiModel):
     note: str | None = Field(description="Why the book could not be valued, when it could not.")
 
 
-class Limits(ApiModel):
+class LimitsRow(ApiModel):
     """Risk limits of the desk (settings), USDT unless stated."""
 
     max_var_99: float = Field(description="99% 1-day VaR limit, USDT.")
@@ -146,7 +146,7 @@ class DeskInfo(ApiModel):
     signal_provider: str
     live: bool
     prefect_ui_url: str = Field(description="Prefect UI; a run's page is <url>/runs/flow-run/<id>.")
-    limits: Limits
+    limits: LimitsRow
     circuit: CircuitStatus
 
 

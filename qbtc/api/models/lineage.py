@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import Field
 
 from qbtc.api.models.base import ApiModel
-from qbtc.api.models.book import Order, RiskMetric, Run, Signal
+from qbtc.api.models.book import Order, RiskMetric, Run, SignalRow
 
 
-class OrderEvent(ApiModel):
+class OrderEventRow(ApiModel):
     """One row of the append-only order ledger."""
 
     event_id: str
@@ -31,7 +31,7 @@ class OrderEvent(ApiModel):
     reason: str | None
 
 
-class Fill(ApiModel):
+class FillRow(ApiModel):
     """An execution from the venue; fee in fee_currency (positive = paid)."""
 
     fill_id: str
@@ -48,7 +48,7 @@ class Fill(ApiModel):
     liquidity: str
 
 
-class LlmCall(ApiModel):
+class LlmCallRow(ApiModel):
     """One LLM request and its answer (status ok | cached | rejected | error)."""
 
     call_id: str
@@ -67,7 +67,7 @@ class LlmCall(ApiModel):
     cost_usd: float | None = Field(description="USD.")
 
 
-class VolView(ApiModel):
+class VolViewRow(ApiModel):
     """A volatility view: vol_view in [-1, 1] (positive: options cheap, buy volatility)."""
 
     view_id: str
@@ -97,14 +97,16 @@ class Lineage(ApiModel):
     client_order_id: str
     intent: Order = Field(description="The intent, the pre-trade decision and its ledger state.")
     risk: list[RiskMetric] = Field(description="Pre-trade risk of the run, per VaR method.")
-    events: list[OrderEvent] = Field(description="Ledger events, oldest first.")
-    fills: list[Fill] = Field(description="Fills, oldest first.")
-    signal: Signal | None = Field(description="The run's signal for the order's symbol.")
+    events: list[OrderEventRow] = Field(description="Ledger events, oldest first.")
+    fills: list[FillRow] = Field(description="Fills, oldest first.")
+    signal: SignalRow | None = Field(description="The run's signal for the order's symbol.")
     features: dict[str, Any] | None = Field(
         description="The feature row of the symbol at the decision bar (what the signal read)."
     )
-    vol_view: VolView | None = Field(
+    vol_view: VolViewRow | None = Field(
         None, description="The run's volatility view of the order's underlying, when it has one."
     )
-    llm_calls: list[LlmCall] = Field(description="LLM calls of the run (Gemini; none for rules).")
+    llm_calls: list[LlmCallRow] = Field(
+        description="LLM calls of the run (Gemini; none for rules)."
+    )
     run: Run | None = Field(description="The run manifest.")

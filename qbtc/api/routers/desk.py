@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from qbtc.api.context import get_context
 from qbtc.api.errors import responses
-from qbtc.api.models import CircuitStatus, DeskInfo, Limits, MarketUniverse
+from qbtc.api.models import CircuitStatus, DeskInfo, LimitsRow, MarketUniverse
 from qbtc.api.routers.market import known_symbols
 from qbtc.api.routers.options import known_underlyings
 from qbtc.config import Settings
@@ -49,7 +49,7 @@ def circuit_status(settings: Settings) -> CircuitStatus:
 
 
 def desk_info(settings: Settings) -> DeskInfo:
-    limits = Limits(
+    limits = LimitsRow(
         max_var_99=settings.max_var_99,
         max_drawdown=settings.max_drawdown,
         max_gross_notional=settings.max_gross_notional,

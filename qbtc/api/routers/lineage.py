@@ -16,16 +16,16 @@ from fastapi.responses import Response
 from qbtc.api.context import ApiContext, NotFoundError, api_sql, clean_row, get_context, to_models
 from qbtc.api.errors import responses
 from qbtc.api.models import (
-    Fill,
+    FillRow,
     Lineage,
-    LlmCall,
+    LlmCallRow,
     Order,
-    OrderEvent,
+    OrderEventRow,
     Page,
     RiskMetric,
     Run,
-    Signal,
-    VolView,
+    SignalRow,
+    VolViewRow,
 )
 from qbtc.api.params import RUN_ID_PATTERN, Limit, Offset, RunFilter, Since, as_utc
 from qbtc.symbols import base_currency, symbol_key
@@ -72,7 +72,7 @@ def build_lineage(context: ApiContext, client_order_id: str) -> Lineage:
     signals = context.query(
         "signals", {"symbol": symbol, "run_id": run_id, "direction": None, "since": None}
     )
-    signal = to_models(signals.sort("created_at").tail(1), Signal)
+    signal = to_models(signals.sort("created_at").tail(1), SignalRow)
     features = None
     if signal:
         at = {"key": symbol_key(symbol), "symbol": symbol, "at": signal[0].timestamp}
@@ -85,17 +85,17 @@ def build_lineage(context: ApiContext, client_order_id: str) -> Lineage:
     views = context.query(
         "vol_views", {"underlying": base_currency(symbol), "run_id": run_id, "since": None}
     )
-    vol_view = to_models(views.sort("created_at").tail(1), VolView)
+    vol_view = to_models(views.sort("created_at").tail(1), VolViewRow)
     return Lineage(
         client_order_id=client_order_id,
         intent=intent,
         risk=to_models(context.query("run_pretrade_risk", {"run_id": run_id}), RiskMetric),
-        events=to_models(context.query("order_events", by_order), OrderEvent),
-        fills=to_models(context.query("order_fills", by_order), Fill),
+        events=to_models(context.query("order_events", by_order), OrderEventRow),
+        fills=to_models(context.query("order_fills", by_order), FillRow),
         signal=signal[0] if signal else None,
         features=features,
         vol_view=vol_view[0] if vol_view else None,
-        llm_calls=to_models(llm.sort("timestamp"), LlmCall),
+        llm_calls=to_models(llm.sort("timestamp"), LlmCallRow),
         run=Run.model_validate(clean_row(runs[0])) if runs else None,
     )
 
@@ -122,7 +122,7 @@ async def get_lineage(
     )
 
 
-@router.get("/api/llm-calls", response_model=Page[LlmCall], responses=responses(401, 422, 429))
+@router.get("/api/llm-calls", response_model=Page[LlmCallRow], responses=responses(401, 422, 429))
 async def list_llm_calls(
     request: Request,
     run_id: RunFilter = None,
@@ -141,6 +141,6 @@ async def list_llm_calls(
         order='"timestamp" DESC, call_id',
         limit=limit,
         offset=offset,
-        model=LlmCall,
+        model=LlmCallRow,
         datasets=("llm_calls",),
     )

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from qbtc.api.context import get_context, to_models
 from qbtc.api.errors import responses
-from qbtc.api.models import Page, Quarantine, QuarantineCount, VolView
+from qbtc.api.models import Page, Quarantine, QuarantineCount, VolViewRow
 from qbtc.api.params import UNDERLYING_PATTERN, Limit, Offset, RunFilter, Since, as_utc
 from qbtc.api.status import quality_gate
 
@@ -36,7 +36,7 @@ async def get_quarantine(request: Request) -> Response:
 
 @router.get(
     "/api/vol-views",
-    response_model=Page[VolView],
+    response_model=Page[VolViewRow],
     responses=responses(401, 422, 429),
     tags=["book"],
 )
@@ -60,6 +60,6 @@ async def list_vol_views(
         order='"timestamp" DESC, underlying, view_id',
         limit=limit,
         offset=offset,
-        model=VolView,
+        model=VolViewRow,
         datasets=("vol_views",),
     )

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from qbtc.api.context import get_context, to_models
 from qbtc.api.errors import responses
-from qbtc.api.models import RiskMetric, RiskMetrics, UnderlyingGreeks
+from qbtc.api.models import RiskMetric, RiskMetrics, UnderlyingGreeksRow
 from qbtc.api.params import ID_PATTERN, Limit, Offset, PortfolioFilter, Since, Until, as_utc
 
 router = APIRouter(tags=["risk"])
@@ -52,7 +52,7 @@ async def get_risk_metrics(
         )
         greeks = to_models(
             context.query("book_greeks_latest", {"portfolio_id": portfolio_id, "phase": phase}),
-            UnderlyingGreeks,
+            UnderlyingGreeksRow,
         )
         return RiskMetrics(latest=latest, history=history, greeks=greeks)
 

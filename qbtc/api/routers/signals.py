@@ -9,13 +9,13 @@ from fastapi.responses import Response
 
 from qbtc.api.context import get_context
 from qbtc.api.errors import responses
-from qbtc.api.models import Page, Signal
+from qbtc.api.models import Page, SignalRow
 from qbtc.api.params import Limit, Offset, RunFilter, Since, SymbolFilter, as_utc
 
 router = APIRouter(tags=["book"])
 
 
-@router.get("/api/signals", response_model=Page[Signal], responses=responses(401, 422, 429))
+@router.get("/api/signals", response_model=Page[SignalRow], responses=responses(401, 422, 429))
 async def list_signals(
     request: Request,
     symbol: SymbolFilter = None,
@@ -39,6 +39,6 @@ async def list_signals(
         order='"timestamp" DESC, symbol, signal_id',
         limit=limit,
         offset=offset,
-        model=Signal,
+        model=SignalRow,
         datasets=("signals",),
     )

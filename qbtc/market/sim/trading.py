@@ -47,9 +47,9 @@ from qbtc.market.sim.trading_state import (
     AccountState,
     OrderRecord,
     PositionRecord,
+    ms_to_datetime,
     order_structure,
     settlement_structure,
-    utc,
 )
 from qbtc.market.sim.venue_store import VenueStore
 
@@ -233,7 +233,7 @@ class SimTrading:
             return {
                 "info": {"walletBalance": account.balance, "unrealizedProfit": unrealised},
                 "timestamp": now,
-                "datetime": utc(now).isoformat(),
+                "datetime": ms_to_datetime(now).isoformat(),
                 "USDT": usdt,
                 "free": {"USDT": usdt["free"]},
                 "used": {"USDT": used},
@@ -253,7 +253,7 @@ class SimTrading:
                     {
                         "symbol": symbol,
                         "timestamp": now,
-                        "datetime": utc(now).isoformat(),
+                        "datetime": ms_to_datetime(now).isoformat(),
                         "contracts": abs(pos.quantity),
                         "contractSize": 1.0,
                         "side": "long" if pos.quantity > 0 else "short",

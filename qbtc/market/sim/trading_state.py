@@ -144,7 +144,7 @@ class AccountState:
         return json.dumps(raw, sort_keys=True)
 
 
-def utc(ms: int) -> datetime:
+def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
@@ -153,8 +153,8 @@ def order_row(order: OrderRecord) -> dict[str, Any]:
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
         "symbol": order.symbol,
-        "timestamp": utc(order.created_ms),
-        "updated_at": utc(order.updated_ms),
+        "timestamp": ms_to_datetime(order.created_ms),
+        "updated_at": ms_to_datetime(order.updated_ms),
         "side": order.side,
         "type": order.type,
         "status": order.status,
@@ -175,7 +175,7 @@ def order_structure(order: OrderRecord) -> dict[str, Any]:
         "id": order.order_id,
         "clientOrderId": order.client_order_id,
         "timestamp": order.created_ms,
-        "datetime": utc(order.created_ms).isoformat(),
+        "datetime": ms_to_datetime(order.created_ms).isoformat(),
         "lastTradeTimestamp": order.updated_ms if order.filled > 0 else None,
         "symbol": order.symbol,
         "type": order.type,
@@ -222,5 +222,5 @@ def settlement_structure(settlement: dict[str, Any]) -> dict[str, Any]:
         "symbol": settlement["symbol"],
         "price": float(settlement["delivery_price"]),
         "timestamp": stamp,
-        "datetime": utc(stamp).isoformat(),
+        "datetime": ms_to_datetime(stamp).isoformat(),
     }
