@@ -44,8 +44,9 @@ class IdIndex:
         bucket = bucket_of(identifier)
         return identifier in self._read(bucket)
 
-    def add(self, identifiers: Iterable[str]) -> None:
-        """Append ids not known yet (fsynced before returning)."""
+    def add(self, identifiers: Iterable[str], *, durable: bool = True) -> None:
+        """Append ids not known yet, fsynced before returning unless not ``durable`` (an index
+        of derived data that its owner can replay: see :mod:`qbtc.execution.book_checkpoint`)."""
         by_bucket: dict[str, list[str]] = {}
         for identifier in identifiers:
             if not identifier or "\n" in identifier:
@@ -63,7 +64,8 @@ class IdIndex:
                 torn = handle.tell() > 0 and _last_byte(path) != b"\n"
                 handle.write((b"\n" if torn else b"") + "".join(f"{i}\n" for i in new).encode())
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             self._known[bucket].update(new)
 
     def _path(self, bucket: str) -> Path:

@@ -20,13 +20,14 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.circuit import CircuitBreaker
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.ledger import Ledger
-from qbtc.execution.pnl import compute_positions, with_marks
+from qbtc.execution.ledger_view import CheckpointedLedger
+from qbtc.execution.pnl import with_marks
 from qbtc.execution.positions import OptionMark, option_mark_from_ticker, position_rows
 from qbtc.execution.reconcile import Reconciler, ReconcileReport, Tolerance
 from qbtc.execution.submit import KillSwitchLike, SubmissionResult, Submitter
-from qbtc.lake import read_dataset, write_dataset
+from qbtc.lake import write_dataset
 from qbtc.market.contracts import is_option_symbol
-from qbtc.schemas import FUNDING_RATES, POSITIONS
+from qbtc.schemas import POSITIONS
 from qbtc.statefile import exclusive_lock
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,9 @@ class ExecutionConfig:
     tolerance: Tolerance = field(default_factory=Tolerance)
 
     def ledger(self) -> Ledger:
-        """A ledger for one stage of one cycle: read once, then kept (see :class:`Ledger`)."""
-        return Ledger(self.lake_dir, self.portfolio_id, cached=True)
+        """A ledger for one stage of one cycle, read through the book checkpoint in
+        ``<state_dir>/ledger`` (:class:`~qbtc.execution.ledger_view.CheckpointedLedger`)."""
+        return CheckpointedLedger(self.lake_dir, self.portfolio_id, self.state_dir / "ledger")
 
     def circuit(self) -> CircuitBreaker:
         return CircuitBreaker(
@@ -63,29 +65,20 @@ def execution_lock(state_dir: Path) -> AbstractContextManager[None]:
     return exclusive_lock(state_dir / "execution.lock")
 
 
-def funding_for(lake_dir: Path, symbols: Sequence[str]) -> pl.DataFrame:
-    """Stored funding settlements of ``symbols`` (the ``funding_rates`` dataset)."""
-    if not symbols:
-        return FUNDING_RATES.empty()
-    return read_dataset(lake_dir, FUNDING_RATES, symbols=list(symbols))
-
-
 def reconcile_book(
     broker: Broker, config: ExecutionConfig, *, run_id: str, kill_switch: KillSwitchLike
 ) -> ReconcileReport:
     """Reconcile the ledger with the venue (see :mod:`qbtc.execution.reconcile`)."""
-    ledger = config.ledger()
-    traded = ledger.fills()["symbol"].unique().to_list()
     reconciler = Reconciler(
         broker,
-        ledger,
+        config.ledger(),
         kill_switch,
         run_id=run_id,
         capital=config.capital,
         symbols=config.symbols,
         tolerance=config.tolerance,
     )
-    return reconciler.run(funding_rates=funding_for(config.lake_dir, traded))
+    return reconciler.run()
 
 
 def submit_intents(
@@ -151,11 +144,9 @@ def snapshot_positions(
 ) -> pl.DataFrame:
     """Write and return the book's positions at the venue clock, valued at venue marks."""
     ledger = config.ledger()
-    fills, settlements = ledger.fills(), ledger.settlements()
-    symbols = sorted(fills["symbol"].unique().to_list())
     at = timestamp or datetime.fromtimestamp(broker.exchange.milliseconds() / 1000, tz=UTC)
-    funding = funding_for(config.lake_dir, [s for s in symbols if not is_option_symbol(s)])
-    unmarked = compute_positions(fills, funding_rates=funding, until=at, settlements=settlements)
+    unmarked = ledger.positions(until=at)
+    ledger.save_checkpoint()
     held = [s for s, book in unmarked.items() if book.quantity != 0]
     marks, option_marks = venue_marks(broker, held)
     books = with_marks(unmarked, marks)

@@ -17,8 +17,10 @@ from typing import Literal
 
 import polars as pl
 
+from qbtc.execution.pnl import PositionPnl, compute_positions
 from qbtc.lake import read_dataset, write_dataset
-from qbtc.schemas import FILLS, ORDER_EVENTS, SETTLEMENTS
+from qbtc.market.contracts import is_option_symbol
+from qbtc.schemas import FILLS, FUNDING_RATES, ORDER_EVENTS, SETTLEMENTS
 
 EventName = Literal[
     "intent",
@@ -35,6 +37,8 @@ OrderStatus = Literal["pending", "submitted", "open", "filled", "cancelled", "re
 #: A rejection whose reason starts with this never reached the venue (circuit open, kill
 #: switch on, venue unreachable): the order stays pending and a re-run may submit it.
 BLOCKED = "blocked: "
+#: The client order id of equity adjustments (USD) reconciliation records.
+BALANCE_ID = "balance:USDT"
 TERMINAL: frozenset[str] = frozenset({"filled", "cancelled", "rejected"})
 _RANK: dict[str, int] = {
     "pending": 0,
@@ -263,6 +267,34 @@ class Ledger:
         """Every client order id the ledger has an event of."""
         return set(self.events()["client_order_id"].unique().to_list())
 
+    def has_order(self, client_order_id: str) -> bool:
+        """True when the ledger has an event of ``client_order_id``."""
+        return client_order_id in self.client_order_ids()
+
+    def balance_adjustments(self) -> tuple[float, int]:
+        """Sum (USD) and count of the equity adjustments reconciliation recorded."""
+        events = self.events().filter(pl.col("client_order_id") == BALANCE_ID)
+        return (float(events["quantity"].sum()) if events.height else 0.0), events.height
+
+    def positions(self, *, until: datetime | None = None) -> dict[str, PositionPnl]:
+        """The book from every fill, settlement and funding payment at or before ``until``
+        (unmarked: see :func:`qbtc.execution.pnl.compute_positions`)."""
+        fills, settlements = self.fills(), self.settlements()
+        perps = [s for s in fills["symbol"].unique().to_list() if not is_option_symbol(s)]
+        funding = read_dataset(self.lake_dir, FUNDING_RATES, symbols=perps) if perps else None
+        return compute_positions(fills, funding_rates=funding, until=until, settlements=settlements)
+
+    def save_checkpoint(self) -> None:
+        """Store what a later read can start from (nothing here: see
+        :class:`~qbtc.execution.ledger_view.CheckpointedLedger`)."""
+
+    def usd_size(self, symbol: str) -> float:
+        """The USD size the fills of ``symbol`` opened: signed sum of quantity x price."""
+        mine = self.fills().filter(pl.col("symbol") == symbol)
+        if mine.is_empty():
+            return 0.0
+        return float(mine.select(signed_usd_size()).item())
+
     def traded_symbols(self) -> set[str]:
         """Symbols of every order the ledger has (the balance row's ``USDT`` left out)."""
         symbols = self.events()["symbol"].unique()
@@ -280,6 +312,12 @@ class Ledger:
 
     def order_state(self, client_order_id: str) -> OrderState | None:
         return self.order_states([client_order_id]).get(client_order_id)
+
+
+def signed_usd_size() -> pl.Expr:
+    """Sum of quantity x price of fills, buys positive (the USD size they opened)."""
+    sign = pl.when(pl.col("side") == "buy").then(1.0).otherwise(-1.0)
+    return (sign * pl.col("quantity") * pl.col("price")).sum()
 
 
 def _merged(stored: pl.DataFrame, new: pl.DataFrame, key: str) -> pl.DataFrame:

@@ -80,9 +80,10 @@ class PositionBook:
         self.last_price, self.last_fill_at = price, at
 
 
-def _funding_events(
+def funding_events(
     funding_rates: pl.DataFrame | None,
 ) -> list[tuple[datetime, str, float, float | None]]:
+    """Funding settlements (timestamp, symbol, rate, mark or index price) in time order."""
     if funding_rates is None or funding_rates.is_empty():
         return []
     frame = funding_rates.select(
@@ -112,16 +113,36 @@ def compute_positions(
     Fills and settlements are applied in (timestamp, id) order.
     """
     books: dict[str, PositionBook] = {}
+    trades = trade_rows(fills, settlements)
+    if until is not None:
+        trades = trades.filter(pl.col("timestamp") <= until)
+    funding = [f for f in funding_events(funding_rates) if until is None or f[0] <= until]
+    fold_trades(books, trades, funding)
+    return {
+        symbol: position_pnl(symbol, book, (marks or {}).get(symbol))
+        for symbol, book in books.items()
+    }
+
+
+def trade_rows(fills: pl.DataFrame, settlements: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Fills and settlements as trades (timestamp, symbol, side, quantity, price, fee, key: the
+    fill or settlement id), in the order they are applied: (timestamp, key)."""
     columns = ["timestamp", "symbol", "side", "quantity", "price", "fee", "key"]
     frames = [fills.with_columns(pl.col("fill_id").alias("key")).select(columns)]
     if settlements is not None and not settlements.is_empty():
         frames.append(_settlement_trades(settlements).select(columns))
-    trades = pl.concat(frames)
-    if until is not None:
-        trades = trades.filter(pl.col("timestamp") <= until)
-    trades = trades.sort("timestamp", "key").drop("key")
-    funding = [f for f in _funding_events(funding_rates) if until is None or f[0] <= until]
-    rows = trades.iter_rows()
+    return pl.concat(frames).sort("timestamp", "key")
+
+
+def fold_trades(
+    books: dict[str, PositionBook],
+    trades: pl.DataFrame,
+    funding: list[tuple[datetime, str, float, float | None]],
+) -> None:
+    """Apply ``trades`` (:func:`trade_rows`, in order) and ``funding`` (:func:`funding_events`)
+    to ``books`` in place: funding settled at ``t`` applies to the position held just before
+    ``t`` (trades strictly before it)."""
+    rows = trades.drop("key").iter_rows()
     pending = next(rows, None)
     for at, symbol, rate, mark in funding:
         while pending is not None and pending[0] < at:
@@ -134,10 +155,6 @@ def compute_positions(
     while pending is not None:
         _apply(books, pending)
         pending = next(rows, None)
-    return {
-        symbol: position_pnl(symbol, book, (marks or {}).get(symbol))
-        for symbol, book in books.items()
-    }
 
 
 def _settlement_trades(settlements: pl.DataFrame) -> pl.DataFrame:

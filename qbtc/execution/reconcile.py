@@ -30,16 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import polars as pl
-
 from qbtc.execution.brokers import Broker
-from qbtc.execution.ledger import Fill, Ledger, OrderEvent, OrderState
-from qbtc.execution.pnl import PositionPnl, compute_positions
+from qbtc.execution.ledger import BALANCE_ID, Fill, Ledger, OrderEvent, OrderState
+from qbtc.execution.pnl import PositionPnl
 from qbtc.execution.settlements import expired_holdings, fetch_settlements
 from qbtc.execution.submit import KillSwitchLike
 from qbtc.execution.tracking import LedgerBatch
 
-BALANCE_ID = "balance:USDT"  # the id of equity adjustments (USD), kept for existing ledgers
 _STALE = timedelta(days=1)
 
 
@@ -82,24 +79,23 @@ class Reconciler(LedgerBatch):
         self.tolerance = tolerance or Tolerance()
         self.repairs: list[str] = []
         self.mismatches: list[str] = []
-        self._books: tuple[tuple[int, int], dict[str, PositionPnl]] | None = None
-        self._funding: pl.DataFrame | None = None
+        self._books: tuple[int, dict[str, PositionPnl]] | None = None
+        self._recorded = 0
 
-    def run(self, *, funding_rates: pl.DataFrame | None = None) -> ReconcileReport:
+    def run(self) -> ReconcileReport:
         """Reconcile orders, positions and balance; trip the kill switch on a big mismatch."""
-        self._funding = funding_rates
         states = self.ledger.open_order_states()
         in_flight = [s for s in states.values() if s.status in ("submitted", "open")]
         for state in in_flight:
             self._order(state)
         traded = self.ledger.traded_symbols()
-        self._unknown_open_orders(self.ledger.client_order_ids(), traded | set(self.symbols))
+        self._unknown_open_orders(traded | set(self.symbols))
         self._flush()  # positions below are computed from the repaired fills
         self._settlements()
         venue_positions = {p["symbol"]: p for p in self.broker.fetch_positions()}
-        self._positions(venue_positions, funding_rates)
+        self._positions(venue_positions)
         self._flush()
-        self._balance(venue_positions, funding_rates)
+        self._balance(venue_positions)
         self._flush()
         tripped = bool(self.mismatches)
         if tripped:
@@ -130,24 +126,24 @@ class Reconciler(LedgerBatch):
         self._events.append(self._event(state, event, reason))
         self.repairs.append(f"{state.client_order_id}: {reason}")
 
-    def _unknown_open_orders(self, known: set[str], symbols: set[str]) -> None:
+    def _unknown_open_orders(self, symbols: set[str]) -> None:
         for order in self.broker.fetch_open_orders(symbols):
             cid = str(order.get("clientOrderId") or "")
-            if cid and cid not in known:
+            if cid and not self.ledger.has_order(cid):
                 self._observe(order, None, "open on the venue, unknown to the ledger: adopted")
 
     def _observe(self, order: dict[str, Any], state: OrderState | None, reason: str | None) -> None:
         super()._observe(order, state, reason)
         self.repairs.append(f"{order.get('clientOrderId')}: {reason}")
 
+    def _flush(self) -> None:
+        self._recorded += len(self._fills)
+        super()._flush()
+
     def _ledger_books(self) -> dict[str, PositionPnl]:
-        """The ledger's positions and PnL, computed again only when fills or settlements were
-        added since (a pass over every fill: once a cycle, not once a step)."""
-        fills, settlements = self.ledger.fills(), self.ledger.settlements()
-        key = (fills.height, settlements.height)
-        if self._books is None or self._books[0] != key:
-            books = compute_positions(fills, funding_rates=self._funding, settlements=settlements)
-            self._books = (key, books)
+        """The ledger's positions and PnL, computed again only when fills were recorded since."""
+        if self._books is None or self._books[0] != self._recorded:
+            self._books = (self._recorded, self.ledger.positions())
         return self._books[1]
 
     def _settlements(self) -> None:
@@ -158,6 +154,7 @@ class Reconciler(LedgerBatch):
             return
         found = fetch_settlements(self.broker.exchange, due, portfolio_id=self.ledger.portfolio_id)
         self.ledger.record_settlements(found)
+        self._recorded += len(found)
         for s in found:
             self.repairs.append(
                 f"{s.symbol}: settled at expiry, {s.quantity:g} at {s.settlement_price:g} "
@@ -167,10 +164,7 @@ class Reconciler(LedgerBatch):
     def _venue_ms(self) -> int:
         return int(self.broker.exchange.milliseconds())
 
-    def _positions(
-        self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
-    ) -> None:
-        ledger_fills = self.ledger.fills()
+    def _positions(self, venue: dict[str, dict[str, Any]]) -> None:
         ledger = self._ledger_books()
         # The venue's clock, not the wall clock: an --as-of cycle's snapshot (at that clock)
         # must include the repair.
@@ -186,7 +180,7 @@ class Reconciler(LedgerBatch):
             if self.broker.spec(symbol).amount_in_usd:
                 # USD-sized (Deribit inverse perpetual): the venue keeps the USD size, whose
                 # coins move with the price; compare USD sizes and repair in coins at the mark.
-                usd_mine = _signed_usd_size(ledger_fills, symbol)
+                usd_mine = self.ledger.usd_size(symbol)
                 usd_theirs = float(position.get("venueSize") or 0.0)
                 if abs(usd_theirs - usd_mine) <= max(1e-9 * abs(usd_mine), 1e-6):
                     continue
@@ -236,21 +230,18 @@ class Reconciler(LedgerBatch):
         self._events += events
         self._fills += fills
 
-    def _balance(
-        self, venue: dict[str, dict[str, Any]], funding_rates: pl.DataFrame | None
-    ) -> None:
+    def _balance(self, venue: dict[str, dict[str, Any]]) -> None:
         equity = self.broker.equity()
         if not equity.holdings:
             return
         total = equity.usd
-        events = self.ledger.events().filter(pl.col("client_order_id") == BALANCE_ID)
-        adjustments = float(events["quantity"].sum()) if events.height else 0.0
+        adjustments, count = self.ledger.balance_adjustments()
         books = self._ledger_books().values()
         booked = sum(b.realized_pnl - b.fees + b.funding for b in books)
         unrealised = _unrealised(books, venue)
         expected = self.capital + booked + adjustments + unrealised
         difference = total - expected
-        first = events.height == 0
+        first = count == 0
         if not first and abs(difference) < 0.01:
             return
         held = equity.describe()
@@ -324,15 +315,6 @@ def _signed_contracts(position: dict[str, Any] | None) -> float:
     contracts = abs(float(position.get("contracts") or 0.0))
     contracts *= float(position.get("contractSize") or 1.0)
     return -contracts if position.get("side") == "short" else contracts
-
-
-def _signed_usd_size(fills: pl.DataFrame, symbol: str) -> float:
-    """The USD size the ledger's fills of ``symbol`` opened: signed sum of quantity x price."""
-    mine = fills.filter(pl.col("symbol") == symbol)
-    if mine.is_empty():
-        return 0.0
-    sign = pl.when(pl.col("side") == "buy").then(1.0).otherwise(-1.0)
-    return float(mine.select((sign * pl.col("quantity") * pl.col("price")).sum()).item())
 
 
 def _status_event(order: dict[str, Any]) -> str | None:
