@@ -18,8 +18,10 @@ Per decision time ``t`` (see :mod:`qbtc.backtest.pointintime` for what ``t`` may
    filled like the others. The book after them is valued at ``t``'s marks: that equity joins
    the history the next decision's drawdown and ratios are computed from.
 
-Features come from one pass over the window, the book is kept running in memory, and the
-Monte Carlo VaR runs ``var_scenarios`` scenarios per decision (reported with the results).
+Features come from one pass over the window, the ``rules`` signals of every decision time
+from one vectorised pass over their snapshots (:mod:`qbtc.signals.rules_batch`), the book
+is kept running in memory, and the Monte Carlo VaR runs ``var_scenarios`` scenarios per
+decision (reported with the results).
 The loop keeps BLAS on one thread: its matrices are small (1,440 closes x the perps), and a
 threaded BLAS spends far longer waking its threads than computing, worst on a busy machine.
 """
@@ -53,17 +55,19 @@ from qbtc.risk.decision import (
     rules_rule,
 )
 from qbtc.risk.inputs import Marks, close_expired_options
-from qbtc.risk.killswitch import KillSwitch
+from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
 from qbtc.risk.valuation import value_book
 from qbtc.schemas import POSITIONS, SIGNALS, TS, VOL_VIEWS
 from qbtc.signals import (
     LlmCall,
     ReplayMissingError,
+    RulesProvider,
     SignalProvider,
     signals_frame,
     vol_views_frame,
 )
+from qbtc.signals.rules_batch import rules_signal_frames
 
 #: The lake's bars passed the quality gate when they were ingested.
 GATE_PASSED = GateStatus(passed=True, run_id=None, timestamp=None, reasons=())
@@ -176,9 +180,25 @@ class _Loop:
         self.ivs: dict[str, float] = {}
         self.previous: datetime | None = None
         self.index = {s: j for j, s in enumerate(window.symbols)}
+        self.answers = self.answer_all(times)
+        self.switch = _CachedSwitch(KillSwitch(risk.state_dir))
+
+    def answer_all(self, times: list[datetime]) -> dict[datetime, pl.DataFrame] | None:
+        """The ``rules`` signals of every decision time in one vectorised pass (equal to
+        asking at each time) when no snapshot has option features; None otherwise."""
+        if not isinstance(self.provider, RulesProvider) or self.config.options:
+            return None
+        snapshots = {t: self.pit.snapshot(t, self.config.symbols) for t in times}
+        known = {t: s for t, s in snapshots.items() if s is not None}
+        if any(s.options.height for s in known.values()):
+            return None
+        frames = rules_signal_frames(self.provider, list(known.values()), run_id=self.backtest_id)
+        return dict(zip(known, frames, strict=True))
 
     def ask(self, at: datetime) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
         """Signals, vol views and any fallback reason of the provider at ``at``."""
+        if self.answers is not None:
+            return self.answers.get(at, SIGNALS.empty()), VOL_VIEWS.empty(), None
         snapshot = self.pit.snapshot(at, self.config.symbols)
         if snapshot is None:
             return SIGNALS.empty(), VOL_VIEWS.empty(), None
@@ -194,13 +214,16 @@ class _Loop:
         """What the risk stage would read from the lake at ``at``."""
         return CycleInputs(
             as_of=at,
-            positions=close_expired_options(self.positions, at),
+            # only the options leg holds options (that may have expired)
+            positions=self.positions
+            if self.options is None
+            else close_expired_options(self.positions, at),
             marks=self.pit.marks(at),
             signals=signals,
             prices=self.pit.prices(at),
             equity_history=self.history,
             gate=GATE_PASSED,
-            kill_switch=KillSwitch(self.risk.state_dir).status(),
+            kill_switch=self.switch.status(),
             vol_views=vol_views,
             structure_ids=dict(self.structure_ids),
         )
@@ -276,6 +299,26 @@ class _Loop:
         elapsed = at - (self.previous or at)
         self.ivs = _option_pnl(self.run, inputs.positions, self.ivs, inputs.marks, elapsed)
         return valued.equity(self.risk.capital, self.positions)
+
+
+class _CachedSwitch:
+    """The backtest's kill switch, read again only when its file changed (the drawdown
+    check or the venue's execution may trip it; most decisions find it as it was)."""
+
+    def __init__(self, switch: KillSwitch) -> None:
+        self.switch = switch
+        self.seen: tuple[int, int, int] | None = None
+        self.state = switch.status()
+
+    def status(self) -> KillSwitchState:
+        try:
+            stat = self.switch.path.stat()
+            key: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            key = None
+        if key != self.seen:
+            self.seen, self.state = key, self.switch.status()
+        return self.state
 
 
 def _option_pnl(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from qbtc.backtest.config import BacktestInputError
 from qbtc.backtest.window import load_window
 from qbtc.schemas import FUNDING_RATES
+from qbtc.signals import RulesProvider
 from tests.backtest.helpers import MAX_GAP, config, run
 from tests.backtest.lake import START, SYMBOLS, spike_after, write_frames
 
@@ -101,3 +103,23 @@ def test_a_higher_volatility_target_trades_larger_positions(sim_lake: Path):
     assert traded(run(sim_lake, config(target_vol=0.4))) > traded(
         run(sim_lake, config(target_vol=0.1))
     )
+
+
+@dataclass(frozen=True)
+class OneSnapshotAtATime:
+    """The rules, asked at each decision time (not an instance of ``RulesProvider``)."""
+
+    rules: RulesProvider
+
+    @property
+    def name(self) -> str:
+        return self.rules.name
+
+    def propose(self, snapshot, *, run_id: str):
+        return self.rules.propose(snapshot, run_id=run_id)
+
+
+def test_rules_for_all_decision_times_at_once_decide_as_asked_at_each_time(sim_lake: Path):
+    cfg = config()
+    at_each_time = run(sim_lake, cfg, OneSnapshotAtATime(RulesProvider(symbols=cfg.symbols)))
+    assert _decisions(run(sim_lake, cfg)) == _decisions(at_each_time)

@@ -1,0 +1,163 @@
+"""The ``rules`` provider over many feature snapshots at once: one vectorised pass.
+
+A backtest asks the rules at every decision time; :func:`rules_signal_frames` answers all of
+them from one frame of feature rows instead of one snapshot at a time. The arithmetic is
+:func:`qbtc.signals.rules.decide`'s, operation for operation and in the same order (weighted
+sums from zero, ``math.tanh``, Python's ``round``), so every strength, confidence and
+rationale equals the per-snapshot answer to the bit (``tests/signals/test_rules_batch.py``
+compares them). It covers snapshots without option features (no skew component and no
+volatility view); a snapshot with an option chain goes through
+:meth:`~qbtc.signals.rules.RulesProvider.propose`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from qbtc.schemas import SIGNALS
+from qbtc.signals.inputs import universe_of
+from qbtc.signals.model import SnapshotLike, signal_id
+from qbtc.signals.rules import FUNDINGS_PER_YEAR, RULES_MODEL, RuleParameters, RulesProvider
+
+
+def _values(frame: pl.DataFrame, name: str) -> np.ndarray:
+    """A column as floats, NaN where the per-row inputs hold ``None`` (null or not finite)."""
+    values = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _tanh(values: np.ndarray) -> np.ndarray:
+    """``math.tanh`` element-wise (NaN stays NaN): the per-row rules' function exactly."""
+    return np.fromiter(map(math.tanh, values.tolist()), dtype=np.float64, count=values.size)
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(value, 4) for value in values.tolist()]
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}"
+
+
+def _ratio_text(value: float) -> str:
+    return "na" if math.isnan(value) else f"{value:.2f}"
+
+
+def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
+    """:func:`~qbtc.signals.rules.decide` on every ``features`` row of ``perps`` (no option
+    surface): ``direction``, ``strength``, ``confidence`` and ``rationale`` per row, in order."""
+    zscore, momentum = _values(perps, "zscore_240"), _values(perps, "momentum_240")
+    trend = _tanh(zscore / params.trend_z_scale)
+    trend = np.where(momentum * zscore < 0, trend * 0.5, trend)
+    funding = _values(perps, "funding_rate") * FUNDINGS_PER_YEAR
+    basis = _values(perps, "basis_annualized")
+    has_f, has_b = ~np.isnan(funding), ~np.isnan(basis)
+    count = has_f.astype(np.float64) + has_b
+    summed = (0.0 + np.where(has_f, funding, 0.0)) + np.where(has_b, basis, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        carry = -_tanh(np.where(count > 0, summed / count, np.nan) / params.carry_scale)
+    parts = (("trend", params.trend_weight, trend), ("carry", params.carry_weight, carry))
+    applicable = 0.0 + params.trend_weight + params.carry_weight
+    weight_sum = weighted = absolute = np.zeros(perps.height)
+    for _, weight, component in parts:
+        present = ~np.isnan(component)
+        weight_sum = weight_sum + np.where(present, weight, 0.0)
+        weighted = weighted + np.where(present, weight * component, 0.0)
+        absolute = absolute + np.where(present, weight * np.abs(component), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(weight_sum != 0, weighted / weight_sum, 0.0)
+        agreement = np.where(absolute != 0, np.abs(weighted) / absolute, 0.0)
+        rv, ewma = _values(perps, "rv_cc_60"), _values(perps, "ewma_vol")
+        ratio = np.where(~np.isnan(rv) & ~np.isnan(ewma) & (ewma != 0), rv / ewma, np.nan)
+    rank = _values(perps, "rank_rv_cc_60")
+    stressed = (ratio >= params.stress_ratio) | (rank >= params.stress_rank)
+    multiplier = np.where(stressed, 1.0 * params.stress_multiplier, 1.0)
+    confidence = _rounded(agreement * weight_sum / applicable)
+    strength = [
+        0.0 if abs(s) < params.flat_threshold else s
+        for s in _rounded(np.maximum(-1.0, np.minimum(1.0, score * multiplier)))
+    ]
+    rationale = []
+    for i in range(perps.height):
+        words = [f"{name} {_signed(c[i])}" for name, _, c in parts if not math.isnan(c[i])]
+        if stressed[i]:
+            words.append(
+                f"stressed vol (rv/ewma={_ratio_text(ratio[i])}, rank={_ratio_text(rank[i])})"
+            )
+        words.append(f"score {score[i]:+.3f}")
+        rationale.append("; ".join(words))
+    return pl.DataFrame(
+        {
+            "direction": ["long" if s > 0 else "short" if s < 0 else "flat" for s in strength],
+            "strength": strength,
+            "confidence": confidence,
+            "rationale": rationale,
+        },
+        schema={k: SIGNALS.schema[k] for k in ("direction", "strength", "confidence", "rationale")},
+    )
+
+
+def rules_signal_frames(
+    provider: RulesProvider, snapshots: Sequence[SnapshotLike], *, run_id: str
+) -> list[pl.DataFrame]:
+    """The ``signals`` rows :meth:`RulesProvider.propose` gives for each snapshot (sorted by
+    symbol; ``created_at`` now), from one pass over all of them.
+
+    Raises
+    ------
+    ValueError
+        A snapshot holds option features (ask :meth:`RulesProvider.propose` for those).
+    """
+    if any(s.options.height for s in snapshots):
+        raise ValueError("snapshots with option features go through RulesProvider.propose")
+    if not snapshots:
+        return []
+    heights = [s.perps.height for s in snapshots]
+    rows = pl.concat([s.perps for s in snapshots], how="vertical_relaxed").with_columns(
+        _index=pl.Series(np.repeat(np.arange(len(snapshots)), heights), dtype=pl.Int64)
+    )
+    if provider.symbols is not None:
+        rows = rows.filter(pl.col("symbol").is_in(list(provider.symbols)))
+    rows = (
+        rows.sort("_index", "timestamp")
+        .unique(subset=["_index", "symbol"], keep="last")
+        .sort("_index", "symbol")
+    )
+    answered = set(rows["_index"].unique().to_list())
+    for position, snapshot in enumerate(snapshots):
+        if position not in answered:
+            universe_of(snapshot, provider.symbols)  # raises with what to run first
+    decided = decide_frame(rows, provider.parameters)
+    bars = [s.timestamp for s in snapshots]
+    ids = [s.snapshot_id for s in snapshots]
+    index = rows["_index"].to_list()
+    symbols = rows["symbol"].to_list()
+    created = datetime.now(UTC)
+    frame = decided.with_columns(
+        signal_id=pl.Series(
+            [
+                signal_id(provider.name, RULES_MODEL, symbol, bars[i], ids[i])
+                for symbol, i in zip(symbols, index, strict=True)
+            ],
+            dtype=pl.String,
+        ),
+        run_id=pl.lit(run_id, pl.String),
+        symbol=pl.Series(symbols, dtype=pl.String),
+        timestamp=pl.Series([bars[i] for i in index], dtype=SIGNALS.schema["timestamp"]),
+        horizon_minutes=pl.lit(provider.parameters.horizon_minutes, pl.Int64),
+        provider=pl.lit(provider.name, pl.String),
+        model=pl.lit(RULES_MODEL, pl.String),
+        feature_snapshot=pl.Series([ids[i] for i in index], dtype=pl.String),
+        fallback_reason=pl.lit(None, pl.String),
+        created_at=pl.lit(created, SIGNALS.schema["created_at"]),
+        _index=pl.Series(index, dtype=pl.Int64),
+    )
+    frames = frame.select(*SIGNALS.columns, "_index").partition_by(
+        "_index", as_dict=True, include_key=False
+    )
+    return [frames.get((i,), SIGNALS.empty()) for i in range(len(snapshots))]
