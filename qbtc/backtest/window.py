@@ -113,10 +113,25 @@ def _digest(*frames: pl.DataFrame) -> str:
         for name in frame.columns:
             column = frame.get_column(name)
             if column.dtype == pl.String:
-                digest.update("\x1f".join(column.fill_null("").to_list()).encode())
+                digest.update(column.fill_null("").str.join("\x1f").item().encode())
             else:
                 digest.update(column.to_physical().fill_null(0).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def align_closes(bars: pl.DataFrame, symbols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Bar open times (epoch microseconds, ascending, of any symbol) and the closes of
+    ``symbols`` at them (times x symbols, NaN where a symbol has no bar)."""
+    stamps = bars["timestamp"].dt.epoch("us").to_numpy()
+    times = np.unique(stamps)
+    closes = np.full((times.size, len(symbols)), np.nan)
+    column = {symbol: j for j, symbol in enumerate(symbols)}
+    parts = bars.select("symbol", "timestamp", "close").partition_by("symbol", as_dict=True)
+    for (symbol,), part in parts.items():
+        if symbol in column:
+            rows = np.searchsorted(times, part["timestamp"].dt.epoch("us").to_numpy())
+            closes[rows, column[symbol]] = part["close"].cast(pl.Float64).to_numpy()
+    return times, closes
 
 
 def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -> MarketWindow:
@@ -157,13 +172,7 @@ def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -
         if quotes.height
         else OPTION_FEATURES.empty()
     )
-    wide = (
-        bars.pivot(on="symbol", index="timestamp", values="close")
-        .sort("timestamp")
-        .select("timestamp", *[pl.col(s) if s in bars["symbol"] else pl.lit(None) for s in symbols])
-    )
-    times = wide["timestamp"].dt.epoch("us").to_numpy()
-    closes = wide.select(symbols).to_numpy().astype(np.float64)
+    times, closes = align_closes(bars, symbols)
     snapshot = _digest(
         bars.select("symbol", "timestamp", "open", "high", "low", "close", "volume"),
         tickers_df.drop("source"),
