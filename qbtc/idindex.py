@@ -34,9 +34,11 @@ class IdIndex:
 
     def exists(self) -> bool:
         """True when at least one id was ever added."""
-        if not self.directory.is_dir():
+        try:
+            with os.scandir(self.directory) as entries:  # stops at the first id found
+                return any(e.name.endswith(".txt") and e.stat().st_size > 0 for e in entries)
+        except FileNotFoundError:
             return False
-        return any(p.stat().st_size > 0 for p in self.directory.glob("*.txt"))
 
     def __contains__(self, identifier: object) -> bool:
         if not isinstance(identifier, str):

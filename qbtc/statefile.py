@@ -29,6 +29,17 @@ class StateFileError(ValueError):
         self.problem = problem
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[T]) -> TypeAdapter[T]:
+    """One validator per dataclass: building it costs more than the read it serves."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
+
+
 def read_state(path: Path, kind: type[T]) -> T | None:
     """The dataclass ``kind`` stored as JSON at ``path``; None when there is no file.
 
@@ -53,7 +64,7 @@ def read_state(path: Path, kind: type[T]) -> T | None:
     if missing:
         raise StateFileError(path, f"missing field(s) {', '.join(missing)}")
     try:
-        return TypeAdapter(kind).validate_json(text, strict=True)
+        return _adapter(kind).validate_json(text, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "top level"

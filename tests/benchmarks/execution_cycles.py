@@ -49,25 +49,37 @@ def intents(bar: datetime, cycle: int) -> list[OrderIntent]:
     ]
 
 
-def timed_cycles(data_dir: Path, count: int, *, start: datetime, step: timedelta) -> list[float]:
-    """Wall time (s) of ``count`` execution cycles (reconcile, submit, snapshot) on the
-    simulated venue of ``data_dir``, ``step`` apart from ``start``; every order must fill and
-    no reconciliation may trip."""
-    config = ExecutionConfig(data_dir / "lake", data_dir / "state", symbols=DEFAULT_SYMBOLS)
-    kill_switch = KillSwitch(config.state_dir)
-    durations = []
-    for cycle in range(count):
-        as_of = start + cycle * step
-        venue = SimExchange(seed=7, as_of=as_of, trading=SimTrading(data_dir))
+class CycleRunner:
+    """Execution cycles (reconcile, submit, snapshot) on the simulated venue of ``data_dir``,
+    ``step`` apart from ``start``, one call each; every order must fill and no
+    reconciliation may trip."""
+
+    def __init__(self, data_dir: Path, *, start: datetime, step: timedelta) -> None:
+        self.data_dir, self.start, self.step = data_dir, start, step
+        self.config = ExecutionConfig(
+            data_dir / "lake", data_dir / "state", symbols=DEFAULT_SYMBOLS
+        )
+        self.kill_switch = KillSwitch(self.config.state_dir)
+
+    def __call__(self, cycle: int) -> float:
+        """Run cycle number ``cycle``; its wall time (s)."""
+        as_of = self.start + cycle * self.step
+        venue = SimExchange(seed=7, as_of=as_of, trading=SimTrading(self.data_dir))
         started = time.perf_counter()
         report = run_execution(
             Broker(venue, paper=True),
-            config,
+            self.config,
             intents(as_of - timedelta(minutes=1), cycle),
             run_id=f"cycle-{cycle}",
-            kill_switch=kill_switch,
+            kill_switch=self.kill_switch,
         )
-        durations.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
         assert all(r.status == "filled" for r in report.results), report.results
         assert not report.reconciliation.tripped, report.reconciliation
-    return durations
+        return elapsed
+
+
+def timed_cycles(data_dir: Path, count: int, *, start: datetime, step: timedelta) -> list[float]:
+    """Wall time (s) of ``count`` consecutive cycles of a :class:`CycleRunner`."""
+    runner = CycleRunner(data_dir, start=start, step=step)
+    return [runner(cycle) for cycle in range(count)]
