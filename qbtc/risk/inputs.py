@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from qbtc.lake import scan_dataset
+from qbtc.market.normalize import timeframe_ms
 from qbtc.schemas import (
     OHLCV,
     OPTION_QUOTES,
@@ -140,19 +141,19 @@ class PriceHistory:
 def load_closes(
     lake_dir: Path, symbols: list[str], as_of: datetime, *, timeframe: str, bars: int
 ) -> PriceHistory:
-    """The last ``bars`` closes of each symbol, aligned on the timestamps all of them have."""
+    """The last ``bars`` closes of each symbol, aligned on the timestamps all of them have.
+
+    Read from the last ``bars`` bar lengths plus a quarter first; only when those hold fewer
+    than ``bars`` complete rows (gaps, a short history) is the whole history read. Either way
+    the rows are the same: a timestamp complete in the window is complete in the history.
+    """
     if not symbols:
         raise ValueError("no symbol to load prices for")
-    frame = (
-        scan_dataset(lake_dir, OHLCV, symbols=symbols, end=as_of)
-        .filter(pl.col("timeframe") == timeframe)
-        .select("timestamp", "symbol", "close")
-        .collect()
-        .pivot(on="symbol", index="timestamp", values="close")
-        .drop_nulls()
-        .sort("timestamp")
-        .tail(bars)
-    )
+    window = (bars + bars // 4 + 1) * timedelta(milliseconds=timeframe_ms(timeframe))
+    frame = _aligned_closes(lake_dir, symbols, as_of, timeframe, start=as_of - window)
+    if frame.height < bars or any(s not in frame.columns for s in symbols):
+        frame = _aligned_closes(lake_dir, symbols, as_of, timeframe, start=None)
+    frame = frame.tail(bars)
     missing = [s for s in symbols if s not in frame.columns]
     if missing or frame.height < 3:
         raise ValueError(
@@ -162,6 +163,21 @@ def load_closes(
     seconds = np.diff(frame["timestamp"].dt.epoch("s").to_numpy())
     per_year = 365.0 * 86_400.0 / float(np.median(seconds))
     return PriceHistory(tuple(symbols), frame.select(symbols).to_numpy(), per_year)
+
+
+def _aligned_closes(
+    lake_dir: Path, symbols: list[str], as_of: datetime, timeframe: str, *, start: datetime | None
+) -> pl.DataFrame:
+    """Closes from ``start`` to ``as_of``, one column per symbol, complete rows in time order."""
+    return (
+        scan_dataset(lake_dir, OHLCV, symbols=symbols, start=start, end=as_of)
+        .filter(pl.col("timeframe") == timeframe)
+        .select("timestamp", "symbol", "close")
+        .collect()
+        .pivot(on="symbol", index="timestamp", values="close")
+        .drop_nulls()
+        .sort("timestamp")
+    )
 
 
 def load_equity_history(lake_dir: Path, portfolio_id: str, as_of: datetime) -> pl.DataFrame:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.modes import data_on_testnet, trading_mode
@@ -181,6 +182,10 @@ def spot_model(
     return model, {s: float(vols[i]) for i, s in enumerate(names)}, correlation
 
 
+# BLAS on one thread: the eigen-decompositions of a few hundred factors take ~15 ms on one,
+# and up to a second on two threads of a busy 2-core machine (OpenBLAS threads spin on a
+# core another process holds). The Monte Carlo revaluation keeps its own threads.
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     """Value and assess the book, and measure it against the limits."""
     valued = value_book(inputs.positions, inputs.marks, list(config.symbols))

@@ -469,3 +469,34 @@ def test_the_single_client_id_file_of_earlier_versions_is_moved_into_the_index(
     assert "legacy-1" in again.store.ids
     assert "legacy-2" in again.store.ids
     assert "legacy-" not in again.store.ids
+
+
+def test_a_venue_sees_the_account_another_process_wrote(data_dir: Path, market: FakeMarket):
+    """Each call re-reads an account file another process changed (the unchanged file is
+    not parsed again, a changed one always is)."""
+    first, second = open_trading(data_dir, market), open_trading(data_dir, market)
+    buy(first, 1.0, "a")
+    assert second.fetch_positions()[0]["contracts"] == pytest.approx(1.0)
+    buy(second, 2.0, "b")
+    assert first.fetch_positions()[0]["contracts"] == pytest.approx(3.0)
+    path = data_dir / "venue" / "account.json"
+    path.write_text('{"balance": "lots", "positions": []}')
+    from qbtc.market.errors import VenueStateError
+
+    with pytest.raises(VenueStateError, match=r"account\.json is unreadable"):
+        first.fetch_positions()
+
+
+def test_a_call_that_fails_leaves_no_unsaved_change_behind(
+    data_dir: Path, market: FakeMarket, trading: SimTrading
+) -> None:
+    buy(trading, 1.0, "a")
+
+    def fail_after_a_change() -> None:
+        with trading.store.locked() as account:
+            account.balance += 1e6
+            raise RuntimeError("the call failed before saving")
+
+    with pytest.raises(RuntimeError):
+        fail_after_a_change()
+    assert trading.fetch_balance()["info"]["walletBalance"] < 1e6

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 
-from qbtc.lake import write_dataset
-from qbtc.risk.inputs import load_signals
-from qbtc.schemas import SIGNALS
-from tests.risk.lake import AS_OF, BAR, BTC, ETH
+from qbtc.lake import read_dataset, write_dataset
+from qbtc.risk.inputs import load_closes, load_signals
+from qbtc.schemas import OHLCV, SIGNALS
+from tests.risk.lake import AS_OF, BAR, BTC, ETH, write_prices
 
 
 def _signal(run_id: str, symbol: str, direction: str, created_minutes: int) -> dict:
@@ -95,3 +97,36 @@ def test_options_past_expiry_are_held_as_closed_until_their_settlement_is_booked
     assert after["fees"].to_list() == [11.0, 1.0, 2.0]  # what was paid stays booked
     before = close_expired_options(frame, datetime(2026, 1, 6, 7, tzinfo=UTC))
     assert before["quantity"].to_list() == [-0.91, 1.0, 0.5]
+
+
+def test_closes_read_the_whole_history_when_gaps_leave_the_recent_window_short(
+    lake_dir,
+) -> None:
+    """The window read first holds too few complete rows (ETH has a gap): the result is the
+    one the whole history gives, the last ``bars`` timestamps both symbols have."""
+    write_prices(lake_dir, bars=400)
+    frame = read_dataset(lake_dir, OHLCV)
+    gap = (pl.col("symbol") == ETH) & (pl.col("timestamp") > AS_OF - timedelta(minutes=60))
+    kept = frame.filter(~gap | (pl.col("timestamp") > AS_OF - timedelta(minutes=20)))
+    shutil.rmtree(lake_dir / "ohlcv")
+    write_dataset(lake_dir, OHLCV, kept)
+    prices = load_closes(lake_dir, [BTC, ETH], AS_OF, timeframe="1m", bars=100)
+    complete = (
+        kept.pivot(on="symbol", index="timestamp", values="close")
+        .drop_nulls()
+        .sort("timestamp")
+        .tail(100)
+    )
+    assert prices.closes.shape == (100, 2)
+    assert np.array_equal(prices.closes, complete.select(BTC, ETH).to_numpy())
+    # 40 minutes of the last 60 are missing for ETH: the rows reach back past the window
+    assert complete["timestamp"].min() < AS_OF - timedelta(minutes=125)
+
+
+def test_closes_of_a_full_window_are_its_last_bars(lake_dir) -> None:
+    write_prices(lake_dir, bars=400)
+    prices = load_closes(lake_dir, [BTC, ETH], AS_OF, timeframe="1m", bars=100)
+    every = read_dataset(lake_dir, OHLCV).pivot(on="symbol", index="timestamp", values="close")
+    assert np.array_equal(
+        prices.closes, every.sort("timestamp").tail(100).select(BTC, ETH).to_numpy()
+    )

@@ -89,6 +89,9 @@ class VenueStore:
         self.ids = IdIndex(self.venue_dir / "client_ids")
         self.starting_balance = starting_balance
         self._saved = ""
+        # The account as last read or written (its text is ``_saved``): a call that finds
+        # the file unchanged (no other process wrote it) skips parsing it again.
+        self._held: AccountState | None = None
 
     def remember(self, client_order_id: str) -> None:
         """Add an accepted client order id to the index (before the order is saved)."""
@@ -117,10 +120,14 @@ class VenueStore:
         with exclusive_lock(self.venue_dir / "venue.lock"):
             self._migrate_ids()
             account = self._load()
-            yield account
-            self._save(account)
-            if publish or len(account.pending_sync) >= _MAX_PENDING:
-                self._sync(account)
+            try:
+                yield account
+                self._save(account)
+                if publish or len(account.pending_sync) >= _MAX_PENDING:
+                    self._sync(account)
+            except BaseException:
+                self._held = None  # maybe changed in memory, not saved: read the file next
+                raise
 
     def find(
         self,
@@ -153,6 +160,8 @@ class VenueStore:
             write_json_atomic(self.path, {**raw, "settlements": []})
 
     def _load(self) -> AccountState:
+        if self._held is not None and self._unchanged():
+            return self._held
         self._upgrade()
         try:
             account = read_state(self.path, AccountState)
@@ -167,7 +176,16 @@ class VenueStore:
             self._saved = ""
             return AccountState(balance=self.starting_balance)
         self._saved = account.to_json()
+        self._held = account
         return account
+
+    def _unchanged(self) -> bool:
+        """Whether the file still holds the text this store last read or wrote (reading it
+        costs far less than validating it)."""
+        try:
+            return self.path.read_text(encoding="utf-8") == self._saved
+        except (OSError, UnicodeDecodeError):
+            return False
 
     def _refuse_fresh_account(self) -> None:
         """A missing account is new only when the venue has never taken an order."""
@@ -191,6 +209,7 @@ class VenueStore:
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
         self._saved = text
+        self._held = account
 
     def _sync(self, account: AccountState) -> None:
         """Mirror changed orders to the book, then forget closed orders the account no longer
