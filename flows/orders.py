@@ -1,8 +1,9 @@
 """Flow ``orders``: reconcile with the venue, submit the accepted intents, snapshot the book.
 
-Only one ``orders`` run submits at a time: the flow body holds a slot of the Prefect global
-concurrency limit ``qbtc-orders`` (limit 1, created on first use), and the library's
-execution lock covers the data directory as well. Submission is idempotent (client order ids
+The orders of one portfolio never overlap: the flow body holds the slot of the portfolio's
+Prefect global concurrency limit (``qbtc-orders-<portfolio id>-<data dir hash>``, limit 1,
+created on first use; see :func:`orders_limit_name`), and the library's execution lock
+covers the data directory as well. Other portfolios' orders go on meanwhile. Submission is idempotent (client order ids
 derived from the decision, ledger and venue checked first), so the submit task may retry and
 the flow may be re-run without an order ever being sent twice.
 """
@@ -10,6 +11,8 @@ the flow may be re-run without an order ever being sent twice.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -37,11 +40,23 @@ from qbtc.execution.submit import SubmissionResult
 from qbtc.quality import latest_gate
 from qbtc.risk.killswitch import KillSwitch
 
-CONCURRENCY_LIMIT = "qbtc-orders"
 CIRCUIT_OPEN = f"{EVENT_PREFIX}.venue-circuit-open"
 
 
-def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> None:
+def orders_limit_name(data_dir: Path, portfolio_id: str) -> str:
+    """The name of one portfolio's orders concurrency limit.
+
+    A portfolio is its id within a data dir: the ledger (``order_events`` of that
+    ``portfolio_id``) and the venue account (the simulator's ``venue/``, or the keys set for
+    that data dir) live there. The data dir is named by a hash of its absolute path, so
+    workers that mount the same lake at the same path share the limit.
+    """
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    slug = re.sub(r"[^a-z0-9]+", "-", portfolio_id.lower()).strip("-")[:40] or "book"
+    return f"qbtc-orders-{slug}-{digest}"
+
+
+def ensure_concurrency_limit(name: str, limit: int = 1) -> None:
     """Create the global concurrency limit on the Prefect server when it does not exist."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
@@ -60,12 +75,13 @@ def ensure_concurrency_limit(name: str = CONCURRENCY_LIMIT, limit: int = 1) -> N
 
 
 @contextlib.contextmanager
-def order_slot() -> Iterator[None]:
-    """The ``qbtc-orders`` slot on the Prefect server; without a reachable server, the data
-    dir's execution lock alone keeps two cycles apart (a server that went away mid-run
-    never fails the cycle)."""
-    call_prefect_api("orders concurrency limit", ensure_concurrency_limit)
-    slot = concurrency(CONCURRENCY_LIMIT, occupy=1, strict=True)
+def order_slot(data_dir: Path, portfolio_id: str) -> Iterator[None]:
+    """The slot of the portfolio's orders limit on the Prefect server (see
+    :func:`orders_limit_name`); without a reachable server, the data dir's execution lock
+    alone keeps two cycles apart (a server that went away mid-run never fails the cycle)."""
+    name = orders_limit_name(data_dir, portfolio_id)
+    call_prefect_api("orders concurrency limit", lambda: ensure_concurrency_limit(name))
+    slot = concurrency(name, occupy=1, strict=True)
     call_prefect_api("orders concurrency slot", slot.__enter__)
     if server_gone():
         yield
@@ -192,7 +208,7 @@ def orders(
     kill_switch = KillSwitch(settings.state_dir)
     was_on = kill_switch.status().on
     opened_before = config.circuit().state().opened_at
-    with order_slot(), execution_lock(config.state_dir):
+    with order_slot(settings.data_dir, settings.portfolio_id), execution_lock(config.state_dir):
         report = reconcile_task(broker, config, run_id)
         source = intents_run_id or latest_intents_run(settings.lake_dir)
         intents = load_intents(settings.lake_dir, source) if source else []

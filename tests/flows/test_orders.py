@@ -6,7 +6,9 @@ acknowledged, a re-run of the flow, two runs at once.
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,7 +128,7 @@ def test_orders_flow_end_to_end_with_a_task_retry_and_a_rerun(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.orders import CONCURRENCY_LIMIT, orders
+    from flows.orders import orders, orders_limit_name
 
     crashes: list[str] = []
 
@@ -150,7 +152,9 @@ def test_orders_flow_end_to_end_with_a_task_retry_and_a_rerun(
     assert ledger_submissions(lake_dir)["len"].to_list() == [1, 1]
 
     with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name(CONCURRENCY_LIMIT)
+        settings = load_settings()
+        name = orders_limit_name(settings.data_dir, settings.portfolio_id)
+        limit = client.read_global_concurrency_limit_by_name(name)
         assert limit.limit == 1
         artifacts = client.read_artifacts()
     tables = [a for a in artifacts if a.key == "orders-cycle"]
@@ -182,3 +186,54 @@ def test_two_concurrent_runs_submit_each_order_once(
     assert actions == [(("none", 2),), (("submitted", 2),)]
     assert venue_ids(lake_dir) == sorted(i.client_order_id for i in desk)
     assert ledger_submissions(lake_dir)["len"].to_list() == [1, 1]
+
+
+def test_the_limit_is_one_per_portfolio(tmp_path: Path) -> None:
+    from flows.orders import orders_limit_name
+
+    here, there = tmp_path / "desk-a", tmp_path / "desk-b"
+    assert orders_limit_name(here, "main") == orders_limit_name(here / ".." / "desk-a", "main")
+    names = {orders_limit_name(d, p) for d in (here, there) for p in ("main", "Hedge Book/2")}
+    assert len(names) == 4
+    assert all(n.startswith("qbtc-orders-") and re.fullmatch(r"[a-z0-9-]+", n) for n in names)
+
+
+def test_orders_of_one_portfolio_serialise_and_other_portfolios_go_on(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    """Two holders of one portfolio's slot never overlap: the second waits for the first to
+    leave. A second portfolio takes its own slot while the first is held."""
+    from flows.orders import order_slot
+
+    desk = tmp_path / "desk"
+    spans: dict[str, tuple[float, float]] = {}
+    first_in, other_in = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold(name: str, data_dir: Path, portfolio: str, until: threading.Event | None) -> None:
+        try:
+            with order_slot(data_dir, portfolio):
+                entered = time.monotonic()
+                if name == "first":
+                    first_in.set()
+                if name == "other":
+                    other_in.set()
+                if until is not None:
+                    assert until.wait(60), f"{name}: the other portfolio never got its slot"
+                time.sleep(0.5)
+                spans[name] = (entered, time.monotonic())
+        except BaseException as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=hold, args=("first", desk, "main", other_in))
+    first.start()
+    assert first_in.wait(60)
+    same = threading.Thread(target=hold, args=("same", desk, "main", None))
+    other = threading.Thread(target=hold, args=("other", tmp_path / "other-desk", "main", None))
+    same.start()
+    other.start()
+    for thread in (first, same, other):
+        thread.join(120)
+    assert not errors
+    assert spans["same"][0] >= spans["first"][1]  # waited for the first to leave
+    assert spans["other"][0] < spans["first"][1]  # entered while the first held its slot
