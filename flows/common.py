@@ -7,13 +7,26 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect import runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.utilities.annotations import opaque
 
 from flows.api_guard import call_prefect_api
 from qbtc.config import Settings, load_settings
+
+T = TypeVar("T")
+
+
+def whole(value: T) -> T:
+    """``value`` as a task argument that Prefect hands over without walking through it.
+
+    Prefect visits every element of a task's arguments, looking for futures and upstream
+    results: a risk report holding a 200 x 200 correlation table costs seconds of that per
+    task call. Wrapped in ``opaque``, the task gets the very object, unvisited.
+    """
+    return cast(T, opaque(value))
 
 
 def flow_settings(**overrides: Any) -> Settings:

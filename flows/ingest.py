@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from flows.alerts import GATE_FAILED, raise_alert
-from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
+from flows.common import current_run_id, flow_settings, publish_markdown, publish_table, whole
 from qbtc.config import Settings
 from qbtc.execution.modes import data_on_testnet, trading_mode
 from qbtc.market import ingest as market
@@ -260,15 +260,17 @@ def ingest(
     # Called, not submitted: on the flow's main thread a task timeout can interrupt a
     # blocking fetch (in a worker thread it only fires after it). Concurrency is inside.
     frames = {
-        "ohlcv": ohlcv_task(venue, plan),
+        "ohlcv": ohlcv_task(venue, whole(plan)),
         "tickers": tickers_task(venue, settings.symbols, moment),
-        "funding_rates": funding_task(venue, plan),
+        "funding_rates": funding_task(venue, whole(plan)),
         "option_quotes": options_task(chains, settings.option_underlyings, moment),
     }
     started = time.perf_counter()
-    report = gate_task(plan, frames, settings.option_underlyings, run_id, gate_policy(settings))
+    report = gate_task(
+        whole(plan), whole(frames), settings.option_underlyings, run_id, gate_policy(settings)
+    )
     gate_s = time.perf_counter() - started
-    stored = store_task(settings.lake_dir, report)
+    stored = store_task(settings.lake_dir, whole(report))
     summary = market.summarize(plan, report, stored.written, exchange=source_of(venue))
     publish_gate(report, "ingest-quality-gate", settings.lake_dir)
     publish_markdown(

@@ -24,7 +24,7 @@ from prefect.concurrency.sync import concurrency
 
 from flows.alerts import EVENT_PREFIX, KILL_SWITCH, raise_alert
 from flows.api_guard import call_prefect_api, server_gone
-from flows.common import current_run_id, flow_settings, publish_table
+from flows.common import current_run_id, flow_settings, publish_table, whole
 from qbtc.config import Settings
 from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
 from qbtc.execution.cycle import (
@@ -213,7 +213,7 @@ def orders(
         source = intents_run_id or latest_intents_run(settings.lake_dir)
         intents = load_intents(settings.lake_dir, source) if source else []
         hold = gate_hold(settings.lake_dir) if intents else None
-        results = submit_task(broker, config, intents, run_id, hold)
+        results = submit_task(broker, config, whole(intents), run_id, hold)
         held = positions_task(broker, config)
     circuit = config.circuit().state()
     if circuit.opened_at is not None and circuit.opened_at != opened_before:

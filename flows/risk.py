@@ -24,7 +24,7 @@ from flows.alerts import (
     trip_kill_switch,
 )
 from flows.cluster import heavy_mapper
-from flows.common import current_run_id, flow_settings, publish_table
+from flows.common import current_run_id, flow_settings, publish_table, whole
 from qbtc.execution.intents import OrderIntent, decided_intents, intents_frame
 from qbtc.lake import write_dataset
 from qbtc.parallel import Mapper
@@ -145,7 +145,7 @@ def assess_and_alert(
 ) -> RiskReport:
     """Assess, trip on drawdown, alert on breaches (shared by both flows); ``when`` titles
     the risk table: "before orders" (the risk stage) or "after orders" (the book)."""
-    report = assess(inputs, config)
+    report = assess(whole(inputs), config)
     tripped = enforce_drawdown(report, config)
     if tripped is not None:
         reason = tripped.reason or "drawdown"
@@ -203,7 +203,7 @@ def run_risk(
     # An intent is written once: its run and decision never change afterwards.
     if reused:
         metrics, greeks = metrics.clear(), greeks.clear()
-    record(config.lake_dir, metrics, () if reused else decided, greeks, made.structures)
+    record(config.lake_dir, metrics, whole(() if reused else decided), greeks, made.structures)
     for message in made.alerts:
         raise_alert(config.lake_dir, event=OPTIONS_SKIPPED, run_id=run_id, message=message)
     publish_table(
@@ -251,7 +251,7 @@ def decide_or_reuse(
             len(earlier),
         )
         return Decided(tuple(earlier), True)
-    made = plan_and_check(inputs, report, config, planning, run_id)
+    made = plan_and_check(whole(inputs), whole(report), config, planning, run_id)
     return Decided(made.intents, False, made.structures, made.hedges, made.alerts)
 
 
@@ -288,9 +288,9 @@ def hedge(
                 "accepted": done.count("accepted"),
                 "refused": done.count("refused"),
             }
-    report = assess(inputs, config)
+    report = assess(whole(inputs), config)
     decided = hedge_topup(inputs, report, config, planning, run_id, targets)
-    record(config.lake_dir, RISK_METRICS.empty(), decided)
+    record(config.lake_dir, RISK_METRICS.empty(), whole(decided))
     statuses = [i.status for i in decided]
     return {
         "intents_run_id": run_id,

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from flows.alerts import GATE_FAILED, raise_alert
-from flows.common import current_run_id, flow_settings, publish_markdown, publish_table
+from flows.common import current_run_id, flow_settings, publish_markdown, publish_table, whole
 from qbtc.config import Settings, SignalProviderName
 from qbtc.features import FeatureSnapshot, latest_snapshot
 from qbtc.quality import GateStatus, latest_gate
@@ -176,7 +176,7 @@ def signals(
         settings.lake_dir, settings.symbols, settings.as_of or datetime.now(UTC)
     )
     result = signals_task(
-        snapshot, settings.llm_provider, settings, run_id, gemini_secret_block, replay_run_id
+        whole(snapshot), settings.llm_provider, settings, run_id, gemini_secret_block, replay_run_id
     )
     if result.fallback_reason:
         get_run_logger().warning("fell back to rules: %s", result.fallback_reason)
