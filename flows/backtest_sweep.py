@@ -2,7 +2,9 @@
 
 Each set is run exactly as the ``backtest`` flow runs it alone (same parameters, same data,
 same id); the comparison table (metrics per set) is a Prefect table artifact and rows of the
-``backtest_sweeps`` dataset.
+``backtest_sweeps`` dataset. With a Dask cluster configured (``QBTC_DASK_ADDRESS`` or
+``QBTC_DASK_LOCAL_WORKERS``, see :mod:`flows.cluster`) the sets' task runs go to its
+workers through prefect-dask's ``DaskTaskRunner``; each set's result is the same.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from flows.backtest import (
     simulate_task,
     window_task,
 )
+from flows.cluster import heavy_mapper
 from flows.common import current_run_id, flow_settings, publish_table
 from qbtc.backtest.config import BacktestInputError
 from qbtc.backtest.runner import BacktestOutcome
 from qbtc.config import Settings
 from qbtc.lake import write_dataset
+from qbtc.parallel import Mapper
 from qbtc.schemas import BACKTEST_SWEEPS
 
 SWEEP_METRICS = ("total_return", "annual_return", "sharpe", "max_drawdown", "turnover", "fees")
@@ -58,6 +62,21 @@ def sweep_set_task(
     config = backtest_config(with_changes(base, changes), settings, sweep_id=sweep_id)
     window = window_task.fn(settings, config, False)  # back-filled by the sweep flow
     return simulate_task.fn(settings, config, window)
+
+
+def run_sets(
+    settings: Settings,
+    base: BacktestParameters,
+    sets: list[dict[str, Any]],
+    sweep_id: str,
+    mapper: Mapper | None,
+) -> list[BacktestOutcome]:
+    """Each set as a task run: mapped on the flow's own runner, or on the Dask cluster of
+    ``mapper``; the outcomes in the order of ``sets``."""
+    if mapper is None:
+        futures = sweep_set_task.map(unmapped(settings), unmapped(base), sets, unmapped(sweep_id))
+        return [f.result() for f in futures]
+    return mapper(sweep_set_task, [(settings, base, changes, sweep_id) for changes in sets])
 
 
 def sweep_frame(
@@ -95,8 +114,8 @@ def backtest_sweep(base: BacktestParameters, grid: dict[str, list[Any]]) -> dict
         backtest_provider(config, settings)
     for config in {(c.start, c.end, c.interval, c.symbols, c.seed): c for c in configs}.values():
         window_task.fn(settings, config, base.backfill)  # back-fill once, before fanning out
-    futures = sweep_set_task.map(unmapped(settings), unmapped(base), sets, unmapped(sweep_id))
-    outcomes = [f.result() for f in futures]
+    with heavy_mapper(settings) as mapper:
+        outcomes = run_sets(settings, base, sets, sweep_id, mapper)
     frame = sweep_frame(sweep_id, sets, outcomes)
     write_dataset(settings.lake_dir, BACKTEST_SWEEPS, frame)
     publish_table(

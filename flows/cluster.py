@@ -8,7 +8,8 @@ task on a Dask worker (its task run shows in the UI under the stage), and the st
 the chunks' results exactly as the in-process path does (:mod:`qbtc.parallel`).
 
 One cluster serves a whole cycle: :func:`heavy_mapper` opened by the pipeline is reused by
-the stages inside it, so a local cluster starts once per cycle, not once per stage.
+the stages inside it, so a local cluster starts once per cycle, not once per stage. A
+backtest sweep runs its parameter sets there the same way, one Prefect task run per set.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class DaskMapper:
         self._tasks: dict[Callable[..., Any], Task[..., Any]] = {}
 
     def _task(self, fn: Callable[..., T]) -> Task[..., T]:
+        if isinstance(fn, Task):  # a flow's own task (a sweep's set) runs under its name
+            return fn
         if fn not in self._tasks:
             decorate = task(name=f"{fn.__name__}-chunk", cache_policy=NO_CACHE)
             self._tasks[fn] = decorate(fn)
@@ -61,7 +64,7 @@ class DaskMapper:
 
     def __call__(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
         chunk_task = self._task(fn)
-        names = list(inspect.signature(fn).parameters)
+        names = list(inspect.signature(chunk_task.fn).parameters)
         futures = [
             self.runner.submit(chunk_task, parameters=dict(zip(names, args, strict=True)))
             for args in calls
@@ -81,10 +84,16 @@ def heavy_mapper(settings: Settings) -> Iterator[Mapper | None]:
     if runner is None:
         yield None
         return
-    with runner:
-        mapper = DaskMapper(runner)
-        token = _ACTIVE.set(mapper)
-        try:
-            yield mapper
-        finally:
-            _ACTIVE.reset(token)
+    with runner, active_mapper(DaskMapper(runner)) as mapper:
+        yield mapper
+
+
+@contextmanager
+def active_mapper(mapper: Mapper) -> Iterator[Mapper]:
+    """Make ``mapper`` the one :func:`heavy_mapper` hands to the stages and flows called
+    inside (a cluster opened once serves them all)."""
+    token = _ACTIVE.set(mapper)
+    try:
+        yield mapper
+    finally:
+        _ACTIVE.reset(token)

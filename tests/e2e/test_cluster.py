@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.cluster import DaskMapper, dask_task_runner, heavy_mapper
+from flows.cluster import DaskMapper, active_mapper, dask_task_runner, heavy_mapper
 from qbtc.config import Settings
 from qbtc.features.update import FEATURE_CHUNK_SYMBOLS, compute_perp_update, feature_chunks
 from qbtc.lake import write_dataset
@@ -92,14 +93,50 @@ def test_without_a_cluster_the_heavy_stages_run_in_process() -> None:
 
 
 def test_a_cycle_opens_one_cluster_that_its_stages_reuse(dask_mapper: DaskMapper) -> None:
-    from flows import cluster
+    with (
+        active_mapper(dask_mapper),
+        heavy_mapper(Settings(dask_local_workers=2)) as inner,
+    ):
+        assert inner is dask_mapper
 
-    token = cluster._ACTIVE.set(dask_mapper)
-    try:
-        with heavy_mapper(Settings(dask_local_workers=2)) as inner:
-            assert inner is dask_mapper
-    finally:
-        cluster._ACTIVE.reset(token)
+
+def test_a_sweep_on_dask_gives_each_set_its_in_process_result(
+    dask_mapper: DaskMapper, lake_dir: Path
+) -> None:
+    """The sweep's sets run as Prefect task runs on the cluster's workers, and each set's
+    result (id, metrics, final equity) is the one it gets in process. A tiny window: six
+    hourly decisions of three perps, two sets."""
+    from flows.backtest import BacktestParameters
+    from flows.backtest_sweep import backtest_sweep
+    from tests.backtest.lake import END, START, SYMBOLS, sim_frames, write_frames
+
+    write_frames(lake_dir, sim_frames())
+    base = BacktestParameters(
+        start=START,
+        end=END,
+        interval="1h",
+        symbols=list(SYMBOLS),
+        var_scenarios=500,
+        backfill=False,
+    )
+    grid = {"fee_rate": [0.0002, 0.001]}
+    here = backtest_sweep(base, grid)
+    sent: list[int] = []
+
+    def on_dask(fn: Any, calls: Any) -> list[Any]:
+        sent.append(len(calls))
+        return dask_mapper(fn, calls)
+
+    with active_mapper(on_dask):
+        there = backtest_sweep(base, grid)
+    assert sent == [2]  # both sets went to the cluster, in one batch
+    assert here["sweep_id"] != there["sweep_id"]
+
+    def results(sweep: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k != "sweep_id"} for row in sweep["sets"]]
+
+    assert results(there) == results(here)
+    assert len({row["backtest_id"] for row in here["sets"]}) == 2
 
 
 def square_frame(k: int) -> pl.DataFrame:
