@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -13,6 +14,9 @@ from qbtc.market.ingest import fetch_option_chains, fetch_tickers
 from qbtc.market.normalize import fetch_funding_frame, fetch_ohlcv_frame
 from qbtc.market.venue import open_exchange
 from qbtc.schemas import FUNDING_RATES, OHLCV, OPTION_QUOTES, TICKERS
+
+if TYPE_CHECKING:
+    from flows.backtest import BacktestParameters
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -80,3 +84,18 @@ def spike_after(
         return {**frames, "ohlcv": bars, "tickers": tickers}
 
     return plant
+
+
+def backtest_parameters(**changes: Any) -> BacktestParameters:
+    """The backtest form over this lake's window: hourly, its perps, 500 VaR scenarios."""
+    from flows.backtest import BacktestParameters
+
+    return BacktestParameters(
+        start=START,
+        end=END,
+        interval="1h",
+        symbols=list(SYMBOLS),
+        var_scenarios=500,
+        backfill=False,
+        **changes,
+    )

@@ -106,19 +106,11 @@ def test_a_sweep_on_dask_gives_each_set_its_in_process_result(
     """The sweep's sets run as Prefect task runs on the cluster's workers, and each set's
     result (id, metrics, final equity) is the one it gets in process. A tiny window: six
     hourly decisions of three perps, two sets."""
-    from flows.backtest import BacktestParameters
     from flows.backtest_sweep import backtest_sweep
-    from tests.backtest.lake import END, START, SYMBOLS, sim_frames, write_frames
+    from tests.backtest.lake import backtest_parameters, sim_frames, write_frames
 
     write_frames(lake_dir, sim_frames())
-    base = BacktestParameters(
-        start=START,
-        end=END,
-        interval="1h",
-        symbols=list(SYMBOLS),
-        var_scenarios=500,
-        backfill=False,
-    )
+    base = backtest_parameters()
     grid = {"fee_rate": [0.0002, 0.001]}
     here = backtest_sweep(base, grid)
     sent: list[int] = []
