@@ -71,16 +71,6 @@ def read_state(path: Path, kind: type[T]) -> T | None:
         raise StateFileError(path, f"{where}: {first['msg']}") from None
 
 
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
-
-
-def _adapter(kind: type[T]) -> TypeAdapter[T]:
-    """One validator per state class (building one costs milliseconds; reads are frequent)."""
-    if kind not in _ADAPTERS:
-        _ADAPTERS[kind] = TypeAdapter(kind)
-    return _ADAPTERS[kind]
-
-
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive inter-process lock on ``path`` (created if missing) while inside."""
