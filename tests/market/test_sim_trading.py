@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from qbtc.lake import LakeReader, read_dataset
 from qbtc.market.sim import SimExchange
-from qbtc.market.sim.trading import FUNDING_INTERVAL_MS, SimTrading, execution_price
+from qbtc.market.sim.matching import FUNDING_INTERVAL_MS, execution_price
+from qbtc.market.sim.trading import SimTrading
 
 SYMBOL = "BTC/USDT:USDT"
 T0 = int(datetime(2026, 1, 5, 12, tzinfo=UTC).timestamp() * 1000)
