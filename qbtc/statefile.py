@@ -29,17 +29,6 @@ class StateFileError(ValueError):
         self.problem = problem
 
 
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
-
-
-def _adapter(kind: type[T]) -> TypeAdapter[T]:
-    """One validator per dataclass: building it costs more than the read it serves."""
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
-    return adapter
-
-
 def read_state(path: Path, kind: type[T]) -> T | None:
     """The dataclass ``kind`` stored as JSON at ``path``; None when there is no file.
 
