@@ -29,6 +29,16 @@ class StateFileError(ValueError):
         self.problem = problem
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[T]) -> TypeAdapter[T]:
+    """One validator per state class (building one costs milliseconds; reads are frequent)."""
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    return _ADAPTERS[kind]
+
+
 def read_state(path: Path, kind: type[T]) -> T | None:
     """The dataclass ``kind`` stored as JSON at ``path``; None when there is no file.
 
