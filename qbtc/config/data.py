@@ -89,8 +89,9 @@ class MarketSettings(BaseModel):
     )
     sim_option_chain: Literal["standard", "full"] = Field(
         "standard",
-        description="Strike range of the simulated option chains: standard (about 200 BTC "
-        "and 360 ETH options) or full (Deribit-sized: about 500 BTC and 900 ETH).",
+        description="Strike range of the simulated option chains: standard (about 450 BTC "
+        "and 650 ETH options) or full (Deribit-sized: about 1,000 BTC and 1,400 ETH); a "
+        "strike once listed stays listed until its expiry.",
     )
     timeframe: str = Field(
         "1m", description="Bar timeframe for OHLCV: <n><unit>, unit s|m|h|d|w, at most 1w."

@@ -1,7 +1,7 @@
 """The options leg end to end: ``qbtc run --as-of`` cycles on the simulated venue across an
 option expiry, as a user runs them (one process per cycle, a fresh data dir).
 
-The sequence (BTC and ETH perps, the venue's full chains, short-dated straddles so an expiry
+The sequence (BTC and ETH perps, the venue's standard chains, short-dated straddles so an expiry
 falls inside it):
 
 1. 1 Dec 12:00: straddles opened on both underlyings (expiry 3 Dec 08:00), perps hedge them;
@@ -50,7 +50,6 @@ def run_cycle(data_dir: Path, as_of: str, roll_hours: int) -> str:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        "QBTC_SIM_OPTION_CHAIN": "full",
         "QBTC_OPTION_MIN_EXPIRY_DAYS": "0.5",
         "QBTC_OPTION_MAX_EXPIRY_DAYS": "3",
         "QBTC_OPTION_TARGET_EXPIRY_DAYS": "2",

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange
-from qbtc.market.sim.options import list_expiries
+from qbtc.market.sim.chain import listed_contracts, option_chain
+from qbtc.market.sim.options import ChainDepth, list_expiries
 from qbtc.pricing import black76_price
 from tests.market.conftest import AS_OF
 
@@ -139,3 +140,32 @@ def test_option_tickers_and_markets_price_any_live_contract(sim: SimExchange) ->
     )
     off_grid = listed.rsplit("-", 2)[0] + "-12345-P"
     assert sim.fetch_ticker(off_grid)["ask"] > 0
+
+
+@pytest.mark.parametrize(("underlying", "depth"), [("BTC", "standard"), ("ETH", "full")])
+def test_a_listed_strike_stays_listed_until_its_expiry(underlying: str, depth: ChainDepth) -> None:
+    """A real venue never delists a strike before its expiry, however far the market moves:
+    every option listed at one clock is listed at every later clock up to its expiry (every
+    7 hours over 75 days, so every hour of the day comes round)."""
+    seen: dict[str, tuple[int, float]] = {}  # symbol -> (step first listed, expiry ms)
+    for step in range(75 * 24 // 7):
+        now_ms = NOW_MS + step * 7 * 3_600_000
+        listed = listed_contracts(11, underlying, now_ms, depth)
+        symbols = {c.symbol for c, _ in listed}
+        for symbol, (first, expiry_ms) in seen.items():
+            if expiry_ms > now_ms + 30 * 60_000:
+                assert symbol in symbols, f"{symbol}, listed since step {first}, gone at {step}"
+        for contract, _ in listed:
+            seen.setdefault(contract.symbol, (step, contract.expiry.timestamp() * 1000))
+
+
+def test_a_held_strike_is_still_in_the_chain_weeks_later() -> None:
+    """The chain the venue serves (quotes included) still has a strike it listed three weeks
+    before, after the market moved away from it; an option held since then keeps its quote."""
+    start = option_chain(11, "BTC", NOW_MS)
+    later_ms = NOW_MS + 21 * 86_400_000
+    later = option_chain(11, "BTC", later_ms)
+    alive = [s for s in start if parse_option_symbol(s).expiry.timestamp() * 1000 > later_ms]
+    assert alive
+    assert set(alive) <= set(later)
+    assert all(later[s]["askPrice"] > 0 and later[s]["timestamp"] == later_ms for s in alive)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from qbtc.market.contracts import OptionContract, format_strike, option_symbol
+from qbtc.market.sim.listing import day_of, listed_strikes
 from qbtc.market.sim.options import (
     PRICE_TICK,
     YEAR_MS,
@@ -15,7 +16,6 @@ from qbtc.market.sim.options import (
     Surface,
     build_surface,
     list_expiries,
-    strike_grid,
 )
 from qbtc.market.sim.rng import unit_hash
 from qbtc.market.sim.snapshot import iso8601, perp_snapshot
@@ -30,7 +30,8 @@ QUOTE_LOT = 0.01
 class Quotes:
     """Prices (USDT, per 1 unit of underlying) and IVs (annualised fractions) of options.
 
-    ``bid``/``bid_iv`` are NaN where the bid would be below one tick (no bid quoted).
+    ``bid``/``bid_iv`` are NaN where the bid would be below one tick or under the option's
+    intrinsic value (no bid quoted).
     """
 
     years: np.ndarray
@@ -62,6 +63,9 @@ def price_quotes(
     ask = np.maximum(np.ceil(raw_ask / tick) * tick, tick)
     with np.errstate(invalid="ignore"):
         bid_iv = implied_vol(np.nan_to_num(bid), forward, strike, years, is_call)
+    # deep in the money, rounding down to the tick can put the bid under intrinsic value,
+    # where no vol prices it: such a bid is not quoted
+    bid = np.where(np.isnan(bid_iv), np.nan, bid)
     ask_iv = implied_vol(ask, forward, strike, years, is_call)
     return Quotes(years, forward, mark, bid, ask, mark_iv, bid_iv, ask_iv)
 
@@ -140,31 +144,36 @@ def surface_at(seed: int, underlying: str, now_ms: int) -> Surface:
     return build_surface(perp_snapshot(seed, f"{underlying}/{SETTLE}:{SETTLE}", now_ms), now_ms)
 
 
+def listed_contracts(
+    seed: int, underlying: str, now_ms: int, depth: ChainDepth = "standard"
+) -> list[tuple[OptionContract, str]]:
+    """The options of ``underlying`` listed at ``now_ms`` and their expiry bucket. Strikes
+    are listed at each day's open and stay listed until expiry (:mod:`.listing`)."""
+    perp, today = f"{underlying}/{SETTLE}:{SETTLE}", day_of(now_ms)
+    contracts: list[tuple[OptionContract, str]] = []
+    for expiry in list_expiries(now_ms):
+        for strike in listed_strikes(seed, perp, expiry.ms, today, depth):
+            for is_call in (True, False):
+                symbol = option_symbol(underlying, SETTLE, expiry.when, float(strike), is_call)
+                kind = "call" if is_call else "put"
+                contract = OptionContract(
+                    symbol, underlying, SETTLE, SETTLE, expiry.when, float(strike), kind
+                )
+                contracts.append((contract, expiry.kind))
+    return contracts
+
+
 def option_chain(
     seed: int, underlying: str, now_ms: int, depth: ChainDepth = "standard"
 ) -> dict[str, dict[str, Any]]:
-    """Every listed option of ``underlying`` at ``now_ms``: symbol -> ccxt option structure.
+    """Every listed option of ``underlying`` at ``now_ms`` (:func:`listed_contracts`):
+    symbol -> ccxt option structure.
 
     ``depth`` picks the strike range (:data:`~qbtc.market.sim.options.CHAIN_DEPTHS`); a
     contract's quote is the same at either depth.
     """
     surface = surface_at(seed, underlying, now_ms)
-    contracts: list[tuple[OptionContract, str]] = []
-    for expiry in list_expiries(now_ms):
-        years = (expiry.ms - now_ms) / YEAR_MS
-        for strike in strike_grid(surface, years, depth):
-            for is_call in (True, False):
-                symbol = option_symbol(underlying, SETTLE, expiry.when, float(strike), is_call)
-                contract = OptionContract(
-                    symbol,
-                    underlying,
-                    SETTLE,
-                    SETTLE,
-                    expiry.when,
-                    float(strike),
-                    "call" if is_call else "put",
-                )
-                contracts.append((contract, expiry.kind))
+    contracts = listed_contracts(seed, underlying, now_ms, depth)
     quotes = price_quotes(
         surface,
         np.array([c.expiry.timestamp() * 1000 for c, _ in contracts]),

@@ -2,7 +2,8 @@
 
 Expiries at 08:00 UTC: the next 3 days (daily), the next 3 Fridays (weekly), the last
 Friday of the next 3 months (monthly) and of the next 2 quarter-end months (quarterly).
-Strikes on a grid around each expiry's forward. Implied vols come from a smile with skew and
+Strikes on a grid around each expiry's forward, listed at each day's open and kept until
+expiry (:mod:`qbtc.market.sim.listing`). Implied vols come from a smile with skew and
 term structure; premiums are undiscounted Black-76 in USDT on the forward
 ``F = index * exp(basis * T)``, where ``basis`` annualises the current funding premium.
 """
@@ -40,8 +41,9 @@ CHAIN_DEPTHS: dict[str, tuple[float, float, int]] = {
 }
 """Strike range per expiry: (standard deviations, least log-width, most strikes).
 
-``standard`` lists about 200 BTC and 360 ETH options; ``full`` a Deribit-sized chain (about
-500 BTC and 900 ETH options, deep wings included).
+One day's grid at ``standard`` depth is about 200 BTC and 360 ETH options, ``full`` about
+500 and 900 (deep wings included); with the strikes of earlier days kept until expiry the
+chains list about 450 BTC and 650 ETH options (``full``: a Deribit-sized 1,000 and 1,400).
 """
 PRIORITY = {"daily": 0, "weekly": 1, "monthly": 2, "quarterly": 3}
 
@@ -157,16 +159,26 @@ def strike_grid(
 ) -> np.ndarray:
     """Strikes around the forward: ±2.5 standard deviations (at least ±4%) for the
     ``standard`` depth, ±5 (at least ±25%) for ``full`` (see :data:`CHAIN_DEPTHS`)."""
+    years = np.array(expiry_years)
+    return strikes_around(
+        surface.underlying,
+        float(surface.forward(years)),
+        float(surface.atm_vol(years)),
+        expiry_years,
+        depth,
+    )
+
+
+def strikes_around(
+    underlying: str, forward: float, atm_vol: float, expiry_years: float, depth: ChainDepth
+) -> np.ndarray:
+    """The strike grid of one expiry around ``forward`` (USDT) at ATM vol ``atm_vol``."""
     if depth not in CHAIN_DEPTHS:
         raise ValueError(f"chain depth must be one of {sorted(CHAIN_DEPTHS)}, got {depth!r}")
     deviations, least_width, most_strikes = CHAIN_DEPTHS[depth]
     days = expiry_years * DAYS_PER_YEAR
-    step = next(s for limit, s in STRIKE_STEPS[surface.underlying] if days <= limit)
-    forward = float(surface.forward(np.array(expiry_years)))
-    width = max(
-        deviations * float(surface.atm_vol(np.array(expiry_years))) * math.sqrt(expiry_years),
-        least_width,
-    )
+    step = next(s for limit, s in STRIKE_STEPS[underlying] if days <= limit)
+    width = max(deviations * atm_vol * math.sqrt(expiry_years), least_width)
     low, high = forward * math.exp(-width), forward * math.exp(width)
     while (high - low) / step > most_strikes:
         step *= 2
