@@ -28,6 +28,7 @@ import numpy as np
 from qbtc.market.errors import UnknownSymbolError, VenueError
 from qbtc.market.protocol import TESTNET_SUFFIX
 from qbtc.market.retry import ResponseRecorder, RetryingCaller, VenueRetryPolicy
+from qbtc.market.venue_lookups import VenueLookups
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -97,7 +98,7 @@ def rebase_urls(client: ccxt.Exchange, base_url: str) -> None:
     client.urls["api"] = rebase(client.urls["api"])
 
 
-class CcxtExchange:
+class CcxtExchange(VenueLookups):
     """A ccxt venue with retries, test environment and symbol checks (ccxt unified subset).
 
     Parameters
@@ -309,74 +310,6 @@ class CcxtExchange:
     ) -> dict[str, Any]:
         client = self._trading_client()
         return dict(self._call("fetch_order", lambda: client.fetch_order(id, symbol, params or {})))
-
-    def fetch_delivery_price(self, underlying: str, expiry_ms: int) -> float:
-        """Deribit's delivery price (USD) of ``underlying`` on the day of ``expiry_ms``
-        (``public/get_delivery_prices``, index ``btc_usd``); an error elsewhere or before it
-        is published, never a made-up price."""
-        client = self.client
-        if self.id != "deribit":
-            raise ccxt.NotSupported(
-                f"{self.id}: no delivery prices in ccxt; its expired options settle on the venue"
-            )
-        day = time.strftime("%Y-%m-%d", time.gmtime(expiry_ms / 1000))
-        request = {"index_name": f"{underlying.lower()}_usd", "count": 30}
-        response = self._call(
-            "get_delivery_prices", lambda: client.publicGetGetDeliveryPrices(request)
-        )
-        for row in (response.get("result") or {}).get("data") or []:
-            if row.get("date") == day:
-                return float(row["delivery_price"])
-        raise ccxt.BadRequest(f"deribit has no delivery price of {underlying} for {day} yet")
-
-    def fetch_orders_by_client_id(self, symbol: str, client_order_id: str) -> list[dict[str, Any]]:
-        """The orders of ``symbol`` with this client order id (newest last; empty: none).
-
-        Each venue is asked where it keeps the id: Deribit by ``label``
-        (:meth:`fetch_orders_by_label`), Bybit by ``orderLinkId`` on ``/v5/order/realtime``
-        (open and recent orders of a unified account), others through ccxt's
-        ``fetch_order`` with ``clientOrderId`` (Binance's ``origClientOrderId``). A venue
-        error raises: a failed look-up is "unknown, look again", never "no such order".
-        """
-        if self.id == "deribit":
-            return self.fetch_orders_by_label(symbol, client_order_id)
-        client = self._trading_client()
-        self._check_symbol(symbol)
-        if self.id == "bybit":
-            market = client.market(symbol)
-            category = client.get_bybit_type("fetchOrder", market, {})[0]
-            request = {"category": category, "symbol": market["id"]}
-            request["orderLinkId"] = client_order_id
-            response = self._call(
-                "order_realtime", lambda: client.privateGetV5OrderRealtime(request)
-            )
-            rows = (response.get("result") or {}).get("list") or []
-            return [dict(o) for o in client.parse_orders(rows, market)]
-        try:
-            order = self._call(
-                "fetch_order",
-                lambda: client.fetch_order("", symbol, {"clientOrderId": client_order_id}),
-            )
-        except ccxt.OrderNotFound:
-            return []
-        return [dict(order)]
-
-    def fetch_orders_by_label(self, symbol: str, label: str) -> list[dict[str, Any]]:
-        """Deribit: the orders of ``symbol`` whose ``label`` (Deribit's client order id) is
-        ``label``, newest last (``private/get_order_state_by_label``; ccxt has no unified
-        call for it). An empty list when the venue has none; a venue error raises."""
-        client = self._trading_client()
-        self._check_symbol(symbol)
-        market = client.market(symbol)
-        request = {"currency": market["settleId"], "label": label}
-        response = self._call(
-            "get_order_state_by_label", lambda: client.privateGetGetOrderStateByLabel(request)
-        )
-        orders = client.parse_orders(response.get("result") or [], market)
-        return sorted(
-            (dict(o) for o in orders if o.get("symbol") == symbol),
-            key=lambda o: o.get("timestamp") or 0,
-        )
 
     def fetch_open_orders(
         self,

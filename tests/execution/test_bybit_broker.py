@@ -22,7 +22,6 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.cycle import ExecutionConfig, reconcile_book, submit_intents, venue_marks
 from qbtc.execution.intents import OrderIntent
 from qbtc.market import normalize
-from qbtc.market.ccxt_adapter import CcxtExchange
 from qbtc.risk.killswitch import KillSwitch
 from tests.execution.conftest import make_intent
 from tests.market.bybit_stub import (
@@ -32,28 +31,15 @@ from tests.market.bybit_stub import (
     OPTION_SYMBOL,
     UNDERLYING,
     BybitVenue,
+    bybit_exchange,
     running_bybit,
 )
-
-# Bybit clients ask the account type before private calls (user/query-api, account/info);
-# the stub's account is a unified trading account, set here as ccxt caches it.
-UNIFIED = {"enableUnifiedAccount": True, "enableUnifiedMargin": False}
 
 
 @pytest.fixture
 def bybit() -> Iterator[tuple[BybitVenue, Broker]]:
     with running_bybit() as (venue, url):
-        exchange = CcxtExchange.create(
-            "bybit",
-            api_key="key",
-            secret="secret",
-            base_url=url,
-            timeout_ms=2_000,
-            max_retries=0,
-            options={"fetchMarkets": {"types": ["option"], "options": ["BTC"]}, **UNIFIED},
-        )
-        exchange.client.rateLimit = 1
-        yield venue, Broker(exchange, paper=False)
+        yield venue, Broker(bybit_exchange(url), paper=False)
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ github.com/ccxt/ccxt): ``fetch_option_markets`` (``/v5/market/instruments-info``
 option), ``parse_ticker``'s option ticker (``/v5/market/tickers``: ``markIv`` a fraction,
 ``underlyingPrice``), ``create_order`` (``/v5/order/create``: ``orderId``, ``orderLinkId``),
 ``parse_order``'s v5 order (``/v5/order/realtime``: ``orderStatus``, ``cumExecQty``,
-``avgPrice``, ``cumExecFee``) and ``parse_position`` (``/v5/position/list``). Prices are
-moved to one consistent moment; the structure is Bybit's.
+``avgPrice``, ``cumExecFee``), ``parse_position`` (``/v5/position/list``) and
+``fetch_my_settlement_history`` (``/v5/asset/delivery-record``: the account's option
+deliveries, scripted by a test in ``deliveries``). Prices are moved to one consistent moment;
+the structure is Bybit's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from qbtc.market.ccxt_adapter import CcxtExchange
 from tests.localserver import serving
 
 NOW_MS = 1_767_600_000_000  # 2026-01-05T08:00Z
@@ -99,6 +102,7 @@ class BybitVenue:
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 1
     usdc: float = 1_000_000.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -232,6 +236,10 @@ class BybitVenue:
                 return self.wallet()
             if path == "/v5/position/list":
                 return self.positions()
+            if path == "/v5/asset/delivery-record":
+                rows = [r for r in self.deliveries if params.get("category") == "option"]
+                limit = int(params.get("limit") or 20)
+                return envelope({"category": "option", "nextPageCursor": "", "list": rows[:limit]})
             return {
                 "retCode": 10001,
                 "retMsg": f"unknown path {path}",
@@ -266,3 +274,23 @@ def running_bybit() -> Iterator[tuple[BybitVenue, str]]:
 
     with serving(Handler) as url:
         yield state, url
+
+
+# Bybit clients ask the account type before private calls (user/query-api, account/info);
+# the stub's account is a unified trading account, set here as ccxt caches it.
+UNIFIED = {"enableUnifiedAccount": True, "enableUnifiedMargin": False}
+
+
+def bybit_exchange(base_url: str) -> CcxtExchange:
+    """qbtc's adapter around the real ccxt Bybit client (its option markets), at the stub."""
+    exchange = CcxtExchange.create(
+        "bybit",
+        api_key="key",
+        secret="secret",
+        base_url=base_url,
+        timeout_ms=2_000,
+        max_retries=0,
+        options={"fetchMarkets": {"types": ["option"], "options": ["BTC"]}, **UNIFIED},
+    )
+    exchange.client.rateLimit = 1
+    return exchange

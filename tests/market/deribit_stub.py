@@ -17,7 +17,12 @@ Payload shapes come from ccxt's own example responses, quoted in ``ccxt/python/c
 - ``private/get_positions``: ``parse_position`` (signed ``size``: USD for futures, coins
   for options; ``size_currency`` in coins), https://docs.deribit.com/#private-get_positions;
 - ``private/get_account_summaries``: one summary per currency (``equity``,
-  ``available_funds``, ``maintenance_margin``), https://docs.deribit.com/#private-get_account_summaries.
+  ``available_funds``, ``maintenance_margin``), https://docs.deribit.com/#private-get_account_summaries;
+- ``private/get_settlement_history_by_currency``: the account's ``settlements`` (a test
+  scripts them; Deribit's own example records are in tests/execution/test_venue_settlements.py),
+  filtered by ``type`` and the instrument's currency, newest first, ``count`` per page and a
+  ``continuation`` token (``none`` on the last page),
+  https://docs.deribit.com/#private-get_settlement_history_by_currency.
 
 Errors are Deribit's JSON-RPC errors (HTTP 400 with ``error.code``), e.g. 10009
 ``not_enough_funds`` or 10040 ``retry``. Deribit does not refuse a reused label.
@@ -238,6 +243,7 @@ class DeribitVenue:
         default_factory=lambda: {"BTC": 2.5, "ETH": 0.0, "USDC": 1_500.0}
     )
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    settlements: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 349_249
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -386,6 +392,22 @@ class DeribitVenue:
         ]
         return 200, rpc({"id": 9_123, "email": "desk@example.com", "summaries": summaries})
 
+    def settlement_history(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        currency, kind = params["currency"], params.get("type")
+        rows = [
+            r
+            for r in sorted(self.settlements, key=lambda r: -int(r["timestamp"]))
+            if kind in (None, r["type"])
+            and str(r.get("instrument_name", "")).split("-")[0].split("_")[0] == currency
+        ]
+        start = int(params.get("continuation", "0"))
+        count = int(params.get("count", "20"))
+        page = rows[start : start + count]
+        more = start + count < len(rows)
+        return 200, rpc(
+            {"settlements": page, "continuation": str(start + count) if more else "none"}
+        )
+
     # -- routing ------------------------------------------------------------------------------
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self.lock:
@@ -425,6 +447,9 @@ class DeribitVenue:
                 "/api/v2/private/get_open_orders_by_instrument": lambda: self.open_orders(params),
                 "/api/v2/private/get_positions": lambda: self.positions(params),
                 "/api/v2/private/get_account_summaries": lambda: self.account_summaries(params),
+                "/api/v2/private/get_settlement_history_by_currency": lambda: (
+                    self.settlement_history(params)
+                ),
             }
             route = routes.get(path)
             if route is None:

@@ -13,6 +13,7 @@ from qbtc.execution.settlements import settlement_from_venue
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.settlement import expiry_value, venue_expiry_value
 from qbtc.market.sim.option_trading import OptionFees, delivery_fee, option_fee
+from qbtc.market.venue_settlements import binance_settlement
 
 LINEAR_CALL = "BTC/USDT:USDT-260106-90000-C"
 LINEAR_PUT = "BTC/USDT:USDT-260106-90000-P"
@@ -38,13 +39,16 @@ def test_expiry_values(symbol: str, delivery: float, usd: float, paid: float) ->
 
 
 def test_a_coin_settlement_is_stored_in_usd() -> None:
-    """A Deribit-like settlement: the delivery fee in BTC becomes USD at the delivery price."""
-    row = {
-        "symbol": INVERSE_CALL,
-        "price": 100_000.0,
-        "timestamp": int(EXPIRY.timestamp() * 1000),
-        "info": {"quantity": "2", "positionSide": "SHORT", "fee": "0.0003", "currency": "BTC"},
-    }
+    """A coin settlement (Binance's exercise record shape, a BTC fee): the delivery fee in
+    BTC becomes USD at the delivery price."""
+    row = binance_settlement(
+        {
+            "symbol": INVERSE_CALL,
+            "price": 100_000.0,
+            "timestamp": int(EXPIRY.timestamp() * 1000),
+            "info": {"quantity": "2", "positionSide": "SHORT", "fee": "0.0003", "currency": "BTC"},
+        }
+    )
     settled = settlement_from_venue(row, portfolio_id="main", source="deribit")
     assert (settled.quantity, settled.settlement_price) == (-2.0, 10_000.0)
     assert (settled.fee, settled.fee_currency) == (pytest.approx(30.0), "USD")

@@ -228,7 +228,8 @@ def test_a_bad_quote_on_the_preferred_expiry_moves_to_the_next_one() -> None:
 
 
 def test_quoted_sizes_below_the_minimum_are_illiquid() -> None:
-    quote = chain_quotes(chain_frame())["BTC"][100]
+    quotes = [q for q in chain_quotes(chain_frame())["BTC"] if q.bid is not None]
+    quote = min(quotes, key=lambda q: abs(q.strike - q.forward))  # at the money, two-sided
     thin = ChainQuote(**{**quote.__dict__, "ask_size": 0.5, "bid_size": 20.0})
     config = StructureConfig(liquidity=LiquidityRules(0.25, 1.0))
     assert select_structure([thin], "buy", NOW, config).reason is not None

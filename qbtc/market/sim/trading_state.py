@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qbtc.market.contracts import OptionContract
+from qbtc.market.venue_settlements import binance_settlement
 
 
 @dataclass
@@ -196,7 +197,8 @@ def order_structure(order: OrderRecord) -> dict[str, Any]:
 
 def settlement_structure(settlement: dict[str, Any]) -> dict[str, Any]:
     """A settlement of the account as ccxt's ``fetchMySettlementHistory`` returns it (the
-    ``info`` of Binance's options exercise record, ``/eapi/v1/exerciseHistory``)."""
+    ``info`` of Binance's options exercise record, ``/eapi/v1/exerciseHistory``), read into
+    qbtc's settlement shape (:mod:`qbtc.market.venue_settlements`)."""
     stamp = int(settlement["timestamp"])
     market_id = settlement["symbol"].split(":", 1)[1].replace("USDT-", "", 1)
     base = settlement["symbol"].split("/", 1)[0]
@@ -217,10 +219,7 @@ def settlement_structure(settlement: dict[str, Any]) -> dict[str, Any]:
         "entryPrice": f"{settlement['entry_price']:.8f}",
         "settlementValue": f"{settlement['value']:.8f}",
     }
-    return {
-        "info": info,
-        "symbol": settlement["symbol"],
-        "price": float(settlement["delivery_price"]),
-        "timestamp": stamp,
-        "datetime": ms_to_datetime(stamp).isoformat(),
-    }
+    structure = {"info": info, "symbol": settlement["symbol"]}
+    return binance_settlement(
+        structure | {"price": settlement["delivery_price"], "timestamp": stamp}
+    )
