@@ -100,14 +100,16 @@ def positions_command(
     include_flat: bool = typer.Option(False, "--all", help="Include closed (flat) positions."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
-    """Latest position snapshot per symbol: quantity, entry, mark, PnL, fees, funding; option
-    legs grouped by structure; then the book's Greeks per underlying and the perp hedge."""
+    """Latest position snapshot per symbol: quantity, entry, mark, PnL (USD, and in coin for
+    coin-settled options), fees, funding; option legs grouped by structure; then the book's
+    Greeks per underlying and the perp hedge."""
     settings = settings_or_exit()
     reader = LakeReader(settings.lake_dir)
     try:
         frame = reader.query(
             "SELECT symbol, type, side, quantity, entry_price, mark_price, unrealized_pnl, "
-            "realized_pnl, fees, funding, delta, gamma, vega, theta, timestamp FROM positions "
+            "realized_pnl, fees, funding, pnl_usd, pnl_coin, pnl_coin_currency, delta, gamma, "
+            "vega, theta, timestamp FROM positions "
             "WHERE portfolio_id = $portfolio AND ($all OR quantity <> 0) ORDER BY symbol",
             {"portfolio": settings.portfolio_id, "all": include_flat},
         )

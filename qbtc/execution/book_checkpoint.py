@@ -34,7 +34,7 @@ from qbtc.lake.increments import FileSet
 from qbtc.schemas import FILLS, ORDER_EVENTS
 from qbtc.statefile import write_json_atomic
 
-VERSION = 1
+VERSION = 2  # 2: books follow coin-settled options in coin too
 #: The datasets a checkpoint follows, by the name it keeps their files under.
 DATASETS = ("fills", "order_events", "settlements", "funding_rates")
 

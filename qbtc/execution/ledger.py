@@ -114,6 +114,7 @@ class Fill:
     fee_currency: str = "USDT"
     liquidity: str = "taker"
     fill_id: str = ""
+    underlying_price: float | None = None
 
     def __post_init__(self) -> None:
         if not self.fill_id:

@@ -58,6 +58,7 @@ _TRADE_SCHEMA = pl.Schema(
         ("quantity", pl.Float64()),
         ("price", pl.Float64()),
         ("fee", pl.Float64()),
+        ("rate", pl.Float64()),
         ("key", pl.String()),
     ]
 )

@@ -17,8 +17,14 @@ Conventions (all money in USDT, linear USDT-margined contracts):
 - ``unrealized_pnl = quantity * (mark - entry_price)``;
 - net PnL = realized + unrealized - fees + funding.
 
-Amounts are in the instrument's settlement currency (USDT for linear contracts, the coin for
-inverse ones); :mod:`qbtc.execution.settlement_currency` converts them to USD.
+Amounts are in USD, the book's units (:mod:`qbtc.execution.venue_units`), whatever currency
+the venue settles in. A coin-settled (inverse) option is also followed in its coin, the
+currency its premiums, fees and settlement are paid in: each fill's coin price and fee are
+its USD ones divided by the underlying price they were converted at (the fill's
+``underlying_price``), a settlement's by its delivery price, and the same rules give
+``entry_price_coin``, ``realized_pnl_coin`` and ``fees_coin``; :func:`coin_pnl` adds the
+unrealised part at the mark. The coin figures are None for other instruments, and for an
+inverse option with a fill whose conversion price is unknown.
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 import polars as pl
+
+from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 
 _EPSILON = 1e-12
 
@@ -46,10 +56,38 @@ class PositionPnl:
     mark_price: float | None
     unrealized_pnl: float
     last_fill_at: datetime | None
+    entry_price_coin: float | None = None
+    realized_pnl_coin: float | None = None
+    fees_coin: float | None = None
 
     @property
     def net_pnl(self) -> float:
         return self.realized_pnl + self.unrealized_pnl - self.fees + self.funding
+
+
+@lru_cache(maxsize=4096)
+def coin_currency(symbol: str) -> str | None:
+    """The coin a coin-settled (inverse) option of ``symbol`` settles in; None otherwise."""
+    if not is_option_symbol(symbol):
+        return None
+    contract = parse_option_symbol(symbol)
+    return contract.settle if contract.settlement == "inverse" else None
+
+
+def coin_pnl(position: PositionPnl, forward: float | None) -> float | None:
+    """Net PnL of an inverse option in its coin: realised + unrealised - fees, the open
+    quantity valued at the mark in coin (``mark_price / forward``, the forward the venue's
+    coin mark was converted at). None for other instruments, and for an open position
+    without a mark or forward."""
+    if position.realized_pnl_coin is None or position.fees_coin is None:
+        return None
+    unrealised = 0.0
+    if position.quantity != 0:
+        if position.mark_price is None or not forward or position.entry_price_coin is None:
+            return None
+        mark = position.mark_price / forward
+        unrealised = position.quantity * (mark - position.entry_price_coin)
+    return position.realized_pnl_coin + unrealised - position.fees_coin
 
 
 @dataclass
@@ -63,21 +101,51 @@ class PositionBook:
     funding: float = 0.0
     last_price: float | None = None
     last_fill_at: datetime | None = None
+    coin_entry_price: float = 0.0
+    coin_realized: float = 0.0
+    coin_fees: float = 0.0
+    coin_known: bool = True
 
-    def trade(self, signed: float, price: float, fee: float, at: datetime) -> None:
+    def trade(
+        self,
+        signed: float,
+        price: float,
+        fee: float,
+        at: datetime,
+        *,
+        in_coin: bool = False,
+        coin_rate: float | None = None,
+    ) -> None:
+        """Apply a trade (USD price and fee); ``in_coin`` also follows it in coin at
+        ``coin_rate`` USD per coin (unknown from the first trade without one)."""
         old = self.quantity
-        if old == 0 or old * signed > 0:
-            self.entry_price = (old * self.entry_price + signed * price) / (old + signed)
-        else:
-            closed = min(abs(signed), abs(old))
-            self.realized += closed * (price - self.entry_price) * math.copysign(1.0, old)
-            if abs(signed) > abs(old):
-                self.entry_price = price
+        self.entry_price, realized = _average_cost(old, self.entry_price, signed, price)
+        self.realized += realized
+        if in_coin and self.coin_known and coin_rate is not None and coin_rate > 0:
+            coin_price = price / coin_rate
+            self.coin_entry_price, realized = _average_cost(
+                old, self.coin_entry_price, signed, coin_price
+            )
+            self.coin_realized += realized
+            self.coin_fees += fee / coin_rate
+        elif in_coin:
+            self.coin_known = False
         self.quantity = old + signed
         if abs(self.quantity) <= _EPSILON * max(abs(old), abs(signed), 1.0):
-            self.quantity, self.entry_price = 0.0, 0.0
+            self.quantity, self.entry_price, self.coin_entry_price = 0.0, 0.0, 0.0
         self.fees += fee
         self.last_price, self.last_fill_at = price, at
+
+
+def _average_cost(old: float, entry: float, signed: float, price: float) -> tuple[float, float]:
+    """(new entry price, realised PnL) of trading ``signed`` at ``price`` against a position
+    of ``old`` entered at ``entry``: average cost; a trade through zero opens the rest at
+    ``price``."""
+    if old == 0 or old * signed > 0:
+        return (old * entry + signed * price) / (old + signed), 0.0
+    closed = min(abs(signed), abs(old))
+    realized = closed * (price - entry) * math.copysign(1.0, old)
+    return (price if abs(signed) > abs(old) else entry), realized
 
 
 def funding_events(
@@ -125,10 +193,17 @@ def compute_positions(
 
 
 def trade_rows(fills: pl.DataFrame, settlements: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Fills and settlements as trades (timestamp, symbol, side, quantity, price, fee, key: the
-    fill or settlement id), in the order they are applied: (timestamp, key)."""
-    columns = ["timestamp", "symbol", "side", "quantity", "price", "fee", "key"]
-    frames = [fills.with_columns(pl.col("fill_id").alias("key")).select(columns)]
+    """Fills and settlements as trades (timestamp, symbol, side, quantity, price, fee, rate:
+    the USD price of a coin-settled option's coin, key: the fill or settlement id), in the
+    order they are applied: (timestamp, key)."""
+    columns = ["timestamp", "symbol", "side", "quantity", "price", "fee", "rate", "key"]
+    conversion = (
+        pl.col("underlying_price")
+        if "underlying_price" in fills.columns
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    keyed = fills.with_columns(pl.col("fill_id").alias("key"), conversion.alias("rate"))
+    frames = [keyed.select(columns)]
     if settlements is not None and not settlements.is_empty():
         frames.append(_settlement_trades(settlements).select(columns))
     return pl.concat(frames).sort("timestamp", "key")
@@ -166,14 +241,17 @@ def _settlement_trades(settlements: pl.DataFrame) -> pl.DataFrame:
         pl.col("quantity").abs().alias("quantity"),
         pl.col("settlement_price").alias("price"),
         "fee",
+        pl.col("delivery_price").alias("rate"),
         pl.col("settlement_id").alias("key"),
     )
 
 
-def _apply(books: dict[str, PositionBook], row: tuple[object, ...]) -> None:
-    at, symbol, side, quantity, price, fee = row
-    signed = float(quantity) if side == "buy" else -float(quantity)  # type: ignore[arg-type]
-    books.setdefault(str(symbol), PositionBook()).trade(signed, float(price), float(fee), at)  # type: ignore[arg-type]
+def _apply(books: dict[str, PositionBook], row: tuple[Any, ...]) -> None:
+    at, symbol, side, quantity, price, fee, rate = row
+    signed = float(quantity) if side == "buy" else -float(quantity)
+    book = books.setdefault(symbol, PositionBook())
+    in_coin = coin_currency(symbol) is not None
+    book.trade(signed, float(price), float(fee), at, in_coin=in_coin, coin_rate=rate)
 
 
 def with_marks(
@@ -203,4 +281,16 @@ def position_pnl(symbol: str, book: PositionBook, mark: float | None) -> Positio
         mark_price=mark,
         unrealized_pnl=unrealised if book.quantity != 0 else 0.0,
         last_fill_at=book.last_fill_at,
+        **_coin_figures(symbol, book),
     )
+
+
+def _coin_figures(symbol: str, book: PositionBook) -> dict[str, float | None]:
+    """The coin figures of an inverse option's book (None when unknown or not one)."""
+    if coin_currency(symbol) is None or not book.coin_known:
+        return {}
+    return {
+        "entry_price_coin": book.coin_entry_price,
+        "realized_pnl_coin": book.coin_realized,
+        "fees_coin": book.coin_fees,
+    }

@@ -8,6 +8,9 @@ position Greeks under Black-76 at the venue's mark IV and forward (linear, USDT 
 - ``gamma`` in coins per USDT move of the forward (quantity x d2V/dF2),
 - ``vega`` in USDT per vol point (quantity x dV/dvol x 0.01),
 - ``theta`` in USDT per calendar day (quantity x dV/dt / 365).
+
+Every position carries its net PnL in USD (``pnl_usd``); a coin-settled (inverse) option
+also in its coin (``pnl_coin``, ``pnl_coin_currency``: :func:`qbtc.execution.pnl.coin_pnl`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from qbtc.execution.pnl import PositionPnl
+from qbtc.execution.pnl import PositionPnl, coin_currency, coin_pnl
 from qbtc.market.contract_spec import mark_iv_from_ticker, underlying_price_from_ticker
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.schemas import POSITIONS
@@ -107,9 +110,13 @@ def position_rows(
             "vega": None if option else 0.0,
             "theta": None if option else 0.0,
             "timestamp": timestamp,
+            "pnl_usd": pnl.net_pnl,
+            "pnl_coin": None,
+            "pnl_coin_currency": coin_currency(symbol),
         }
         if option:
             mark = (option_marks or {}).get(symbol)
             row |= _option_columns(symbol, pnl.quantity, mark, timestamp)
+            row["pnl_coin"] = coin_pnl(pnl, None if mark is None else mark.forward)
         rows.append(row)
     return pl.DataFrame(rows, schema=POSITIONS.schema)

@@ -34,6 +34,10 @@ def _fee_so_far(order: dict[str, Any]) -> float | None:
     return None
 
 
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _fee_currency(order: dict[str, Any]) -> str:
     fee = order.get("fee")
     return str(fee.get("currency") or "USDT") if isinstance(fee, dict) else "USDT"
@@ -104,6 +108,7 @@ def observe_order(
                 fee=fee,
                 fee_currency=_fee_currency(order) if fee_total is not None else "USDT",
                 liquidity="taker" if fee_total is None else "venue",
+                underlying_price=_number(order.get("underlyingPrice")),
             )
         )
         partial = str(order.get("status")) == "open"

@@ -98,6 +98,8 @@ def order_in_book_units(
     coin_price = underlying if spec.option and underlying else valuation
     fee = _usd_fee(order.get("fee"), spec, coin_price=coin_price)
     out.update(amount=amount, filled=filled, average=average, price=price, fee=fee)
+    # the USD price of the underlying the coin premium and fee were converted at
+    out["underlyingPrice"] = underlying if spec.premium_in_coin else None
     out["venue"] = {k: order.get(k) for k in ("amount", "filled", "average", "price", "fee")}
     return out
 

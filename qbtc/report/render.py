@@ -97,7 +97,10 @@ def render_markdown(report: CycleSummary) -> str:
         f"refused {report.intents['refused']}{_decided_by(report)}; {_order_line(report)}",
         f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "
         f"unrealised {_fmt(report.pnl['unrealized_pnl'])}, fees {_fmt(report.pnl['fees'])}, "
-        f"funding {_fmt(report.pnl['funding'])} USDT",
+        f"funding {_fmt(report.pnl['funding'])} USDT"
+        + "".join(
+            f"; coin-settled options {value:+.6f} {coin}" for coin, value in report.coin_pnl.items()
+        ),
     ]
     if r:
         lines.append(

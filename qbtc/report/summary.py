@@ -56,6 +56,8 @@ class CycleSummary:
     exchange: str = "sim"
     drawdown_limit: float | None = None
     """The kill switch's drawdown level (fraction of peak equity), when known."""
+    coin_pnl: dict[str, float] = field(default_factory=dict)
+    """Net PnL of the coin-settled options in their coin, per coin (BTC, ETH)."""
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -223,6 +225,9 @@ def read_cycle_summary(
         "mark_price",
         "notional_usdt",
         "unrealized_pnl",
+        "pnl_usd",
+        "pnl_coin",
+        "pnl_coin_currency",
     ]
     if open_book.height:
         notional = (pl.col("quantity") * pl.col("mark_price")).abs().alias("notional_usdt")
@@ -263,4 +268,18 @@ def read_cycle_summary(
         mode=str(parameters.get("mode") or "paper"),
         exchange=str(parameters.get("exchange") or "sim"),
         drawdown_limit=drawdown_limit,
+        coin_pnl=_coin_pnl(book),
     )
+
+
+def _coin_pnl(book: pl.DataFrame) -> dict[str, float]:
+    """Net PnL of the book's coin-settled options per coin (positions closed included)."""
+    if book.is_empty() or "pnl_coin_currency" not in book.columns:
+        return {}
+    coins = book.filter(
+        pl.col("pnl_coin").is_not_null() & pl.col("pnl_coin_currency").is_not_null()
+    )
+    totals = (
+        coins.group_by("pnl_coin_currency").agg(pl.col("pnl_coin").sum()).sort("pnl_coin_currency")
+    )
+    return {str(c): float(v) for c, v in totals.iter_rows()}

@@ -39,6 +39,9 @@ POSITIONS = register(
             "vega": F64,
             "theta": F64,
             "timestamp": TS,
+            "pnl_usd": F64,
+            "pnl_coin": F64,
+            "pnl_coin_currency": STR,
         },
         primary_key=("id", "timestamp"),
         mode="upsert",
@@ -47,9 +50,25 @@ POSITIONS = register(
             "Position snapshots derived from fills (id = portfolio_id:symbol); type perp|option, "
             "quantity signed (long > 0); PnL, fees and funding in USDT; Greeks in the desk's "
             "units (qbtc.units): delta in coins of underlying, gamma per 1 USDT move, vega USDT "
-            "per vol point, theta USDT per calendar day."
+            "per vol point, theta USDT per calendar day. pnl_usd the net PnL in USD "
+            "(realised + unrealised - fees + funding); pnl_coin the net PnL of a coin-settled "
+            "(inverse) option in its coin pnl_coin_currency (premiums, fees and settlement as "
+            "paid in coin, the open quantity at the coin mark; null for other instruments)."
         ),
-        nullable=frozenset({"expiry", "strike", "option_type", "delta", "gamma", "vega", "theta"}),
+        nullable=frozenset(
+            {
+                "expiry",
+                "strike",
+                "option_type",
+                "delta",
+                "gamma",
+                "vega",
+                "theta",
+                "pnl_usd",
+                "pnl_coin",
+                "pnl_coin_currency",
+            }
+        ),
     )
 )
 
@@ -249,11 +268,18 @@ FILLS = register(
             "fee": F64,
             "fee_currency": STR,
             "liquidity": STR,
+            "underlying_price": F64,
         },
         primary_key=("fill_id",),
         mode="append",
         partition_by=BY_MONTH,
-        description="Executions from the venue; fee in fee_currency (positive = paid).",
+        description=(
+            "Executions from the venue in the book's units (quantity in coins, price USD per "
+            "coin); fee in fee_currency (positive = paid); underlying_price the USD price of "
+            "the underlying a coin-settled option's coin premium and fee were converted at "
+            "(null for other instruments), so its PnL can be followed in coin."
+        ),
+        nullable=frozenset({"underlying_price"}),
     )
 )
 

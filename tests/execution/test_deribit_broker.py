@@ -167,6 +167,13 @@ def test_positions_are_in_coins_with_usd_marks_and_greeks(
     assert row["unrealized_pnl"] == pytest.approx(0.5 * (OPTION_MARK - 0.217) * FORWARD)
     assert None not in (row["delta"], row["gamma"], row["vega"], row["theta"])
     assert 0.25 < row["delta"] < 0.35  # 0.5 BTC of a call with delta about 0.6
+    # in coin, as Deribit counts it: premium 0.217 BTC, mark 0.2168 BTC, fee in BTC
+    fee_btc = min(0.0003 * 0.5, 0.125 * 0.217 * 0.5)
+    assert row["pnl_coin"] == pytest.approx(0.5 * (OPTION_MARK - 0.217) - fee_btc)
+    assert row["pnl_coin_currency"] == "BTC"
+    assert row["pnl_usd"] == pytest.approx(row["unrealized_pnl"] - fee_btc * FORWARD)
+    fill = config.ledger().fills().filter(pl.col("symbol") == OPTION_SYMBOL).row(0, named=True)
+    assert fill["underlying_price"] == FORWARD  # what the coin premium was converted at
 
 
 def test_equity_counts_every_collateral_currency_at_marks(

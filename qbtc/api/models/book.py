@@ -36,6 +36,18 @@ class Position(ApiModel):
     vega: float | None = Field(description=POSITION_GREEK_UNITS["vega"])
     theta: float | None = Field(description=POSITION_GREEK_UNITS["theta"])
     timestamp: datetime
+    pnl_usd: float | None = Field(
+        None, description="Net PnL in USD: realised + unrealised - fees + funding."
+    )
+    pnl_coin: float | None = Field(
+        None,
+        description="Net PnL of a coin-settled (inverse) option in its coin (pnl_coin_currency):"
+        " premiums, fees and settlement as paid in coin, the open quantity at the coin mark;"
+        " null for other instruments.",
+    )
+    pnl_coin_currency: str | None = Field(
+        None, description="The coin of pnl_coin (BTC, ETH); null for other instruments."
+    )
     structure_id: str | None = Field(
         None, description="Option structure the leg belongs to (null for perps)."
     )

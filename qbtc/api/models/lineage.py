@@ -46,6 +46,11 @@ class FillRow(ApiModel):
     fee: float | None
     fee_currency: str
     liquidity: str
+    underlying_price: float | None = Field(
+        None,
+        description="USD price of the underlying a coin-settled option's coin premium and fee"
+        " were converted at (null for other instruments).",
+    )
 
 
 class LlmCallRow(ApiModel):
