@@ -34,6 +34,20 @@ LEG_COLUMNS = (
 )
 
 
+COIN_PNL_COLUMNS = ("pnl_coin", "pnl_coin_currency")
+
+
+def shown_pnl_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` as shown on a terminal: the coin PnL columns only when the book holds a
+    coin-settled option (they are null for everything else)."""
+    if (
+        "pnl_coin_currency" in frame.columns
+        and frame["pnl_coin_currency"].null_count() < frame.height
+    ):
+        return frame
+    return frame.drop([c for c in COIN_PNL_COLUMNS if c in frame.columns])
+
+
 def tag_structures(
     frame: pl.DataFrame, structure_ids: dict[str, str], *, column: str = "symbol"
 ) -> pl.DataFrame:

@@ -111,3 +111,32 @@ def test_option_legs_are_grouped_by_the_structure_of_their_intents(tmp_path: Pat
     ]
     lines = render_options_markdown(summary)
     assert lines[0].startswith("- options: 2 leg(s) held in 1 structure(s)")
+
+
+def test_coin_pnl_columns_are_shown_only_for_a_book_with_coin_settled_options() -> None:
+    from qbtc.optionsbook import shown_pnl_columns
+
+    linear = pl.DataFrame(
+        {
+            "symbol": ["BTC/USDT:USDT"],
+            "pnl_usd": [1.0],
+            "pnl_coin": [None],
+            "pnl_coin_currency": [None],
+        }
+    )
+    assert shown_pnl_columns(linear).columns == ["symbol", "pnl_usd"]
+    inverse = pl.concat(
+        [
+            linear,
+            pl.DataFrame(
+                {
+                    "symbol": ["BTC/USD:BTC-261225-100000-C"],
+                    "pnl_usd": [-20.0],
+                    "pnl_coin": [-0.00025],
+                    "pnl_coin_currency": ["BTC"],
+                }
+            ),
+        ],
+        how="vertical_relaxed",
+    )
+    assert shown_pnl_columns(inverse).columns == inverse.columns

@@ -200,3 +200,46 @@ def test_order_events_are_listed_in_time_order(data_dir: Path):
         "acknowledged",
         "filled",
     ]
+
+
+def test_coin_settled_options_show_their_pnl_in_coin(data_dir: Path):
+    """A Deribit option held (premium 0.217 BTC, mark 0.2168 BTC): the summary gives its PnL
+    in BTC beside the book's USD figures, and the terminal text shows the coin columns."""
+    import polars as pl
+
+    from qbtc.execution.pnl import compute_positions
+    from qbtc.execution.positions import OptionMark, position_rows
+    from qbtc.lake import write_dataset
+    from qbtc.schemas import FILLS, POSITIONS
+
+    lake = build_lake(data_dir, days=1)
+    plain = render_text(read_cycle_summary(lake.root, "run-2"), data_dir=data_dir)
+    assert "pnl_coin" not in plain  # no coin-settled option held: no empty coin columns
+    call = "BTC/USD:BTC-261225-100000-C"
+    fill = {
+        "fill_id": "f-call",
+        "client_order_id": "o-call",
+        "venue_order_id": "v",
+        "portfolio_id": "main",
+        "symbol": call,
+        "timestamp": lake.last_bar,
+        "side": "buy",
+        "quantity": 0.5,
+        "price": 0.217 * 95_000.0,
+        "fee": 0.00015 * 95_000.0,
+        "fee_currency": "USD",
+        "liquidity": "venue",
+        "underlying_price": 95_000.0,
+    }
+    books = compute_positions(
+        pl.DataFrame([fill], schema=FILLS.schema), marks={call: 0.2168 * 96_000.0}
+    )
+    marks = {call: OptionMark(forward=96_000.0, mark_iv=0.6)}
+    rows = position_rows(books, portfolio_id="main", timestamp=lake.last_bar, option_marks=marks)
+    write_dataset(lake.root, POSITIONS, rows)
+    report = read_cycle_summary(lake.root, "run-2")
+    assert report.coin_pnl == {"BTC": pytest.approx(0.5 * (0.2168 - 0.217) - 0.00015)}
+    assert "coin-settled options -0.000250 BTC" in render_markdown(report)
+    [held] = [p for p in report.positions if p["symbol"] == call]
+    assert held["pnl_coin_currency"] == "BTC"
+    assert "pnl_coin" in render_text(report, data_dir=data_dir)

@@ -12,7 +12,7 @@ from qbtc.cli.common import fail, settings_or_exit
 from qbtc.cli.query import OutputFormat, render
 from qbtc.execution.ledger import Ledger, OrderState
 from qbtc.lake import LakeReader, read_dataset
-from qbtc.optionsbook import tag_structures, underlying_greeks
+from qbtc.optionsbook import shown_pnl_columns, tag_structures, underlying_greeks
 from qbtc.risk.inputs import load_structure_ids
 
 STATUSES = ("pending", "submitted", "open", "filled", "cancelled", "rejected")
@@ -123,7 +123,10 @@ def positions_command(
         "structure_id",
         *[c for c in frame.columns if c not in ("symbol", "type", "structure_id")],
     ]
-    sys.stdout.write(render(frame.select(columns), fmt).rstrip("\n") + "\n")
+    frame = frame.select(columns)
+    if fmt == OutputFormat.table:
+        frame = shown_pnl_columns(frame)
+    sys.stdout.write(render(frame, fmt).rstrip("\n") + "\n")
     if fmt == OutputFormat.table:
         greeks = latest_greeks(settings.lake_dir, settings.portfolio_id)
         if greeks.height:

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from qbtc.execution.modes import describe_mode
-from qbtc.optionsbook import render_options_markdown
+from qbtc.optionsbook import render_options_markdown, shown_pnl_columns
 from qbtc.report.summary import CycleSummary
 
 
@@ -146,10 +146,12 @@ def render_text(report: CycleSummary, *, data_dir: Path, command: str = "qbtc") 
         with pl.Config(
             tbl_rows=50, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=120
         ):
-            text += "\nopen positions\n" + str(pl.DataFrame(report.positions)) + "\n"
+            positions = shown_pnl_columns(pl.DataFrame(report.positions))
+            text += "\nopen positions\n" + str(positions) + "\n"
             legs = report.options.get("legs") or []
             if legs:
-                text += "\noption legs by structure\n" + str(pl.DataFrame(legs)) + "\n"
+                shown = shown_pnl_columns(pl.DataFrame(legs))
+                text += "\noption legs by structure\n" + str(shown) + "\n"
     text += "\n".join(
         [
             "",
