@@ -25,6 +25,7 @@ from prefect.tasks import exponential_backoff
 
 from flows.alerts import GATE_FAILED, raise_alert
 from flows.common import current_run_id, flow_settings, publish_markdown, publish_table, whole
+from flows.quality_docs import publish_docs
 from qbtc.config import Settings
 from qbtc.execution.modes import data_on_testnet, trading_mode
 from qbtc.market import ingest as market
@@ -273,12 +274,14 @@ def ingest(
     stored = store_task(settings.lake_dir, whole(report))
     summary = market.summarize(plan, report, stored.written, exchange=source_of(venue))
     publish_gate(report, "ingest-quality-gate", settings.lake_dir)
+    page, docs_s = publish_docs(settings, report, "ingest-quality-docs")
     publish_markdown(
         "ingest-summary", "\n".join(f"- {line}" for line in summary.lines()), "Ingest run"
     )
     for line in summary.lines():
         logger.info(line)
-    return {**summary_dict(summary), "gate_s": round(gate_s, 3)}
+    timings = {"gate_s": round(gate_s, 3), "docs_s": round(docs_s, 3)}
+    return {**summary_dict(summary), **timings, "docs_page": page and str(page)}
 
 
 def summary_dict(summary: market.IngestSummary) -> dict[str, Any]:

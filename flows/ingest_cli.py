@@ -186,10 +186,13 @@ def ingest_command(
                 os.environ[name] = value
     from qbtc.market.ingest import IngestSummary
 
-    summary = {k: v for k, v in summary.items() if k != "gate_s"}  # the stage's timing
-    fields = {**summary, "as_of": datetime.fromisoformat(summary["as_of"])}
+    extra = ("gate_s", "docs_s", "docs_page")  # the stage's timings and its report
+    fields = {k: v for k, v in summary.items() if k not in extra}
+    fields["as_of"] = datetime.fromisoformat(summary["as_of"])
     fields["symbols"], fields["reasons"] = tuple(summary["symbols"]), tuple(summary["reasons"])
     for line in IngestSummary(**fields).lines():
         typer.echo(line)
+    if summary.get("docs_page"):
+        typer.echo(f"Data Docs:      {summary['docs_page']}")
     if not summary["passed"]:
         fail("the quality gate failed: trading stages refuse to run until one passes", code=1)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from qbtc import __version__
@@ -48,8 +50,10 @@ from qbtc.api.security import (
     RequireToken,
     make_limiter,
 )
+from qbtc.api.status import QUALITY_DOCS_PATH
 from qbtc.config import Settings, load_settings
 from qbtc.lake import LakeReader
+from qbtc.quality.datadocs import docs_dir
 
 #: Seconds between two scans of the lake for changes (WebSocket pushes, cache keys).
 WATCH_INTERVAL_S = 0.25
@@ -105,6 +109,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         reader.close()
 
 
+class LaterStaticFiles(StaticFiles):
+    """Static files of a directory that may not exist yet (404 until it does): the API
+    never writes to the data dir, not even an empty folder."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and Path(self.directory).is_dir():
+            await super().check_config()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over ``settings.data_dir`` (settings from env/.env when not given).
 
@@ -129,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_failures=settings.api_auth_failures,
         lockout_s=settings.api_auth_lockout_s,
         docs_token=None if settings.api_public_docs else settings.api_token,
+        data_token=settings.api_token,
     )
     app.add_middleware(AccessMiddleware, limiter=limiter, policy=policy)
     if settings.api_cors_origins:
@@ -146,4 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, dependencies=guard)
     app.include_router(streams.router)
     mount_dashboard(app, _ROUTERS)
+    # The gate's Data Docs: static pages written by the flows (missing until the first gate).
+    docs = LaterStaticFiles(directory=docs_dir(settings.data_dir), html=True, check_dir=False)
+    app.mount(QUALITY_DOCS_PATH, docs, name="quality-docs")
     return app

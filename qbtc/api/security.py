@@ -120,6 +120,8 @@ def make_limiter(rate: str) -> Limiter:
 #: Paths of the interactive docs and the spec (FastAPIOffline), gated like the API.
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 DOCS_ASSETS_PREFIX = "/static-offline-docs/"
+DATA_PAGES_PREFIX = "/quality/docs"
+"""Static pages mounted outside the routers (no route dependency guards them)."""
 
 
 def is_docs_path(path: str) -> bool:
@@ -139,6 +141,8 @@ class AccessPolicy:
     auth_failures: int = 10
     lockout_s: float = 300.0
     docs_token: SecretStr | None = None
+    data_token: SecretStr | None = None
+    """Token of the static pages that show data (the gate's Data Docs); None: public."""
 
 
 class AccessMiddleware:
@@ -194,10 +198,14 @@ class AccessMiddleware:
         return None
 
     def _docs_refused(self, scope: Scope) -> bool:
-        token = self.policy.docs_token
-        if token is None or not is_docs_path(scope["path"]):
+        path = scope["path"]
+        if path.startswith(DATA_PAGES_PREFIX):
+            token = self.policy.data_token
+        elif is_docs_path(path):
+            token = self.policy.docs_token
+        else:
             return False
-        return not token_matches(bearer_token(scope["headers"]), token)
+        return token is not None and not token_matches(bearer_token(scope["headers"]), token)
 
     def _failed(self, key: str) -> None:
         item = self.failure_item

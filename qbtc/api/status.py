@@ -20,6 +20,7 @@ from qbtc.api.context import ApiContext, clean_row
 from qbtc.api.lakestate import KILL_SWITCH
 from qbtc.api.models import DatasetFreshness, KillSwitchStatus, QualityGate, RunSummary
 from qbtc.lake.integrity import QUARANTINE_DIR
+from qbtc.quality.datadocs import docs_dir, run_page_name
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.schemas import DATASETS
 from qbtc.serving import ServingState, read_serving_state
@@ -109,6 +110,10 @@ def _reasons(details: str | None, passed: bool) -> list[str]:
     return [str(parsed)]
 
 
+QUALITY_DOCS_PATH = "/quality/docs"
+"""Where the API serves ``<data_dir>/quality/docs`` (the gate's Data Docs)."""
+
+
 def quality_gate(context: ApiContext) -> QualityGate:
     """The latest gate (``quality_results`` row with dataset '*' and check 'gate')."""
     rows = context.cached(
@@ -121,8 +126,14 @@ def quality_gate(context: ApiContext) -> QualityGate:
     reasons = _reasons(row["details"], passed)
     if not passed and not reasons:
         reasons = [f"quality gate status is {row['status']!r}"]
+    page = run_page_name(row["run_id"])
+    built = (docs_dir(context.lake_dir.parent) / page).exists()
     return QualityGate(
-        passed=passed, run_id=row["run_id"], timestamp=row["timestamp"], reasons=reasons
+        passed=passed,
+        run_id=row["run_id"],
+        timestamp=row["timestamp"],
+        reasons=reasons,
+        docs_url=f"{QUALITY_DOCS_PATH}/{page}" if built else None,
     )
 
 

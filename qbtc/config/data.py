@@ -181,3 +181,10 @@ class QualitySettings(BaseModel):
     quality_jump_sigma: float = Field(
         12.0, gt=0, le=1_000, description="Flag 1-bar moves beyond N sigma."
     )
+    quality_docs: Literal["always", "failures", "off"] = Field(
+        "always",
+        description=(
+            "Great Expectations Data Docs of the gate under <data_dir>/quality/docs: every "
+            "run, only runs whose gate failed, or none."
+        ),
+    )

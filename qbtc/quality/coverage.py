@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from qbtc.quality.checks import DatasetBatch, ExpectationSpec, Status
-from qbtc.quality.expectations import validate_frame
+from qbtc.quality.expectations import SuiteValidation, validate_frame
 from qbtc.quality.records import CheckResult
 from qbtc.schemas import get_dataset
 
@@ -45,10 +45,11 @@ def _status(bad: int, outcome_error: str | None, gx_bad: int | None) -> tuple[St
 
 def coverage_results(
     batch: DatasetBatch, clean: pl.DataFrame, *, as_of: datetime, max_staleness_s: int | None
-) -> list[CheckResult]:
-    """``coverage`` (a missing key) and ``freshness`` (stale newest bar) of one dataset."""
+) -> tuple[list[CheckResult], SuiteValidation | None]:
+    """``coverage`` (a missing key) and ``freshness`` (stale newest bar) of one dataset, and
+    GX's record of them."""
     if batch.rules.coverage_column is None or not batch.expected:
-        return []
+        return [], None
     name = batch.rules.dataset
     frame = newest_by_key(batch, clean)
     frame = frame.with_columns((pl.col("newest") + (batch.step or timedelta(0))).alias("closed"))
@@ -64,7 +65,8 @@ def coverage_results(
                 ),
             )
         )
-    outcomes = validate_frame(f"{name}_coverage", frame, specs)
+    validation = validate_frame(f"{name}_coverage", frame, specs)
+    outcomes = validation.outcomes
     missing = frame.filter(pl.col("newest").is_null())["key"].to_list()
     status, error = _status(len(missing), outcomes[0].error, outcomes[0].unexpected_count)
     details: dict[str, object] = {"missing": missing[:_MAX_LISTED], "expected": len(frame)}
@@ -87,7 +89,7 @@ def coverage_results(
         results.append(
             CheckResult(name, "freshness", "dataset", status, ages.height, stale.height, details)
         )
-    return results
+    return results, validation.record
 
 
 def find_gaps(frame: pl.DataFrame, *, step: timedelta) -> pl.DataFrame:

@@ -140,20 +140,39 @@ def _outcome(result: Any, check: str) -> ExpectationOutcome:
     )
 
 
+@dataclass(frozen=True)
+class SuiteValidation:
+    """GX's own record of one validation: the suite and its result, for Data Docs
+    (:mod:`qbtc.quality.datadocs`); ``asset`` names the validated frame."""
+
+    asset: str
+    suite: Any
+    result: Any
+
+
+@dataclass(frozen=True)
+class FrameValidation:
+    """One outcome per spec, in order, and GX's record (None when GX did not run)."""
+
+    outcomes: list[ExpectationOutcome]
+    record: SuiteValidation | None = None
+
+
 def validate_frame(
     asset_name: str, frame: pl.DataFrame, specs: Sequence[tuple[str, ExpectationSpec]]
-) -> list[ExpectationOutcome]:
+) -> FrameValidation:
     """Validate ``frame`` against ``specs`` (``(check name, expectation)`` pairs) with GX.
 
     Returns one outcome per spec, in order. A spec GX cannot even build, or a validation
     that fails as a whole, gives error outcomes instead of raising.
     """
     if frame.height == 0:
-        return [ExpectationOutcome(c, s.kind, True, 0, 0) for c, s in specs]
+        return FrameValidation([ExpectationOutcome(c, s.kind, True, 0, 0) for c, s in specs])
     built: list[Any] = []
     parameters: dict[str, Any] = {}
     outcomes: dict[int, ExpectationOutcome] = {}
     signature: list[str] = []
+    record: SuiteValidation | None = None
     with _LOCK:
         context, source = _context()
         for index, (check, spec) in enumerate(specs):
@@ -182,15 +201,21 @@ def validate_frame(
             except Exception as exc:  # the whole suite could not run: every check errors
                 _SUITES.pop(asset_name, None)
                 message = f"validation failed: {type(exc).__name__}: {exc}"
-                return [
-                    outcomes.get(i) or ExpectationOutcome(c, s.kind, False, None, None, message)
-                    for i, (c, s) in enumerate(specs)
-                ]
+                return FrameValidation(
+                    [
+                        outcomes.get(i) or ExpectationOutcome(c, s.kind, False, None, None, message)
+                        for i, (c, s) in enumerate(specs)
+                    ]
+                )
             for item in result.results:
                 meta = item.expectation_config.meta or {}
                 outcomes[int(meta["qbtc_index"])] = _outcome(item, str(meta["qbtc_check"]))
+            record = SuiteValidation(asset_name, suite, result)
     missing = "GX returned no result for this expectation"
-    return [
-        outcomes.get(i) or ExpectationOutcome(c, s.kind, False, None, None, missing)
-        for i, (c, s) in enumerate(specs)
-    ]
+    return FrameValidation(
+        [
+            outcomes.get(i) or ExpectationOutcome(c, s.kind, False, None, None, missing)
+            for i, (c, s) in enumerate(specs)
+        ],
+        record,
+    )

@@ -25,7 +25,7 @@ from qbtc.quality.checks import (
 )
 from qbtc.quality.coverage import coverage_results, gap_result
 from qbtc.quality.derived import hold_derived, quarantined_symbols
-from qbtc.quality.expectations import ExpectationOutcome, validate_frame
+from qbtc.quality.expectations import ExpectationOutcome, SuiteValidation, validate_frame
 from qbtc.quality.records import CheckResult, quarantine_rows
 from qbtc.quality.tagging import BAD, REASONS, TaggedBatch, conform, tag_rows
 from qbtc.schemas import QUARANTINE, get_dataset
@@ -65,6 +65,8 @@ class GateReport:
     reasons: tuple[str, ...]
     datasets: tuple[DatasetOutcome, ...]
     results: tuple[CheckResult, ...]
+    validations: tuple[SuiteValidation, ...] = ()
+    """GX's records of the run (suites and results), for Data Docs."""
 
     @property
     def quarantine(self) -> pl.DataFrame:
@@ -106,7 +108,7 @@ def _bad_fraction_spec(policy: GatePolicy) -> ExpectationSpec:
 
 def _row_results(
     batch: DatasetBatch, tagged: TaggedBatch, ctx: CheckContext, policy: GatePolicy
-) -> list[CheckResult]:
+) -> tuple[list[CheckResult], SuiteValidation | None]:
     rules = batch.rules
     specs: list[tuple[str, ExpectationSpec]] = []
     by_check: dict[str, list[ExpectationOutcome]] = {}
@@ -117,8 +119,8 @@ def _row_results(
             failed = ExpectationOutcome(check.name, "?", False, None, None, f"{exc!r}"[:500])
             by_check[check.name] = [failed]
     specs.append(("bad_fraction", _bad_fraction_spec(policy)))
-    outcomes = validate_frame(rules.dataset, tagged.frame.drop(REASONS), specs)
-    for (name, _), outcome in zip(specs, outcomes, strict=True):
+    validation = validate_frame(rules.dataset, tagged.frame.drop(REASONS), specs)
+    for (name, _), outcome in zip(specs, validation.outcomes, strict=True):
         by_check.setdefault(name, []).append(outcome)
     n = tagged.frame.height
     results = []
@@ -137,12 +139,12 @@ def _row_results(
         verdict = "error"
         summary["error"] = fraction.error or "GX and the row tagger disagree on the bad fraction"
     results.append(CheckResult(rules.dataset, "bad_fraction", "dataset", verdict, n, bad, summary))
-    return results
+    return results, validation.record
 
 
 def _evaluate(
     batch: DatasetBatch, *, run_id: str, as_of: datetime, policy: GatePolicy
-) -> tuple[DatasetOutcome, list[CheckResult]]:
+) -> tuple[DatasetOutcome, list[CheckResult], list[SuiteValidation]]:
     dataset = get_dataset(batch.rules.dataset)
     frame = conform(dataset, batch.frame)
     symbols: tuple[str, ...] = ()
@@ -150,16 +152,20 @@ def _evaluate(
         symbols = tuple(sorted(frame["symbol"].drop_nulls().unique().to_list()))
     ctx = CheckContext(as_of, batch.step, policy.jump_sigma, batch.reference, symbols)
     tagged = tag_rows(frame, batch.rules.checks, ctx)
-    results = _row_results(batch, tagged, ctx, policy)
+    results, record = _row_results(batch, tagged, ctx, policy)
     held_back = any(r.status == "error" and r.level == "row" for r in results)
     clean = tagged.frame.filter(~pl.col(BAD)).select(list(dataset.columns))
-    results += coverage_results(batch, clean, as_of=as_of, max_staleness_s=policy.max_staleness_s)
+    covered, coverage_record = coverage_results(
+        batch, clean, as_of=as_of, max_staleness_s=policy.max_staleness_s
+    )
+    results += covered
+    records = [r for r in (record, coverage_record) if r is not None]
     if batch.step is not None and batch.rules.freshness:
         results.append(gap_result(batch.rules.dataset, clean, step=batch.step))
     quarantine = quarantine_rows(tagged.frame, dataset, run_id=run_id, as_of=as_of)
     stored = dataset.empty() if held_back else clean
     outcome = DatasetOutcome(dataset.name, frame.height, stored, quarantine, held_back)
-    return outcome, results
+    return outcome, results, records
 
 
 def _hold_derived(
@@ -206,10 +212,14 @@ def evaluate_gate(
     """
     outcomes: list[DatasetOutcome] = []
     results: list[CheckResult] = []
+    records: list[SuiteValidation] = []
     for batch in batches:
-        outcome, dataset_results = _evaluate(batch, run_id=run_id, as_of=as_of, policy=policy)
+        outcome, dataset_results, dataset_records = _evaluate(
+            batch, run_id=run_id, as_of=as_of, policy=policy
+        )
         outcomes.append(outcome)
         results.extend(dataset_results)
+        records.extend(dataset_records)
     outcomes = _hold_derived(outcomes, results, run_id=run_id, as_of=as_of)
     reasons = _verdict(results)
     held = [o.dataset for o in outcomes if o.held_back]
@@ -239,4 +249,5 @@ def evaluate_gate(
         reasons=reasons,
         datasets=tuple(outcomes),
         results=(*results, summary),
+        validations=tuple(records),
     )

@@ -92,7 +92,8 @@ def render_markdown(report: CycleSummary) -> str:
     lines += [
         f"- data: {m['ohlcv_rows']:,} bars for {m['symbols']} symbols (last {m['last_bar']}), "
         f"{m['option_quote_rows']:,} option quotes; quarantined this run: {m['quarantined_this_run']}",
-        f"- quality gate: {report.gate['status']}{_seconds(report.gate.get('seconds'))}",
+        f"- quality gate: {report.gate['status']}{_seconds(report.gate.get('seconds'))}"
+        + (f"; Data Docs: {report.gate['docs']}" if report.gate.get("docs") else ""),
         f"- signals: {len(report.signals)}; intents accepted {report.intents['accepted']}, "
         f"refused {report.intents['refused']}{_decided_by(report)}; {_order_line(report)}",
         f"- positions: {len(report.positions)} open; PnL realised {_fmt(report.pnl['realized_pnl'])}, "

@@ -19,6 +19,7 @@ from qbtc.lake import read_dataset
 from qbtc.lake.integrity import ALERT_KIND as CORRUPT_FILE
 from qbtc.market.contracts import is_option_symbol
 from qbtc.optionsbook import options_summary
+from qbtc.quality.datadocs import run_page
 from qbtc.symbols import base_currency
 
 #: Alert kinds the library raises outside any run (shown by the cycles they happened in).
@@ -95,7 +96,13 @@ def _gate(lake_dir: Path, run_id: str) -> dict[str, Any]:
     if row.is_empty():
         return {"status": "not run this cycle", "details": ""}
     first = row.row(0, named=True)
-    return {"status": first["status"], "details": first["details"], "run_id": first["run_id"]}
+    page = run_page(lake_dir.parent, first["run_id"])
+    return {
+        "status": first["status"],
+        "details": first["details"],
+        "run_id": first["run_id"],
+        "docs": str(page) if page.exists() else None,
+    }
 
 
 def _signals(lake_dir: Path, run_id: str, decider: str) -> list[dict[str, Any]]:

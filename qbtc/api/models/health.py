@@ -35,6 +35,13 @@ class QualityGate(ApiModel):
     run_id: str | None
     timestamp: datetime | None
     reasons: list[str]
+    docs_url: str | None = Field(
+        None,
+        description=(
+            "Path (on this API) of the gate run's Great Expectations Data Docs page, when "
+            "built (QBTC_QUALITY_DOCS)."
+        ),
+    )
 
 
 class KillSwitchStatus(ApiModel):

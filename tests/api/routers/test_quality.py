@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from qbtc.api import create_app
 from qbtc.lake import write_dataset
+from qbtc.quality.datadocs import run_page
 from tests.api.conftest import make_settings
 from tests.api.lakedata import frame
 
@@ -86,3 +87,31 @@ def test_vol_views_newest_first_and_in_the_lineage_of_the_run(own_lake, data_dir
     assert [v["vol_view"] for v in btc["items"]] == [0.4, -0.2]
     assert lineage["vol_view"]["view_id"] == "vv-BTC-run-2"
     assert bad.status_code == 422
+
+
+def test_the_gate_links_its_data_docs_page_which_the_api_serves(own_lake, data_dir):
+    settings = make_settings(data_dir)
+    with TestClient(create_app(settings)) as client:
+        gate = client.get("/api/health").json()["quality_gate"]
+        assert gate["run_id"] == "run-2"
+        assert gate["docs_url"] is None  # no Data Docs built for that run
+        assert client.get("/quality/docs/index.html").status_code == 404
+        page = run_page(data_dir, "run-2")
+        page.parent.mkdir(parents=True)
+        page.write_text("<html><body>Quality gate of run run-2</body></html>")
+        gate = client.get("/api/health").json()["quality_gate"]
+        assert gate["docs_url"] == "/quality/docs/runs/run-2.html"
+        served = client.get(gate["docs_url"])
+        assert served.status_code == 200
+        assert "Quality gate of run run-2" in served.text
+
+
+def test_data_docs_need_the_token_when_one_is_set(own_lake, data_dir):
+    page = run_page(data_dir, "run-2")
+    page.parent.mkdir(parents=True)
+    page.write_text("<html><body>rows of the lake</body></html>")
+    settings = make_settings(data_dir, api_token="s3cret-token", api_public_docs=True)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/quality/docs/runs/run-2.html").status_code == 401
+        token = {"Authorization": "Bearer s3cret-token"}
+        assert client.get("/quality/docs/runs/run-2.html", headers=token).status_code == 200
