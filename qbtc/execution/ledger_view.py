@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -63,6 +63,8 @@ _TRADE_SCHEMA = pl.Schema(
     ]
 )
 _REPAIR = "reconcile:"
+#: How far behind a cycle's clock its checkpoint is folded (late data lands after it).
+FOLD_LAG = timedelta(hours=1)
 _FOLLOWED: dict[str, Dataset] = {
     "fills": FILLS,
     "order_events": ORDER_EVENTS,
@@ -268,12 +270,14 @@ class CheckpointedLedger(Ledger):
     # -- saving ---------------------------------------------------------------------------
 
     def save_checkpoint(self) -> None:
-        """Store the ledger as of the last :meth:`positions` (its ``until``), when this
-        instance recorded nothing itself (rows it wrote are in files it has not listed)."""
+        """Store the ledger as of ``FOLD_LAG`` before the last :meth:`positions` (its
+        ``until``), when this instance recorded nothing itself (rows it wrote are in files it
+        has not listed). Items of the last ``FOLD_LAG`` stay pending, folded again each cycle:
+        a funding rate stored minutes after its time then still sorts after the checkpoint."""
         if self._base is None or self._recorded or not self._exact:
             return
         base = self._base
-        trades, funding = self._due(self._until)
+        trades, funding = self._due(None if self._until is None else self._until - FOLD_LAG)
         books = copy.deepcopy(base.books)
         fold_trades(books, trades, funding_events(funding))
         usd = dict(base.usd_size)

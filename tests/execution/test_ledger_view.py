@@ -124,6 +124,19 @@ def assert_same(root: Path, until: datetime | None = None) -> None:
     assert all(mine.has_order(i) == (i in truth.client_order_ids()) for i in ids)
 
 
+def spy_on_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The Parquet files read from now on (every ``polars.read_parquet`` call's sources)."""
+    read: list[Path] = []
+    original = pl.read_parquet
+
+    def spy(source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.extend(source if isinstance(source, list) else [source])
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(pl, "read_parquet", spy)
+    return read
+
+
 step = st.tuples(
     st.sampled_from(SYMBOLS),
     st.sampled_from(["buy", "sell"]),
@@ -162,14 +175,7 @@ def test_a_cycle_reads_only_the_files_written_since_the_checkpoint(
         order(tmp_path, f"qb{n}", SYMBOLS[0], "buy", 1.0, 100.0, T0 + timedelta(hours=n))
     snapshot(tmp_path, T0 + timedelta(hours=6))
     order(tmp_path, "qb-new", SYMBOLS[0], "sell", 1.0, 110.0, T0 + timedelta(hours=7))
-    read: list[Path] = []
-    original = pl.read_parquet
-
-    def spy(source, *args, **kwargs):  # type: ignore[no-untyped-def]
-        read.extend(source if isinstance(source, list) else [source])
-        return original(source, *args, **kwargs)
-
-    monkeypatch.setattr(pl, "read_parquet", spy)
+    read = spy_on_reads(monkeypatch)
     ledger = view(tmp_path)
     assert ledger.positions()[SYMBOLS[0]].quantity == pytest.approx(4.0)
     assert ledger.order_states(["qb-new", "qb-other"])["qb-new"].status == "filled"
@@ -248,3 +254,18 @@ def test_a_damaged_checkpoint_or_index_is_rebuilt_or_repaired(tmp_path: Path, da
         assert "qb1" in IdIndex(index)
     assert_same(tmp_path)
     assert view(tmp_path).order_states(["qb2"])["qb2"].status == "filled"
+
+
+def test_a_funding_rate_stored_minutes_after_its_time_needs_no_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order(tmp_path, "qb1", SYMBOLS[0], "buy", 1.0, 100.0, T0)
+    order(tmp_path, "qb2", SYMBOLS[0], "buy", 1.0, 100.0, T0 + timedelta(hours=2))
+    snapshot(tmp_path, T0 + timedelta(hours=2, minutes=10))  # the fill of 2h is folded later
+    # The rate of 1:55 is stored after the fill of 2:00 was: it sorts before that fill.
+    funding(tmp_path, SYMBOLS[0], T0 + timedelta(hours=1, minutes=55), 1e-3, 100.0)
+    read = spy_on_reads(monkeypatch)
+    assert view(tmp_path).positions()[SYMBOLS[0]].funding == pytest.approx(-0.1)
+    assert {p.parent.parent.name for p in read} == {"funding_rates"}
+    monkeypatch.undo()
+    assert_same(tmp_path)
