@@ -72,36 +72,6 @@ class PerpPlan:
     hedged: dict[str, float]
 
 
-def plan_intents(
-    signals: pl.DataFrame,
-    book: Book,
-    holdings: Mapping[str, float],
-    prices: Mapping[str, float],
-    volatility: Mapping[str, float],
-    correlation: Mapping[str, Mapping[str, float]] | None = None,
-    *,
-    equity: float,
-    config: PlanConfig,
-    run_id: str,
-    decision_bar: datetime,
-    options_delta: Mapping[str, float] | None = None,
-) -> list[OrderIntent]:
-    """Order intents for the perps of ``signals`` (no signal, no trade)."""
-    return plan_perps(
-        signals,
-        book,
-        holdings,
-        prices,
-        volatility,
-        correlation,
-        equity=equity,
-        config=config,
-        run_id=run_id,
-        decision_bar=decision_bar,
-        options_delta=options_delta,
-    ).intents
-
-
 def plan_perps(
     signals: pl.DataFrame,
     book: Book,
@@ -116,7 +86,8 @@ def plan_perps(
     decision_bar: datetime,
     options_delta: Mapping[str, float] | None = None,
 ) -> PerpPlan:
-    """:func:`plan_intents` with the targets behind the intents.
+    """Order intents for the perps of ``signals`` (no signal, no trade), with the targets
+    behind them.
 
     ``options_delta`` (coins per underlying) is the options delta to hedge when it is not the
     book's: the delta after this cycle's option trades.

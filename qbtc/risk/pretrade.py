@@ -15,6 +15,13 @@ already refused (by the venue rules) keeps its refusal and adds nothing to the b
 
 An intent refused before the checks (by the planner: an option leg that cannot trade) stays
 refused with its reason.
+
+The legs of one option structure (intents sharing a ``structure_id``) are checked together,
+at the place of the first of them: checks 1-4 per leg, the limits (5) on the book after all
+of them, so a delta-neutral straddle is measured as the straddle it is, not as a directional
+first leg. Either every leg is accepted or the structure is refused, each leg with the
+reason (a leg refused upstream refuses its siblings too). The kill switch still applies leg
+by leg: reduce-only legs (closing or rolling a held structure) pass it.
 """
 
 from __future__ import annotations
@@ -80,25 +87,73 @@ def check_in_order(
     already accepted this cycle; also returns the state after the accepted intents."""
     state = context.state
     accepted = accepted_before
-    decided = []
-    for intent in intents:
-        if intent.status == "refused":  # refused upstream (venue rules): stays refused
-            decided.append(intent)
+    decided: dict[int, OrderIntent] = {}
+    for positions in _decision_units(intents):
+        legs = [intents[k] for k in positions]
+        outcome, state, accepted = _check_unit(legs, state, accepted, context, limits)
+        decided.update(zip(positions, outcome, strict=True))
+    return Checked(tuple(decided[k] for k in range(len(intents))), state, accepted)
+
+
+def _decision_units(intents: Sequence[OrderIntent]) -> list[list[int]]:
+    """Positions of the intents decided together, in order: the legs of a structure form one
+    unit (at its first leg), every other intent is a unit of its own."""
+    units: list[list[int]] = []
+    by_structure: dict[str, list[int]] = {}
+    for k, intent in enumerate(intents):
+        sid = intent.structure_id
+        if sid is None:
+            units.append([k])
+        elif sid in by_structure:
+            by_structure[sid].append(k)
+        else:
+            by_structure[sid] = [k]
+            units.append(by_structure[sid])
+    return units
+
+
+def _check_unit(
+    legs: list[OrderIntent],
+    state: RiskState,
+    accepted: int,
+    context: PretradeContext,
+    limits: Limits,
+) -> tuple[list[OrderIntent], RiskState, int]:
+    """Accept every leg of ``legs`` or refuse them all; the state and count after them."""
+    reasons = {}
+    for k, intent in enumerate(legs):
+        if intent.status == "refused":  # refused upstream (planner, venue rules)
+            reasons[k] = [intent.reason or "refused"]
             continue
-        reasons = _gate_reasons(intent, context, limits)
-        if not reasons:
-            reasons = _order_reasons(intent, context, limits, accepted)
-        if not reasons:
+        found = _gate_reasons(intent, context, limits)
+        reasons[k] = found or _order_reasons(intent, context, limits, accepted + k)
+    after = state
+    if not any(reasons.values()):
+        traded = []
+        for intent in legs:
             unit = context.units[intent.symbol]
-            signed = intent.quantity if intent.side == "buy" else -intent.quantity
-            after = state.after(unit, signed)
-            reasons = _limit_reasons(state, after, unit, context.equity, limits)
-        if reasons:
-            decided.append(dataclasses.replace(intent, status="refused", reason="; ".join(reasons)))
-            continue
-        state, accepted = after, accepted + 1
-        decided.append(dataclasses.replace(intent, status="accepted", reason=None))
-    return Checked(tuple(decided), state, accepted)
+            after = after.after(unit, intent.quantity if intent.side == "buy" else -intent.quantity)
+            traded.append(unit)
+        limit = _limit_reasons(state, after, traded, context.equity, limits)
+        if limit and len(legs) > 1:
+            limit = [f"the structure's {len(legs)} legs together: {'; '.join(limit)}"]
+        reasons = dict.fromkeys(range(len(legs)), limit)
+    if not any(reasons.values()):
+        done = [dataclasses.replace(i, status="accepted", reason=None) for i in legs]
+        return done, after, accepted + len(legs)
+    return [_refused(k, legs, reasons) for k in range(len(legs))], state, accepted
+
+
+def _refused(k: int, legs: list[OrderIntent], reasons: dict[int, list[str]]) -> OrderIntent:
+    """Leg ``k`` refused: its own reasons, else those of the sibling legs that failed."""
+    intent = legs[k]
+    if intent.status == "refused":
+        return intent
+    own = "; ".join(reasons[k])
+    if not own:
+        others = "; ".join(f"{legs[j].symbol}: {'; '.join(r)}" for j, r in reasons.items() if r)
+        own = f"structure refused with its other leg(s): {others}"
+    return dataclasses.replace(intent, status="refused", reason=own)
 
 
 def _gate_reasons(intent: OrderIntent, context: PretradeContext, limits: Limits) -> list[str]:
@@ -140,25 +195,33 @@ def _order_reasons(
 
 
 def _limit_reasons(
-    before: RiskState, after: RiskState, traded: UnitRisk, equity: float, limits: Limits
+    before: RiskState,
+    after: RiskState,
+    traded: Sequence[UnitRisk],
+    equity: float,
+    limits: Limits,
 ) -> list[str]:
+    """Limits ``after`` exceeds and ``before`` did not (or by less): the book's, and the
+    notional and underlying Greeks of each symbol and underlying ``traded``."""
+    pre = measures(before, equity)
+    checked = [
+        (LABELS[name], name, value, unit, pre[name][0])
+        for name, (value, unit) in measures(after, equity).items()
+    ]
+    for symbol in dict.fromkeys(u.symbol for u in traded):
+        value = abs(after.by_symbol.get(symbol, 0.0))
+        was = abs(before.by_symbol.get(symbol, 0.0))
+        checked.append((f"{symbol} notional", "max_symbol_notional", value, "USDT", was))
+    for underlying in dict.fromkeys(u.underlying for u in traded if u.underlying):
+        was_greeks = underlying_measures(before, underlying)
+        for name, (value, unit) in underlying_measures(after, underlying).items():
+            label = f"{underlying} {LABELS[name]}"
+            checked.append((label, name, value, unit, was_greeks[name][0]))
     reasons = []
-    symbol = traded.symbol
-    pre, post = measures(before, equity), measures(after, equity)
-    labels = dict(LABELS)
-    pre["max_symbol_notional"] = (abs(before.by_symbol.get(symbol, 0.0)), "USDT")
-    post["max_symbol_notional"] = (abs(after.by_symbol.get(symbol, 0.0)), "USDT")
-    labels["max_symbol_notional"] = f"{symbol} notional"
-    if traded.underlying:
-        pre.update(underlying_measures(before, traded.underlying))
-        post.update(underlying_measures(after, traded.underlying))
-        for name in underlying_measures(after, traded.underlying):
-            labels[name] = f"{traded.underlying} {LABELS[name]}"
-    for name, (value, unit) in post.items():
+    for label, name, value, unit, was in checked:
         threshold = float(getattr(limits, name))
-        if value > threshold and value > pre[name][0] + 1e-9:
+        if value > threshold and value > was + 1e-9:
             reasons.append(
-                f"{labels[name]} would be {value:,.2f} {unit}, above the limit "
-                f"{threshold:,.2f} {unit}"
+                f"{label} would be {value:,.2f} {unit}, above the limit {threshold:,.2f} {unit}"
             )
     return reasons

@@ -9,7 +9,7 @@ import pytest
 from qbtc.config import load_settings
 from qbtc.execution.intents import intents_frame
 from qbtc.lake import LakeReader, read_dataset, write_dataset
-from qbtc.portfolio.plan import PlanConfig, plan_intents
+from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.pricing import black76_price, year_fraction
 from qbtc.risk import KillSwitch, check_intents
 from qbtc.risk.records import risk_metric_rows, summary_rows
@@ -49,7 +49,7 @@ def decide(data_dir: Path, config: RiskConfig, sizing: str = "vol_target"):
     inputs = load_cycle_inputs(config, AS_OF)
     report = assess_cycle(inputs, config)
     valued = report.valued
-    proposed = plan_intents(
+    proposed = plan_perps(
         inputs.signals,
         valued.book,
         valued.holdings,
@@ -60,7 +60,7 @@ def decide(data_dir: Path, config: RiskConfig, sizing: str = "vol_target"):
         config=plan_config(config, sizing),
         run_id="run-1",
         decision_bar=lake.BAR,
-    )
+    ).intents
     return report, check_intents(proposed, pretrade_context(inputs, report, config), config.limits)
 
 
