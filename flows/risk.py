@@ -37,6 +37,7 @@ from qbtc.risk.decision import (
     Sizing,
     decide_cycle,
     hedge_topup,
+    hedge_trades,
     holds_options,
     load_hedge_targets,
     plan_config,
@@ -51,6 +52,7 @@ from qbtc.risk.stage import (
     enforce_drawdown,
     load_cycle_inputs,
 )
+from qbtc.risk.valuation import value_book
 from qbtc.schemas import BOOK_GREEKS, OPTION_STRUCTURES, ORDER_INTENTS, RISK_METRICS
 
 KillSwitchAction = Literal["on", "off"]
@@ -288,6 +290,10 @@ def hedge(
                 "accepted": done.count("accepted"),
                 "refused": done.count("refused"),
             }
+    valued = value_book(inputs.positions, inputs.marks, list(config.symbols))
+    if not hedge_trades(valued, targets, planning.max_symbol_notional)[0]:
+        # every hedge inside its band: nothing to trade, no second risk assessment
+        return {"intents_run_id": run_id, "accepted": 0, "refused": 0}
     report = assess(whole(inputs), config)
     decided = hedge_topup(inputs, report, config, planning, run_id, targets)
     record(config.lake_dir, RISK_METRICS.empty(), whole(decided))

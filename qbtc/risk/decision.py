@@ -41,12 +41,14 @@ from qbtc.risk.exposure import options_delta_coin
 from qbtc.risk.pretrade import check_in_order
 from qbtc.risk.stage import (
     CycleInputs,
+    CycleVenueRules,
     RiskConfig,
     RiskReport,
     apply_venue_rules_to,
     pretrade_context,
     with_option_units,
 )
+from qbtc.risk.valuation import ValuedBook
 from qbtc.schemas import BOOK_GREEKS
 from qbtc.symbols import base_currency
 
@@ -174,12 +176,10 @@ def decide_cycle(
     bar = inputs.signals["timestamp"].max()
     prices = dict(report.valued.prices)
 
+    venue_rule = rule or CycleVenueRules(risk, inputs.as_of)
+
     def ruled(intents: list[OrderIntent]) -> list[OrderIntent]:
-        if not intents:
-            return intents
-        if rule is not None:
-            return list(rule(intents, prices))
-        return list(apply_venue_rules_to(intents, risk, inputs.as_of, prices))
+        return list(venue_rule(intents, prices)) if intents else intents
 
     decision = DecisionStamp(run_id, planning.portfolio_id, planning.strategy, bar, inputs.as_of)  # type: ignore[arg-type]
     options = OptionPlan()
@@ -279,6 +279,30 @@ def holds_options(positions: pl.DataFrame) -> bool:
     return any(is_option_symbol(symbol) for symbol in held)
 
 
+def hedge_trades(
+    valued: ValuedBook, targets: Mapping[str, HedgeTarget], max_symbol_notional: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Perp targets (coins) of the hedges more than their band away, and those perps' holdings.
+
+    For each planned hedge the perp's target is ``directional - options delta held`` (live
+    legs only), capped at ``max_symbol_notional``. Needs only the book on its marks, so the
+    hedge stage knows whether anything is to trade before it assesses any risk.
+    """
+    delta = options_delta_coin(valued.book, expired=False)
+    wanted, current = {}, {}
+    for hedge in targets.values():
+        price = valued.prices.get(hedge.perp)
+        if price is None:
+            continue
+        target = hedge.directional - delta.get(hedge.underlying, 0.0)
+        cap = max_symbol_notional / price
+        target = max(-cap, min(cap, target))
+        held = valued.holdings.get(hedge.perp, 0.0)
+        if abs(target - held) * price > hedge.band_usd:
+            wanted[hedge.perp], current[hedge.perp] = target, held
+    return wanted, current
+
+
 def hedge_topup(
     inputs: CycleInputs,
     report: RiskReport,
@@ -293,26 +317,14 @@ def hedge_topup(
 
     Run after the cycle's orders, on the book they left: option limit orders may fill only
     in part, so the options delta the perps were planned on can differ from the one held.
-    For each planned hedge, the perp's target is ``directional - options delta held`` (live
-    legs only); it is traded when more than the band away, rounded to the venue's grid and
-    checked like any intent (strategy ``<strategy>:hedge``). Nothing when the book holds no
-    option (``rule`` as in :func:`decide_cycle`).
+    The perps of :func:`hedge_trades` are traded, rounded to the venue's grid and checked
+    like any intent (strategy ``<strategy>:hedge``). Nothing when the book holds no option
+    (``rule`` as in :func:`decide_cycle`).
     """
     if inputs.signals.is_empty() or not targets or not holds_options(inputs.positions):
         return ()
     valued = report.valued
-    delta = options_delta_coin(valued.book, expired=False)
-    wanted, current = {}, {}
-    for hedge in targets.values():
-        price = valued.prices.get(hedge.perp)
-        if price is None:
-            continue
-        target = hedge.directional - delta.get(hedge.underlying, 0.0)
-        cap = planning.max_symbol_notional / price
-        target = max(-cap, min(cap, target))
-        held = valued.holdings.get(hedge.perp, 0.0)
-        if abs(target - held) * price > hedge.band_usd:
-            wanted[hedge.perp], current[hedge.perp] = target, held
+    wanted, current = hedge_trades(valued, targets, planning.max_symbol_notional)
     if not wanted:
         return ()
     intents = intents_from_targets(

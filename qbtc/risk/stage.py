@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.modes import data_on_testnet, trading_mode
-from qbtc.execution.venue_rules import load_venue_rules, refuse_all, rule_intents
+from qbtc.execution.venue_rules import VenueRules, load_venue_rules, refuse_all, rule_intents
 from qbtc.market.contracts import is_option_symbol
 from qbtc.parallel import Mapper
 from qbtc.quality import GateStatus, latest_gate
@@ -348,23 +348,45 @@ def apply_venue_rules_to(
     ``as_of`` on the simulated venue; when they cannot be loaded every intent is refused
     with the reason (nothing is sent off the venue's grid).
     """
-    if not intents:
-        return ()
-    from qbtc.market.venue import open_exchange
+    return CycleVenueRules(config, as_of)(intents, prices)
 
-    symbols = [i.symbol for i in intents]
-    perps = [s for s in dict.fromkeys([*config.symbols, *symbols]) if not is_option_symbol(s)]
-    try:
+
+class CycleVenueRules:
+    """:func:`apply_venue_rules_to` for the several batches of one cycle's intents (option
+    legs, then perps): the venue's markets are read once for every symbol of the universe
+    and the first batch, and again only for a symbol not asked for yet."""
+
+    def __init__(self, config: RiskConfig, as_of: datetime) -> None:
+        self.config, self.as_of = config, as_of
+        self.rules: dict[str, VenueRules] = {}
+        self.asked: set[str] = set()
+
+    def __call__(
+        self, intents: list[OrderIntent], prices: dict[str, float]
+    ) -> tuple[OrderIntent, ...]:
+        if not intents:
+            return ()
+        symbols = [i.symbol for i in intents]
+        if not self.asked.issuperset(symbols):
+            try:
+                self._load([*self.config.symbols, *symbols])
+            except Exception as exc:
+                why = f"venue rules: the markets of {self.config.exchange} could not be loaded ({exc})"
+                return refuse_all(intents, why[:400])
+        return rule_intents(intents, self.rules, prices)
+
+    def _load(self, symbols: list[str]) -> None:
+        from qbtc.market.venue import open_exchange
+
+        config = self.config
+        perps = [s for s in dict.fromkeys(symbols) if not is_option_symbol(s)]
         venue = open_exchange(
             config.exchange,
             seed=config.seed,
-            as_of=as_of if config.exchange == "sim" else None,
+            as_of=self.as_of if config.exchange == "sim" else None,
             symbols=perps,
             testnet=config.exchange_testnet,
             base_url=config.exchange_base_url,
         )
-        rules = load_venue_rules(venue, symbols)
-    except Exception as exc:
-        why = f"venue rules: the markets of {config.exchange} could not be loaded ({exc})"
-        return refuse_all(intents, why[:400])
-    return rule_intents(intents, rules, prices)
+        self.rules.update(load_venue_rules(venue, symbols))
+        self.asked.update(symbols)
