@@ -1,6 +1,9 @@
 """The options book as users see it: option legs grouped by structure, Greeks per underlying
 and the perp hedge, read back from the lake (shared by the cycle summary, the CLI and the API).
 
+A structure held lopsided (a leg filled in part or not at all, :mod:`qbtc.portfolio.legs`)
+is flagged on each of its legs (``structure_state``: ``incomplete: ...``) and in the summary.
+
 The hedge of an underlying is on target when its net delta (perps plus options, coins) after
 the cycle is within the band of the directional target the cycle planned:
 ``|delta_coin - directional_coin| x spot <= band_usd``.
@@ -14,11 +17,13 @@ from typing import Any
 import polars as pl
 
 from qbtc.lake import read_dataset
+from qbtc.portfolio.legs import describe_missing, missing_legs
 from qbtc.risk.inputs import load_structure_ids
 
 #: Columns of an option leg as shown (positions plus its structure).
 LEG_COLUMNS = (
     "structure_id",
+    "structure_state",
     "underlying",
     "symbol",
     "quantity",
@@ -60,12 +65,29 @@ def tag_structures(
     return base.join(mapping, on=column, how="left")
 
 
+def with_structure_state(frame: pl.DataFrame, structure_ids: dict[str, str]) -> pl.DataFrame:
+    """``frame`` (positions with ``structure_id``) with ``structure_state``: ``complete``, or
+    ``incomplete: <what each short leg lacks>``; null for a row of no structure."""
+    held = frame.filter(pl.col("structure_id").is_not_null() & (pl.col("quantity") != 0))
+    holdings = dict(zip(held["symbol"].to_list(), held["quantity"].to_list(), strict=True))
+    flags = {
+        sid: "incomplete: " + describe_missing(missing, holdings)
+        for sid, missing in missing_legs(holdings, structure_ids).items()
+    }
+    state = (
+        pl.when(pl.col("structure_id").is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.col("structure_id").replace_strict(flags, default="complete"))
+    )
+    return frame.with_columns(state.alias("structure_state"))
+
+
 def option_legs(positions: pl.DataFrame, structure_ids: dict[str, str]) -> pl.DataFrame:
     """Open option positions (latest snapshots) with their structure, grouped by structure."""
     if positions.is_empty() or "type" not in positions.columns:
         return pl.DataFrame(schema=dict.fromkeys(LEG_COLUMNS, pl.String))
     legs = positions.filter((pl.col("type") == "option") & (pl.col("quantity") != 0))
-    legs = tag_structures(legs, structure_ids)
+    legs = with_structure_state(tag_structures(legs, structure_ids), structure_ids)
     present = [c for c in LEG_COLUMNS if c in legs.columns]
     return legs.select(present).sort("structure_id", "symbol", nulls_last=True)
 
@@ -166,10 +188,18 @@ def render_options_markdown(options: dict[str, Any]) -> list[str]:
         f"{s['underlying']} {s['action']}" + (f" ({s['reason']})" if s["reason"] else "")
         for s in structures
     )
+    incomplete = {
+        leg["structure_id"]: leg["structure_state"]
+        for leg in legs
+        if (leg.get("structure_state") or "").startswith("incomplete")
+    }
+    flagged = "; ".join(f"{sid} {state}" for sid, state in sorted(incomplete.items()))
     lines = [
         f"- options: {len(legs)} leg(s) held in {len(held)} structure(s); vol views {described}"
         + (f"; this cycle: {decisions}" if decisions else ""),
     ]
+    if incomplete:
+        lines.append(f"- INCOMPLETE option structure(s): {flagged}")
     if greeks:
         lines += [
             "",

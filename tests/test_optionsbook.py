@@ -59,7 +59,8 @@ def test_the_hedge_is_in_band_when_the_net_delta_is_near_its_target(tmp_path: Pa
     assert lines[-1].endswith("| 30,000.00 | 5,000.00 | NO |")
 
 
-def test_option_legs_are_grouped_by_the_structure_of_their_intents(tmp_path: Path) -> None:
+def straddle_book(tmp_path: Path, put_quantity: float = -5.0) -> pl.DataFrame:
+    """A short ETH straddle's intents (5 of each leg) and the positions held after them."""
     write_book(tmp_path, eth_after=-19.0)
     intents = []
     for symbol in (CALL, PUT):
@@ -92,7 +93,7 @@ def test_option_legs_are_grouped_by_the_structure_of_their_intents(tmp_path: Pat
             symbol=symbol,
             type=kind,
             side="short",
-            quantity=-5.0,
+            quantity=put_quantity if symbol == PUT else -5.0,
             entry_price=100.0,
             mark_price=90.0,
             unrealized_pnl=50.0,
@@ -103,14 +104,28 @@ def test_option_legs_are_grouped_by_the_structure_of_their_intents(tmp_path: Pat
             timestamp=AT,
         )
         positions.append(row)
-    frame = pl.DataFrame(positions, schema=POSITIONS.schema)
-    summary = options_summary(tmp_path, "r1", "main", frame)
-    assert [(leg["symbol"], leg["structure_id"]) for leg in summary["legs"]] == [
-        (CALL, "os-eth"),
-        (PUT, "os-eth"),
-    ]
+    return pl.DataFrame(positions, schema=POSITIONS.schema)
+
+
+def test_option_legs_are_grouped_by_the_structure_of_their_intents(tmp_path: Path) -> None:
+    summary = options_summary(tmp_path, "r1", "main", straddle_book(tmp_path))
+    assert [
+        (leg["symbol"], leg["structure_id"], leg["structure_state"]) for leg in summary["legs"]
+    ] == [(CALL, "os-eth", "complete"), (PUT, "os-eth", "complete")]
     lines = render_options_markdown(summary)
     assert lines[0].startswith("- options: 2 leg(s) held in 1 structure(s)")
+    assert not any("INCOMPLETE" in line for line in lines)
+
+
+def test_a_structure_one_leg_of_which_filled_in_part_is_flagged(tmp_path: Path) -> None:
+    summary = options_summary(tmp_path, "r1", "main", straddle_book(tmp_path, -2.0))
+    states = {leg["structure_state"] for leg in summary["legs"]}
+    assert states == {f"incomplete: {PUT} held -2, -3 to the structure's size"}
+    lines = render_options_markdown(summary)
+    assert (
+        lines[1]
+        == f"- INCOMPLETE option structure(s): os-eth incomplete: {PUT} held -2, -3 to the structure's size"
+    )
 
 
 def test_coin_pnl_columns_are_shown_only_for_a_book_with_coin_settled_options() -> None:

@@ -12,7 +12,12 @@ from qbtc.cli.common import fail, settings_or_exit
 from qbtc.cli.query import OutputFormat, render
 from qbtc.execution.ledger import Ledger, OrderState
 from qbtc.lake import LakeReader, read_dataset
-from qbtc.optionsbook import shown_pnl_columns, tag_structures, underlying_greeks
+from qbtc.optionsbook import (
+    shown_pnl_columns,
+    tag_structures,
+    underlying_greeks,
+    with_structure_state,
+)
 from qbtc.risk.inputs import load_structure_ids
 
 STATUSES = ("pending", "submitted", "open", "filled", "cancelled", "rejected")
@@ -116,14 +121,10 @@ def positions_command(
     finally:
         reader.close()
     ids = load_structure_ids(settings.lake_dir, settings.portfolio_id)
-    frame = tag_structures(frame, ids).sort("type", "structure_id", "symbol", nulls_last=True)
-    columns = [
-        "symbol",
-        "type",
-        "structure_id",
-        *[c for c in frame.columns if c not in ("symbol", "type", "structure_id")],
-    ]
-    frame = frame.select(columns)
+    frame = with_structure_state(tag_structures(frame, ids), ids)
+    frame = frame.sort("type", "structure_id", "symbol", nulls_last=True)
+    first = ("symbol", "type", "structure_id", "structure_state")
+    frame = frame.select([*first, *[c for c in frame.columns if c not in first]])
     if fmt == OutputFormat.table:
         frame = shown_pnl_columns(frame)
     sys.stdout.write(render(frame, fmt).rstrip("\n") + "\n")

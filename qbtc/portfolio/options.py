@@ -9,6 +9,11 @@ Per option underlying, each cycle:
    them) whose nearest expiry is within ``roll_hours`` is closed (leg ``roll``), and so is
    one on the wrong side of the view (leg ``close``); the others are kept; legs already past
    expiry are left to the venue's settlement (structure action ``expired``, no order);
+   a kept structure held lopsided (a leg filled in part or not at all,
+   :mod:`qbtc.portfolio.legs`) is completed: each short leg is ordered for what it lacks
+   (leg ``complete``, structure action ``complete``), less what an order still working at
+   the venue on that leg will bring; a closing leg is likewise ordered less what a working
+   order on it already closes;
 3. when the view wants exposure and no structure on its side is kept, a new one is chosen
    from the chain listed now (:func:`~qbtc.portfolio.structures.select_structure`) and sized
    to the vega budget, but never past the size quoted on the traded side of its thinnest leg
@@ -36,6 +41,7 @@ from qbtc.execution.intents import OrderIntent, Side
 from qbtc.execution.venue_rules import option_limit_price
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
 from qbtc.portfolio.chain import ChainQuote, index_chain, quote_problem
+from qbtc.portfolio.legs import SIZE_TOLERANCE, describe_missing, missing_legs
 from qbtc.portfolio.structures import (
     StructureConfig,
     select_structure,
@@ -55,6 +61,8 @@ class OptionBook:
     holdings: Mapping[str, float]
     held_structures: Mapping[str, str]
     equity: float
+    working: Mapping[str, float] = field(default_factory=dict)
+    """Signed quantity still to fill of the orders working at the venue, per symbol."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ def plan_option_intents(
     ).items():
         base = parse_option_symbol(next(iter(legs))).base
         plan.structures.append(_row(decision, sid, base, "expired", legs, None, None))
+    incomplete = missing_legs(live, book.held_structures)
     groups = held_option_structures(live, book.held_structures, decision.portfolio_id)
     by_underlying: dict[str, dict[str, dict[str, float]]] = {}
     for sid, legs in groups.items():
@@ -145,12 +154,18 @@ def plan_option_intents(
             action = _held_action(legs, side, decision.as_of, config)
             if action == "keep":
                 kept = True
-                plan.structures.append(_row(decision, sid, underlying, "keep", legs, view, None))
+                missing = incomplete.get(sid, {})
+                done = _complete_intents(sid, missing, quotes, book, decision, config)
+                plan.intents += done
+                why = describe_missing(missing, live) if missing else None
+                action = "complete" if done else "keep"
+                plan.structures.append(_row(decision, sid, underlying, action, legs, view, why))
                 continue
             for symbol in sorted(legs):
-                plan.intents.append(
-                    _close_intent(symbol, legs[symbol], sid, action, quotes, decision, config)
+                closing = _close_intent(
+                    symbol, legs[symbol], sid, action, quotes, book, decision, config
                 )
+                plan.intents += [closing] if closing else []
             plan.structures.append(_row(decision, sid, underlying, action, legs, view, None))
         if side and not kept:
             _open(plan, underlying, side, view or {}, book, config, decision)
@@ -209,37 +224,93 @@ def _intent(
     )
 
 
+def _priced(
+    symbol: str,
+    side: Side,
+    quotes: Mapping[str, ChainQuote],
+    as_of: datetime,
+    config: StructureConfig,
+) -> tuple[float | None, str | None]:
+    """The limit price of an order on ``symbol`` now, or why it cannot trade."""
+    quote = quotes.get(symbol)
+    if quote is None:
+        return None, f"{symbol} is not listed in the chain now (strike or expiry not quoted)"
+    reason = quote_problem(quote, side, as_of, config.liquidity)
+    if reason is not None:
+        return None, reason
+    return _limit(quote, side, config)
+
+
+def _still_to_order(symbol: str, side: Side, quantity: float, book: OptionBook) -> float:
+    """``quantity`` less what an order working on ``symbol`` in the same direction brings."""
+    working = book.working.get(symbol, 0.0) * (1.0 if side == "buy" else -1.0)
+    left = quantity - max(working, 0.0)
+    return left if left > SIZE_TOLERANCE * quantity else 0.0
+
+
 def _close_intent(
     symbol: str,
     held: float,
     sid: str,
     action: str,
     quotes: Mapping[str, ChainQuote],
+    book: OptionBook,
     decision: DecisionStamp,
     config: StructureConfig,
-) -> OrderIntent:
+) -> OrderIntent | None:
+    """The reduce-only leg closing ``held``; None when a working order already closes it."""
     side: Side = "sell" if held > 0 else "buy"
-    quote = quotes.get(symbol)
-    price, reason = None, None
-    if quote is None:
-        reason = f"{symbol} is not listed in the chain now (strike or expiry not quoted)"
-    else:
-        reason = quote_problem(quote, side, decision.as_of, config.liquidity)
-        if reason is None:
-            price, reason = _limit(quote, side, config)
+    quantity = _still_to_order(symbol, side, abs(held), book)
+    if not quantity:
+        return None
+    price, reason = _priced(symbol, side, quotes, decision.as_of, config)
     if reason:
         reason = f"cannot {action} {symbol}: {reason}"
     return _intent(
         symbol,
         action,
         side,
-        abs(held),
+        quantity,
         sid,
         decision,
         price=price,
         reason=reason,
         reduce_only=True,
     )
+
+
+def _complete_intents(
+    sid: str,
+    missing: Mapping[str, float],
+    quotes: Mapping[str, ChainQuote],
+    book: OptionBook,
+    decision: DecisionStamp,
+    config: StructureConfig,
+) -> list[OrderIntent]:
+    """Orders for the quantity each short leg of a kept structure lacks (module doc)."""
+    out = []
+    for symbol, lacking in sorted(missing.items()):
+        side: Side = "buy" if lacking > 0 else "sell"
+        quantity = _still_to_order(symbol, side, abs(lacking), book)
+        if not quantity:
+            continue
+        price, reason = _priced(symbol, side, quotes, decision.as_of, config)
+        if reason:
+            reason = f"cannot complete the structure with {symbol}: {reason}"
+        out.append(
+            _intent(
+                symbol,
+                "complete",
+                side,
+                quantity,
+                sid,
+                decision,
+                price=price,
+                reason=reason,
+                reduce_only=False,
+            )
+        )
+    return out
 
 
 def _open(

@@ -125,6 +125,7 @@ def plan_options(
         holdings=report.valued.holdings,
         held_structures=inputs.structure_ids,
         equity=report.equity,
+        working=inputs.working_orders,
     )
     return plan_option_intents(book, config, decision)
 

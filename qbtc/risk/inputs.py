@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from qbtc.execution.ledger import Ledger
 from qbtc.lake import scan_dataset
+from qbtc.market.contracts import is_option_symbol
 from qbtc.market.normalize import timeframe_ms
 from qbtc.schemas import (
     OHLCV,
@@ -127,6 +129,19 @@ def load_structure_ids(lake_dir: Path, portfolio_id: str) -> dict[str, str]:
         .collect()
     )
     return dict(zip(frame["symbol"].to_list(), frame["structure_id"].to_list(), strict=True))
+
+
+def load_working_orders(lake_dir: Path, portfolio_id: str) -> dict[str, float]:
+    """Option symbol -> signed quantity still to fill (coins, buy > 0) of the orders the
+    ledger last saw working at the venue (submitted or open: a limit order resting there)."""
+    working: dict[str, float] = {}
+    for state in Ledger(lake_dir, portfolio_id).open_order_states().values():
+        if state.status not in ("submitted", "open") or not is_option_symbol(state.symbol):
+            continue
+        left = max(state.quantity - state.filled_quantity, 0.0)
+        signed = left if state.side == "buy" else -left
+        working[state.symbol] = working.get(state.symbol, 0.0) + signed
+    return working
 
 
 @dataclass(frozen=True)

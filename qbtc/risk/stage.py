@@ -37,6 +37,7 @@ from qbtc.risk.inputs import (
     load_signals,
     load_structure_ids,
     load_vol_views,
+    load_working_orders,
 )
 from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 from qbtc.risk.limits import Breach, Limits, UnitRisk, breaches
@@ -113,6 +114,7 @@ class CycleInputs:
     kill_switch: KillSwitchState
     vol_views: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
     structure_ids: dict[str, str] = dataclasses.field(default_factory=dict)
+    working_orders: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def hedge_symbols(symbols: tuple[str, ...], positions: pl.DataFrame) -> list[str]:
@@ -141,6 +143,7 @@ def load_cycle_inputs(config: RiskConfig, as_of: datetime) -> CycleInputs:
         kill_switch=KillSwitch(config.state_dir).status(),
         vol_views=load_vol_views(config.lake_dir, as_of),
         structure_ids=load_structure_ids(config.lake_dir, config.portfolio_id),
+        working_orders=load_working_orders(config.lake_dir, config.portfolio_id),
     )
 
 

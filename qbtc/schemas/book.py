@@ -212,11 +212,11 @@ OPTION_STRUCTURES = register(
         mode="upsert",
         partition_by=BY_MONTH,
         description=(
-            "Option structure decisions per decision bar (timestamp): action open|keep|close|"
-            "roll|skip; legs the option symbols (comma-separated) with their signed quantities "
-            "in coins; expiry the nearest leg expiry; vega_target USDT per vol point; the vol "
-            "view (view_id in vol_views, feature_snapshot) behind it; reason why a structure "
-            "could not be opened."
+            "Option structure decisions per decision bar (timestamp): action open|keep|"
+            "complete|close|roll|skip|expired; legs the option symbols (comma-separated) with "
+            "their signed quantities in coins; expiry the nearest leg expiry; vega_target USDT "
+            "per vol point; the vol view (view_id in vol_views, feature_snapshot) behind it; "
+            "reason why a structure could not be opened, or what a lopsided one lacks."
         ),
         nullable=frozenset(
             {"expiry", "vega_target", "vol_view", "view_id", "feature_snapshot", "reason"}
