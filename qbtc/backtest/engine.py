@@ -226,6 +226,7 @@ class _Loop:
             kill_switch=self.switch.status(),
             vol_views=vol_views,
             structure_ids=dict(self.structure_ids),
+            working_orders=self.execution.working_orders(),
         )
 
     def step(self, at: datetime) -> None:

@@ -50,6 +50,10 @@ class Execution(Protocol):
         self, at: datetime, intents: Sequence[OrderIntent], market: FillMarket
     ) -> tuple[list[SimFill], pl.DataFrame]: ...
 
+    def working_orders(self) -> dict[str, float]:
+        """Signed quantity still to fill of the option orders working at the venue."""
+        ...
+
 
 class BarExecution:
     """The ``bars`` fill model (see the module docstring)."""
@@ -69,6 +73,10 @@ class BarExecution:
             intents, market.closes, at, fee_rate=self.fee_rate, slippage_bps=self.slippage_bps
         )
         return fills, self.book.positions(market.marks, at)
+
+    def working_orders(self) -> dict[str, float]:
+        """None: every intent fills in full at once."""
+        return {}
 
 
 class VenueExecution:
@@ -128,6 +136,13 @@ class VenueExecution:
         submit_intents(broker, config, list(intents), run_id=self.run_id, kill_switch=switch)
         positions = snapshot_positions(broker, config)
         return self._new_fills(intents), positions
+
+    def working_orders(self) -> dict[str, float]:
+        """The option orders resting at the simulated venue, as its ledger last saw them
+        (what the live risk stage reads before the orders stage)."""
+        from qbtc.risk.inputs import load_working_orders
+
+        return load_working_orders(self.config.lake_dir, self.config.portfolio_id)
 
     def _new_fills(self, intents: Sequence[OrderIntent]) -> list[SimFill]:
         """Fills the venue reported since the last step (a partial fill keeps filling)."""
