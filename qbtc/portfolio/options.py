@@ -260,23 +260,9 @@ def _close_intent(
 ) -> OrderIntent | None:
     """The reduce-only leg closing ``held``; None when a working order already closes it."""
     side: Side = "sell" if held > 0 else "buy"
-    quantity = _still_to_order(symbol, side, abs(held), book)
-    if not quantity:
-        return None
-    price, reason = _priced(symbol, side, quotes, decision.as_of, config)
-    if reason:
-        reason = f"cannot {action} {symbol}: {reason}"
-    return _intent(
-        symbol,
-        action,
-        side,
-        quantity,
-        sid,
-        decision,
-        price=price,
-        reason=reason,
-        reduce_only=True,
-    )
+    failing = f"cannot {action} {symbol}"
+    leg = _LegOrder(symbol, action, side, abs(held), sid, reduce_only=True, failing=failing)
+    return _order_leg(leg, quotes, book, decision, config)
 
 
 def _complete_intents(
@@ -291,26 +277,50 @@ def _complete_intents(
     out = []
     for symbol, lacking in sorted(missing.items()):
         side: Side = "buy" if lacking > 0 else "sell"
-        quantity = _still_to_order(symbol, side, abs(lacking), book)
-        if not quantity:
-            continue
-        price, reason = _priced(symbol, side, quotes, decision.as_of, config)
-        if reason:
-            reason = f"cannot complete the structure with {symbol}: {reason}"
-        out.append(
-            _intent(
-                symbol,
-                "complete",
-                side,
-                quantity,
-                sid,
-                decision,
-                price=price,
-                reason=reason,
-                reduce_only=False,
-            )
-        )
+        failing = f"cannot complete the structure with {symbol}"
+        leg = _LegOrder(symbol, "complete", side, abs(lacking), sid, False, failing)
+        intent = _order_leg(leg, quotes, book, decision, config)
+        out += [intent] if intent else []
     return out
+
+
+@dataclass(frozen=True)
+class _LegOrder:
+    """An order on a held structure's leg: what, and the prefix of a refusal's reason."""
+
+    symbol: str
+    leg: str
+    side: Side
+    quantity: float
+    sid: str
+    reduce_only: bool
+    failing: str
+
+
+def _order_leg(
+    order: _LegOrder,
+    quotes: Mapping[str, ChainQuote],
+    book: OptionBook,
+    decision: DecisionStamp,
+    config: StructureConfig,
+) -> OrderIntent | None:
+    """The intent of ``order`` at the quote now, less what an order working on the leg
+    brings (None when that is all of it); refused with the reason when it cannot trade."""
+    quantity = _still_to_order(order.symbol, order.side, order.quantity, book)
+    if not quantity:
+        return None
+    price, reason = _priced(order.symbol, order.side, quotes, decision.as_of, config)
+    return _intent(
+        order.symbol,
+        order.leg,
+        order.side,
+        quantity,
+        order.sid,
+        decision,
+        price=price,
+        reason=f"{order.failing}: {reason}" if reason else None,
+        reduce_only=order.reduce_only,
+    )
 
 
 def _open(
