@@ -4,7 +4,8 @@ and the planner's time per option structure.
 Two data dirs share one back-fill (the ``ingest`` flow, copied); each then runs the same
 cycles with ``QBTC_OPTIONS_ENABLED`` true or false, interleaved. The first cycle of each
 (features from scratch) is not counted; the figure is the median wall time of the steady
-cycles after it. Target: the options leg adds at most 20% to the cycle.
+cycles after it (hedge: the ``hedge`` and ``hedge_orders`` stages together). Target: the
+options leg adds at most 20% to the cycle.
 
 Planner time: :func:`qbtc.portfolio.options.plan_option_intents` choosing and sizing a
 straddle on each of the BTC and ETH chains of the simulated venue (one structure each),
@@ -23,6 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET_OVERHEAD_PCT = 20.0
+#: Cycles per mode; the first (features from scratch) is not timed.
+CYCLES = 7
 
 CHILD = r"""
 import json, os, shutil, statistics, sys, time
@@ -36,6 +39,7 @@ from qbtc.lake import read_dataset
 from qbtc.market.sim.universe import SPECS
 
 work = Path(sys.argv[1])
+CYCLES = int(sys.argv[2])
 symbols = [spec.symbol for spec in SPECS][:20]
 t0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 os.environ["QBTC_DATA_DIR"] = str(work / "on")
@@ -45,7 +49,7 @@ shutil.copytree(work / "on", work / "off")
 
 times = {"on": [], "off": []}
 stages = {"on": [], "off": []}
-for k in range(4):
+for k in range(CYCLES):
     at = t0 + timedelta(minutes=10 * k)
     for mode in ("on", "off"):
         os.environ["QBTC_DATA_DIR"] = str(work / mode)
@@ -64,6 +68,7 @@ options = intents.filter(intents["structure_id"].is_not_null())
 on, off = statistics.median(times["on"]), statistics.median(times["off"])
 risk_on = statistics.median(s["risk"] for s in stages["on"])
 risk_off = statistics.median(s["risk"] for s in stages["off"])
+hedge_on = [s.get("hedge", 0.0) + s.get("hedge_orders", 0.0) for s in stages["on"]]
 print(json.dumps({
     "perps": len(symbols),
     "cycles_timed_per_mode": len(times["on"]),
@@ -72,6 +77,8 @@ print(json.dumps({
     "options_overhead_pct": round(100 * (on - off) / off, 1),
     "risk_stage_s_on_median": round(risk_on, 3),
     "risk_stage_s_off_median": round(risk_off, 3),
+    "hedge_stages_s_on_median": round(statistics.median(hedge_on), 3),
+    "hedge_stages_s_on_max": round(max(hedge_on), 3),
     "option_intents_in_the_on_book": options.height,
 }))
 """
@@ -124,7 +131,7 @@ def run() -> dict[str, object]:
         "PYTHONPATH": str(REPO),
     }
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(work)],
+        [sys.executable, "-c", CHILD, str(work), str(CYCLES)],
         env=env,
         cwd=REPO,
         capture_output=True,
