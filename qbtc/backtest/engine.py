@@ -183,22 +183,23 @@ class _Loop:
         self.answers = self.answer_all(times)
         self.switch = _CachedSwitch(KillSwitch(risk.state_dir))
 
-    def answer_all(self, times: list[datetime]) -> dict[datetime, pl.DataFrame] | None:
-        """The ``rules`` signals of every decision time in one vectorised pass (equal to
-        asking at each time) when no snapshot has option features; None otherwise."""
-        if not isinstance(self.provider, RulesProvider) or self.config.options:
+    def answer_all(
+        self, times: list[datetime]
+    ) -> dict[datetime, tuple[pl.DataFrame, pl.DataFrame]] | None:
+        """The ``rules`` signals and vol views of every decision time, the signals from one
+        vectorised pass (equal to asking at each time); None for another provider."""
+        if not isinstance(self.provider, RulesProvider):
             return None
         snapshots = {t: self.pit.snapshot(t, self.config.symbols) for t in times}
         known = {t: s for t, s in snapshots.items() if s is not None}
-        if any(s.options.height for s in known.values()):
-            return None
-        frames = rules_signal_frames(self.provider, list(known.values()), run_id=self.backtest_id)
-        return dict(zip(known, frames, strict=True))
+        answers = rules_signal_frames(self.provider, list(known.values()), run_id=self.backtest_id)
+        return dict(zip(known, answers, strict=True))
 
     def ask(self, at: datetime) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
         """Signals, vol views and any fallback reason of the provider at ``at``."""
         if self.answers is not None:
-            return self.answers.get(at, SIGNALS.empty()), VOL_VIEWS.empty(), None
+            signals, vol_views = self.answers.get(at, (SIGNALS.empty(), VOL_VIEWS.empty()))
+            return signals, vol_views, None
         snapshot = self.pit.snapshot(at, self.config.symbols)
         if snapshot is None:
             return SIGNALS.empty(), VOL_VIEWS.empty(), None

@@ -5,9 +5,9 @@ them from one frame of feature rows instead of one snapshot at a time. The arith
 :func:`qbtc.signals.rules.decide`'s, operation for operation and in the same order (weighted
 sums from zero, ``math.tanh``, Python's ``round``), so every strength, confidence and
 rationale equals the per-snapshot answer to the bit (``tests/signals/test_rules_batch.py``
-compares them). It covers snapshots without option features (no skew component and no
-volatility view); a snapshot with an option chain goes through
-:meth:`~qbtc.signals.rules.RulesProvider.propose`.
+compares them). Option surfaces (the skew component and the rich-IV multiplier of BTC and
+ETH) are taken per snapshot as :func:`~qbtc.signals.inputs.surface_by_underlying` picks them,
+and the volatility views per snapshot as :meth:`RulesProvider.vol_views` gives them.
 """
 
 from __future__ import annotations
@@ -19,16 +19,26 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from qbtc.schemas import SIGNALS
-from qbtc.signals.inputs import universe_of
+from qbtc.schemas import SIGNALS, VOL_VIEWS
+from qbtc.signals.inputs import surface_by_underlying, universe_of
 from qbtc.signals.model import SnapshotLike, signal_id
 from qbtc.signals.rules import FUNDINGS_PER_YEAR, RULES_MODEL, RuleParameters, RulesProvider
+from qbtc.signals.volview import vol_views_frame
+from qbtc.symbols import base_currency
+
+#: The option surface inputs the rules read (see :class:`qbtc.signals.inputs.SymbolInputs`).
+SURFACE_FIELDS = ("atm_iv", "rr_25d", "iv_minus_rv")
 
 
 def _values(frame: pl.DataFrame, name: str) -> np.ndarray:
     """A column as floats, NaN where the per-row inputs hold ``None`` (null or not finite)."""
     values = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
     return np.where(np.isfinite(values), values, np.nan)
+
+
+def _optional(frame: pl.DataFrame, name: str) -> np.ndarray:
+    """:func:`_values` of a column the frame may lack (all NaN then)."""
+    return _values(frame, name) if name in frame.columns else np.full(frame.height, np.nan)
 
 
 def _tanh(values: np.ndarray) -> np.ndarray:
@@ -49,8 +59,9 @@ def _ratio_text(value: float) -> str:
 
 
 def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
-    """:func:`~qbtc.signals.rules.decide` on every ``features`` row of ``perps`` (no option
-    surface): ``direction``, ``strength``, ``confidence`` and ``rationale`` per row, in order."""
+    """:func:`~qbtc.signals.rules.decide` on every ``features`` row of ``perps`` (with the
+    :data:`SURFACE_FIELDS` of its underlying as columns where it has an option surface):
+    ``direction``, ``strength``, ``confidence`` and ``rationale`` per row, in order."""
     zscore, momentum = _values(perps, "zscore_240"), _values(perps, "momentum_240")
     trend = _tanh(zscore / params.trend_z_scale)
     trend = np.where(momentum * zscore < 0, trend * 0.5, trend)
@@ -61,11 +72,22 @@ def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
     summed = (0.0 + np.where(has_f, funding, 0.0)) + np.where(has_b, basis, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         carry = -_tanh(np.where(count > 0, summed / count, np.nan) / params.carry_scale)
-    parts = (("trend", params.trend_weight, trend), ("carry", params.carry_weight, carry))
-    applicable = 0.0 + params.trend_weight + params.carry_weight
+    rr, atm = _optional(perps, "rr_25d"), _optional(perps, "atm_iv")
+    has_options = ~np.isnan(rr) | ~np.isnan(atm)
+    skew = _tanh(rr / params.skew_scale)
+    parts = (
+        ("trend", params.trend_weight, trend, np.ones(perps.height, dtype=bool)),
+        ("carry", params.carry_weight, carry, np.ones(perps.height, dtype=bool)),
+        ("skew", params.skew_weight, skew, has_options),
+    )
+    applicable = np.where(
+        has_options,
+        0.0 + params.trend_weight + params.carry_weight + params.skew_weight,
+        0.0 + params.trend_weight + params.carry_weight,
+    )
     weight_sum = weighted = absolute = np.zeros(perps.height)
-    for _, weight, component in parts:
-        present = ~np.isnan(component)
+    for _, weight, component, applies in parts:
+        present = ~np.isnan(component) & applies
         weight_sum = weight_sum + np.where(present, weight, 0.0)
         weighted = weighted + np.where(present, weight * component, 0.0)
         absolute = absolute + np.where(present, weight * np.abs(component), 0.0)
@@ -77,6 +99,9 @@ def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
     rank = _values(perps, "rank_rv_cc_60")
     stressed = (ratio >= params.stress_ratio) | (rank >= params.stress_rank)
     multiplier = np.where(stressed, 1.0 * params.stress_multiplier, 1.0)
+    iv_spread = _optional(perps, "iv_minus_rv")
+    rich = iv_spread >= params.rich_iv_spread
+    multiplier = np.where(rich, multiplier * params.rich_iv_multiplier, multiplier)
     confidence = _rounded(agreement * weight_sum / applicable)
     strength = [
         0.0 if abs(s) < params.flat_threshold else s
@@ -84,11 +109,17 @@ def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
     ]
     rationale = []
     for i in range(perps.height):
-        words = [f"{name} {_signed(c[i])}" for name, _, c in parts if not math.isnan(c[i])]
+        words = [
+            f"{name} {_signed(c[i])}"
+            for name, _, c, applies in parts
+            if applies[i] and not math.isnan(c[i])
+        ]
         if stressed[i]:
             words.append(
                 f"stressed vol (rv/ewma={_ratio_text(ratio[i])}, rank={_ratio_text(rank[i])})"
             )
+        if rich[i]:
+            words.append(f"rich implied vol (iv-rv={iv_spread[i]:+.3f})")
         words.append(f"score {score[i]:+.3f}")
         rationale.append("; ".join(words))
     return pl.DataFrame(
@@ -104,17 +135,10 @@ def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
 
 def rules_signal_frames(
     provider: RulesProvider, snapshots: Sequence[SnapshotLike], *, run_id: str
-) -> list[pl.DataFrame]:
-    """The ``signals`` rows :meth:`RulesProvider.propose` gives for each snapshot (sorted by
-    symbol; ``created_at`` now), from one pass over all of them.
-
-    Raises
-    ------
-    ValueError
-        A snapshot holds option features (ask :meth:`RulesProvider.propose` for those).
-    """
-    if any(s.options.height for s in snapshots):
-        raise ValueError("snapshots with option features go through RulesProvider.propose")
+) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    """The ``signals`` and ``vol_views`` rows :meth:`RulesProvider.propose` gives for each
+    snapshot (sorted by symbol and underlying; ``created_at`` now), the signals from one
+    pass over all of them."""
     if not snapshots:
         return []
     heights = [s.perps.height for s in snapshots]
@@ -132,11 +156,13 @@ def rules_signal_frames(
     for position, snapshot in enumerate(snapshots):
         if position not in answered:
             universe_of(snapshot, provider.symbols)  # raises with what to run first
-    decided = decide_frame(rows, provider.parameters)
-    bars = [s.timestamp for s in snapshots]
-    ids = [s.snapshot_id for s in snapshots]
     index = rows["_index"].to_list()
     symbols = rows["symbol"].to_list()
+    decided = decide_frame(
+        rows.with_columns(**_surface_columns(snapshots, index, symbols)), provider.parameters
+    )
+    bars = [s.timestamp for s in snapshots]
+    ids = [s.snapshot_id for s in snapshots]
     created = datetime.now(UTC)
     frame = decided.with_columns(
         signal_id=pl.Series(
@@ -160,4 +186,27 @@ def rules_signal_frames(
     frames = frame.select(*SIGNALS.columns, "_index").partition_by(
         "_index", as_dict=True, include_key=False
     )
-    return [frames.get((i,), SIGNALS.empty()) for i in range(len(snapshots))]
+    return [
+        (frames.get((i,), SIGNALS.empty()), _vol_views(provider, snapshot, run_id))
+        for i, snapshot in enumerate(snapshots)
+    ]
+
+
+def _surface_columns(
+    snapshots: Sequence[SnapshotLike], index: list[int], symbols: list[str]
+) -> dict[str, pl.Series]:
+    """Each row's option surface inputs (those of its symbol's underlying in its snapshot)."""
+    surfaces = [surface_by_underlying(s.options) if s.options.height else {} for s in snapshots]
+    picked = [
+        surfaces[i].get(base_currency(symbol), {}) for i, symbol in zip(index, symbols, strict=True)
+    ]
+    return {
+        name: pl.Series([surface.get(name) for surface in picked], dtype=pl.Float64)
+        for name in SURFACE_FIELDS
+    }
+
+
+def _vol_views(provider: RulesProvider, snapshot: SnapshotLike, run_id: str) -> pl.DataFrame:
+    if not snapshot.options.height:
+        return VOL_VIEWS.empty()
+    return vol_views_frame(provider.vol_views(snapshot, run_id=run_id)).sort("underlying")

@@ -13,7 +13,7 @@ from qbtc.backtest.window import load_window
 from qbtc.schemas import FUNDING_RATES
 from qbtc.signals import RulesProvider
 from tests.backtest.helpers import MAX_GAP, config, run
-from tests.backtest.lake import START, SYMBOLS, spike_after, write_frames
+from tests.backtest.lake import START, SYMBOLS, sim_frames, spike_after, write_frames
 
 
 def _decisions(result):
@@ -119,7 +119,11 @@ class OneSnapshotAtATime:
         return self.rules.propose(snapshot, run_id=run_id)
 
 
-def test_rules_for_all_decision_times_at_once_decide_as_asked_at_each_time(sim_lake: Path):
+@pytest.mark.parametrize("chains", [False, True], ids=["perps", "with-option-chains"])
+def test_rules_for_all_decision_times_at_once_decide_as_asked_at_each_time(
+    lake_dir: Path, sim_data, chains: bool
+):
+    write_frames(lake_dir, sim_frames(chains=True) if chains else sim_data)
     cfg = config()
-    at_each_time = run(sim_lake, cfg, OneSnapshotAtATime(RulesProvider(symbols=cfg.symbols)))
-    assert _decisions(run(sim_lake, cfg)) == _decisions(at_each_time)
+    at_each_time = run(lake_dir, cfg, OneSnapshotAtATime(RulesProvider(symbols=cfg.symbols)))
+    assert _decisions(run(lake_dir, cfg)) == _decisions(at_each_time)
