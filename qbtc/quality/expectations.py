@@ -66,6 +66,13 @@ def _context() -> Any:
     return context, context.data_sources.add_pandas("qbtc")
 
 
+def load_great_expectations() -> None:
+    """Import GX and build the process's context now (seconds), e.g. while a command waits
+    for its server, so that the first gate does not pay for it."""
+    with _LOCK:
+        _context()
+
+
 def _batch_definition(source: Any, asset_name: str) -> Any:
     try:
         asset = source.get_asset(asset_name)
