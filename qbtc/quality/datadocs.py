@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -35,6 +36,10 @@ SITE = "qbtc"
 
 INDEX_RUNS = 200
 """Runs listed on the site's index page (newest first)."""
+
+KEEP_RUNS = 300
+"""Runs whose Data Docs are kept (about 0.4 MB each); older ones are removed as new ones are
+built, so ``qbtc up`` (an ingest run a minute) keeps about the last five hours."""
 
 STYLE = Path(__file__).with_name("docs_views") / "qbtc_offline.css"
 
@@ -171,8 +176,30 @@ def build_gate_docs(data_dir: Path, report: GateReport) -> Path:
                 )
         page = run_page(data_dir, report.run_id)
         _write(page, render_run_page(report, pages))
+        prune_runs(root, keep=KEEP_RUNS)
         _write(docs_dir(data_dir) / "index.html", render_index(docs_dir(data_dir)))
     return page
+
+
+def _newest_first(site: Path) -> list[Path]:
+    pages = list((site / "runs").glob("*.html"))
+    return sorted(pages, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def prune_runs(root: Path, *, keep: int) -> int:
+    """Remove all but the newest ``keep`` runs' pages and stored GX results; how many went.
+
+    A run's GX pages and results live in ``<suite>/<run name>/`` folders of the site's
+    ``validations/`` and of the store; a run's page is ``runs/<run name>.html``.
+    """
+    old = _newest_first(root / "docs")[keep:]
+    stores = (root / "docs" / "validations", root / "gx" / "uncommitted" / "validations")
+    for page in old:
+        for store in stores:
+            for folder in store.glob(f"*/{page.stem}"):
+                shutil.rmtree(folder, ignore_errors=True)
+        page.unlink(missing_ok=True)
+    return len(old)
 
 
 def _write(path: Path, text: str) -> None:
@@ -226,9 +253,7 @@ def render_run_page(report: GateReport, pages: list[tuple[SuiteValidation, str]]
 
 def render_index(site: Path) -> str:
     """The site's index: the latest run pages (newest first) and the suites' pages."""
-    runs = sorted((site / "runs").glob("*.html"), key=lambda p: p.stat().st_mtime_ns, reverse=True)[
-        :INDEX_RUNS
-    ]
+    runs = _newest_first(site)[:INDEX_RUNS]
     suites = sorted((site / "expectations").glob("*.html"))
     run_items = "".join(
         f'<li><a href="runs/{html.escape(p.name)}">{html.escape(p.stem)}</a></li>' for p in runs

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qbtc.market.files import read_kline_file
 from qbtc.quality import DatasetBatch, GatePolicy, GateReport, evaluate_gate, ohlcv_rules
-from qbtc.quality.datadocs import build_gate_docs, docs_dir, run_page
+from qbtc.quality.datadocs import build_gate_docs, docs_dir, prune_runs, run_page
 from tests.fixtures import make_bad_klines as fixture
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -59,3 +59,15 @@ def test_the_site_reads_offline_and_lists_every_run(data_dir: Path):
     assert "runs/run-2.html" in index
     assert "expectations/qbtc-ohlcv.html" in index
     assert "passed" in run_page(data_dir, "run-2").read_text()
+
+
+def test_only_the_newest_runs_are_kept(data_dir: Path):
+    for number in range(3):
+        build_gate_docs(data_dir, _report(f"run-{number}", max_bad_fraction=0.05))
+    root = data_dir / "quality"
+    assert prune_runs(root, keep=2) == 1
+    assert not run_page(data_dir, "run-0").exists()
+    assert run_page(data_dir, "run-2").exists()
+    left = {p.name for p in (docs_dir(data_dir) / "validations").glob("*/*")}
+    stored = {p.name for p in (root / "gx" / "uncommitted" / "validations").glob("*/*")}
+    assert left == stored == {"run-1", "run-2"}
