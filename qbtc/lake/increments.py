@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.lake.integrity import sound_files
-from qbtc.lake.layout import prune_files
+from qbtc.lake.layout import prune_files, scan_files
 from qbtc.schemas import WRITTEN_AT, Dataset
 
 
@@ -44,13 +44,10 @@ def _written_us(frame: pl.DataFrame) -> int:
     return int(frame[WRITTEN_AT].cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
 
 
-def _read(root: Path, dataset: Dataset, paths: list[Path]) -> pl.DataFrame:
-    schema = pl.Schema({**dataset.schema, WRITTEN_AT: pl.Datetime("us", "UTC")})
+def _read(dataset: Dataset, paths: list[Path]) -> pl.DataFrame:
     if not paths:
-        return pl.DataFrame(schema=schema)
-    return pl.read_parquet(
-        paths, hive_partitioning=False, schema=schema, missing_columns="insert"
-    ).select(list(schema))
+        return pl.DataFrame(schema={**dataset.schema, WRITTEN_AT: pl.Datetime("us", "UTC")})
+    return scan_files(dataset, paths).collect()
 
 
 def read_increment(
@@ -66,7 +63,7 @@ def read_increment(
     names = {p.relative_to(root).as_posix(): p for p in paths}
     known = base.files if base is not None else {}
     new_paths = [p for name, p in names.items() if name not in known]
-    frame = _read(root, dataset, new_paths)
+    frame = _read(dataset, new_paths)
     counts = _counts(frame, new_paths, root) if new_paths else {}
     files = {name: rows for name, rows in known.items() if name in names} | counts
     gone = {name: rows for name, rows in known.items() if name not in names}

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from qbtc.schemas import Dataset, Partition
+from qbtc.schemas import WRITTEN_AT, Dataset, Partition
 from qbtc.symbols import symbol_key
 
 TMP_DIR = ".tmp"
@@ -135,3 +135,16 @@ def prune_files(
         if keep:
             selected.extend(sorted(directory.glob("*.parquet")))
     return selected
+
+
+def scan_files(dataset: Dataset, files: list[Path]) -> pl.LazyFrame:
+    """A lazy frame over ``files`` of ``dataset`` with its schema columns and ``written_at``;
+    files written before a column was added to the schema read it as null."""
+    schema = pl.Schema({**dataset.schema, WRITTEN_AT: pl.Datetime("us", "UTC")})
+    return pl.scan_parquet(
+        files,
+        hive_partitioning=False,
+        schema=schema,
+        missing_columns="insert",
+        extra_columns="ignore",
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from qbtc.lake.integrity import retry_corrupt_files, sound_files
-from qbtc.lake.layout import prune_files, retry_vanished_files
+from qbtc.lake.layout import prune_files, retry_vanished_files, scan_files
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
 
 
@@ -30,15 +30,7 @@ def scan_dataset(
     files = sound_files(root, prune_files(root, ds, symbols=symbols, start=start, end=end))
     if not files:
         return ds.empty().lazy()
-    # Files written before a column was added to the schema read it as null.
-    schema = pl.Schema({**ds.schema, WRITTEN_AT: pl.Datetime("us", "UTC")})
-    lf = pl.scan_parquet(
-        files,
-        hive_partitioning=False,
-        schema=schema,
-        missing_columns="insert",
-        extra_columns="ignore",
-    )
+    lf = scan_files(ds, files)
     if symbols is not None and "symbol" in ds.columns:
         lf = lf.filter(pl.col("symbol").is_in(list(symbols)))
     time_col = pl.col(ds.time_column)

@@ -31,6 +31,7 @@ from qbtc.lake.layout import (
     partition_dirs,
     partition_expr,
     partition_path,
+    scan_files,
 )
 from qbtc.lake.validate import check_frame
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
@@ -96,16 +97,31 @@ def _row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     return frame.select(pl.struct(columns).hash(seed=0).alias("_h")).to_series()
 
 
+def _stored_with_keys_of(
+    dataset: Dataset, batch: pl.DataFrame, files: list[Path], columns: list[str]
+) -> pl.DataFrame:
+    """``columns`` of the stored rows whose key columns each hold a value of ``batch``'s: the
+    key columns are scanned, other columns read only for those rows (a few), so a write does
+    not read its whole partition."""
+    match = pl.all_horizontal(
+        [
+            pl.col(c).is_in(batch[c].unique().implode(), nulls_equal=True)
+            for c in dataset.primary_key
+        ]
+    )
+    return scan_files(dataset, files).filter(match).select(columns).collect()
+
+
 def _new_rows(dataset: Dataset, batch: pl.DataFrame, files: list[Path]) -> pl.DataFrame:
     """Rows of ``batch`` that change what ``files`` hold."""
     if not files:
         return batch
     pk = list(dataset.primary_key)
     if dataset.mode == "append":
-        stored = pl.read_parquet(files, columns=pk)
+        stored = _stored_with_keys_of(dataset, batch, files, pk)
         return batch.join(stored, on=pk, how="anti", nulls_equal=True)
     columns = list(dataset.columns)
-    stored = _latest(pl.read_parquet(files), dataset)
+    stored = _latest(_stored_with_keys_of(dataset, batch, files, [*columns, WRITTEN_AT]), dataset)
     stored_hashes = stored.select(pk).with_columns(_row_hash(stored, columns))
     mine = batch.with_columns(_row_hash(batch, columns))
     changed = mine.join(stored_hashes, on=[*pk, "_h"], how="anti", nulls_equal=True)

@@ -20,7 +20,7 @@ from qbtc.execution.book_checkpoint import checkpoint_path
 from qbtc.execution.ledger import BALANCE_ID, Fill, Ledger, OrderEvent, Settlement
 from qbtc.execution.ledger_view import CheckpointedLedger
 from qbtc.idindex import IdIndex, bucket_of
-from qbtc.lake import compact_dataset, write_dataset
+from qbtc.lake import compact_dataset, increments, write_dataset
 from qbtc.schemas import FILLS, FUNDING_RATES, ORDER_EVENTS
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -125,15 +125,15 @@ def assert_same(root: Path, until: datetime | None = None) -> None:
 
 
 def spy_on_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """The Parquet files read from now on (every ``polars.read_parquet`` call's sources)."""
+    """The Parquet files the checkpointed ledger reads from now on."""
     read: list[Path] = []
-    original = pl.read_parquet
+    original = increments.scan_files
 
-    def spy(source, *args, **kwargs):  # type: ignore[no-untyped-def]
-        read.extend(source if isinstance(source, list) else [source])
-        return original(source, *args, **kwargs)
+    def spy(dataset, files):  # type: ignore[no-untyped-def]
+        read.extend(files)
+        return original(dataset, files)
 
-    monkeypatch.setattr(pl, "read_parquet", spy)
+    monkeypatch.setattr(increments, "scan_files", spy)
     return read
 
 

@@ -152,3 +152,30 @@ def test_many_small_writes_keep_a_partition_to_a_bounded_number_of_files(lake_di
     files = data_files(lake_dir / "ohlcv")
     assert len(files) <= 8
     assert _sorted(read_dataset(lake_dir, OHLCV)).equals(_sorted(bars))
+
+
+def test_an_upsert_over_a_file_written_before_a_column_existed(lake_dir: Path):
+    write_dataset(lake_dir, RUNS, _run("r1", "running"))
+    old = data_files(lake_dir / "runs")[0]
+    pl.read_parquet(old).drop("message").write_parquet(old)  # as an earlier version stored it
+    assert write_dataset(lake_dir, RUNS, _run("r1", "running")).rows_written == 0  # null = null
+    assert write_dataset(lake_dir, RUNS, _run("r1", "completed")).rows_written == 1
+    assert read_dataset(lake_dir, RUNS)["status"].to_list() == ["completed"]
+
+
+def test_a_write_reads_only_the_stored_rows_of_its_keys(
+    lake_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    for n in range(5):
+        write_dataset(lake_dir, RUNS, _run(f"r{n}", "completed"))
+    collected: list[int] = []
+    original = pl.LazyFrame.collect
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        frame = original(self, *args, **kwargs)
+        collected.append(frame.height)
+        return frame
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", spy)
+    write_dataset(lake_dir, RUNS, _run("r2", "failed"))
+    assert collected == [1]  # the stored version of r2, not the partition's five rows
