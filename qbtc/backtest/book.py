@@ -104,11 +104,10 @@ def book_equity(positions: pl.DataFrame, marks: Mapping[str, float], capital: fl
     fees plus funding, and the open quantity at ``marks`` (see ``ValuedBook.equity``)."""
     if positions.is_empty():
         return capital
-    booked = positions.select(
-        (pl.col("realized_pnl") - pl.col("fees") + pl.col("funding")).sum()
-    ).item()
+    booked = float((positions["realized_pnl"] - positions["fees"] + positions["funding"]).sum())
     unrealized = 0.0
-    for symbol, quantity, entry in positions.select("symbol", "quantity", "entry_price").rows():
+    columns = (positions[name].to_list() for name in ("symbol", "quantity", "entry_price"))
+    for symbol, quantity, entry in zip(*columns, strict=True):
         if quantity != 0:
             unrealized += quantity * (marks[symbol] - entry)
     return float(capital + booked + unrealized)

@@ -357,9 +357,10 @@ def _record_book(
 ) -> None:
     held = np.zeros(len(index))
     gross = net = fees = funding = 0.0
-    for symbol, quantity, fee, paid, mark in positions.select(
-        "symbol", "quantity", "fees", "funding", "mark_price"
-    ).rows():
+    names = ("symbol", "quantity", "fees", "funding", "mark_price")
+    for symbol, quantity, fee, paid, mark in zip(
+        *(positions[name].to_list() for name in names), strict=True
+    ):
         if symbol in index:
             held[index[symbol]] = quantity
         value = quantity * marks.get(symbol, mark or 0.0)

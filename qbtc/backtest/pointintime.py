@@ -65,7 +65,8 @@ class PointInTime:
         self._columns = np.arange(len(window.symbols))
         self._last_row = _last_valid_rows(closes)
         self._tickers = {
-            s: frame.sort("timestamp") for s, frame in _group(window.tickers, "symbol").items()
+            s: _Stamped(frame.sort("timestamp"))
+            for s, frame in _group(window.tickers, "symbol").items()
         }
         funding = window.funding.select(
             "timestamp",
@@ -188,14 +189,13 @@ class PointInTime:
         return known.group_by("symbol", maintain_order=True).last().sort("symbol")
 
     def _ticker(self, symbol: str, t: datetime) -> dict[str, object] | None:
-        frame = self._tickers.get(symbol)
-        if frame is None:
+        stamped = self._tickers.get(symbol)
+        if stamped is None:
             return None
-        stamps = frame["timestamp"]
-        i = int(stamps.search_sorted(t, side="right")) - 1
-        if i < 0 or stamps[i] < t - MARK_LOOKBACK:
+        i = int(np.searchsorted(stamped.stamps, _us(t), side="right")) - 1
+        if i < 0 or stamped.stamps[i] < _us(t - MARK_LOOKBACK):
             return None
-        return frame.row(i, named=True)
+        return stamped.rows[i]
 
     def prices(self, t: datetime) -> PriceHistory:
         """The last ``price_bars`` aligned closes at ``t`` (as :func:`load_closes` reads them)."""
@@ -218,6 +218,15 @@ class PointInTime:
         lo = 0 if after is None else int(np.searchsorted(self._funding_us, _us(after), "right"))
         hi = int(np.searchsorted(self._funding_us, _us(until), "right"))
         return [(t, s, float(r), m) for t, s, r, m in self._funding[lo:hi]]
+
+
+class _Stamped:
+    """A frame's rows (as dicts) and their timestamps (epoch microseconds), for look-ups by
+    time without a polars call per decision."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.stamps = frame["timestamp"].dt.epoch("us").to_numpy()
+        self.rows = frame.rows(named=True)
 
 
 def _group(frame: pl.DataFrame, key: str) -> dict[str, pl.DataFrame]:
