@@ -63,24 +63,31 @@ def read_increment(
     names = {p.relative_to(root).as_posix(): p for p in paths}
     known = base.files if base is not None else {}
     new_paths = [p for name, p in names.items() if name not in known]
-    frame = _read(dataset, new_paths)
-    counts = _counts(frame, new_paths, root) if new_paths else {}
+    counts = _counts(new_paths, root)
     files = {name: rows for name, rows in known.items() if name in names} | counts
     gone = {name: rows for name, rows in known.items() if name not in names}
-    written = max(base.written_us if base else 0, _written_us(frame))
-    now = FileSet(files, written)
     if not gone:
-        return Increment(frame, now)
+        frame = _read(dataset, new_paths)  # every row of a file written since is new
+        return Increment(frame, FileSet(files, _newest(base, frame)))
     assert base is not None
-    stamps = frame[WRITTEN_AT].cast(pl.Int64)
-    carried = frame.filter(stamps <= base.written_us)
-    if carried.height != sum(gone.values()):
+    # A compacted file carries the rows of the files it replaced: read only the newer ones
+    # (its ``written_at`` column, then those rows), and count the rest from the footers.
+    newer = pl.col(WRITTEN_AT).cast(pl.Int64) > base.written_us
+    frame = (
+        scan_files(dataset, new_paths).filter(newer).collect() if new_paths else _read(dataset, [])
+    )
+    now = FileSet(files, _newest(base, frame))
+    if sum(counts.values()) - frame.height != sum(gone.values()):
         return Increment(None, now)
-    return Increment(frame.filter(stamps > base.written_us), now)
+    return Increment(frame, now)
 
 
-def _counts(frame: pl.DataFrame, paths: list[Path], root: Path) -> dict[str, int]:
-    """Rows per file of ``paths`` (from the footers: the frame holds them all together)."""
+def _newest(base: FileSet | None, frame: pl.DataFrame) -> int:
+    return max(base.written_us if base else 0, _written_us(frame))
+
+
+def _counts(paths: list[Path], root: Path) -> dict[str, int]:
+    """Rows per file of ``paths``, from their footers."""
     import pyarrow.parquet as pq
 
     return {p.relative_to(root).as_posix(): pq.read_metadata(p).num_rows for p in paths}
