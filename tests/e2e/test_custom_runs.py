@@ -54,6 +54,12 @@ class Desk:
         for deployment in self.deployments().values():
             self._post(f"/deployments/{deployment}/pause_deployment", {})
 
+    def artifact(self, flow_run_id: str, key: str) -> dict[str, Any]:
+        body = {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}, "key": {"any_": [key]}}}
+        found = self._post("/artifacts/filter", body)
+        assert found, f"no artifact {key} on run {flow_run_id}"
+        return dict(found[0])
+
     def run(self, parameters: dict[str, Any], timeout: float = 150) -> dict[str, Any]:
         """Create a pipeline run with ``parameters``; its flow run once in a final state."""
         deployment = self.deployments()["pipeline"]
@@ -94,6 +100,13 @@ def test_custom_runs_from_the_rest_api_leave_book_data_and_lineage_intact(tmp_pa
         desk.pause_schedules()
         first = desk.run({})
         assert first["state"]["type"] == "COMPLETED", first["state"]
+        # The cycle's gate links its Data Docs from the run's artifact and the API.
+        docs = desk.artifact(first["id"], "ingest-quality-docs")
+        assert f"/quality/docs/runs/{first['id']}.html" in docs["data"]
+        gate = httpx.get(f"http://127.0.0.1:{api_port}/api/health", timeout=30).json()
+        page = httpx.get(f"http://127.0.0.1:{api_port}{gate['quality_gate']['docs_url']}")
+        assert page.status_code == 200
+        assert "Great Expectations validations" in page.text
         book = open_positions(lake, "main").select("symbol", "quantity")
         bars = read_dataset(lake, "ohlcv").height
         intents = read_dataset(lake, "order_intents").select("client_order_id", "run_id")
