@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -114,27 +115,52 @@ def prune_files(
 ) -> list[Path]:
     """Files of ``dataset`` that can hold rows for ``symbols`` between ``start`` and ``end``.
 
-    Pruning is done on directory names only (readers then pass the list through
+    Pruning is done on directory names only, level by level (a symbol left out is never
+    listed below), in sorted order (readers then pass the list through
     :func:`qbtc.lake.integrity.sound_files`, which quarantines and leaves out a corrupt file).
     """
     keys = {symbol_key(s) for s in symbols} if symbols is not None else None
     start_dt = start if isinstance(start, datetime) or start is None else None
     end_dt = end if isinstance(end, datetime) or end is None else None
-    selected: list[Path] = []
-    for directory in partition_dirs(root, dataset):
-        rel = directory.relative_to(dataset_dir(root, dataset))
-        values = dict(part.split("=", 1) for part in rel.parts)
-        keep = True
-        for partition in dataset.partition_by:
-            value = values.get(partition.name, "")
-            if partition.kind == "symbol" and keys is not None:
-                keep &= value in keys
-            elif partition.kind in ("date", "month") and (start_dt or end_dt):
-                low, high = _time_bounds(start_dt, end_dt, partition.kind)
-                keep &= low[: len(value)] <= value <= high[: len(value)] if value else True
-        if keep:
-            selected.extend(sorted(directory.glob("*.parquet")))
-    return selected
+    base = dataset_dir(root, dataset)
+    if not base.is_dir():
+        return []
+    directories = [base]
+    for partition in dataset.partition_by:
+        directories = [
+            directory / name
+            for directory in directories
+            for name in _entries(directory, dirs=True)
+            if _kept(partition, name.partition("=")[2], keys, start_dt, end_dt)
+        ]
+    return [directory / name for directory in directories for name in _entries(directory)]
+
+
+def _entries(directory: Path, *, dirs: bool = False) -> list[str]:
+    """Sorted names of the sub-directories (``dirs``) or Parquet files of ``directory``."""
+    try:
+        with os.scandir(directory) as found:
+            if dirs:
+                return sorted(e.name for e in found if e.is_dir())
+            return sorted(e.name for e in found if e.name.endswith(".parquet"))
+    except FileNotFoundError:  # removed by a concurrent compaction since it was listed
+        return []
+
+
+def _kept(
+    partition: Partition,
+    value: str,
+    keys: set[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> bool:
+    """Whether a partition directory's ``value`` can hold the rows asked for."""
+    if partition.kind == "symbol" and keys is not None:
+        return value in keys
+    if partition.kind in ("date", "month") and (start or end) and value:
+        low, high = _time_bounds(start, end, partition.kind)
+        return low[: len(value)] <= value <= high[: len(value)]
+    return True
 
 
 def scan_files(dataset: Dataset, files: list[Path]) -> pl.LazyFrame:

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from qbtc.execution.ledger import Ledger
 from qbtc.lake import scan_dataset
+from qbtc.lake.layout import prune_files
 from qbtc.market.contracts import is_option_symbol
 from qbtc.market.normalize import timeframe_ms
 from qbtc.schemas import (
@@ -161,12 +163,23 @@ def load_closes(
     Read from the last ``bars`` bar lengths plus a quarter first; only when those hold fewer
     than ``bars`` complete rows (gaps, a short history) is the whole history read. Either way
     the rows are the same: a timestamp complete in the window is complete in the history.
+
+    The stages of one cycle (risk, hedge, book) ask for the same closes: the last answer
+    read from the window is kept with the window's files (name, size, modification time)
+    and given again while they are unchanged, as a read-only array.
     """
     if not symbols:
         raise ValueError("no symbol to load prices for")
     window = (bars + bars // 4 + 1) * timedelta(milliseconds=timeframe_ms(timeframe))
-    frame = _aligned_closes(lake_dir, symbols, as_of, timeframe, start=as_of - window)
-    if frame.height < bars or any(s not in frame.columns for s in symbols):
+    start = as_of - window
+    key = (lake_dir, tuple(symbols), as_of, timeframe, bars)
+    files = _files_state(lake_dir, symbols, start, as_of)
+    last = _LAST_CLOSES.get("window")
+    if last is not None and last[0] == (key, files):
+        return last[1]
+    frame = _aligned_closes(lake_dir, symbols, as_of, timeframe, start=start)
+    from_window = frame.height >= bars and all(s in frame.columns for s in symbols)
+    if not from_window:
         frame = _aligned_closes(lake_dir, symbols, as_of, timeframe, start=None)
     frame = frame.tail(bars)
     missing = [s for s in symbols if s not in frame.columns]
@@ -177,7 +190,30 @@ def load_closes(
         )
     seconds = np.diff(frame["timestamp"].dt.epoch("s").to_numpy())
     per_year = 365.0 * 86_400.0 / float(np.median(seconds))
-    return PriceHistory(tuple(symbols), frame.select(symbols).to_numpy(), per_year)
+    closes = frame.select(symbols).to_numpy()
+    closes.flags.writeable = False
+    prices = PriceHistory(tuple(symbols), closes, per_year)
+    if from_window:
+        _LAST_CLOSES["window"] = ((key, files), prices)
+    return prices
+
+
+#: The last closes read from a window, with their key and the window's files state.
+_LAST_CLOSES: dict[str, tuple[Any, PriceHistory]] = {}
+
+
+def _files_state(
+    lake_dir: Path, symbols: list[str], start: datetime, end: datetime
+) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every ``ohlcv`` file the window reads."""
+    state = []
+    for path in prune_files(lake_dir, OHLCV, symbols=symbols, start=start, end=end):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # compacted away meanwhile: the state differs anyway
+            continue
+        state.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
 
 
 def _aligned_closes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import ccxt
@@ -146,3 +147,16 @@ def test_a_time_before_the_simulated_history_says_what_to_do() -> None:
 def test_an_unsupported_timeframe_is_refused_with_the_choices(sim: SimExchange) -> None:
     with pytest.raises(ccxt.BadRequest, match="1m, 3m, 5m"):
         sim.fetch_ohlcv(BTC, "7m")
+
+
+def test_each_perp_ticker_is_a_copy_of_its_own() -> None:
+    """Tickers are remembered per (seed, symbol, clock): a caller changing one changes
+    nobody else's."""
+    from qbtc.market.sim.tickers import perp_ticker
+
+    now = int(datetime(2026, 1, 5, 12, tzinfo=UTC).timestamp() * 1000)
+    first = perp_ticker(7, "BTC/USDT:USDT", now)
+    kept = json.loads(json.dumps(first))
+    first["last"] = 0.0
+    first["info"]["markPrice"] = "0"
+    assert perp_ticker(7, "BTC/USDT:USDT", now) == kept

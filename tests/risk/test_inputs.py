@@ -130,3 +130,17 @@ def test_closes_of_a_full_window_are_its_last_bars(lake_dir) -> None:
     assert np.array_equal(
         prices.closes, every.sort("timestamp").tail(100).select(BTC, ETH).to_numpy()
     )
+
+
+def test_closes_asked_again_are_read_again_once_a_file_of_the_window_changed(lake_dir) -> None:
+    write_prices(lake_dir, bars=400)
+    first = load_closes(lake_dir, [BTC, ETH], AS_OF, timeframe="1m", bars=100)
+    assert load_closes(lake_dir, [BTC, ETH], AS_OF, timeframe="1m", bars=100) is first
+    assert not first.closes.flags.writeable
+    last = read_dataset(lake_dir, OHLCV).filter(pl.col("timestamp") == BAR)
+    late = last.with_columns(pl.col("timestamp") + timedelta(minutes=1), pl.col("close") * 1.01)
+    write_dataset(lake_dir, OHLCV, late)  # a bar stamped AS_OF arrives
+    again = load_closes(lake_dir, [BTC, ETH], AS_OF, timeframe="1m", bars=100)
+    assert again is not first
+    assert np.array_equal(again.closes[:-1], first.closes[1:])
+    assert np.allclose(again.closes[-1], first.closes[-1] * 1.01)

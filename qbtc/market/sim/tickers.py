@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from typing import Any
 
@@ -76,7 +78,17 @@ def _perp_info(
 
 
 def perp_ticker(seed: int, symbol: str, now_ms: int) -> dict[str, Any]:
-    """24-hour rolling statistics, top of book, mark and index of a perp at ``now_ms``."""
+    """24-hour rolling statistics, top of book, mark and index of a perp at ``now_ms``.
+
+    A pure function of its arguments, remembered: margin checks ask for the mark of every
+    held perp at each order, and a day of minute bars stands behind each answer. Every call
+    gets its own copy.
+    """
+    return copy.deepcopy(_perp_ticker(seed, symbol, now_ms))
+
+
+@functools.lru_cache(maxsize=4096)
+def _perp_ticker(seed: int, symbol: str, now_ms: int) -> dict[str, Any]:
     snapshot = perp_snapshot(seed, symbol, now_ms)
     stop = snapshot.bar_ms + MINUTE_MS
     window = minute_window(seed, symbol, max(stop - DAY_MS, EPOCH_MS), stop)
