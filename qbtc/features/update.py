@@ -49,7 +49,8 @@ DEFAULT_OVERLAP = timedelta(minutes=60)
 FEATURE_CHUNK_SYMBOLS = 50
 """Symbols per chunk of perp features: the unit of work on a cluster. Fixed, so results do
 not depend on where (or how many at once) the chunks run; the default universe is one."""
-_RECENT = timedelta(days=2)
+#: Windows read in turn for a key's latest row: a steady cycle finds every key in the first.
+_RECENT = (timedelta(hours=2), timedelta(days=2), None)
 _JUST_AFTER = timedelta(microseconds=1)
 
 
@@ -131,14 +132,19 @@ def _times(frame: pl.LazyFrame, key: str, keys: Sequence[str], how: str) -> dict
 def _latest(
     lake_dir: Path, dataset: str, key: str, keys: Sequence[str], *, until: datetime
 ) -> dict[str, datetime]:
-    """Latest ``timestamp`` per key at or before ``until`` (recent partitions read first)."""
-    symbols = list(keys) if key == "symbol" else None
-    recent = _scan(lake_dir, dataset, symbols=symbols, start=until - _RECENT, end=until)
-    found = _times(recent, key, keys, "max")
-    missing = [k for k in keys if k not in found]
-    if missing:
-        older = _scan(lake_dir, dataset, symbols=missing if symbols else None, end=until)
-        found |= _times(older, key, missing, "max")
+    """Latest ``timestamp`` per key at or before ``until``: the windows of :data:`_RECENT`
+    read in turn, each for the keys not found yet (a key found in a window has its latest
+    row there)."""
+    found: dict[str, datetime] = {}
+    missing = list(keys)
+    for window in _RECENT:
+        symbols = missing if key == "symbol" else None
+        start = until - window if window is not None else None
+        frame = _scan(lake_dir, dataset, symbols=symbols, start=start, end=until)
+        found |= _times(frame, key, missing, "max")
+        missing = [k for k in keys if k not in found]
+        if not missing:
+            break
     return found
 
 
