@@ -320,10 +320,16 @@ def load_venue_rules(exchange: Exchange, symbols: Sequence[str]) -> dict[str, Ve
     A USD-sized market (Deribit's inverse perpetual) is read with amounts in coins
     (:func:`qbtc.market.contract_spec.market_in_coins`), as intents count them.
     """
+    return listed_rules(exchange.load_markets(), symbols, exchange_id=exchange.id)
+
+
+def listed_rules(
+    markets: Mapping[str, Mapping[str, Any]], symbols: Sequence[str], *, exchange_id: str
+) -> dict[str, VenueRules]:
+    """:func:`load_venue_rules` on markets already loaded from the venue ``exchange_id``."""
     wanted = list(dict.fromkeys(symbols))
-    markets = exchange.load_markets()
     in_coins = {
-        s: market_in_coins(markets[s], exchange_id=exchange.id) for s in wanted if s in markets
+        s: market_in_coins(markets[s], exchange_id=exchange_id) for s in wanted if s in markets
     }
     return market_rules(in_coins, wanted)
 

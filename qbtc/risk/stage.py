@@ -7,6 +7,7 @@ Each public function is what one Prefect task of ``flows/risk.py`` calls.
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from qbtc.execution.intents import OrderIntent
 from qbtc.execution.modes import data_on_testnet, trading_mode
-from qbtc.execution.venue_rules import VenueRules, load_venue_rules, refuse_all, rule_intents
+from qbtc.execution.venue_rules import VenueRules, listed_rules, refuse_all, rule_intents
 from qbtc.market.contracts import is_option_symbol
 from qbtc.parallel import Mapper
 from qbtc.quality import GateStatus, latest_gate
@@ -383,13 +384,29 @@ class CycleVenueRules:
 
         config = self.config
         perps = [s for s in dict.fromkeys(symbols) if not is_option_symbol(s)]
-        venue = open_exchange(
-            config.exchange,
-            seed=config.seed,
-            as_of=self.as_of if config.exchange == "sim" else None,
-            symbols=perps,
-            testnet=config.exchange_testnet,
-            base_url=config.exchange_base_url,
-        )
-        self.rules.update(load_venue_rules(venue, symbols))
+        simulated = config.exchange == "sim"
+        key = (config.seed, self.as_of, tuple(perps))
+        listed = _SIM_MARKETS.get(key) if simulated else None
+        if listed is None:
+            venue = open_exchange(
+                config.exchange,
+                seed=config.seed,
+                as_of=self.as_of if simulated else None,
+                symbols=perps,
+                testnet=config.exchange_testnet,
+                base_url=config.exchange_base_url,
+            )
+            listed = (venue.id, venue.load_markets())
+            if simulated:
+                _SIM_MARKETS[key] = listed
+                while len(_SIM_MARKETS) > _SIM_MARKETS_KEPT:
+                    _SIM_MARKETS.popitem(last=False)
+        self.rules.update(listed_rules(listed[1], symbols, exchange_id=listed[0]))
         self.asked.update(symbols)
+
+
+#: The simulated venue lists the same markets for the same seed, clock and perps however often
+#: it is asked (the listing is generated, not fetched): the stages of one cycle in one process
+#: (decision, hedge) read it once. A real venue's markets are read each time.
+_SIM_MARKETS: OrderedDict[tuple[int, datetime, tuple[str, ...]], tuple[str, Any]] = OrderedDict()
+_SIM_MARKETS_KEPT = 4

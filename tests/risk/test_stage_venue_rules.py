@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 from qbtc.config import load_settings
-from qbtc.risk.stage import RiskConfig, apply_venue_rules_to
+from qbtc.risk.stage import CycleVenueRules, RiskConfig, apply_venue_rules_to
 from tests.execution.conftest import make_intent
 from tests.risk.lake import AS_OF, BTC, ETH
 
@@ -47,3 +48,28 @@ def test_unreadable_markets_refuse_every_intent_with_the_reason(data_dir: Path) 
     assert out.status == "refused"
     assert out.reason is not None
     assert out.reason.startswith("venue rules: the markets of no-such-venue could not be loaded")
+
+
+def test_the_simulated_markets_are_read_once_per_clock_and_universe(
+    data_dir: Path, monkeypatch
+) -> None:
+    import qbtc.market.venue as venue
+
+    opened = []
+    real = venue.open_exchange
+
+    def counted(*args, **kwargs):
+        opened.append(kwargs.get("as_of"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(venue, "open_exchange", counted)
+    config = config_for(data_dir)
+    later = AS_OF + timedelta(minutes=7)  # a clock no other test reads
+    intents = [make_intent(BTC, "buy", 0.0123456, leg="b")]
+    first = CycleVenueRules(config, later)(intents, {BTC: 90_000.0})
+    # another stage of the same cycle (the hedge): the same rules, no second listing
+    again = apply_venue_rules_to(intents, config, later, {BTC: 90_000.0})
+    assert again == first
+    assert opened == [later]
+    apply_venue_rules_to(intents, config, later + timedelta(minutes=1), {BTC: 90_000.0})
+    assert len(opened) == 2
