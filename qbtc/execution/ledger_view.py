@@ -101,7 +101,8 @@ class CheckpointedLedger(Ledger):
     def __init__(self, lake_dir: Path, portfolio_id: str, checkpoint_dir: Path) -> None:
         super().__init__(lake_dir, portfolio_id, cached=True)
         self.checkpoint_dir = checkpoint_dir
-        self.ids = IdIndex(checkpoint_dir / "ids")
+        # One index per portfolio: it covers exactly what that portfolio's checkpoint saw.
+        self.ids = IdIndex(checkpoint_dir / f"ids-{portfolio_id}")
         self._base: BookCheckpoint | None = None
         self._files: dict[str, FileSet] = {}
         self._new_events = ORDER_EVENTS.empty()

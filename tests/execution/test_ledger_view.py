@@ -242,7 +242,7 @@ def test_a_damaged_checkpoint_or_index_is_rebuilt_or_repaired(tmp_path: Path, da
     order(tmp_path, "qb2", SYMBOLS[1], "sell", 2.0, 10.0, T0 + timedelta(hours=2))
     snapshot(tmp_path, T0 + timedelta(hours=3))
     path = checkpoint_path(tmp_path / "state" / "ledger", "main")
-    index = tmp_path / "state" / "ledger" / "ids"
+    index = tmp_path / "state" / "ledger" / "ids-main"
     if damage == "torn":
         path.write_text(path.read_text()[:100])
     elif damage == "garbage":
@@ -268,4 +268,15 @@ def test_a_funding_rate_stored_minutes_after_its_time_needs_no_rebuild(
     assert view(tmp_path).positions()[SYMBOLS[0]].funding == pytest.approx(-0.1)
     assert {p.parent.parent.name for p in read} == {"funding_rates"}
     monkeypatch.undo()
+    assert_same(tmp_path)
+
+
+def test_two_portfolios_keep_their_own_checkpoints(tmp_path: Path) -> None:
+    other = CheckpointedLedger(tmp_path / "lake", "other", tmp_path / "state" / "ledger")
+    order(tmp_path, "qb1", SYMBOLS[0], "buy", 1.0, 100.0, T0)
+    snapshot(tmp_path, T0 + timedelta(hours=2))
+    order(tmp_path, "qb2", SYMBOLS[0], "buy", 1.0, 100.0, T0 + timedelta(hours=3), fill=False)
+    other.positions(until=T0 + timedelta(hours=4))
+    other.save_checkpoint()  # sees qb2 (events are not per portfolio) before "main" does
+    assert list(view(tmp_path).open_order_states()) == ["qb2"]
     assert_same(tmp_path)
