@@ -98,8 +98,11 @@ def order_in_book_units(
     coin_price = underlying if spec.option and underlying else valuation
     fee = _usd_fee(order.get("fee"), spec, coin_price=coin_price)
     out.update(amount=amount, filled=filled, average=average, price=price, fee=fee)
-    # the USD price of the underlying the coin premium and fee were converted at
-    out["underlyingPrice"] = underlying if spec.premium_in_coin else None
+    # the USD price of the underlying the coin premium and fee were converted at (a paper
+    # book that filled a coin option in USD says it itself: qbtc.market.dryrun)
+    out["underlyingPrice"] = (
+        underlying if spec.premium_in_coin else _number(order.get("underlyingPrice"))
+    )
     out["venue"] = {k: order.get(k) for k in ("amount", "filled", "average", "price", "fee")}
     return out
 

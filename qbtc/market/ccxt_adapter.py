@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import ccxt
 import numpy as np
 
+from qbtc.market.contracts import is_option_symbol
 from qbtc.market.errors import UnknownSymbolError, VenueError
 from qbtc.market.protocol import TESTNET_SUFFIX
 from qbtc.market.retry import ResponseRecorder, RetryingCaller, VenueRetryPolicy
@@ -218,7 +219,15 @@ class CcxtExchange(VenueLookups):
         )
 
     def fetch_ticker(self, symbol: str) -> dict[str, Any]:
-        """One ticker, completed with bid/ask and mark/index like :meth:`fetch_tickers`."""
+        """One ticker, completed with bid/ask and mark/index like :meth:`fetch_tickers`.
+
+        A Deribit option's comes from ``public/ticker``, which quotes the sizes at the touch
+        (``best_bid_amount``, ``best_ask_amount``); the book summaries behind ccxt's
+        ``fetch_tickers`` have none, and a fill against the touch needs them.
+        """
+        if self.id == "deribit" and is_option_symbol(symbol):
+            self._check_symbol(symbol)
+            return dict(self._call("fetch_ticker", lambda: self.client.fetch_ticker(symbol)))
         return self.fetch_tickers([symbol])[symbol]
 
     def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -167,3 +167,13 @@ class DryRunExchange(TradingDelegate):
         """A limit price comes as the venue quotes it (coin for an inverse option) and is
         filled against the live quotes in USD."""
         return None if price is None else self.view.usd_price(symbol, price)
+
+    def _order_seen(self, order: dict[str, Any]) -> dict[str, Any]:
+        """A paper fill of a coin-premium option, with ``underlyingPrice``: the forward its
+        USD fill is worth in coin at (the venue's, now: the paper book fills at the live
+        quotes when it is asked), so the book can follow the option in coin."""
+        symbol = str(order.get("symbol") or "")
+        if not order.get("filled") or not self.view.spec(symbol).premium_in_coin:
+            return order
+        ticker = self.venue.fetch_ticker(symbol)
+        return order | {"underlyingPrice": underlying_price_from_ticker(ticker)}

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from qbtc.execution.brokers import Broker, BrokerSettings, open_broker
@@ -22,6 +24,7 @@ from tests.execution.conftest import make_intent
 from tests.market.binance_stub import BinanceStub
 from tests.market.deribit_stub import (
     FORWARD,
+    NOW_MS,
     OPTION_SYMBOL,
     PERP_SYMBOL,
     running_deribit,
@@ -115,6 +118,9 @@ def test_a_deribit_dry_run_prices_coin_options_in_usd_and_never_calls_private(
 ) -> None:
     with running_deribit() as (venue, url):
         broker = fast(open_broker(dry_run_settings(data_dir, "deribit", url, (PERP_SYMBOL,))))
+        # the payloads' moment, before the option's expiry (the paper book trades no expired
+        # option); ccxt's own clock (its rate limiter) is left alone
+        broker.exchange.venue.milliseconds = lambda: NOW_MS  # type: ignore[attr-defined]
         ticker = broker.exchange.fetch_ticker(OPTION_SYMBOL)
         assert ticker["ask"] == pytest.approx(0.219 * FORWARD)  # coin premium, in USD
         intent = dataclasses.replace(
@@ -129,8 +135,20 @@ def test_a_deribit_dry_run_prices_coin_options_in_usd_and_never_calls_private(
         )
         assert result.action == "submitted", result.reason
         assert not [path for path, _ in venue.requests if "/private/" in path]
-        if result.filled_quantity:
-            assert result.average_price == pytest.approx(0.219 * FORWARD, rel=1e-3)
+        # filled at the ask for the size Deribit quotes there (public/ticker's
+        # best_ask_amount 9.1; its book summaries quote no sizes)
+        events = deribit_config.ledger().events()["event"].to_list()
+        assert events[-1] == "filled", events
+        [fill] = deribit_config.ledger().fills().iter_rows(named=True)
+        assert fill["quantity"] == 0.5
+        assert fill["underlying_price"] == FORWARD  # what its USD is worth in BTC at
+        at = datetime.fromtimestamp(NOW_MS / 1000, UTC)
+        book = snapshot_positions(broker, deribit_config, timestamp=at)
+        [row] = book.filter(pl.col("symbol") == OPTION_SYMBOL).iter_rows(named=True)
+        assert row["pnl_coin_currency"] == "BTC"
+        paid, fee = fill["price"] / FORWARD, fill["fee"] / FORWARD  # 0.219 BTC, its fee in BTC
+        assert paid == pytest.approx(0.219)
+        assert row["pnl_coin"] == pytest.approx(0.5 * (row["mark_price"] / FORWARD - paid) - fee)
         expiry_ms = 1_727_424_000_000  # 27 Sep 2024 08:00 UTC: settles at Deribit's price
         view = broker.exchange.view  # type: ignore[attr-defined]
         assert view.delivery_price("BTC", expiry_ms) == 65_702.36

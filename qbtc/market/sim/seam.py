@@ -67,6 +67,10 @@ class TradingDelegate:
     def _order_price(self, symbol: str, price: float | None) -> float | None:
         return price
 
+    def _order_seen(self, order: dict[str, Any]) -> dict[str, Any]:
+        """An order the backend answers with, as this venue shows it (as is, by default)."""
+        return order
+
     def create_order(
         self,
         symbol: str,
@@ -77,7 +81,8 @@ class TradingDelegate:
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         price = self._order_price(symbol, price)
-        return self._backend("create_order").create_order(symbol, type, side, amount, price, params)
+        backend = self._backend("create_order")
+        return self._order_seen(backend.create_order(symbol, type, side, amount, price, params))
 
     def cancel_order(
         self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
@@ -87,7 +92,7 @@ class TradingDelegate:
     def fetch_order(
         self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        return self._backend("fetch_order").fetch_order(id, symbol, params)
+        return self._order_seen(self._backend("fetch_order").fetch_order(id, symbol, params))
 
     def fetch_open_orders(
         self,
