@@ -64,7 +64,7 @@ _TRADE_SCHEMA = pl.Schema(
 )
 _REPAIR = "reconcile:"
 #: How far behind a cycle's clock its checkpoint is folded (late data lands after it).
-FOLD_LAG = timedelta(hours=1)
+FOLD_LAG = timedelta(minutes=15)
 _FOLLOWED: dict[str, Dataset] = {
     "fills": FILLS,
     "order_events": ORDER_EVENTS,
