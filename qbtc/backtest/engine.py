@@ -50,6 +50,7 @@ from qbtc.risk.decision import (
     HedgeTarget,
     decide_cycle,
     hedge_topup,
+    hedge_trades,
     holds_options,
     plan_config,
     rules_rule,
@@ -281,14 +282,18 @@ class _Loop:
         hedges: tuple[HedgeTarget, ...],
     ) -> tuple[OrderIntent, ...]:
         """The ``hedge`` stage: re-hedge on the book the orders left, as the live cycle does
-        after its orders (nothing to do without a planned hedge or a held option)."""
+        after its orders (nothing to do without a planned hedge or a held option, and no
+        risk assessment while every hedge is inside its band)."""
         if not hedges:
             return ()
         inputs = self.inputs(at, signals, vol_views)
         if not holds_options(inputs.positions):
             return ()
-        report = assess_cycle(inputs, self.risk)
         targets = {hedge.underlying: hedge for hedge in hedges}
+        valued = value_book(inputs.positions, inputs.marks, list(self.config.symbols))
+        if not hedge_trades(valued, targets, self.planning.max_symbol_notional)[0]:
+            return ()
+        report = assess_cycle(inputs, self.risk)
         return hedge_topup(
             inputs, report, self.risk, self.planning, self.backtest_id, targets, rule=self.rule
         )
