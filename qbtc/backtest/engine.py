@@ -199,8 +199,10 @@ class _Loop:
     def ask(self, at: datetime) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
         """Signals, vol views and any fallback reason of the provider at ``at``."""
         if self.answers is not None:
-            signals, vol_views = self.answers.get(at, (SIGNALS.empty(), VOL_VIEWS.empty()))
-            return signals, vol_views, None
+            if at in self.answers:
+                signals, vol_views = self.answers[at]
+                return signals, vol_views, None
+            return SIGNALS.empty(), VOL_VIEWS.empty(), None
         snapshot = self.pit.snapshot(at, self.config.symbols)
         if snapshot is None:
             return SIGNALS.empty(), VOL_VIEWS.empty(), None

@@ -57,6 +57,7 @@ class PointInTime:
         self.window = window
         self.price_bars = price_bars
         self._quotes = window.option_quotes.sort("timestamp") if option_marks else None
+        self._no_quotes = OPTION_QUOTES.empty()  # one shared empty frame (frames are immutable)
         self._snapshots = self._perp_rows(window.features, times)
         self._chains = _group(window.option_features, "underlying")
         closes = window.closes
@@ -181,7 +182,7 @@ class PointInTime:
         """The latest quote of every option at ``t`` (as :func:`load_marks` reads them); empty
         unless the options leg is on (perps never need them)."""
         if self._quotes is None or self._quotes.is_empty():
-            return OPTION_QUOTES.empty()
+            return self._no_quotes
         stamps = self._quotes["timestamp"]
         lo = int(stamps.search_sorted(t - MARK_LOOKBACK, side="left"))
         hi = int(stamps.search_sorted(t, side="right"))

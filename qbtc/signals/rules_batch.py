@@ -186,8 +186,12 @@ def rules_signal_frames(
     frames = frame.select(*SIGNALS.columns, "_index").partition_by(
         "_index", as_dict=True, include_key=False
     )
+    no_signals, no_views = SIGNALS.empty(), VOL_VIEWS.empty()  # shared: frames are immutable
     return [
-        (frames.get((i,), SIGNALS.empty()), _vol_views(provider, snapshot, run_id))
+        (
+            frames.get((i,), no_signals),
+            _vol_views(provider, snapshot, run_id) if snapshot.options.height else no_views,
+        )
         for i, snapshot in enumerate(snapshots)
     ]
 
@@ -207,6 +211,4 @@ def _surface_columns(
 
 
 def _vol_views(provider: RulesProvider, snapshot: SnapshotLike, run_id: str) -> pl.DataFrame:
-    if not snapshot.options.height:
-        return VOL_VIEWS.empty()
     return vol_views_frame(provider.vol_views(snapshot, run_id=run_id)).sort("underlying")
