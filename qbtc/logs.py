@@ -89,13 +89,21 @@ class RotatingLog:
         record = logging.LogRecord("child", logging.INFO, "", 0, line.rstrip("\n"), None, None)
         self._handler.handle(record)
 
+    def close(self) -> None:
+        """Close the file (a later line opens it again)."""
+        self._handler.close()
+
+    def __enter__(self) -> RotatingLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def copy_from(self, stream: IO[bytes]) -> None:
         """Copy ``stream`` line by line until it ends (run in a thread; never blocks the child)."""
-        try:
+        with self:
             for raw in iter(stream.readline, b""):
                 self.write_line(raw.decode("utf-8", errors="replace"))
-        finally:
-            self._handler.close()
 
     def follow(self, stream: IO[bytes]) -> threading.Thread:
         """Copy ``stream`` in a daemon thread; returns it."""

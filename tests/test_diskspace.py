@@ -87,9 +87,9 @@ def test_a_log_file_that_cannot_be_written_stops_without_a_word(
 
 
 def test_logs_rotate_by_size(tmp_path: Path):
-    log = RotatingLog(tmp_path / "serve.log", max_mb=0.01, backups=2)
-    for n in range(2_000):
-        log.write_line(f"line {n} " + "x" * 40)
+    with RotatingLog(tmp_path / "serve.log", max_mb=0.01, backups=2) as log:
+        for n in range(2_000):
+            log.write_line(f"line {n} " + "x" * 40)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["serve.log", "serve.log.1", "serve.log.2"]
     assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 4 * 0.01 * 2**20

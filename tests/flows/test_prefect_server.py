@@ -60,6 +60,7 @@ def fake_prefect(data_dir: Path) -> Iterator[tuple[int, dict[str, object]]]:
     server, port = serve(routes)
     yield port, routes
     server.shutdown()
+    server.server_close()
 
 
 def test_the_server_of_this_data_dirs_make_up_is_used_and_named(
@@ -89,6 +90,7 @@ def test_something_that_is_not_prefect_is_not_taken_for_it(data_dir):
         assert probe_prefect(f"http://127.0.0.1:{port}") is None
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_an_explicit_api_url_that_does_not_answer_is_one_clear_error(data_dir, monkeypatch):
