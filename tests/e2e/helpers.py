@@ -85,6 +85,8 @@ class Command:
         os.killpg(self.proc.pid, signal.SIGINT)
         code = self.proc.wait(timeout=timeout)
         self.reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()  # the pipe is ours to close (else a ResourceWarning)
         return code
 
     @property
