@@ -24,6 +24,7 @@ from qbtc.api.models import (
     RiskMetric,
     Run,
     SignalRow,
+    UnderlyingGreeksRow,
     VolViewRow,
 )
 from qbtc.schemas import get_dataset
@@ -48,6 +49,7 @@ CASES = [
     (FillRow, "fills", set()),
     (LlmCallRow, "llm_calls", set()),
     (VolViewRow, "vol_views", set()),
+    (UnderlyingGreeksRow, "book_greeks", set()),
     (BacktestSummary, "backtests", {"parameters"}),
     (BacktestEquityPoint, "backtest_equity", set()),
     (BacktestTrade, "backtest_trades", set()),
