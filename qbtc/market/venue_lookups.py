@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ccxt
 
@@ -41,14 +41,15 @@ class VenueLookups:
 
     client: ccxt.Exchange
 
-    def _call(self, operation: str, function: Callable[[], Any], *, idempotent: bool = True) -> Any:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by CcxtExchange, the one class this is mixed into
 
-    def _trading_client(self) -> ccxt.Exchange:
-        raise NotImplementedError
+        def _call(
+            self, operation: str, function: Callable[[], Any], *, idempotent: bool = True
+        ) -> Any: ...
 
-    def _check_symbol(self, symbol: str) -> None:
-        raise NotImplementedError
+        def _trading_client(self) -> ccxt.Exchange: ...
+
+        def _check_symbol(self, symbol: str) -> None: ...
 
     def fetch_delivery_price(self, underlying: str, expiry_ms: int) -> float:
         """Deribit's delivery price (USD) of ``underlying`` on the day of ``expiry_ms``
