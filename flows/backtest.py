@@ -26,7 +26,7 @@ from qbtc.backtest.window import MarketWindow, load_window
 from qbtc.config import Settings
 from qbtc.lake import scan_dataset, write_dataset
 from qbtc.portfolio.structures import StructureConfig
-from qbtc.risk.stage import RiskConfig
+from qbtc.risk.cycle_inputs import RiskConfig
 from qbtc.schemas import OPTION_QUOTES, TICKERS
 from qbtc.signals import (
     SignalProvider,

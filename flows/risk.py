@@ -30,6 +30,8 @@ from qbtc.lake import write_dataset
 from qbtc.parallel import Mapper
 from qbtc.portfolio.plan import PlanConfig
 from qbtc.portfolio.structures import StructureConfig
+from qbtc.risk.cycle_inputs import CycleInputs, RiskConfig, load_cycle_inputs
+from qbtc.risk.cycle_report import RiskReport, assess_cycle
 from qbtc.risk.decision import (
     HEDGE_SUFFIX,
     CycleDecision,
@@ -44,14 +46,7 @@ from qbtc.risk.decision import (
 )
 from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.records import BOOK, PRE_TRADE, book_greeks_rows, risk_metric_rows, summary_rows
-from qbtc.risk.stage import (
-    CycleInputs,
-    RiskConfig,
-    RiskReport,
-    assess_cycle,
-    enforce_drawdown,
-    load_cycle_inputs,
-)
+from qbtc.risk.stage import enforce_drawdown
 from qbtc.risk.valuation import value_book
 from qbtc.schemas import BOOK_GREEKS, OPTION_STRUCTURES, ORDER_INTENTS, RISK_METRICS
 

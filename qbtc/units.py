@@ -60,7 +60,7 @@ RATIO_UNITS = (
     "annualised, from hourly equity returns over the last 30 days; null until a day of "
     "history (24 hourly returns)"
 )
-"""Window and annualisation of ``sharpe`` and ``sortino`` (``qbtc.risk.stage``)."""
+"""Window and annualisation of ``sharpe`` and ``sortino`` (``qbtc.risk.cycle_report``)."""
 
 SHORT_UNITS: dict[str, str] = {
     "delta_usd": "USDT/100%",

@@ -5,7 +5,7 @@ Per decision time ``t`` (see :mod:`qbtc.backtest.pointintime` for what ``t`` may
 1. the feature snapshot of the last bars closed at ``t`` goes to the signal provider (rules,
    replay, gemini or a user strategy) exactly as the ``signals`` stage sends it;
 2. the risk stage's inputs (book, marks, signals, prices, equity history, kill switch) are
-   assembled in memory and assessed with :func:`qbtc.risk.stage.assess_cycle`; a drawdown
+   assembled in memory and assessed with :func:`qbtc.risk.cycle_report.assess_cycle`; a drawdown
    beyond the limit trips the backtest's own kill switch (:func:`enforce_drawdown`);
 3. :func:`qbtc.risk.decision.decide_cycle` plans the intents, rounds them to the venue's
    lots and ticks (rules read once per backtest without options) and checks them, as the
@@ -46,6 +46,8 @@ from qbtc.execution.intents import OrderIntent
 from qbtc.execution.venue_rules import VenueRules
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.quality import GateStatus
+from qbtc.risk.cycle_inputs import CycleInputs, RiskConfig
+from qbtc.risk.cycle_report import assess_cycle
 from qbtc.risk.decision import (
     HedgeTarget,
     decide_cycle,
@@ -57,7 +59,7 @@ from qbtc.risk.decision import (
 )
 from qbtc.risk.inputs import Marks, close_expired_options
 from qbtc.risk.killswitch import KillSwitch, KillSwitchState
-from qbtc.risk.stage import CycleInputs, RiskConfig, assess_cycle, enforce_drawdown
+from qbtc.risk.stage import enforce_drawdown
 from qbtc.risk.valuation import value_book
 from qbtc.schemas import POSITIONS, SIGNALS, TS, VOL_VIEWS
 from qbtc.signals import (

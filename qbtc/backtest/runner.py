@@ -24,7 +24,7 @@ from qbtc.backtest.tearsheet import render_tear_sheet
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.venue_rules import VenueRules, load_venue_rules
 from qbtc.portfolio.structures import StructureConfig
-from qbtc.risk.stage import RiskConfig
+from qbtc.risk.cycle_inputs import RiskConfig
 from qbtc.signals import SignalProvider
 
 GEMINI_CAVEAT = (

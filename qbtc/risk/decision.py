@@ -37,18 +37,13 @@ from qbtc.portfolio.options import DecisionStamp, OptionBook, OptionPlan, plan_o
 from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.portfolio.structures import StructureConfig
+from qbtc.risk.cycle_inputs import CycleInputs, RiskConfig
+from qbtc.risk.cycle_report import RiskReport, with_option_units
 from qbtc.risk.exposure import options_delta_coin
 from qbtc.risk.pretrade import check_in_order
-from qbtc.risk.stage import (
-    CycleInputs,
-    CycleVenueRules,
-    RiskConfig,
-    RiskReport,
-    apply_venue_rules_to,
-    pretrade_context,
-    with_option_units,
-)
+from qbtc.risk.stage import pretrade_context
 from qbtc.risk.valuation import ValuedBook
+from qbtc.risk.venue_grid import CycleVenueRules, apply_venue_rules_to
 from qbtc.schemas import BOOK_GREEKS
 from qbtc.symbols import base_currency
 

@@ -7,8 +7,9 @@ from typing import Any, Literal, Protocol
 
 import polars as pl
 
+from qbtc.risk.cycle_inputs import RiskConfig
+from qbtc.risk.cycle_report import RiskReport
 from qbtc.risk.exposure import options_delta_coin
-from qbtc.risk.stage import RiskConfig, RiskReport
 from qbtc.schemas import BOOK_GREEKS, RISK_METRICS
 
 

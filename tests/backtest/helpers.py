@@ -12,7 +12,7 @@ from qbtc.backtest.engine import BacktestRun
 from qbtc.backtest.runner import simulate
 from qbtc.backtest.window import load_window
 from qbtc.config import load_settings
-from qbtc.risk.stage import RiskConfig
+from qbtc.risk.cycle_inputs import RiskConfig
 from qbtc.signals import RulesProvider, SignalProvider
 from tests.backtest.lake import END, START, SYMBOLS
 

@@ -103,7 +103,7 @@ def run_qbtc(lake: Path, names: list[str], days: int, scenarios: int) -> dict[st
     from qbtc.backtest.runner import simulate
     from qbtc.backtest.window import load_window
     from qbtc.config import load_settings
-    from qbtc.risk.stage import RiskConfig
+    from qbtc.risk.cycle_inputs import RiskConfig
     from qbtc.signals import RulesProvider
 
     start = T0 + WARMUP

@@ -12,7 +12,7 @@ import pytest
 from qbtc.config import load_settings
 from qbtc.lake import read_dataset
 from qbtc.risk import KillSwitch
-from qbtc.risk.stage import RiskConfig
+from qbtc.risk.cycle_inputs import RiskConfig
 from tests.risk import lake
 from tests.risk.lake import AS_OF, BTC, ETH
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from qbtc.risk.cycle_inputs import load_cycle_inputs
+from qbtc.risk.cycle_report import assess_cycle
 from qbtc.risk.decision import HedgeTarget, hedge_topup, hedge_trades, plan_config
 from qbtc.risk.exposure import options_delta_coin
-from qbtc.risk.stage import assess_cycle, load_cycle_inputs
 from qbtc.risk.valuation import value_book
 from tests.risk import lake
 from tests.risk.lake import AS_OF, BTC

@@ -12,14 +12,10 @@ from qbtc.lake import LakeReader, read_dataset, write_dataset
 from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.pricing import black76_price, year_fraction
 from qbtc.risk import KillSwitch, check_intents
+from qbtc.risk.cycle_inputs import RiskConfig, load_cycle_inputs
+from qbtc.risk.cycle_report import assess_cycle
 from qbtc.risk.records import risk_metric_rows, summary_rows
-from qbtc.risk.stage import (
-    RiskConfig,
-    assess_cycle,
-    enforce_drawdown,
-    load_cycle_inputs,
-    pretrade_context,
-)
+from qbtc.risk.stage import enforce_drawdown, pretrade_context
 from qbtc.risk.valuation import MissingMarkError
 from qbtc.schemas import ORDER_INTENTS, RISK_METRICS
 from tests.risk import lake
@@ -235,7 +231,7 @@ def test_sharpe_and_sortino_come_once_a_day_of_hourly_equity_exists():
 
     import numpy as np
 
-    from qbtc.risk.stage import RATIO_MIN_RETURNS, _ratios
+    from qbtc.risk.cycle_report import RATIO_MIN_RETURNS, _ratios
 
     end = datetime(2026, 11, 20, tzinfo=UTC)
     rng = np.random.default_rng(3)

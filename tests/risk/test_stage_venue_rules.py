@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from qbtc.config import load_settings
-from qbtc.risk.stage import CycleVenueRules, RiskConfig, apply_venue_rules_to
+from qbtc.risk.cycle_inputs import RiskConfig
+from qbtc.risk.venue_grid import CycleVenueRules, apply_venue_rules_to
 from tests.execution.conftest import make_intent
 from tests.risk.lake import AS_OF, BTC, ETH
 

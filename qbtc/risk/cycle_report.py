@@ -1,0 +1,174 @@
+"""The assessed book of a cycle: valuation, factor model, VaR and stress figures, equity,
+drawdown, Sharpe and Sortino, and the limit breaches; option units added on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+from threadpoolctl import threadpool_limits
+
+from qbtc.risk.assessment import Assessment, assess_book, unit_risks
+from qbtc.risk.cycle_inputs import CycleInputs, RiskConfig
+from qbtc.risk.drawdown import current_drawdown
+from qbtc.risk.factors import FactorModel, estimate_spot_risk, factor_model
+from qbtc.risk.historical import historical_scenarios
+from qbtc.risk.inputs import PriceHistory
+from qbtc.risk.limits import Breach, UnitRisk, breaches
+from qbtc.risk.ratios import sharpe, sortino
+from qbtc.risk.valuation import ValuedBook, unit_book, value_book
+from qbtc.symbols import base_currency
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """The assessed book: valuation, factor model, risk figures, equity and breaches."""
+
+    as_of: datetime
+    valued: ValuedBook
+    model: FactorModel
+    assessment: Assessment
+    units: dict[str, UnitRisk]
+    volatility: dict[str, float]
+    correlation: dict[str, dict[str, float]]
+    equity: float
+    drawdown: float
+    sharpe: float | None
+    sortino: float | None
+    breaches: tuple[Breach, ...]
+
+
+def spot_model(
+    prices: PriceHistory, underlyings: tuple[str, ...]
+) -> tuple[FactorModel, dict[str, float], dict[str, dict[str, float]]]:
+    """Factor model of ``underlyings`` from perp closes; vol and correlations of the perps."""
+    vols, corr = estimate_spot_risk(prices.closes, prices.periods_per_year)
+    by_base: dict[str, int] = {}
+    for i, symbol in enumerate(prices.symbols):
+        by_base.setdefault(base_currency(symbol), i)
+    missing = [u for u in underlyings if u not in by_base]
+    if missing:
+        raise ValueError(f"no perp price history for underlying(s) {missing}: add their perps")
+    idx = [by_base[u] for u in underlyings]
+    model = factor_model(underlyings, vols[idx], corr[np.ix_(idx, idx)])
+    names = prices.symbols
+    correlation = {
+        a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)
+    }
+    return model, {s: float(vols[i]) for i, s in enumerate(names)}, correlation
+
+
+# BLAS on one thread: the eigen-decompositions of a few hundred factors take ~15 ms on one,
+# and up to a second on two threads of a busy 2-core machine (OpenBLAS threads spin on a
+# core another process holds). The Monte Carlo revaluation keeps its own threads.
+@threadpool_limits.wrap(limits=1, user_api="blas")
+def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
+    """Value and assess the book, and measure it against the limits."""
+    valued = value_book(inputs.positions, inputs.marks, list(config.symbols))
+    model, volatility, correlation = spot_model(inputs.prices, valued.book.underlyings)
+    try:
+        past_moves = historical_scenarios(
+            inputs.prices, valued.book.underlyings, config.horizon_days
+        )
+    except ValueError:
+        past_moves = None  # too little history: the method is left out, not made up
+    assessment = assess_book(
+        valued.book,
+        model,
+        confidence=config.confidence,
+        horizon_days=config.horizon_days,
+        scenarios=config.scenarios,
+        seed=config.seed,
+        threads=config.threads,
+        history=past_moves,
+        mapper=config.mapper,
+    )
+    units = unit_risks(valued.instruments, assessment.scenarios, config.threads)
+    held_options = {
+        s: (q, units[s]) for s, q in valued.holdings.items() if s in units and units[s].is_option
+    }
+    assessment = dataclasses.replace(
+        assessment, state=dataclasses.replace(assessment.state, options=held_options)
+    )
+    equity = valued.equity(config.capital, inputs.positions)
+    history = [*inputs.equity_history["equity"].to_list(), equity]
+    drawdown = current_drawdown(history) if equity > 0 else 1.0
+    ratios = _ratios(inputs.equity_history, inputs.as_of, equity)
+    return RiskReport(
+        as_of=inputs.as_of,
+        valued=valued,
+        model=model,
+        assessment=assessment,
+        units=units,
+        volatility=volatility,
+        correlation=correlation,
+        equity=equity,
+        drawdown=drawdown,
+        sharpe=ratios[0],
+        sortino=ratios[1],
+        breaches=tuple(breaches(assessment.state, config.limits, max(equity, 1e-9))),
+    )
+
+
+#: Sharpe and Sortino: hourly equity returns over this window, annualised (365 × 24 hours).
+RATIO_WINDOW = timedelta(days=30)
+RATIO_STEP = "1h"
+RATIO_PERIODS_PER_YEAR = 365.0 * 24.0
+#: Hourly returns needed before the ratios are given (a day of history); None before that.
+RATIO_MIN_RETURNS = 24
+
+
+def _ratios(history: pl.DataFrame, as_of: datetime, equity: float) -> tuple[float | None, ...]:
+    """Sharpe and Sortino of the book (``qbtc.units.RATIO_UNITS``); None until
+    :data:`RATIO_MIN_RETURNS` hourly returns exist or when a ratio is undefined."""
+    now = pl.DataFrame({"timestamp": [as_of], "equity": [equity]}, schema=history.schema)
+    hourly = (
+        pl.concat([history.filter(pl.col("timestamp") >= as_of - RATIO_WINDOW), now])
+        .sort("timestamp")
+        .group_by_dynamic("timestamp", every=RATIO_STEP)
+        .agg(pl.col("equity").last())
+    )
+    values = hourly["equity"].to_numpy()
+    if values.size < RATIO_MIN_RETURNS + 1 or np.any(values <= 0):
+        return None, None
+    returns = values[1:] / values[:-1] - 1.0
+    out: list[float | None] = []
+    for ratio in (sharpe, sortino):
+        try:
+            out.append(ratio(returns, RATIO_PERIODS_PER_YEAR))
+        except ValueError:
+            out.append(None)
+    return tuple(out)
+
+
+def with_option_units(
+    inputs: CycleInputs, report: RiskReport, symbols: list[str], threads: int = 2
+) -> RiskReport:
+    """``report`` with unit risks and mark ages of the option ``symbols`` it lacks.
+
+    Options a cycle plans to open are valued on their latest quote and revalued on the
+    cycle's scenarios, so their checks see the same risk as the book's.
+    """
+    valued = report.valued
+    rows = {r["symbol"]: r for r in inputs.marks.options.iter_rows(named=True)}
+    book = valued.book
+    new = [
+        s
+        for s in dict.fromkeys(symbols)
+        if s not in report.units and s in rows and base_currency(s) in book.underlyings
+    ]
+    if not new:
+        return report
+    books = {s: unit_book(s, rows[s], book.underlyings, book.spot, inputs.as_of) for s in new}
+    units = {**report.units, **unit_risks(books, report.assessment.scenarios, threads)}
+    ages = dict(valued.mark_age_s)
+    ages.update({s: (inputs.as_of - rows[s]["timestamp"]).total_seconds() for s in new})
+    instruments = {**valued.instruments, **books}
+    prices = dict(valued.prices)
+    prices.update({s: float(rows[s]["underlying_price"]) for s in new})
+    valued = dataclasses.replace(valued, instruments=instruments, mark_age_s=ages, prices=prices)
+    return dataclasses.replace(report, units=units, valued=valued)
