@@ -11,8 +11,10 @@ bit-identical VaR however the work is chunked or threaded.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -213,9 +215,18 @@ def scenario_pnl(
         for start in starts:
             work(start)
     else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(work, starts))
+        list(_thread_pool(os.getpid(), threads).map(work, starts))
     return pnl
+
+
+@cache
+def _thread_pool(pid: int, threads: int) -> ThreadPoolExecutor:
+    """The revaluation threads of this process (``pid``: a forked child makes its own).
+
+    Kept for the life of the process: starting threads cost more than revaluing a few
+    hundred scenarios, and a backtest revalues at every decision.
+    """
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"qbtc-revalue-{pid}")
 
 
 def summarise(pnl: Floats, confidence: float, horizon_days: float, method: str) -> MonteCarloResult:
