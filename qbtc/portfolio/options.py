@@ -31,17 +31,15 @@ and the LLM call) behind it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import polars as pl
-
-from qbtc.execution.intents import OrderIntent, Side
-from qbtc.execution.venue_rules import option_limit_price
+from qbtc.execution.intents import Side
 from qbtc.market.contracts import is_option_symbol, parse_option_symbol
-from qbtc.portfolio.chain import ChainQuote, index_chain, quote_problem
-from qbtc.portfolio.legs import SIZE_TOLERANCE, describe_missing, missing_legs
+from qbtc.portfolio.chain import ChainQuote, index_chain
+from qbtc.portfolio.legs import describe_missing, missing_legs
+from qbtc.portfolio.option_orders import close_intent, complete_intents, leg_intent, leg_limit_price
+from qbtc.portfolio.option_plan import DecisionStamp, OptionBook, OptionPlan, structure_row
 from qbtc.portfolio.structures import (
     StructureConfig,
     select_structure,
@@ -49,46 +47,6 @@ from qbtc.portfolio.structures import (
     structure_quantity,
     structure_vega,
 )
-from qbtc.schemas import OPTION_STRUCTURES
-
-
-@dataclass(frozen=True)
-class OptionBook:
-    """What the options planner works from (quantities in coins, signed; USDT equity)."""
-
-    vol_views: Mapping[str, Mapping[str, Any]]
-    chain: Mapping[str, Sequence[ChainQuote]]
-    holdings: Mapping[str, float]
-    held_structures: Mapping[str, str]
-    equity: float
-    working: Mapping[str, float] = field(default_factory=dict)
-    """Signed quantity still to fill of the orders working at the venue, per symbol."""
-
-
-@dataclass(frozen=True)
-class DecisionStamp:
-    """Ids and clock of one planning: run, book, strategy, decision bar and wall time."""
-
-    run_id: str
-    portfolio_id: str
-    strategy: str
-    decision_bar: datetime
-    as_of: datetime
-
-
-@dataclass
-class OptionPlan:
-    """Intents (accepted later by the checks, or already refused with a reason), one
-    ``option_structures`` row per structure decision, and alert messages."""
-
-    intents: list[OrderIntent] = field(default_factory=list)
-    structures: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-
-    def structures_frame(self) -> pl.DataFrame:
-        if not self.structures:
-            return OPTION_STRUCTURES.empty()
-        return pl.DataFrame(self.structures, schema=OPTION_STRUCTURES.schema)
 
 
 def held_option_structures(
@@ -139,7 +97,7 @@ def plan_option_intents(
         expired, book.held_structures, decision.portfolio_id
     ).items():
         base = parse_option_symbol(next(iter(legs))).base
-        plan.structures.append(_row(decision, sid, base, "expired", legs, None, None))
+        plan.structures.append(structure_row(decision, sid, base, "expired", legs, None, None))
     incomplete = missing_legs(live, book.held_structures)
     groups = held_option_structures(live, book.held_structures, decision.portfolio_id)
     by_underlying: dict[str, dict[str, dict[str, float]]] = {}
@@ -155,18 +113,22 @@ def plan_option_intents(
             if action == "keep":
                 kept = True
                 missing = incomplete.get(sid, {})
-                done = _complete_intents(sid, missing, quotes, book, decision, config)
+                done = complete_intents(sid, missing, quotes, book, decision, config)
                 plan.intents += done
                 why = describe_missing(missing, live) if missing else None
                 action = "complete" if done else "keep"
-                plan.structures.append(_row(decision, sid, underlying, action, legs, view, why))
+                plan.structures.append(
+                    structure_row(decision, sid, underlying, action, legs, view, why)
+                )
                 continue
             for symbol in sorted(legs):
-                closing = _close_intent(
+                closing = close_intent(
                     symbol, legs[symbol], sid, action, quotes, book, decision, config
                 )
                 plan.intents += [closing] if closing else []
-            plan.structures.append(_row(decision, sid, underlying, action, legs, view, None))
+            plan.structures.append(
+                structure_row(decision, sid, underlying, action, legs, view, None)
+            )
         if side and not kept:
             _open(plan, underlying, side, view or {}, book, config, decision)
     return plan
@@ -182,145 +144,6 @@ def _held_action(
     if side is None or side == held_side:
         return "keep"
     return "close"
-
-
-def _limit(
-    quote: ChainQuote, side: Side, config: StructureConfig
-) -> tuple[float | None, str | None]:
-    priced = option_limit_price(
-        side, quote.bid, quote.ask, inside=config.limit_inside, max_slippage=config.max_slippage
-    )
-    return priced.price, None if priced.price is not None else f"{quote.symbol}: {priced.reason}"
-
-
-def _intent(
-    symbol: str,
-    leg: str,
-    side: Side,
-    quantity: float,
-    sid: str,
-    decision: DecisionStamp,
-    *,
-    price: float | None,
-    reason: str | None,
-    reduce_only: bool,
-) -> OrderIntent:
-    return OrderIntent(
-        run_id=decision.run_id,
-        portfolio_id=decision.portfolio_id,
-        strategy=decision.strategy,
-        symbol=symbol,
-        leg=leg,
-        decision_bar=decision.decision_bar,
-        side=side,
-        quantity=quantity,
-        notional=quantity * (price or 0.0),
-        order_type="limit",
-        limit_price=price,
-        reduce_only=reduce_only,
-        status="refused" if reason else "pending",
-        reason=reason,
-        structure_id=sid,
-    )
-
-
-def _priced(
-    symbol: str,
-    side: Side,
-    quotes: Mapping[str, ChainQuote],
-    as_of: datetime,
-    config: StructureConfig,
-) -> tuple[float | None, str | None]:
-    """The limit price of an order on ``symbol`` now, or why it cannot trade."""
-    quote = quotes.get(symbol)
-    if quote is None:
-        return None, f"{symbol} is not listed in the chain now (strike or expiry not quoted)"
-    reason = quote_problem(quote, side, as_of, config.liquidity)
-    if reason is not None:
-        return None, reason
-    return _limit(quote, side, config)
-
-
-def _still_to_order(symbol: str, side: Side, quantity: float, book: OptionBook) -> float:
-    """``quantity`` less what an order working on ``symbol`` in the same direction brings."""
-    working = book.working.get(symbol, 0.0) * (1.0 if side == "buy" else -1.0)
-    left = quantity - max(working, 0.0)
-    return left if left > SIZE_TOLERANCE * quantity else 0.0
-
-
-def _close_intent(
-    symbol: str,
-    held: float,
-    sid: str,
-    action: str,
-    quotes: Mapping[str, ChainQuote],
-    book: OptionBook,
-    decision: DecisionStamp,
-    config: StructureConfig,
-) -> OrderIntent | None:
-    """The reduce-only leg closing ``held``; None when a working order already closes it."""
-    side: Side = "sell" if held > 0 else "buy"
-    failing = f"cannot {action} {symbol}"
-    leg = _LegOrder(symbol, action, side, abs(held), sid, reduce_only=True, failing=failing)
-    return _order_leg(leg, quotes, book, decision, config)
-
-
-def _complete_intents(
-    sid: str,
-    missing: Mapping[str, float],
-    quotes: Mapping[str, ChainQuote],
-    book: OptionBook,
-    decision: DecisionStamp,
-    config: StructureConfig,
-) -> list[OrderIntent]:
-    """Orders for the quantity each short leg of a kept structure lacks (module doc)."""
-    out = []
-    for symbol, lacking in sorted(missing.items()):
-        side: Side = "buy" if lacking > 0 else "sell"
-        failing = f"cannot complete the structure with {symbol}"
-        leg = _LegOrder(symbol, "complete", side, abs(lacking), sid, False, failing)
-        intent = _order_leg(leg, quotes, book, decision, config)
-        out += [intent] if intent else []
-    return out
-
-
-@dataclass(frozen=True)
-class _LegOrder:
-    """An order on a held structure's leg: what, and the prefix of a refusal's reason."""
-
-    symbol: str
-    leg: str
-    side: Side
-    quantity: float
-    sid: str
-    reduce_only: bool
-    failing: str
-
-
-def _order_leg(
-    order: _LegOrder,
-    quotes: Mapping[str, ChainQuote],
-    book: OptionBook,
-    decision: DecisionStamp,
-    config: StructureConfig,
-) -> OrderIntent | None:
-    """The intent of ``order`` at the quote now, less what an order working on the leg
-    brings (None when that is all of it); refused with the reason when it cannot trade."""
-    quantity = _still_to_order(order.symbol, order.side, order.quantity, book)
-    if not quantity:
-        return None
-    price, reason = _priced(order.symbol, order.side, quotes, decision.as_of, config)
-    return _intent(
-        order.symbol,
-        order.leg,
-        order.side,
-        quantity,
-        order.sid,
-        decision,
-        price=price,
-        reason=f"{order.failing}: {reason}" if reason else None,
-        reduce_only=order.reduce_only,
-    )
 
 
 def _open(
@@ -346,7 +169,7 @@ def _open(
             or ("no vega to size on" if target > 0 else "no equity to size on")
         )
         plan.alerts.append(f"{underlying}: no {config.kind} can be opened: {why}")
-        plan.structures.append(_row(decision, sid, underlying, "skip", {}, view, why))
+        plan.structures.append(structure_row(decision, sid, underlying, "skip", {}, view, why))
         return
     quantity = min(structure_quantity(target, unit_vega), _quoted_size(selection.legs, side))
     legs: dict[str, float] = {}
@@ -356,10 +179,10 @@ def _open(
             reason = "structure incomplete: " + "; ".join(selection.problems.values())
         price = None
         if reason is None:
-            price, reason = _limit(leg, side, config)
+            price, reason = leg_limit_price(leg, side, config)
         name = f"{config.kind}-{'call' if leg.is_call else 'put'}"
         plan.intents.append(
-            _intent(
+            leg_intent(
                 leg.symbol,
                 name,
                 side,
@@ -376,7 +199,9 @@ def _open(
     if problems:
         plan.alerts.append(f"{underlying}: no leg of the {config.kind} can trade: {problems}")
     action = "skip" if problems else "open"
-    plan.structures.append(_row(decision, sid, underlying, action, legs, view, problems, target))
+    plan.structures.append(
+        structure_row(decision, sid, underlying, action, legs, view, problems, target)
+    )
 
 
 def _quoted_size(legs: Sequence[ChainQuote], side: Side) -> float:
@@ -385,32 +210,3 @@ def _quoted_size(legs: Sequence[ChainQuote], side: Side) -> float:
     sizes = [leg.ask_size if side == "buy" else leg.bid_size for leg in legs]
     known = [size for size in sizes if size is not None]
     return min(known) if known else float("inf")
-
-
-def _row(
-    decision: DecisionStamp,
-    sid: str,
-    underlying: str,
-    action: str,
-    legs: Mapping[str, float],
-    view: Mapping[str, Any] | None,
-    reason: str | None,
-    vega_target: float | None = None,
-) -> dict[str, Any]:
-    contracts = [parse_option_symbol(s) for s in sorted(legs)]
-    return {
-        "structure_id": sid,
-        "run_id": decision.run_id,
-        "portfolio_id": decision.portfolio_id,
-        "timestamp": decision.decision_bar,
-        "underlying": underlying,
-        "action": action,
-        "legs": ",".join(sorted(legs)),
-        "quantities": ",".join(f"{legs[s]:g}" for s in sorted(legs)),
-        "expiry": min((c.expiry for c in contracts), default=None),
-        "vega_target": vega_target,
-        "vol_view": None if view is None else view.get("vol_view"),
-        "view_id": None if view is None else view.get("view_id"),
-        "feature_snapshot": None if view is None else view.get("feature_snapshot"),
-        "reason": reason,
-    }

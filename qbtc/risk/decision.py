@@ -33,7 +33,8 @@ from qbtc.execution.venue_rules import VenueRules, rule_intents
 from qbtc.lake import read_dataset
 from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.chain import chain_quotes
-from qbtc.portfolio.options import DecisionStamp, OptionBook, OptionPlan, plan_option_intents
+from qbtc.portfolio.option_plan import DecisionStamp, OptionBook, OptionPlan
+from qbtc.portfolio.options import plan_option_intents
 from qbtc.portfolio.orders import intents_from_targets
 from qbtc.portfolio.plan import PlanConfig, plan_perps
 from qbtc.portfolio.structures import StructureConfig

@@ -92,7 +92,8 @@ def planner_per_structure(repeats: int = 20) -> dict[str, float]:
     from qbtc.market.options_frame import option_chain_to_frame
     from qbtc.market.sim.chain import option_chain
     from qbtc.portfolio.chain import chain_quotes
-    from qbtc.portfolio.options import DecisionStamp, OptionBook, plan_option_intents
+    from qbtc.portfolio.option_plan import DecisionStamp, OptionBook
+    from qbtc.portfolio.options import plan_option_intents
     from qbtc.portfolio.structures import StructureConfig
 
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -8,7 +8,8 @@ import pytest
 
 from qbtc.portfolio.chain import chain_quotes
 from qbtc.portfolio.legs import describe_missing, missing_legs
-from qbtc.portfolio.options import OptionBook, plan_option_intents
+from qbtc.portfolio.option_plan import OptionBook
+from qbtc.portfolio.options import plan_option_intents
 from tests.portfolio.test_options import CONFIG, DECISION, EQUITY, chain_frame, opened, view
 
 C, P = "BTC/USDT:USDT-261225-90000-C", "BTC/USDT:USDT-261225-90000-P"

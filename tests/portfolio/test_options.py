@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from qbtc.market.options_frame import option_chain_to_frame
 from qbtc.market.sim.chain import option_chain
 from qbtc.portfolio.chain import ChainQuote, LiquidityRules, chain_quotes, quote_greeks
-from qbtc.portfolio.options import DecisionStamp, OptionBook, plan_option_intents
+from qbtc.portfolio.option_plan import DecisionStamp, OptionBook
+from qbtc.portfolio.options import plan_option_intents
 from qbtc.portfolio.structures import (
     StructureConfig,
     select_structure,
