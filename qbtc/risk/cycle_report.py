@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -116,23 +116,29 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
 
 #: Sharpe and Sortino: hourly equity returns over this window, annualised (365 × 24 hours).
 RATIO_WINDOW = timedelta(days=30)
-RATIO_STEP = "1h"
+RATIO_STEP = timedelta(hours=1)
 RATIO_PERIODS_PER_YEAR = 365.0 * 24.0
 #: Hourly returns needed before the ratios are given (a day of history); None before that.
 RATIO_MIN_RETURNS = 24
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _ratios(history: pl.DataFrame, as_of: datetime, equity: float) -> tuple[float | None, ...]:
     """Sharpe and Sortino of the book (``qbtc.units.RATIO_UNITS``); None until
-    :data:`RATIO_MIN_RETURNS` hourly returns exist or when a ratio is undefined."""
-    now = pl.DataFrame({"timestamp": [as_of], "equity": [equity]}, schema=history.schema)
-    hourly = (
-        pl.concat([history.filter(pl.col("timestamp") >= as_of - RATIO_WINDOW), now])
-        .sort("timestamp")
-        .group_by_dynamic("timestamp", every=RATIO_STEP)
-        .agg(pl.col("equity").last())
-    )
-    values = hourly["equity"].to_numpy()
+    :data:`RATIO_MIN_RETURNS` hourly returns exist or when a ratio is undefined.
+
+    The equity of each hour (UTC, from the epoch) is the last one recorded in it, ``equity``
+    at ``as_of`` included; hours without a record are left out. Arrays, not a polars query:
+    a backtest asks at every decision.
+    """
+    stamps = history["timestamp"].dt.epoch("us").to_numpy()
+    recent = stamps >= (as_of - RATIO_WINDOW - _EPOCH) // _MICROSECOND
+    stamps = np.append(stamps[recent], (as_of - _EPOCH) // _MICROSECOND)
+    values = np.append(history["equity"].to_numpy()[recent], equity)
+    order = np.argsort(stamps, kind="stable")
+    hours = stamps[order] // (RATIO_STEP // _MICROSECOND)
+    values = values[order][np.append(hours[1:] != hours[:-1], True)]
     if values.size < RATIO_MIN_RETURNS + 1 or np.any(values <= 0):
         return None, None
     returns = values[1:] / values[:-1] - 1.0

@@ -252,3 +252,32 @@ def test_sharpe_and_sortino_come_once_a_day_of_hourly_equity_exists():
     long = history(24 * 40)
     recent = long.filter(pl.col("timestamp") >= end - timedelta(days=30))
     assert _ratios(long, end, 1e6) == _ratios(recent, end, 1e6)
+
+
+def test_ratios_take_the_last_equity_of_each_utc_hour_as_polars_group_by_dynamic_does():
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from qbtc.risk.cycle_report import RATIO_WINDOW, _ratios
+    from qbtc.risk.ratios import sharpe, sortino
+
+    end = datetime(2026, 11, 20, 13, 25, tzinfo=UTC)
+    rng = np.random.default_rng(5)
+    # irregular records: several in some hours, none in others, some older than the window
+    minutes = np.sort(rng.choice(np.arange(1, 60 * 24 * 33), size=900, replace=False))
+    times = [end - timedelta(minutes=int(m)) for m in minutes[::-1]]
+    history = pl.DataFrame(
+        {"timestamp": times, "equity": 1e6 * np.cumprod(1 + rng.normal(0, 0.002, len(times)))},
+        schema={"timestamp": pl.Datetime("us", "UTC"), "equity": pl.Float64},
+    )
+    now = pl.DataFrame({"timestamp": [end], "equity": [1.01e6]}, schema=history.schema)
+    values = (
+        pl.concat([history.filter(pl.col("timestamp") >= end - RATIO_WINDOW), now])
+        .sort("timestamp")
+        .group_by_dynamic("timestamp", every="1h")
+        .agg(pl.col("equity").last())["equity"]
+        .to_numpy()
+    )
+    returns = values[1:] / values[:-1] - 1.0
+    assert _ratios(history, end, 1.01e6) == (sharpe(returns, 8760.0), sortino(returns, 8760.0))
