@@ -46,7 +46,8 @@ from qbtc.execution.cycle import ExecutionConfig, run_execution
 from qbtc.execution.intents import intents_frame, load_intents
 from qbtc.execution.ledger import Ledger
 from qbtc.execution.pnl import compute_positions
-from qbtc.execution.venue_rules import amount_to_precision, load_venue_rules, rule_intents
+from qbtc.execution.ruled_intents import rule_intents
+from qbtc.execution.venue_rules import amount_to_precision, load_venue_rules
 from qbtc.lake import read_dataset, write_dataset
 from qbtc.lake.integrity import QUARANTINE_DIR, check_lake
 from qbtc.lake.layout import data_files, dataset_dir

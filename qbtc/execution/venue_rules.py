@@ -27,21 +27,19 @@ lot of 0.001), the mode of Binance, Deribit and the simulated venue in ccxt 4.5;
 The arithmetic is decimal (``Decimal(str(x))``) and equals ccxt's ``decimal_to_precision``
 (a property test checks it against ccxt itself), without importing ccxt here.
 
-The same module prices option limit orders: :func:`option_limit_price` (the limit-price
-policy) takes a quote's bid and ask and returns a price inside them, never worse than a set
-slippage from the mid.
+Intents are put on the grid (or refused) by :mod:`qbtc.execution.ruled_intents`; option
+limit orders are priced by :mod:`qbtc.execution.limit_prices` (the limit-price policy).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from qbtc.execution.intents import OrderIntent, Side
+from qbtc.execution.intents import Side
 from qbtc.market.contract_spec import market_in_coins
 from qbtc.market.protocol import Exchange
 
@@ -250,55 +248,6 @@ def apply_venue_rules(
     return RuledOrder(rounded, price)
 
 
-def rule_intent(
-    intent: OrderIntent, rules: VenueRules | None, *, reference_price: float
-) -> OrderIntent:
-    """``intent`` rounded to the venue's grid, or refused with the reason.
-
-    An intent already refused is returned as is; one whose market the venue does not list
-    (``rules`` None) is refused. The notional is recomputed at ``reference_price``.
-    """
-    if intent.status == "refused":
-        return intent
-    if rules is None:
-        return _refused(intent, f"venue rules: {intent.symbol} is not listed on the venue")
-    buy = intent.side == "buy"
-    ruled = apply_venue_rules(
-        rules,
-        intent.quantity,
-        reference_price=reference_price,
-        limit_price=intent.limit_price if intent.order_type == "limit" else None,
-        side=intent.side,
-        reduce_only=intent.reduce_only,
-        price_rounding="down" if buy else "up",
-    )
-    if not ruled.accepted:
-        return _refused(intent, ruled.refusal or "venue rules")
-    price = ruled.price if ruled.price is not None else reference_price
-    return dataclasses.replace(
-        intent,
-        quantity=ruled.quantity,
-        limit_price=ruled.price if intent.order_type == "limit" else intent.limit_price,
-        notional=ruled.quantity * price,
-    )
-
-
-def rule_intents(
-    intents: Sequence[OrderIntent],
-    rules: Mapping[str, VenueRules],
-    prices: Mapping[str, float],
-) -> tuple[OrderIntent, ...]:
-    """:func:`rule_intent` over ``intents``; ``prices`` values each symbol's notional.
-
-    A symbol missing from ``prices`` is valued at the intent's own notional per coin.
-    """
-    out = []
-    for intent in intents:
-        reference = prices.get(intent.symbol) or intent.notional / intent.quantity
-        out.append(rule_intent(intent, rules.get(intent.symbol), reference_price=reference))
-    return tuple(out)
-
-
 def market_rules(
     markets: Mapping[str, Mapping[str, Any]],
     symbols: Sequence[str],
@@ -316,7 +265,8 @@ def market_rules(
 def load_venue_rules(exchange: Exchange, symbols: Sequence[str]) -> dict[str, VenueRules]:
     """Rules of ``symbols`` from the venue's markets (``load_markets()``; network on ccxt).
 
-    A symbol the venue does not list is absent, so :func:`rule_intents` refuses its orders.
+    A symbol the venue does not list is absent, so
+    :func:`qbtc.execution.ruled_intents.rule_intents` refuses its orders.
     A USD-sized market (Deribit's inverse perpetual) is read with amounts in coins
     (:func:`qbtc.market.contract_spec.market_in_coins`), as intents count them.
     """
@@ -332,90 +282,3 @@ def listed_rules(
         s: market_in_coins(markets[s], exchange_id=exchange_id) for s in wanted if s in markets
     }
     return market_rules(in_coins, wanted)
-
-
-def refuse_all(intents: Sequence[OrderIntent], reason: str) -> tuple[OrderIntent, ...]:
-    """Every intent refused with ``reason`` (e.g. the venue's markets could not be read)."""
-    return tuple(i if i.status == "refused" else _refused(i, reason) for i in intents)
-
-
-def _refused(intent: OrderIntent, reason: str) -> OrderIntent:
-    joined = reason if not intent.reason else f"{intent.reason}; {reason}"
-    return dataclasses.replace(intent, status="refused", reason=joined)
-
-
-# -- option limit prices ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LimitPrice:
-    """A limit price for an option order, or why the quote cannot be priced.
-
-    ``price`` in the quote's currency (on the tick grid when a tick was given); ``mid`` the
-    quote's mid; ``reason`` None when ``price`` is usable.
-    """
-
-    price: float | None
-    mid: float | None
-    reason: str | None = None
-
-
-def option_limit_price(
-    side: Side,
-    bid: float | None,
-    ask: float | None,
-    *,
-    inside: float,
-    max_slippage: float,
-    tick: float | None = None,
-) -> LimitPrice:
-    """The limit price of an option order from its quote (the limit-price policy).
-
-    A buy starts at the ask and a sell at the bid, moved ``inside`` x the spread towards the
-    other side (0: take the touch, 0.5: the mid); it is never worse than ``max_slippage``
-    (a fraction of the mid) from the mid: a buy pays at most ``mid x (1 + max_slippage)``,
-    a sell gets at least ``mid x (1 - max_slippage)``. On a tick grid, a buy is rounded
-    down and a sell up, so rounding never makes the price worse.
-
-    A quote without a bid or an ask, with a zero or negative price, or crossed
-    (bid > ask) cannot be priced: ``price`` is None and ``reason`` says why (never a
-    made-up price).
-
-    Parameters
-    ----------
-    side : {'buy', 'sell'}
-    bid, ask : float or None
-        Best bid and ask (premium, quote currency per contract).
-    inside : float
-        Fraction of the spread in [0, 1] to improve on the far touch.
-    max_slippage : float
-        Largest distance from the mid, a fraction of the mid (>= 0).
-    tick : float, optional
-        Price tick of the market.
-    """
-    if not 0.0 <= inside <= 1.0:
-        raise ValueError(f"inside must be a fraction of the spread in [0, 1], got {inside}")
-    if not max_slippage >= 0.0:
-        raise ValueError(f"max_slippage must be >= 0, got {max_slippage}")
-    for name, value in (("bid", bid), ("ask", ask)):
-        if value is None or not math.isfinite(value):
-            return LimitPrice(None, None, f"no {name} quoted: cannot price a limit order")
-        if value <= 0:
-            return LimitPrice(None, None, f"{name} {value:g} is not positive")
-    assert bid is not None
-    assert ask is not None
-    if bid > ask:
-        return LimitPrice(None, None, f"crossed quote: bid {bid:g} above ask {ask:g}")
-    mid = 0.5 * (bid + ask)
-    spread = ask - bid
-    if side == "buy":
-        price = min(ask - inside * spread, mid * (1.0 + max_slippage))
-        if tick is not None:
-            price = price_to_precision(price, tick, rounding="down")
-    else:
-        price = max(bid + inside * spread, mid * (1.0 - max_slippage))
-        if tick is not None:
-            price = price_to_precision(price, tick, rounding="up")
-    if price <= 0:
-        return LimitPrice(None, mid, f"limit price rounds to zero on tick {tick:g}")
-    return LimitPrice(price, mid)

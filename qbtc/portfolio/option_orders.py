@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from qbtc.execution.intents import OrderIntent, Side
-from qbtc.execution.venue_rules import option_limit_price
+from qbtc.execution.limit_prices import option_limit_price
 from qbtc.portfolio.chain import ChainQuote, quote_problem
 from qbtc.portfolio.legs import SIZE_TOLERANCE
 from qbtc.portfolio.option_plan import DecisionStamp, OptionBook

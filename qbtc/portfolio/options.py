@@ -20,7 +20,7 @@ Per option underlying, each cycle:
    (legs ``<kind>-call``, ``<kind>-put``).
 
 Closing legs are reduce-only limit orders, opening legs plain limit orders, all priced by the
-limit-price policy (:func:`qbtc.execution.venue_rules.option_limit_price`). A leg that
+limit-price policy (:func:`qbtc.execution.limit_prices.option_limit_price`). A leg that
 cannot trade (illiquid, crossed or missing quote, past expiry, a strike no longer listed, no
 IV) is an intent refused with its reason, never a made-up price; when a structure cannot be
 opened at all, the plan says so in ``alerts``. Each structure decision is also a row of

@@ -29,7 +29,8 @@ from typing import Any, Literal
 import polars as pl
 
 from qbtc.execution.intents import OrderIntent
-from qbtc.execution.venue_rules import VenueRules, rule_intents
+from qbtc.execution.ruled_intents import rule_intents
+from qbtc.execution.venue_rules import VenueRules
 from qbtc.lake import read_dataset
 from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.chain import chain_quotes

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from qbtc.execution.intents import OrderIntent
-from qbtc.execution.venue_rules import VenueRules, listed_rules, refuse_all, rule_intents
+from qbtc.execution.ruled_intents import refuse_all, rule_intents
+from qbtc.execution.venue_rules import VenueRules, listed_rules
 from qbtc.market.contracts import is_option_symbol
 from qbtc.risk.cycle_inputs import RiskConfig
 

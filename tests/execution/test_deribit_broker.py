@@ -201,7 +201,8 @@ def test_venue_rules_read_a_usd_sized_perpetual_in_coins(
     """Deribit's BTC-PERPETUAL trades in multiples of 10 USD: in coins that is no fixed lot,
     so its rules keep no coin grid and a minimum notional of 10 USD; options keep theirs
     (0.1 BTC lots, ticks in BTC, as their limit prices are quoted)."""
-    from qbtc.execution.venue_rules import load_venue_rules, rule_intent
+    from qbtc.execution.ruled_intents import rule_intent
+    from qbtc.execution.venue_rules import load_venue_rules
 
     _, broker = deribit
     rules = load_venue_rules(broker.exchange, [PERP_SYMBOL, OPTION_SYMBOL])

@@ -22,7 +22,8 @@ from qbtc.execution.brokers import Broker
 from qbtc.execution.cycle import ExecutionConfig, submit_intents
 from qbtc.execution.intents import intents_frame, load_intents
 from qbtc.execution.pnl import compute_positions
-from qbtc.execution.venue_rules import market_rules, rule_intents
+from qbtc.execution.ruled_intents import rule_intents
+from qbtc.execution.venue_rules import market_rules
 from qbtc.lake import write_dataset
 from qbtc.market.sim import SimExchange
 from qbtc.market.sim.trading import SimTrading

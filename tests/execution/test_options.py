@@ -19,7 +19,9 @@ from qbtc.execution.cycle import (
     submit_intents,
 )
 from qbtc.execution.intents import OrderIntent, intents_frame, load_intents
-from qbtc.execution.venue_rules import VenueRules, option_limit_price, rule_intent
+from qbtc.execution.limit_prices import option_limit_price
+from qbtc.execution.ruled_intents import rule_intent
+from qbtc.execution.venue_rules import VenueRules
 from qbtc.lake import read_dataset, write_dataset
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange

@@ -14,15 +14,14 @@ from ccxt.base.decimal_to_precision import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qbtc.execution.limit_prices import option_limit_price
+from qbtc.execution.ruled_intents import rule_intent, rule_intents
 from qbtc.execution.venue_rules import (
     VenueRules,
     amount_to_precision,
     apply_venue_rules,
     market_rules,
-    option_limit_price,
     price_to_precision,
-    rule_intent,
-    rule_intents,
 )
 from qbtc.market.sim.markets import option_market, perp_market
 from tests.execution.conftest import make_intent
