@@ -131,7 +131,7 @@ def unit_risks(
     """Risk of one coin long of each instrument (a one-leg book of quantity 1)."""
     out = {}
     for symbol, unit in instruments.items():
-        greeks = portfolio_greeks(unit)
+        greeks = portfolio_greeks(unit, per_underlying=False)
         legs = unit.perps if unit.perps.size else unit.options
         underlying = unit.underlyings[int(legs.underlying[0])]
         premium, margin = 0.0, 0.0

@@ -79,6 +79,12 @@ class OptionLegs:
         return len(self.symbols)
 
 
+#: No leg: the default of a book without perps or without options (one shared instance,
+#: not validated again for every one-leg book a cycle builds).
+NO_PERPS = PerpLegs()
+NO_OPTIONS = OptionLegs()
+
+
 @dataclass(frozen=True)
 class Book:
     """Positions of one portfolio on one set of marks.
@@ -89,8 +95,8 @@ class Book:
 
     underlyings: tuple[str, ...]
     spot: Floats
-    perps: PerpLegs = field(default_factory=PerpLegs)
-    options: OptionLegs = field(default_factory=OptionLegs)
+    perps: PerpLegs = field(default_factory=lambda: NO_PERPS)
+    options: OptionLegs = field(default_factory=lambda: NO_OPTIONS)
 
     def __post_init__(self) -> None:
         u = len(self.underlyings)

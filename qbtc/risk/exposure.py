@@ -64,8 +64,9 @@ class Exposure:
         return self.gross_notional / equity
 
 
-def portfolio_greeks(book: Book) -> PortfolioGreeks:
-    """Delta (coin and USDT), dollar gamma, vega and theta of the book per underlying."""
+def portfolio_greeks(book: Book, *, per_underlying: bool = True) -> PortfolioGreeks:
+    """Delta (coin and USDT), dollar gamma, vega and theta of the book per underlying
+    (``per_underlying=False``: the sums alone, ``by_underlying`` empty)."""
     sens = sensitivities(book)
     delta_usd = sens.delta
     gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / DAYS_PER_YEAR
@@ -79,7 +80,7 @@ def portfolio_greeks(book: Book) -> PortfolioGreeks:
             vega_usd=float(vega[i]),
             theta_usd=float(theta[i]),
         )
-        for i, name in enumerate(book.underlyings)
+        for i, name in enumerate(book.underlyings if per_underlying else ())
     )
     return PortfolioGreeks(
         by_underlying=rows,
