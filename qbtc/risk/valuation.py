@@ -43,11 +43,19 @@ class ValuedBook:
             (pl.col("realized_pnl") - pl.col("fees") + pl.col("funding")).sum()
         ).item()
         unrealized = 0.0
-        for row in positions.filter(pl.col("quantity") != 0).iter_rows(named=True):
-            value = self.instruments[row["symbol"]]
+        for symbol, quantity, entry in _held(positions, "entry_price"):
+            value = self.instruments[symbol]
             unit = value.perps.price[0] if value.perps.size else _unit_option_value(value)
-            unrealized += row["quantity"] * (unit - row["entry_price"])
+            unrealized += quantity * (unit - entry)
         return float(capital + booked + unrealized)
+
+
+def _held(positions: pl.DataFrame, *columns: str) -> list[tuple]:
+    """``symbol, quantity, *columns`` of the positions held (quantity neither 0 nor null), in
+    the frame's order; read from the columns, not through a polars query per cycle."""
+    names = ("symbol", "quantity", *columns)
+    rows = zip(*(positions[name].to_list() for name in names), strict=True)
+    return [row for row in rows if row[1]]
 
 
 def _unit_option_value(unit: Book) -> float:
@@ -61,8 +69,7 @@ def value_book(positions: pl.DataFrame, marks: Marks, perp_symbols: list[str]) -
     Tradable instruments are ``perp_symbols`` with a mark plus every held symbol.
     Raises :class:`MissingMarkError` when a held position has no mark.
     """
-    held = positions.filter(pl.col("quantity") != 0)
-    holdings = dict(zip(held["symbol"].to_list(), held["quantity"].to_list(), strict=True))
+    holdings = {symbol: quantity for symbol, quantity in _held(positions)}
     perp_rows = {r["symbol"]: r for r in marks.perps.iter_rows(named=True)}
     option_rows = {r["symbol"]: r for r in marks.options.iter_rows(named=True)}
     missing = [s for s in holdings if s not in perp_rows and s not in option_rows]
