@@ -7,6 +7,9 @@ UI, and all of them write with this run's id, so every order traces back to the 
 features and signals of its cycle. A failed stage stops the stages
 that depend on it; the run ends Failed with the stage and the reason. Every stage is
 idempotent, so a failed run can simply be run again.
+
+How the stages run in order is :mod:`flows.pipeline_stages`; how a cycle that fails or warns
+is recorded is :mod:`flows.pipeline_outcome`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -30,21 +32,25 @@ from flows.heartbeat import flow_run_heartbeats
 from flows.ingest import ingest
 from flows.maintenance import refresh_catalog
 from flows.orders import orders
+from flows.pipeline_outcome import (
+    StageFailedError,
+    answering_model,
+    failure_reason,
+    record_failed_run,
+    warnings_message,
+)
+from flows.pipeline_stages import STAGES, run_stages
 from flows.progress import report_progress
 from flows.risk import hedge, risk, risk_monitor
 from flows.signals import signals
 from qbtc.config import Settings, SignalProviderName
-from qbtc.diskspace import disk_full_message, is_disk_full
+from qbtc.diskspace import is_disk_full
 from qbtc.execution.modes import trading_mode
-from qbtc.lake import read_dataset
 from qbtc.manifest import RunManifest, record_run
 from qbtc.market.venue import SIM, check_sim_seed
 from qbtc.portfolio.flatten import open_positions
-from qbtc.report import LIBRARY_ALERTS, read_cycle_summary, render_markdown, run_alerts
+from qbtc.report import read_cycle_summary, render_markdown
 from qbtc.risk.killswitch import KillSwitch
-from qbtc.schemas import ORDER_EVENTS
-
-STAGES = ("ingest", "features", "signals", "risk", "orders", "hedge", "hedge_orders", "book")
 
 
 class PipelineParameters(BaseModel):
@@ -204,103 +210,6 @@ def apply_kill_switch_parameter(settings: Settings, action: str | None, run_id: 
     elif action == "on":
         reason = f"tripped by hand (pipeline parameter, run {run_id})"
         trip_kill_switch(settings.state_dir, settings.lake_dir, reason=reason, run_id=run_id)
-
-
-def answering_model(signals_summary: dict[str, Any] | None) -> str | None:
-    """The LLM model behind the cycle's signals: None when rules made them (also after a
-    fallback, whose reason the signals summary keeps) or the stage did not run."""
-    if not signals_summary or signals_summary.get("provider") == "rules":
-        return None
-    model = signals_summary.get("model")
-    return str(model) if model else None
-
-
-def warnings_message(settings: Settings, run_id: str, started_at: datetime) -> str | None:
-    """What a completed cycle must not pass over in silence: the alerts it raised (a kill
-    switch tripped by a reconciliation mismatch, a venue circuit opened, a corrupt file
-    quarantined), as the run's message."""
-    alerts = run_alerts(settings.lake_dir, run_id, since=started_at, kinds=LIBRARY_ALERTS)
-    if not alerts:
-        return None
-    return "completed with warnings: " + "; ".join(alerts)
-
-
-def record_failed_run(settings: Settings, manifest: RunManifest, exc: BaseException) -> None:
-    """Record the run as failed with the first line of ``exc`` (best effort: a full disk
-    may refuse even that, and the original error is what the caller raises)."""
-    text = failure_reason(settings, manifest.run_id, exc)
-    try:
-        record_run(settings.lake_dir, manifest.finish("failed", f"cycle failed: {text}"))
-    except Exception as again:
-        get_run_logger().error("could not record the failed run: %s", again)
-
-
-class StageFailedError(RuntimeError):
-    """A stage of the cycle failed; the stages after it did not run."""
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message (its type when it has none)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def orders_sent(lake_dir: Path, run_id: str) -> bool:
-    """Whether run ``run_id`` sent any order (a ``submitted`` event precedes every send)."""
-    events = read_dataset(lake_dir, ORDER_EVENTS)
-    return not events.filter(
-        (pl.col("run_id") == run_id) & (pl.col("event") == "submitted")
-    ).is_empty()
-
-
-def failure_reason(settings: Settings, run_id: str, exc: BaseException) -> str:
-    """One line for a failed stage; a full disk says where, what to do and whether orders went."""
-    if is_disk_full(exc):
-        sent = orders_sent(settings.lake_dir, run_id)
-        return disk_full_message(exc, data_dir=settings.data_dir, orders_sent=sent)
-    return first_line(exc)
-
-
-def run_stages(
-    calls: list[tuple[str, Callable[[], Any]]],
-    results: dict[str, Any] | None = None,
-    explain: Callable[[BaseException], str] = first_line,
-) -> tuple[dict[str, Any], dict[str, float], tuple[str, str] | None]:
-    """Run stages in order; stop at the first failure and say which and why (``explain``)."""
-    results = {} if results is None else results
-    durations: dict[str, float] = {}
-    for name, call in calls:
-        report_progress("start", name)
-        started = time.perf_counter()
-        try:
-            results[name] = call()
-        except Exception as exc:  # a stage's failure ends the cycle, with its reason
-            durations[name] = time.perf_counter() - started
-            reason = explain(exc)
-            report_progress("failed", name, durations[name], reason)
-            return results, durations, (name, reason)
-        durations[name] = time.perf_counter() - started
-        report_progress("done", name, durations[name], stage_fact(name, results[name]))
-    return results, durations, None
-
-
-def stage_fact(name: str, result: Any) -> str | None:
-    """One short fact of a finished stage for the progress display."""
-    if not isinstance(result, dict):
-        return None
-    if name == "ingest":
-        stored = result.get("written") or {}
-        gate = "gate passed" if result.get("passed") else "gate FAILED"
-        return f"{stored.get('ohlcv', 0):,} new bars, {gate}"
-    if name == "signals":
-        return f"{result.get('signals', '?')} signals ({result.get('provider', '?')})"
-    if name == "risk":
-        return f"{result.get('accepted', 0)} intents accepted, {result.get('refused', 0)} refused"
-    if name in ("orders", "hedge_orders"):
-        actions = result.get("actions") or {}
-        return ", ".join(f"{k} {v}" for k, v in actions.items()) or "no order"
-    if name == "hedge":
-        return f"{result.get('accepted', 0)} hedge order(s) accepted"
-    return None
 
 
 @flow(name="pipeline", log_prints=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import PipelineParameters, answering_model, pipeline
+from flows.pipeline import PipelineParameters, pipeline
+from flows.pipeline_outcome import answering_model
 from qbtc.lake import read_dataset
 from qbtc.market.contracts import is_option_symbol
 from qbtc.portfolio.flatten import open_positions
