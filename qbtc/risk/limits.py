@@ -131,21 +131,21 @@ class RiskState:
     by_underlying: Mapping[str, UnderlyingRisk] = field(default_factory=dict)
     options: Mapping[str, tuple[float, UnitRisk]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def premium_at_risk(self) -> float:
         """Value of the long options held (USDT): what they can lose at most."""
         return float(sum(max(q, 0.0) * u.premium for q, u in self.options.values()))
 
-    @property
+    @cached_property
     def short_option_margin(self) -> float:
         """Margin the short options held need (USDT)."""
         return float(sum(max(-q, 0.0) * u.short_margin for q, u in self.options.values()))
 
-    @property
+    @cached_property
     def gross_notional(self) -> float:
         return float(sum(abs(v) for v in self.by_symbol.values()))
 
-    @property
+    @cached_property
     def net_notional(self) -> float:
         return float(sum(self.by_symbol.values()))
 

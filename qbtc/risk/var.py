@@ -15,6 +15,8 @@ Conventions
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
@@ -42,7 +44,19 @@ def var_historical(pnl: ArrayLike, confidence: float = 0.99) -> float:
         The ``confidence`` quantile of the loss ``-pnl`` (positive = loss), in USDT.
     """
     level = check_confidence(confidence)
-    return float(np.quantile(_losses(pnl), level, method="inverted_cdf"))
+    return lower_quantile(_losses(pnl), level)
+
+
+def lower_quantile(values: NDArray[np.float64], level: float) -> float:
+    """The ``level`` quantile of ``values`` as numpy's ``method="inverted_cdf"`` gives it (the
+    same order statistic, index ``ceil(n * level) - 1``), by one partial sort: the checks
+    value a few dozen candidate books a cycle, and numpy's general quantile costs more than
+    the sort itself on a few hundred scenarios.
+    """
+    index = values.size * level - 1.0
+    below = math.floor(index)
+    k = max(below if index == below else below + 1, 0)
+    return float(np.partition(values, k)[k])
 
 
 def cvar_historical(pnl: ArrayLike, confidence: float = 0.99) -> float:
@@ -53,7 +67,7 @@ def cvar_historical(pnl: ArrayLike, confidence: float = 0.99) -> float:
     """
     level = check_confidence(confidence)
     losses = _losses(pnl)
-    var = float(np.quantile(losses, level, method="inverted_cdf"))
+    var = lower_quantile(losses, level)
     excess = np.maximum(losses - var, 0.0)
     return var + float(excess.mean()) / (1.0 - level)
 

@@ -133,3 +133,18 @@ def test_delta_gamma_var_refuses_a_covariance_that_is_not_positive_semidefinite(
 def test_a_singular_but_positive_semidefinite_covariance_is_accepted():
     cov = [[1.0, 1.0], [1.0, 1.0]]
     assert var_delta_normal([1.0, -1.0], cov, 0.99) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lower_quantile_is_numpys_inverted_cdf_quantile():
+    import numpy as np
+
+    from qbtc.risk.var import lower_quantile
+
+    rng = np.random.default_rng(13)
+    for n in (1, 2, 3, 7, 100, 199, 200, 256, 1000, 1441):
+        values = rng.normal(0.0, 1.0, n)
+        ties = np.round(values, 1)  # repeated values
+        for level in (0.5, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 1e-3, 0.01, 0.37):
+            for sample in (values, ties):
+                expected = float(np.quantile(sample, level, method="inverted_cdf"))
+                assert lower_quantile(sample, level) == expected, (n, level)
