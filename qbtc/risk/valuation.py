@@ -102,10 +102,12 @@ def _spots(
 ) -> tuple[tuple[str, ...], np.ndarray]:
     bases = [base_currency(s) for s in [*perp_symbols, *holdings]]
     underlyings = tuple(dict.fromkeys(bases))
+    listed = set(perp_symbols)
+    base_of = {s: base_currency(s) for s in perp_rows}
     spot = []
     for base in underlyings:
-        perps = [r for s, r in perp_rows.items() if base_currency(s) == base and s in perp_symbols]
-        perps = perps or [r for s, r in perp_rows.items() if base_currency(s) == base]
+        perps = [r for s, r in perp_rows.items() if base_of[s] == base and s in listed]
+        perps = perps or [r for s, r in perp_rows.items() if base_of[s] == base]
         forwards = [r["underlying_price"] for r in option_rows.values() if r["underlying"] == base]
         if perps:
             spot.append(float(perps[0]["mark"]))
