@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import polars as pl
@@ -66,7 +67,13 @@ class Dataset:
         return tuple(p.name for p in self.partition_by)
 
     def empty(self) -> pl.DataFrame:
-        """A zero-row frame with this dataset's schema."""
+        """A zero-row frame with this dataset's schema (a new frame at each call)."""
+        return self._empty.clear()
+
+    @cached_property
+    def _empty(self) -> pl.DataFrame:
+        # cleared for each caller: a frame's construction from a schema costs ~100 us,
+        # a clear ~1 us, and the cycle asks for empty frames at every decision
         return pl.DataFrame(schema=self.schema)
 
 
