@@ -122,8 +122,8 @@ def _digest(*frames: pl.DataFrame) -> str:
 def align_closes(bars: pl.DataFrame, symbols: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Bar open times (epoch microseconds, ascending, of any symbol) and the closes of
     ``symbols`` at them (times x symbols, NaN where a symbol has no bar)."""
-    stamps = bars["timestamp"].dt.epoch("us").to_numpy()
-    times = np.unique(stamps)
+    # polars' unique on the column (threads), not numpy's hash over a year of rows
+    times = bars["timestamp"].dt.epoch("us").unique().sort().to_numpy(writable=True)
     closes = np.full((times.size, len(symbols)), np.nan)
     column = {symbol: j for j, symbol in enumerate(symbols)}
     parts = bars.select("symbol", "timestamp", "close").partition_by("symbol", as_dict=True)
