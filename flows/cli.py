@@ -36,14 +36,19 @@ def check_strategy(settings: Settings) -> None:
 
 
 def invoked_as() -> str:
-    """How to type qbtc here: ``qbtc`` when it is on PATH, else its path (``.venv/bin/qbtc``)."""
+    """How to type qbtc here: ``qbtc`` when it is on PATH, else its path (``.venv/bin/qbtc``).
+
+    Under ``uv run`` (``make run``) the environment's ``bin`` is on PATH only for this process,
+    not in the user's shell, so the path is given."""
+    import os
     import shutil
     import sys
     from pathlib import Path
 
     me = Path(sys.argv[0]).resolve()
     on_path = shutil.which("qbtc")
-    if on_path and Path(on_path).resolve() == me:
+    under_uv_run = bool(os.environ.get("UV_RUN_RECURSION_DEPTH"))
+    if on_path and Path(on_path).resolve() == me and not under_uv_run:
         return "qbtc"
     if me.name != "qbtc":  # python -m flows.cli, tests
         return "uv run qbtc"

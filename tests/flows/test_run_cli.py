@@ -104,3 +104,26 @@ def test_run_refuses_to_start_on_a_full_disk_in_one_line(
     assert lines[-1].endswith("free space and re-run; no order was sent")
     assert "Traceback" not in result.output
     assert not (isolated / "lake").exists()
+
+
+def test_next_commands_are_typed_as_they_work_in_the_users_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PATH in the user's shell: ``qbtc``; under ``uv run`` (``make run``) the venv is on
+    PATH only for that process, so the summary names the venv's path."""
+    import sys
+
+    from flows.cli import invoked_as
+
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "qbtc"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("UV_RUN_RECURSION_DEPTH", raising=False)
+    assert invoked_as() == "qbtc"
+    monkeypatch.setenv("UV_RUN_RECURSION_DEPTH", "1")
+    assert invoked_as() == ".venv/bin/qbtc"
