@@ -19,7 +19,11 @@ from qbtc.risk.pretrade import PretradeContext
 
 
 def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState | None:
-    """Trip the kill switch when the drawdown exceeds its limit; the new state if it tripped."""
+    """Trip the kill switch when the drawdown exceeds its limit; the new state if it tripped.
+
+    The trip is stamped with the cycle's clock (``report.as_of``), so a cycle run again
+    ``--as-of`` the same time, or a backtest, gives the same reason and time.
+    """
     if report.drawdown <= config.limits.max_drawdown:
         return None
     switch = KillSwitch(config.state_dir)
@@ -27,7 +31,8 @@ def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState 
         return None
     return switch.trip(
         f"drawdown {report.drawdown:.2%} beyond the limit {config.limits.max_drawdown:.2%} "
-        f"(equity {report.equity:,.2f} USDT)"
+        f"(equity {report.equity:,.2f} USDT)",
+        now=report.as_of,
     )
 
 

@@ -150,6 +150,8 @@ def test_drawdown_beyond_the_limit_trips_the_kill_switch(book_lake, data_dir):
     state = enforce_drawdown(report, config)
     assert state is not None
     assert state.reason.startswith("drawdown 20.00% beyond the limit 15.00%")
+    # stamped with the cycle's clock, not the wall clock: a replay or backtest reproduces it
+    assert state.since == AS_OF
     assert KillSwitch(config.state_dir).status().on
     assert enforce_drawdown(report, config) is None  # already on: no second trip
     _, decided = decide(data_dir, config)
