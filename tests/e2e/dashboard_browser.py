@@ -6,7 +6,6 @@ Shared by the dashboard's browser tests; screenshots and figures go to ``data/e2
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.helpers import REPO, free_port, run_qbtc
+
 SHOTS = REPO / "data" / "e2e" / "dashboard"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cycle_env(data_dir: Path, tmp: Path, **extra: str) -> dict[str, str]:
@@ -46,15 +40,7 @@ def cycle_env(data_dir: Path, tmp: Path, **extra: str) -> dict[str, str]:
 
 def run_cycle(env: dict[str, str], as_of: str) -> None:
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--as-of", as_of],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run_qbtc("run", "--as-of", as_of, env=env, timeout=300)
     print(f"qbtc run --as-of {as_of}: {time.monotonic() - started:.1f} s")
 
 

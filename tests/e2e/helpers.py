@@ -54,6 +54,28 @@ def clean_env(**settings: str) -> dict[str, str]:
     return {**base, "PYTHONPATH": str(REPO), **settings}
 
 
+def run_qbtc(*args: str, env: dict[str, str], timeout: float = 600) -> str:
+    """``python -m flows.cli <args>`` run to its end as a user would; its standard output.
+
+    Fails the calling test when the command exits non-zero, with the tail of its standard
+    output and standard error as the message (what the user would have read).
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, (
+        f"qbtc {' '.join(args)} exited {done.returncode}:\n"
+        + done.stdout[-3000:]
+        + done.stderr[-3000:]
+    )
+    return done.stdout
+
+
 @dataclass
 class Command:
     """``python -m flows.cli <args>`` started as a user would, its output collected."""

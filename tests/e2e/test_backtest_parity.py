@@ -10,10 +10,6 @@ the window's last cycle tops two hedges up).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +18,8 @@ import pytest
 
 from qbtc.lake import read_dataset
 from qbtc.risk.decision import HEDGE_SUFFIX
+from tests.e2e.helpers import clean_env, free_port, run_qbtc
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -32,32 +28,15 @@ INTENT = ["client_order_id", "timestamp", "symbol", "side", "quantity", "status"
 FILL = ["client_order_id", "timestamp", "quantity", "price", "fee"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _qbtc(data_dir: Path, *args: str) -> str:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))},
-        "QBTC_DATA_DIR": str(data_dir),
-        "QBTC_PREFECT_PORT": str(_free_port()),
-        "QBTC_SYMBOLS": "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT",
-        "QBTC_SEED": "7",
-        "QBTC_MC_SCENARIOS": "2000",
-        "PYTHONPATH": str(REPO),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    env = clean_env(
+        QBTC_DATA_DIR=str(data_dir),
+        QBTC_PREFECT_PORT=str(free_port()),
+        QBTC_SYMBOLS="BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT",
+        QBTC_SEED="7",
+        QBTC_MC_SCENARIOS="2000",
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return run_qbtc(*args, env=env)
 
 
 def _iso(moment: datetime) -> str:

@@ -8,10 +8,6 @@ the paper book fills at the stub's quotes and no order endpoint is ever called.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -19,47 +15,29 @@ import pytest
 
 from qbtc.lake import read_dataset
 from qbtc.market.sim import SimExchange
+from tests.e2e.helpers import clean_env, free_port, run_qbtc
 from tests.market.binance_stub import BinanceStub
 
-REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow
 def test_a_dry_run_cycle_reads_the_venue_and_trades_on_paper(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with BinanceStub(SimExchange(seed=7, symbols=SYMBOLS)) as stub:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "QBTC_"))},
-            "QBTC_DATA_DIR": str(data),
-            "QBTC_EXCHANGE": "binanceusdm",
-            "QBTC_EXCHANGE_BASE_URL": stub.base_url,
-            "QBTC_SYMBOLS": ",".join(SYMBOLS),
-            "QBTC_BACKFILL_DAYS": "1",
-            "QBTC_PREFECT_PORT": str(_free_port()),  # nobody's make up: a temporary server
-            "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PYTHONPATH": str(REPO),
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "run"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        env = clean_env(
+            QBTC_DATA_DIR=str(data),
+            QBTC_EXCHANGE="binanceusdm",
+            QBTC_EXCHANGE_BASE_URL=stub.base_url,
+            QBTC_SYMBOLS=",".join(SYMBOLS),
+            QBTC_BACKFILL_DAYS="1",
+            QBTC_PREFECT_PORT=str(free_port()),  # nobody's make up: a temporary server
+            PREFECT_HOME=str(tmp_path / "prefect"),
         )
+        out = run_qbtc("run", env=env)
         order_calls = stub.calls("/fapi/v1/order")
         klines = stub.calls("/fapi/v1/klines")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (
-        "mode: dry-run: real binanceusdm market data, paper fills at its live quotes"
-    ) in done.stdout
+    assert "mode: dry-run: real binanceusdm market data, paper fills at its live quotes" in out
     assert klines  # the venue's public data was read
     assert order_calls == []  # and nothing was sent to it
     lake = data / "lake"

@@ -19,8 +19,6 @@ hedge band of the target the cycle planned.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +28,9 @@ import pytest
 from qbtc.lake import read_dataset
 from qbtc.market.contracts import parse_option_symbol
 from qbtc.market.sim import SimExchange
+from tests.e2e.helpers import run_qbtc
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
-REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT"
 CYCLES = (
     ("2026-12-01T12:00:00Z", 0),
@@ -59,16 +57,7 @@ def run_cycle(data_dir: Path, as_of: str, roll_hours: int) -> str:
     }
     env.pop("PREFECT_API_URL", None)
     args = ["run", "--symbols", SYMBOLS, "--days", "2", "--as-of", as_of, "--seed", "7"]
-    out = subprocess.run(
-        [sys.executable, "-c", "from flows.cli import main; main()", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout
+    return run_qbtc(*args, env=env, timeout=900)
 
 
 def latest_run(lake: Path) -> str:
