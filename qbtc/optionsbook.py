@@ -65,10 +65,18 @@ def tag_structures(
     return base.join(mapping, on=column, how="left")
 
 
-def with_structure_state(frame: pl.DataFrame, structure_ids: dict[str, str]) -> pl.DataFrame:
+def with_structure_state(
+    frame: pl.DataFrame, structure_ids: dict[str, str], *, book: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``frame`` (positions with ``structure_id``) with ``structure_state``: ``complete``, or
-    ``incomplete: <what each short leg lacks>``; null for a row of no structure."""
-    held = frame.filter(pl.col("structure_id").is_not_null() & (pl.col("quantity") != 0))
+    ``incomplete: <what each short leg lacks>``; null for a row of no structure.
+
+    A leg's state depends on what is held of its sibling legs: ``book`` (latest positions,
+    ``symbol`` and ``quantity``, of the same portfolio) is where they are read when ``frame``
+    is only part of the book (a page of it); by default ``frame`` itself.
+    """
+    source = frame if book is None else book
+    held = source.filter(pl.col("symbol").is_in(list(structure_ids)) & (pl.col("quantity") != 0))
     holdings = dict(zip(held["symbol"].to_list(), held["quantity"].to_list(), strict=True))
     flags = {
         sid: "incomplete: " + describe_missing(missing, holdings)

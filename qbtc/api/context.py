@@ -30,6 +30,8 @@ from qbtc.lake import LakeReader
 Model = TypeVar("Model", bound=BaseModel)
 #: A rendered answer: HTTP status and JSON body.
 Rendered = tuple[int, bytes]
+#: Columns a route adds to a page of rows (blocking; the same rows, in the same order).
+Derive = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 class NotFoundError(LookupError):
@@ -98,14 +100,18 @@ class ApiContext:
         limit: int,
         offset: int,
         model: type[Model],
+        derive: Derive | None = None,
     ) -> Page[Model]:
-        """One page of the named query's rows ordered by ``order`` (a fixed clause)."""
+        """One page of the named query's rows ordered by ``order`` (a fixed clause), with the
+        columns ``derive`` adds to the page's rows (fields not computed in SQL)."""
         base = api_sql(name)
         total = int(self.query_sql(f"SELECT count(*) FROM ({base})", params).item())
         frame = self.query_sql(
             f"SELECT * FROM ({base}) ORDER BY {order} LIMIT $limit OFFSET $offset",
             {**params, "limit": limit, "offset": offset},
         )
+        if derive is not None:
+            frame = derive(frame)
         items = to_models(frame, model)
         after = offset + len(items)
         following = after if items and after < total else None
@@ -124,11 +130,14 @@ class ApiContext:
         offset: int,
         model: type[Model],
         datasets: tuple[str, ...],
+        derive: Derive | None = None,
     ) -> Response:
         """:meth:`respond` with one :meth:`page` of the named query (cached on its inputs)."""
 
         def build() -> Page[Model]:
-            return self.page(name, params, order=order, limit=limit, offset=offset, model=model)
+            return self.page(
+                name, params, order=order, limit=limit, offset=offset, model=model, derive=derive
+            )
 
         key = (name, tuple(sorted(params.items())), limit, offset)
         return await self.respond(request, key, datasets, build)

@@ -174,6 +174,48 @@ def position(symbol: str, quantity: float, price: float, stamp: datetime) -> dic
     }
 
 
+def option_leg(
+    portfolio_id: str, symbol: str, quantity: float, stamp: datetime
+) -> dict[str, object]:
+    """A snapshot of an option leg of ``portfolio_id`` (quantity signed, expiring 6 Feb)."""
+    strike = float(symbol.split("-")[2])
+    return {
+        **position(symbol, quantity, 100.0, stamp),
+        "id": f"{portfolio_id}:{symbol}",
+        "portfolio_id": portfolio_id,
+        "type": "option",
+        "underlying": symbol.split("/")[0],
+        "expiry": datetime(2026, 2, 6, 8, tzinfo=UTC),
+        "strike": strike,
+        "option_type": "call" if symbol.endswith("-C") else "put",
+        "delta": 0.5 if symbol.endswith("-C") else -0.5,
+    }
+
+
+def structure_intent(
+    portfolio_id: str, symbol: str, structure_id: str, stamp: datetime
+) -> dict[str, object]:
+    """An accepted intent selling 5 of ``symbol`` as a leg of ``structure_id``."""
+    return {
+        "client_order_id": f"qb-{portfolio_id}-{symbol}",
+        "run_id": "run-2",
+        "portfolio_id": portfolio_id,
+        "strategy": "qbtc",
+        "symbol": symbol,
+        "leg": symbol[-1].lower(),
+        "timestamp": stamp,
+        "side": "sell",
+        "quantity": 5.0,
+        "order_type": "limit",
+        "limit_price": 100.0,
+        "reduce_only": False,
+        "notional": 500.0,
+        "status": "accepted",
+        "reason": None,
+        "structure_id": structure_id,
+    }
+
+
 def _risk(stamp: datetime, method: str) -> dict[str, object]:
     return {
         "portfolio_id": PORTFOLIO,

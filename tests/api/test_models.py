@@ -56,6 +56,23 @@ CASES = [
     (BacktestMetric, "backtest_metrics", {"value"}),
 ]
 
+#: Fields a row model has beyond its dataset: computed by the API (from other datasets or
+#: from the row), never stored in the dataset itself.
+DERIVED: dict[type, set[str]] = {
+    Position: {"structure_id", "structure_state"},
+    Order: {"filled_quantity", "last_event", "last_event_at", "last_price", "venue_order_id"},
+    OptionQuote: {"delta", "gamma", "vega", "theta", "expiry_years"},
+    BacktestSummary: {
+        "strategy",
+        "created_at",
+        "tear_sheet_url",
+        "total_return",
+        "annual_return",
+        "sharpe",
+        "max_drawdown",
+    },
+}
+
 
 def _allowed(annotation: object) -> tuple[set[type], bool]:
     args = typing.get_args(annotation)
@@ -79,3 +96,9 @@ def test_row_models_follow_their_dataset(model, dataset, special):
             assert nullable, f"{model.__name__}.{column} must be nullable like the dataset"
         if dtype == pl.String() and column not in ds.nullable:
             assert not nullable, f"{model.__name__}.{column} is never null in the lake"
+
+
+@pytest.mark.parametrize(("model", "dataset", "special"), CASES)
+def test_row_models_add_only_their_derived_fields(model, dataset, special):
+    beyond = set(model.model_fields) - set(get_dataset(dataset).columns)
+    assert beyond == DERIVED.get(model, set()), f"{model.__name__} fields not in {dataset}"

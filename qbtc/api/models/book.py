@@ -51,6 +51,13 @@ class Position(ApiModel):
     structure_id: str | None = Field(
         None, description="Option structure the leg belongs to (null for perps)."
     )
+    structure_state: str | None = Field(
+        None,
+        description="State of the leg's option structure, judged on the portfolio's whole book"
+        " (every page alike): `complete`, or `incomplete: <leg> held <q>, <missing> to the"
+        " structure's size` for each leg short of the structure's size (its largest leg), as in"
+        " `qbtc positions`; null for a position of no structure.",
+    )
 
 
 class RiskMetric(ApiModel):

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from qbtc.api.context import ApiContext, api_sql, get_context, to_models
 from qbtc.api.models import Alert, Position, PriceRow, StreamMessage
+from qbtc.api.routers.positions import STRUCTURE_DATASETS, with_leg_states
 from qbtc.api.security import websocket_authorized, websocket_credentials
 
 router = APIRouter()
@@ -41,7 +42,7 @@ def prices(context: ApiContext) -> list[PriceRow]:
 def positions(context: ApiContext) -> list[Position]:
     params = {"portfolio_id": None, "type": None, "include_flat": True}
     sql = f"SELECT * FROM ({api_sql('positions')}) ORDER BY portfolio_id, symbol"
-    return to_models(context.query_sql(sql, params), Position)
+    return to_models(with_leg_states(context, context.query_sql(sql, params)), Position)
 
 
 def recent_alerts(context: ApiContext) -> list[Alert]:
@@ -128,7 +129,7 @@ async def serve_channel(websocket: WebSocket, channel: Channel) -> None:
 
 
 PRICES = Channel("prices", ("tickers", "ohlcv"), prices)
-POSITIONS = Channel("positions", ("positions",), positions)
+POSITIONS = Channel("positions", STRUCTURE_DATASETS, positions)
 ALERTS = Channel("alerts", ("alerts",), recent_alerts, item_id=lambda alert: alert.alert_id)
 
 

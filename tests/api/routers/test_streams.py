@@ -13,7 +13,15 @@ from starlette.websockets import WebSocketDisconnect
 from qbtc.api import create_app
 from qbtc.lake import write_dataset
 from tests.api.conftest import make_settings
-from tests.api.lakedata import TICKER_COLUMNS, FixtureLake, alert, frame, position
+from tests.api.lakedata import (
+    TICKER_COLUMNS,
+    FixtureLake,
+    alert,
+    frame,
+    option_leg,
+    position,
+    structure_intent,
+)
 
 TIMEOUT_S = 10.0
 
@@ -65,6 +73,30 @@ def test_positions_stream_pushes_a_new_snapshot(own_lake: FixtureLake, data_dir,
         update = receive(websocket, pool)
     btc = next(row for row in update["data"] if row["symbol"] == "BTC/USDT:USDT")
     assert btc["quantity"] == 7.0
+
+
+def test_positions_stream_flags_a_one_legged_structure_until_its_other_leg_fills(
+    own_lake: FixtureLake, data_dir, pool
+):
+    call, put = "ETH/USDT:USDT-260206-3000-C", "ETH/USDT:USDT-260206-3000-P"
+    stamp = own_lake.last_bar
+    intents = [structure_intent("main", leg, "os-eth", stamp) for leg in (call, put)]
+    write_dataset(own_lake.root, "order_intents", frame(intents, "order_intents"))
+    write_dataset(
+        own_lake.root, "positions", frame([option_leg("main", call, -5.0, stamp)], "positions")
+    )
+    with (
+        TestClient(create_app(make_settings(data_dir))) as client,
+        client.websocket_connect("/ws/positions") as websocket,
+    ):
+        first = {row["symbol"]: row["structure_state"] for row in receive(websocket, pool)["data"]}
+        filled = option_leg("main", put, -5.0, stamp + timedelta(minutes=1))
+        write_dataset(own_lake.root, "positions", frame([filled], "positions"))
+        update = receive(websocket, pool)
+    assert first[call] == f"incomplete: {put} held 0, -5 to the structure's size"
+    assert first["BTC/USDT:USDT"] is None
+    legs = {row["symbol"]: row["structure_state"] for row in update["data"] if row["structure_id"]}
+    assert legs == {call: "complete", put: "complete"}
 
 
 def test_alerts_stream_sends_each_alert_once(own_lake: FixtureLake, data_dir, pool):
