@@ -42,6 +42,7 @@ from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.cycle_inputs import CycleInputs, RiskConfig
 from qbtc.risk.cycle_report import RiskReport, with_option_units
 from qbtc.risk.exposure import options_delta_coin
+from qbtc.risk.killswitch import KillSwitch
 from qbtc.risk.pretrade import check_in_order
 from qbtc.risk.stage import pretrade_context
 from qbtc.risk.valuation import ValuedBook
@@ -163,11 +164,13 @@ def decide_cycle(
     run_id: str,
     *,
     rule: VenueRule | None = None,
+    switch: KillSwitch | None = None,
 ) -> CycleDecision:
     """Plan, round and check the whole cycle (see the module docstring).
 
     ``rule`` puts intents on the venue's grid (default: the markets of ``risk.exchange`` at
-    the decision time).
+    the decision time); ``switch`` is the kill switch the checks read (default: the one of
+    ``risk.state_dir``).
     """
     if inputs.signals.is_empty():
         return CycleDecision((), pl.DataFrame(), (), ())
@@ -195,7 +198,7 @@ def decide_cycle(
         options = managed_only(planned, managed)
     report = with_option_units(inputs, report, [i.symbol for i in options.intents], risk.threads)
     prices.update(report.valued.prices)
-    context = pretrade_context(inputs, report, risk)
+    context = pretrade_context(inputs, report, risk, switch)
     checked = check_in_order(ruled(options.intents), context, risk.limits)
     delta = _delta_after(report, checked.intents)
     valued = report.valued
@@ -310,6 +313,7 @@ def hedge_topup(
     targets: Mapping[str, HedgeTarget],
     *,
     rule: VenueRule | None = None,
+    switch: KillSwitch | None = None,
 ) -> tuple[OrderIntent, ...]:
     """Perp orders that bring each option underlying's net delta back inside its band.
 
@@ -317,7 +321,7 @@ def hedge_topup(
     in part, so the options delta the perps were planned on can differ from the one held.
     The perps of :func:`hedge_trades` are traded, rounded to the venue's grid and checked
     like any intent (strategy ``<strategy>:hedge``). Nothing when the book holds no option
-    (``rule`` as in :func:`decide_cycle`).
+    (``rule`` and ``switch`` as in :func:`decide_cycle`).
     """
     if inputs.signals.is_empty() or not targets or not holds_options(inputs.positions):
         return ()
@@ -342,4 +346,5 @@ def hedge_topup(
         if rule is not None
         else apply_venue_rules_to(intents, risk, inputs.as_of, prices)
     )
-    return check_in_order(list(ruled), pretrade_context(inputs, report, risk), risk.limits).intents
+    context = pretrade_context(inputs, report, risk, switch)
+    return check_in_order(list(ruled), context, risk.limits).intents

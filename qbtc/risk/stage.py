@@ -18,15 +18,18 @@ from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 from qbtc.risk.pretrade import PretradeContext
 
 
-def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState | None:
+def enforce_drawdown(
+    report: RiskReport, config: RiskConfig, switch: KillSwitch | None = None
+) -> KillSwitchState | None:
     """Trip the kill switch when the drawdown exceeds its limit; the new state if it tripped.
 
     The trip is stamped with the cycle's clock (``report.as_of``), so a cycle run again
-    ``--as-of`` the same time, or a backtest, gives the same reason and time.
+    ``--as-of`` the same time, or a backtest, gives the same reason and time. ``switch``:
+    the switch of ``config.state_dir`` when not given.
     """
     if report.drawdown <= config.limits.max_drawdown:
         return None
-    switch = KillSwitch(config.state_dir)
+    switch = switch or KillSwitch(config.state_dir)
     if switch.status().on:
         return None
     return switch.trip(
@@ -37,9 +40,10 @@ def enforce_drawdown(report: RiskReport, config: RiskConfig) -> KillSwitchState 
 
 
 def pretrade_context(
-    inputs: CycleInputs, report: RiskReport, config: RiskConfig
+    inputs: CycleInputs, report: RiskReport, config: RiskConfig, switch: KillSwitch | None = None
 ) -> PretradeContext:
-    """The context pre-trade checks run in, with the kill switch read now."""
+    """The context pre-trade checks run in, with the kill switch (``switch``, else the one of
+    ``config.state_dir``) read now."""
     return PretradeContext(
         state=report.assessment.state,
         units=report.units,
@@ -47,7 +51,7 @@ def pretrade_context(
         mark_age_s=report.valued.mark_age_s,
         gate_passed=inputs.gate.passed,
         gate_reasons=inputs.gate.reasons,
-        kill_switch=KillSwitch(config.state_dir).status(),
+        kill_switch=(switch or KillSwitch(config.state_dir)).status(),
         stale_reason=stale_reason(inputs, report, config.limits.max_data_age_s),
     )
 

@@ -127,3 +127,28 @@ def test_rules_for_all_decision_times_at_once_decide_as_asked_at_each_time(
     cfg = config()
     at_each_time = run(lake_dir, cfg, OneSnapshotAtATime(RulesProvider(symbols=cfg.symbols)))
     assert _decisions(run(lake_dir, cfg)) == _decisions(at_each_time)
+
+
+def test_the_equity_history_frames_are_the_rows_recorded_so_far():
+    """Each decision's history frame equals one built from its rows, with the lake's schema,
+    and appending later rows leaves a frame already handed out unchanged."""
+    from datetime import UTC, datetime
+
+    from qbtc.backtest.engine import _EquityHistory
+    from qbtc.schemas import TS
+
+    history = _EquityHistory(3)
+    assert history.frame().schema == pl.Schema({"timestamp": TS, "equity": pl.Float64()})
+    assert history.frame().is_empty()
+    times = [datetime(2026, 1, 1, h, tzinfo=UTC) for h in range(3)]
+    values = [1e6, 1.01e6, 0.99e6]
+    frames = []
+    for at, equity in zip(times, values, strict=True):
+        history.append(at, equity)
+        frames.append(history.frame())
+    for k, frame in enumerate(frames, start=1):
+        expected = pl.DataFrame(
+            {"timestamp": times[:k], "equity": values[:k]},
+            schema={"timestamp": TS, "equity": pl.Float64()},
+        )
+        assert frame.equals(expected)

@@ -36,3 +36,16 @@ def test_empty_equity_raises():
 def test_non_positive_equity_raises():
     with pytest.raises(ValueError, match="positive"):
         max_drawdown([100.0, 0.0])
+
+
+@given(st.lists(positive, min_size=1, max_size=100))
+def test_current_drawdown_is_the_last_point_of_the_series(values):
+    # the fast path (one maximum) must equal the series' last point bit for bit
+    assert current_drawdown(values) == float(drawdown_series(values)[-1])
+
+
+def test_current_drawdown_refuses_what_the_series_refuses():
+    with pytest.raises(ValueError, match="positive"):
+        current_drawdown([100.0, -1.0, 50.0])
+    with pytest.raises(ValueError, match="NaN"):
+        current_drawdown([100.0, float("nan")])

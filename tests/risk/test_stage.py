@@ -283,3 +283,25 @@ def test_ratios_take_the_last_equity_of_each_utc_hour_as_polars_group_by_dynamic
     )
     returns = values[1:] / values[:-1] - 1.0
     assert _ratios(history, end, 1.01e6) == (sharpe(returns, 8760.0), sortino(returns, 8760.0))
+
+
+def test_ratios_read_any_time_unit_as_microseconds():
+    """The microsecond column is read as its own integers; other units through polars."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from qbtc.risk.cycle_report import _ratios
+
+    end = datetime(2026, 11, 20, 13, 25, tzinfo=UTC)
+    rng = np.random.default_rng(8)
+    times = [end - timedelta(minutes=37 * k) for k in range(900, 0, -1)]
+    history = pl.DataFrame(
+        {"timestamp": times, "equity": 1e6 * np.cumprod(1 + rng.normal(0, 0.002, len(times)))},
+        schema={"timestamp": pl.Datetime("us", "UTC"), "equity": pl.Float64},
+    )
+    expected = _ratios(history, end, 1.01e6)
+    assert expected[0] is not None
+    for unit in ("ms", "ns"):
+        other = history.with_columns(pl.col("timestamp").cast(pl.Datetime(unit, "UTC")))
+        assert _ratios(other, end, 1.01e6) == expected
