@@ -38,10 +38,24 @@ def scan_dataset(
         lf = lf.filter(time_col >= start)
     if end is not None:
         lf = lf.filter(time_col <= end)
-    lf = lf.sort(WRITTEN_AT, maintain_order=True).unique(
-        subset=list(ds.primary_key), keep="last", maintain_order=True
-    )
+    lf = lf.sort(WRITTEN_AT, maintain_order=True)
+    if not keys_within_files(ds, files):  # else the dedup has nothing to drop (~70 % of a read)
+        lf = lf.unique(subset=list(ds.primary_key), keep="last", maintain_order=True)
     return lf.select(list(ds.columns))
+
+
+def keys_within_files(dataset: Dataset, files: list[Path]) -> bool:
+    """Whether no primary key of ``dataset`` can occur in two of ``files``.
+
+    A row's partition directory is computed from its partition columns; when they are all
+    in the primary key, rows of one key share a partition. A writer stores each key once
+    per file (it dedups its batch; compaction keeps the latest row), so when every
+    partition listed holds one file, the latest-version dedup of a read has nothing to
+    drop: skipping it (most of a large read's time) gives the same rows in the same order.
+    """
+    if not all(p.source in dataset.primary_key for p in dataset.partition_by):
+        return False
+    return len({f.parent for f in files}) == len(files)
 
 
 def read_dataset(root: Path, dataset: Dataset | str, **filters: object) -> pl.DataFrame:
