@@ -68,10 +68,12 @@ def test_a_read_equals_the_general_dedup_with_and_without_several_files(
 def test_the_dedup_is_skipped_only_when_every_partition_holds_one_file(lake_dir: Path):
     write_dataset(lake_dir, BACKTEST_EQUITY, _equity([("a", 0, 1), ("a", 1, 1), ("b", 0, 1)]))
     files = prune_files(lake_dir, BACKTEST_EQUITY)
-    assert len(files) == 2 and keys_within_files(BACKTEST_EQUITY, files)
+    assert len(files) == 2
+    assert keys_within_files(BACKTEST_EQUITY, files)
     write_dataset(lake_dir, BACKTEST_EQUITY, _equity([("a", 1, 2)]))  # rewrites a row of "a"
     files = prune_files(lake_dir, BACKTEST_EQUITY)
-    assert len(files) == 3 and not keys_within_files(BACKTEST_EQUITY, files)
+    assert len(files) == 3
+    assert not keys_within_files(BACKTEST_EQUITY, files)
     read = scan_dataset(lake_dir, BACKTEST_EQUITY).collect()
     assert read.equals(_general(lake_dir, BACKTEST_EQUITY))
     assert read.filter(pl.col("backtest_id") == "a")["equity"].to_list() == [1.0, 2.0]
@@ -80,7 +82,9 @@ def test_the_dedup_is_skipped_only_when_every_partition_holds_one_file(lake_dir:
     assert keys_within_files(BACKTEST_EQUITY, files)
     compacted = scan_dataset(lake_dir, BACKTEST_EQUITY).collect()
     assert compacted.equals(_general(lake_dir, BACKTEST_EQUITY))
-    assert compacted.sort(BACKTEST_EQUITY.primary_key).equals(read.sort(BACKTEST_EQUITY.primary_key))
+    assert compacted.sort(BACKTEST_EQUITY.primary_key).equals(
+        read.sort(BACKTEST_EQUITY.primary_key)
+    )
 
 
 def test_a_dataset_partitioned_off_its_key_is_always_deduplicated(lake_dir: Path):
