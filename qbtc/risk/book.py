@@ -8,13 +8,16 @@ which is worth the same ``max(S - K, 0)`` USDT.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
+T = TypeVar("T")
 
 
 def _floats(values: ArrayLike, n: int, name: str) -> Floats:
@@ -127,3 +130,63 @@ class Book:
                 np.append(legs.price, price),
             )
         return Book(self.underlyings, self.spot, perps, self.options)
+
+
+def one_coin_perps(
+    symbols: Sequence[str],
+    underlying: Sequence[int],
+    price: Sequence[float],
+    underlyings: tuple[str, ...],
+    spot: Floats,
+) -> list[Book]:
+    """A book of one coin long of each perp ``symbols[k]`` (underlying index, mark).
+
+    The same books as ``Book(underlyings, spot, PerpLegs((symbol,), [index], [1.0],
+    [price]))`` one by one, whose checks are made here once over all of them (a cycle builds
+    one per tradable perp); when a check fails, the books are built one by one and the first
+    bad one says what is wrong.
+    """
+    n = len(symbols)
+    index = np.asarray(underlying, dtype=np.int64).reshape(-1)
+    prices = np.asarray(price, dtype=np.float64).reshape(-1)
+    spots = np.asarray(spot, dtype=np.float64).reshape(-1)
+    u = len(underlyings)
+    valid = (
+        index.shape == (n,)
+        and prices.shape == (n,)
+        and spots.shape == (u,)
+        and bool(np.all(np.isfinite(prices)) and np.all(prices > 0))
+        and bool(np.all(np.isfinite(spots)) and np.all(spots > 0))
+        and (n == 0 or (int(index.min()) >= 0 and int(index.max()) < u))
+    )
+    if not valid:
+        return [
+            Book(underlyings, spot, PerpLegs((s,), np.array([i]), np.ones(1), np.array([p])))
+            for s, i, p in zip(symbols, underlying, price, strict=True)
+        ]
+    quantity = np.ones(n)
+    return [
+        _checked(
+            Book,
+            underlyings=underlyings,
+            spot=spots,
+            perps=_checked(
+                PerpLegs,
+                symbols=(symbol,),
+                underlying=index[k : k + 1],
+                quantity=quantity[k : k + 1],
+                price=prices[k : k + 1],
+            ),
+            options=NO_OPTIONS,
+        )
+        for k, symbol in enumerate(symbols)
+    ]
+
+
+def _checked(cls: type[T], **fields: object) -> T:
+    """An instance of the frozen dataclass ``cls`` from fields its ``__post_init__`` would
+    accept unchanged (checked by the caller, of the types it converts to)."""
+    instance = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(instance, name, value)
+    return instance

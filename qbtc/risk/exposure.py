@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qbtc.risk.book import Book
-from qbtc.risk.revaluation import option_greeks, sensitivities
+from qbtc.risk.revaluation import Sensitivities, option_greeks, sensitivities
 from qbtc.units import DAYS_PER_YEAR, ONE_PERCENT, VOL_POINT
 
 
@@ -64,10 +64,13 @@ class Exposure:
         return self.gross_notional / equity
 
 
-def portfolio_greeks(book: Book, *, per_underlying: bool = True) -> PortfolioGreeks:
+def portfolio_greeks(
+    book: Book, *, per_underlying: bool = True, sens: Sensitivities | None = None
+) -> PortfolioGreeks:
     """Delta (coin and USDT), dollar gamma, vega and theta of the book per underlying
-    (``per_underlying=False``: the sums alone, ``by_underlying`` empty)."""
-    sens = sensitivities(book)
+    (``per_underlying=False``: the sums alone, ``by_underlying`` empty); ``sens``: the
+    book's :func:`~qbtc.risk.revaluation.sensitivities` when the caller has them."""
+    sens = sensitivities(book) if sens is None else sens
     delta_usd = sens.delta
     gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / DAYS_PER_YEAR
     rows = tuple(

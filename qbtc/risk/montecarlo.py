@@ -11,21 +11,27 @@ bit-identical VaR however the work is chunked or threaded.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from qbtc.parallel import Mapper
-from qbtc.risk._checks import check_confidence, check_psd
+from qbtc.risk._checks import check_confidence, check_psd, finite_vector
 from qbtc.risk.book import Book
 from qbtc.risk.factors import FactorModel
-from qbtc.risk.revaluation import delta_gamma_pnl, plan_revaluation, revalue, sensitivities
-from qbtc.risk.var import cvar_historical, var_historical
+from qbtc.risk.revaluation import (
+    RevaluationPlan,
+    delta_gamma_pnl,
+    plan_revaluation,
+    revalue,
+    sensitivities,
+)
 
 Floats = NDArray[np.float64]
 
@@ -67,21 +73,42 @@ def simulate_factor_moves(covariance: Floats, scenarios: int, seed: int) -> Floa
     """
     if scenarios < 2 or scenarios % 2:
         raise ValueError(f"scenarios must be an even number >= 2, got {scenarios}")
-    root = _root_factor(covariance)
-    n_blocks = -(-scenarios // BLOCK_SCENARIOS)
-    children = np.random.SeedSequence(seed).spawn(n_blocks)
+    return _correlate(check_psd(covariance), scenarios, seed)
+
+
+def _correlate(checked: Floats, scenarios: int, seed: int) -> Floats:
+    """:func:`simulate_factor_moves` of a covariance :func:`check_psd` already gave."""
+    root = _root_factor(checked)
     out = np.empty((scenarios, root.shape[0]))
-    for b, child in enumerate(children):
-        start = b * BLOCK_SCENARIOS
-        size = min(BLOCK_SCENARIOS, scenarios - start)
-        z = np.random.Generator(np.random.PCG64(child)).standard_normal((size // 2, root.shape[0]))
-        out[start : start + size] = np.concatenate([z, -z]) @ root.T
+    start = 0
+    for block in standard_normal_blocks(seed, scenarios, root.shape[0]):
+        out[start : start + block.shape[0]] = block @ root.T
+        start += block.shape[0]
     return out
 
 
-def _root_factor(covariance: Floats) -> Floats:
-    """A matrix ``A`` with ``A A^T = covariance`` (eigen-decomposition: handles singular cases)."""
-    values, vectors = np.linalg.eigh(check_psd(covariance))
+@lru_cache(maxsize=4)
+def standard_normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Floats, ...]:
+    """The antithetic standard normals ``[z; -z]`` of each block of ``scenarios`` (read-only).
+
+    They depend on the seed, the number of scenarios and of factors alone, not on the
+    covariance: drawn once per process and kept (a backtest draws them at every decision).
+    """
+    children = np.random.SeedSequence(seed).spawn(-(-scenarios // BLOCK_SCENARIOS))
+    blocks = []
+    for b, child in enumerate(children):
+        size = min(BLOCK_SCENARIOS, scenarios - b * BLOCK_SCENARIOS)
+        z = np.random.Generator(np.random.PCG64(child)).standard_normal((size // 2, factors))
+        block = np.concatenate([z, -z])
+        block.flags.writeable = False
+        blocks.append(block)
+    return tuple(blocks)
+
+
+def _root_factor(checked: Floats) -> Floats:
+    """A matrix ``A`` with ``A A^T = checked`` (a covariance :func:`check_psd` gave;
+    eigen-decomposition: handles singular cases)."""
+    values, vectors = np.linalg.eigh(checked)
     return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 
@@ -162,15 +189,31 @@ def simulate_scenarios(
     The draw covers all of the model's factors, so an underlying's moves do not depend on
     which other underlyings the book happens to hold.
     """
+    return draw_scenarios(model, underlyings, horizon_days, scenarios, seed)[0]
+
+
+def draw_scenarios(
+    model: FactorModel,
+    underlyings: tuple[str, ...],
+    horizon_days: float,
+    scenarios: int,
+    seed: int,
+) -> tuple[Scenarios, Floats]:
+    """:func:`simulate_scenarios` and the horizon covariance of ``model`` it drew them from,
+    as :func:`~qbtc.risk._checks.check_psd` gave it (checked once for all who need it)."""
     columns = [model.index(name) for name in underlyings]
     u = len(model.underlyings)
-    moves = simulate_factor_moves(model.covariance(horizon_days), scenarios, seed)
-    return Scenarios(
+    if scenarios < 2 or scenarios % 2:
+        raise ValueError(f"scenarios must be an even number >= 2, got {scenarios}")
+    checked = check_psd(model.covariance(horizon_days))
+    moves = _correlate(checked, scenarios, seed)
+    shocks = Scenarios(
         underlyings=tuple(underlyings),
         spot_returns=np.ascontiguousarray(moves[:, columns]),
         vol_shifts=np.ascontiguousarray(moves[:, [u + c for c in columns]]),
         horizon_days=horizon_days,
     )
+    return shocks, checked
 
 
 def scenario_pnl(
@@ -196,8 +239,24 @@ def scenario_pnl(
         return delta_gamma_pnl(sensitivities(book), spot_returns, vol_shifts, horizon_days)
     if method != "full":
         raise ValueError(f"unknown method {method!r}: use 'full' or 'delta_gamma'")
-    plan = plan_revaluation(book, horizon_days)
+    return revalue_scenarios(
+        plan_revaluation(book, horizon_days), spot_returns, vol_shifts, chunk_size, threads, mapper
+    )
+
+
+def revalue_scenarios(
+    plan: RevaluationPlan,
+    spot_returns: Floats,
+    vol_shifts: Floats,
+    chunk_size: int = 256,
+    threads: int = 1,
+    mapper: Mapper | None = None,
+) -> Floats:
+    """:func:`scenario_pnl` of a book already planned (:func:`plan_revaluation`)."""
     n = spot_returns.shape[0]
+    if not plan.groups and mapper is None:
+        # perps only: a few multiply-adds per row, cheaper than handing chunks to threads
+        return revalue(plan, spot_returns, vol_shifts)
     if mapper is not None:
         step = MAPPED_CHUNK_SCENARIOS
         calls = [
@@ -230,20 +289,71 @@ def _thread_pool(pid: int, threads: int) -> ThreadPoolExecutor:
 
 
 def summarise(pnl: Floats, confidence: float, horizon_days: float, method: str) -> MonteCarloResult:
-    """VaR, CVaR and their standard errors from scenario P&L."""
-    var = var_historical(pnl, confidence)
-    cvar = cvar_historical(pnl, confidence)
+    """VaR, CVaR and their standard errors from scenario P&L.
+
+    The figures of :func:`~qbtc.risk.var.var_historical`, :func:`~qbtc.risk.var.cvar_historical`,
+    :func:`quantile_stderr` and :func:`shortfall_stderr`, from one partial sort of the losses
+    and one array of excess losses (a backtest summarises three P&L arrays per decision).
+    """
+    level = check_confidence(confidence)
+    losses = -finite_vector(pnl, "pnl")
+    n = losses.size
+    h = _stderr_bandwidth(n, level)
+    var_at = _order_index(n, level)
+    upper_at, lower_at = _linear_indexes(n, level + h), _linear_indexes(n, level - h)
+    ordered = np.partition(losses, sorted({var_at, *upper_at, *lower_at}))
+    var = float(ordered[var_at])
+    excess = np.maximum(losses - var, 0.0)
     return MonteCarloResult(
         method=method,
         var=var,
-        cvar=cvar,
-        var_stderr=quantile_stderr(-pnl, confidence),
-        cvar_stderr=shortfall_stderr(-pnl, confidence, var),
+        cvar=var + float(excess.mean()) / (1.0 - level),
+        var_stderr=_sparsity_stderr(
+            _linear_quantile(ordered, n, level + h),
+            _linear_quantile(ordered, n, level - h),
+            level,
+            h,
+            n,
+        ),
+        cvar_stderr=float(excess.std(ddof=1) / ((1.0 - confidence) * np.sqrt(n))),
         confidence=confidence,
         horizon_days=horizon_days,
         scenarios=int(pnl.size),
         pnl=pnl,
     )
+
+
+def _order_index(n: int, level: float) -> int:
+    """Index of the ``level`` quantile in sorted order (as :func:`~qbtc.risk.var.lower_quantile`)."""
+    index = n * level - 1.0
+    below = math.floor(index)
+    return max(below if index == below else below + 1, 0)
+
+
+def _linear_indexes(n: int, q: float) -> tuple[int, int]:
+    """Sorted positions numpy's ``method="linear"`` quantile ``q`` reads (``-1``: the last)."""
+    virtual = (n - 1) * q
+    if virtual >= n - 1:
+        return n - 1, n - 1
+    if virtual < 0:
+        return 0, 0
+    below = math.floor(virtual)
+    return below, below + 1
+
+
+def _linear_quantile(ordered: Floats, n: int, q: float) -> float:
+    """``np.quantile(values, q)`` (``method="linear"``) from ``ordered``, the values partially
+    sorted at the positions :func:`_linear_indexes` names: numpy's arithmetic, step for step."""
+    virtual = (n - 1) * q
+    if virtual >= n - 1:
+        return float(ordered[n - 1])
+    if virtual < 0:
+        return float(ordered[0])
+    below = math.floor(virtual)
+    a, b = float(ordered[below]), float(ordered[below + 1])
+    t = virtual - below
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
 def quantile_stderr(losses: Floats, confidence: float) -> float:
@@ -254,11 +364,20 @@ def quantile_stderr(losses: Floats, confidence: float) -> float:
     P&L distribution.
     """
     n = losses.size
+    h = _stderr_bandwidth(n, confidence)
+    upper, lower = np.quantile(losses, [confidence + h, confidence - h])
+    return _sparsity_stderr(float(upper), float(lower), confidence, h, n)
+
+
+def _stderr_bandwidth(n: int, confidence: float) -> float:
+    """The Hall-Sheather bandwidth of :func:`quantile_stderr`, kept inside (0, 1)."""
     z = ndtri(confidence)
     bandwidth = n ** (-1 / 3) * ndtri(0.975) ** (2 / 3)
     bandwidth *= (1.5 * _normal_pdf(z) ** 2 / (2 * z**2 + 1)) ** (1 / 3)
-    h = min(bandwidth, 0.5 * (1.0 - confidence), 0.5 * confidence)
-    upper, lower = np.quantile(losses, [confidence + h, confidence - h])
+    return float(min(bandwidth, 0.5 * (1.0 - confidence), 0.5 * confidence))
+
+
+def _sparsity_stderr(upper: float, lower: float, confidence: float, h: float, n: int) -> float:
     sparsity = (upper - lower) / (2 * h)
     return float(np.sqrt(confidence * (1 - confidence) / n) * sparsity)
 

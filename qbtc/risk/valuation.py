@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from qbtc.pricing import year_fraction
-from qbtc.risk.book import Book, OptionLegs, PerpLegs
+from qbtc.risk.book import Book, OptionLegs, PerpLegs, one_coin_perps
 from qbtc.risk.inputs import Marks
 from qbtc.risk.revaluation import option_values
 from qbtc.symbols import base_currency
@@ -39,9 +40,8 @@ class ValuedBook:
         """``capital`` + realized - fees + funding of every position + unrealized at marks."""
         if positions.is_empty():
             return capital
-        booked = positions.select(
-            (pl.col("realized_pnl") - pl.col("fees") + pl.col("funding")).sum()
-        ).item()
+        # the columns' own arithmetic and sum, not a query: a backtest values at every decision
+        booked = float((positions["realized_pnl"] - positions["fees"] + positions["funding"]).sum())
         unrealized = 0.0
         for symbol, quantity, entry in _held(positions, "entry_price"):
             value = self.instruments[symbol]
@@ -70,49 +70,96 @@ def value_book(positions: pl.DataFrame, marks: Marks, perp_symbols: list[str]) -
     Raises :class:`MissingMarkError` when a held position has no mark.
     """
     holdings = {symbol: quantity for symbol, quantity in _held(positions)}
-    perp_rows = {r["symbol"]: r for r in marks.perps.iter_rows(named=True)}
-    option_rows = {r["symbol"]: r for r in marks.options.iter_rows(named=True)}
-    missing = [s for s in holdings if s not in perp_rows and s not in option_rows]
+    # marks read by column, not row by row: a backtest values the book at every decision
+    perp_marks = _by_symbol(marks.perps, "mark")
+    perp_stamps = _by_symbol(marks.perps, "timestamp")
+    options = _by_symbol(marks.options)
+    missing = [s for s in holdings if s not in perp_marks and s not in options]
     if missing:
         raise MissingMarkError(
             f"no mark for held position(s) {sorted(missing)} at {marks.as_of.isoformat()}: "
             "check the ingest of tickers and option_quotes"
         )
-    underlyings, spot = _spots(perp_symbols, holdings, perp_rows, option_rows)
-    tradable = [s for s in perp_symbols if s in perp_rows] + [
+    underlyings, spot = _spots(perp_symbols, holdings, perp_marks, _forwards(marks.options))
+    tradable = [s for s in perp_symbols if s in perp_marks] + [
         s for s in holdings if s not in perp_symbols
     ]
-    instruments, prices, ages = {}, {}, {}
-    for symbol in dict.fromkeys(tradable):
-        row = perp_rows.get(symbol) or option_rows[symbol]
-        instruments[symbol] = unit_book(symbol, row, underlyings, spot, marks.as_of)
-        prices[symbol] = (
-            float(row["mark"]) if symbol in perp_rows else float(row["underlying_price"])
+    order = list(dict.fromkeys(tradable))
+    perps = [s for s in order if s in perp_marks]
+    books = dict(
+        zip(
+            perps,
+            one_coin_perps(
+                perps,
+                [underlyings.index(base_currency(s)) for s in perps],
+                [float(perp_marks[s]) for s in perps],
+                underlyings,
+                spot,
+            ),
+            strict=True,
         )
-        ages[symbol] = (marks.as_of - row["timestamp"]).total_seconds()
+    )
+    instruments, prices, ages = {}, {}, {}
+    for symbol in order:
+        if symbol in books:
+            instruments[symbol] = books[symbol]
+            prices[symbol] = float(perp_marks[symbol])
+            stamp = perp_stamps[symbol]
+        else:
+            row = marks.options.row(options[symbol], named=True)
+            instruments[symbol] = unit_book(symbol, row, underlyings, spot, marks.as_of)
+            prices[symbol] = float(row["underlying_price"])
+            stamp = row["timestamp"]
+        ages[symbol] = (marks.as_of - stamp).total_seconds()
     book = _combine(underlyings, spot, [(instruments[s], q) for s, q in sorted(holdings.items())])
     return ValuedBook(book, instruments, prices, ages, holdings)
+
+
+def _by_symbol(frame: pl.DataFrame, column: str | None = None) -> dict[str, Any]:
+    """Symbol -> the ``column`` value (None: the row index) of each symbol's last row."""
+    if frame.is_empty():
+        return {}
+    symbols = frame["symbol"].to_list()
+    values = range(len(symbols)) if column is None else frame[column].to_list()
+    return dict(zip(symbols, values, strict=True))
+
+
+def _forwards(options: pl.DataFrame) -> dict[str, list[float]]:
+    """Underlying -> the forwards of its option quotes (the last row of each symbol)."""
+    out: dict[str, list[float]] = {}
+    rows = _by_symbol(options)
+    if rows:
+        underlying = options["underlying"].to_list()
+        forward = options["underlying_price"].to_list()
+        for i in rows.values():
+            out.setdefault(underlying[i], []).append(forward[i])
+    return out
 
 
 def _spots(
     perp_symbols: list[str],
     holdings: Mapping[str, float],
-    perp_rows: Mapping[str, dict],
-    option_rows: Mapping[str, dict],
+    perp_marks: Mapping[str, float],
+    forwards: Mapping[str, list[float]],
 ) -> tuple[tuple[str, ...], np.ndarray]:
     bases = [base_currency(s) for s in [*perp_symbols, *holdings]]
     underlyings = tuple(dict.fromkeys(bases))
     listed = set(perp_symbols)
-    base_of = {s: base_currency(s) for s in perp_rows}
+    listed_mark: dict[str, float] = {}  # the first listed perp of each base, else the first
+    any_mark: dict[str, float] = {}
+    for symbol, mark in perp_marks.items():
+        base = base_currency(symbol)
+        any_mark.setdefault(base, mark)
+        if symbol in listed:
+            listed_mark.setdefault(base, mark)
     spot = []
     for base in underlyings:
-        perps = [r for s, r in perp_rows.items() if base_of[s] == base and s in listed]
-        perps = perps or [r for s, r in perp_rows.items() if base_of[s] == base]
-        forwards = [r["underlying_price"] for r in option_rows.values() if r["underlying"] == base]
-        if perps:
-            spot.append(float(perps[0]["mark"]))
-        elif forwards:
-            spot.append(float(np.median(forwards)))
+        if base in listed_mark:
+            spot.append(float(listed_mark[base]))
+        elif base in any_mark:
+            spot.append(float(any_mark[base]))
+        elif forwards.get(base):
+            spot.append(float(np.median(forwards[base])))
         else:
             raise MissingMarkError(f"no price for {base}: no perp ticker and no option quote")
     return underlyings, np.array(spot)

@@ -85,7 +85,12 @@ def var_parametric(pnl: ArrayLike, confidence: float = 0.99) -> float:
 
 
 def var_delta_normal(
-    delta: ArrayLike, covariance: ArrayLike, confidence: float = 0.99, *, drift: float = 0.0
+    delta: ArrayLike,
+    covariance: ArrayLike,
+    confidence: float = 0.99,
+    *,
+    drift: float = 0.0,
+    checked: bool = False,
 ) -> float:
     """Delta-normal VaR of a portfolio linear in normal factor moves, in USDT.
 
@@ -101,9 +106,12 @@ def var_delta_normal(
         Confidence level in (0, 1).
     drift : float
         Deterministic P&L over the horizon (e.g. theta), USDT.
+    checked : bool
+        ``covariance`` is what :func:`~qbtc.risk._checks.check_psd` returned (not checked
+        again: its eigenvalues cost more than the VaR).
     """
     level = check_confidence(confidence)
-    d, cov = _sensitivities(delta, covariance)
+    d, cov = _sensitivities(delta, covariance, checked)
     sd = float(np.sqrt(max(float(d @ cov @ d), 0.0)))
     return float(ndtri(level)) * sd - drift
 
@@ -115,6 +123,7 @@ def var_delta_gamma(
     confidence: float = 0.99,
     *,
     drift: float = 0.0,
+    checked: bool = False,
 ) -> float:
     """Delta-gamma VaR (Cornish-Fisher) for options books, in USDT (positive = loss).
 
@@ -135,9 +144,11 @@ def var_delta_gamma(
         Confidence level in (0, 1).
     drift : float
         Deterministic P&L over the horizon (e.g. theta), USDT.
+    checked : bool
+        ``covariance`` is what :func:`~qbtc.risk._checks.check_psd` returned.
     """
     level = check_confidence(confidence)
-    d, cov = _sensitivities(delta, covariance)
+    d, cov = _sensitivities(delta, covariance, checked)
     g = np.asarray(gamma, dtype=np.float64)
     if g.shape != cov.shape or not np.all(np.isfinite(g)):
         raise ValueError(f"gamma must be a finite {cov.shape} matrix, got shape {g.shape}")
@@ -159,10 +170,10 @@ def var_delta_gamma(
 
 
 def _sensitivities(
-    delta: ArrayLike, covariance: ArrayLike
+    delta: ArrayLike, covariance: ArrayLike, checked: bool = False
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     d = finite_vector(delta, "delta")
     cov = np.asarray(covariance, dtype=np.float64)
     if cov.shape != (d.size, d.size) or not np.all(np.isfinite(cov)):
         raise ValueError(f"covariance must be a finite {d.size}x{d.size} matrix, got {cov.shape}")
-    return d, check_psd(cov)
+    return d, cov if checked else check_psd(cov)
