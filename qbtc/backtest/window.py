@@ -9,6 +9,7 @@ decision later takes from these only what was known at its time (see
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from qbtc.backtest.config import BacktestConfig, BacktestInputError
-from qbtc.features.bars import BAR
+from qbtc.features.bars import BAR, sort_bars, symbol_blocks
 from qbtc.features.carry import DEFAULT_MAX_FUNDING_AGE, DEFAULT_MAX_TICKER_AGE
 from qbtc.features.options import DEFAULT_MAX_REALISED_AGE, compute_option_features
 from qbtc.features.perp import COLLECT_ENGINE, WARMUP_BARS, compute_perp_features
@@ -122,14 +123,30 @@ def _digest(*frames: pl.DataFrame) -> str:
 def align_closes(bars: pl.DataFrame, symbols: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Bar open times (epoch microseconds, ascending, of any symbol) and the closes of
     ``symbols`` at them (times x symbols, NaN where a symbol has no bar)."""
-    # polars' unique on the column (threads), not numpy's hash over a year of rows
-    times = bars["timestamp"].dt.epoch("us").unique().sort().to_numpy(writable=True)
+    frame = bars.select("symbol", "timestamp", "close")
+    blocks = symbol_blocks(frame)
+    parts = (
+        {symbol: frame.slice(offset, length) for symbol, offset, length in blocks}
+        if blocks is not None  # contiguous symbols (sorted bars): slices, not a partition copy
+        else {key: part for (key,), part in frame.partition_by("symbol", as_dict=True).items()}
+    )
+    stamps = {symbol: part["timestamp"].dt.epoch("us").to_numpy() for symbol, part in parts.items()}
+    first = next(iter(stamps.values()), np.empty(0, dtype=np.int64))
+    # every symbol on the same ascending bar times (the usual case): their union is any one's
+    same = all(np.array_equal(own, first) for own in stamps.values()) and bool(
+        np.all(np.diff(first) > 0)
+    )
+    # else polars' unique on the column (threads), not numpy's hash over a year of rows
+    times = (
+        first.copy()
+        if same
+        else frame["timestamp"].dt.epoch("us").unique().sort().to_numpy(writable=True)
+    )
     closes = np.full((times.size, len(symbols)), np.nan)
     column = {symbol: j for j, symbol in enumerate(symbols)}
-    parts = bars.select("symbol", "timestamp", "close").partition_by("symbol", as_dict=True)
-    for (symbol,), part in parts.items():
+    for symbol, part in parts.items():
         if symbol in column:
-            rows = np.searchsorted(times, part["timestamp"].dt.epoch("us").to_numpy())
+            rows = slice(None) if same else np.searchsorted(times, stamps[symbol])
             closes[rows, column[symbol]] = part["close"].cast(pl.Float64).to_numpy()
     return times, closes
 
@@ -145,40 +162,44 @@ def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -
     read_from = config.start - WARMUP_BARS * BAR
     bars = read_bars(lake_dir, symbols, read_from, config.end - BAR)
     check_coverage(bars, config, max_gap=max_gap)
-    bars = bars.sort("symbol", "timestamp")
+    bars = sort_bars(bars)
     since = config.start - max(MARK_LOOKBACK, DEFAULT_MAX_TICKER_AGE, DEFAULT_MAX_FUNDING_AGE)
     tickers = scan_dataset(lake_dir, TICKERS, symbols=symbols, start=since, end=config.end)
     funding = scan_dataset(lake_dir, FUNDING_RATES, symbols=symbols, start=since, end=config.end)
     tickers_df = tickers.sort("timestamp", "symbol").collect()
     funding_df = funding.sort("timestamp", "symbol").collect()
-    decide_from = config.start - DEFAULT_LOOKBACK
-    features = compute_perp_features(
-        bars.lazy(),
-        tickers=tickers_df.lazy(),
-        funding=funding_df.lazy(),
-        start=pl.col("timestamp") >= decide_from - DEFAULT_MAX_REALISED_AGE,
-    ).collect(engine=COLLECT_ENGINE)
     underlyings = sorted({base_currency(s) for s in symbols})
     quotes = (
         scan_option_quotes(lake_dir, start=config.start - MARK_LOOKBACK, end=config.end)
         .filter(pl.col("underlying").is_in(underlyings))
         .collect()
     )
-    option_features = (
-        compute_option_features(
-            quotes.filter(pl.col("timestamp") >= decide_from).lazy(),
-            realised=features.lazy().select("symbol", "timestamp", "rv_cc_1440"),
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # SHA-256 of ~600 MB in a thread while the features are computed (hashlib and polars
+        # release the GIL)
+        snapshot = pool.submit(
+            _digest,
+            bars.select("symbol", "timestamp", "open", "high", "low", "close", "volume"),
+            tickers_df.drop("source"),
+            funding_df.drop("source"),
+            quotes,
+        )
+        decide_from = config.start - DEFAULT_LOOKBACK
+        features = compute_perp_features(
+            bars.lazy(),
+            tickers=tickers_df.lazy(),
+            funding=funding_df.lazy(),
+            start=pl.col("timestamp") >= decide_from - DEFAULT_MAX_REALISED_AGE,
         ).collect(engine=COLLECT_ENGINE)
-        if quotes.height
-        else OPTION_FEATURES.empty()
-    )
-    times, closes = align_closes(bars, symbols)
-    snapshot = _digest(
-        bars.select("symbol", "timestamp", "open", "high", "low", "close", "volume"),
-        tickers_df.drop("source"),
-        funding_df.drop("source"),
-        quotes,
-    )
+        option_features = (
+            compute_option_features(
+                quotes.filter(pl.col("timestamp") >= decide_from).lazy(),
+                realised=features.lazy().select("symbol", "timestamp", "rv_cc_1440"),
+            ).collect(engine=COLLECT_ENGINE)
+            if quotes.height
+            else OPTION_FEATURES.empty()
+        )
+        times, closes = align_closes(bars, symbols)
     return MarketWindow(
         symbols=tuple(symbols),
         times=times,
@@ -188,5 +209,5 @@ def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -
         option_quotes=quotes,
         features=features,
         option_features=option_features,
-        snapshot=snapshot,
+        snapshot=snapshot.result(),
     )

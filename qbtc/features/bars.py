@@ -60,6 +60,38 @@ def add_bar_segments(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def symbol_blocks(frame: pl.DataFrame) -> list[tuple[str, int, int]] | None:
+    """``(symbol, offset, length)`` of each run of one symbol's rows, in frame order, when
+    every symbol's rows form a single run (no null symbol); else None."""
+    runs = frame.select(pl.col("symbol").rle()).unnest("symbol")
+    if runs["value"].null_count() or runs["value"].n_unique() != runs.height:
+        return None
+    offsets = runs["len"].cum_sum() - runs["len"]
+    return list(zip(runs["value"], offsets, runs["len"], strict=True))
+
+
+def sort_bars(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by ``(symbol, timestamp)``.
+
+    A lake read of one-file partitions gives each symbol's bars as one block in time order
+    (blocks in the order they were written); such blocks are only put in symbol order (a
+    string sort of every row costs ~30x more). Any other frame is sorted.
+    """
+    blocks = symbol_blocks(frame) if frame.height else None
+    in_time_order = (
+        blocks is not None
+        and frame["timestamp"].null_count() == 0
+        and frame.select(
+            ((pl.col("timestamp").diff() > 0) | (pl.col("symbol").rle_id().diff() != 0)).all()
+        ).item()
+    )
+    if blocks is None or not in_time_order:
+        return frame.sort("symbol", "timestamp")
+    return pl.concat(
+        [frame.slice(offset, length) for _, offset, length in sorted(blocks)], rechunk=False
+    )
+
+
 def complete(expr: pl.Expr, bars_back: int) -> pl.Expr:
     """``expr`` where its window reaches ``bars_back`` bars back inside one segment, else null."""
     return pl.when(pl.col(POSITION) >= bars_back).then(expr)
