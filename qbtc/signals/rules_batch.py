@@ -15,13 +15,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 
 import numpy as np
 import polars as pl
 
 from qbtc.schemas import SIGNALS, VOL_VIEWS
 from qbtc.signals.inputs import surface_by_underlying, universe_of
-from qbtc.signals.model import SnapshotLike, signal_id
+from qbtc.signals.model import SnapshotLike, signal_ids
 from qbtc.signals.rules import FUNDINGS_PER_YEAR, RULES_MODEL, RuleParameters, RulesProvider
 from qbtc.signals.volview import vol_views_frame
 from qbtc.symbols import base_currency
@@ -163,15 +165,13 @@ def rules_signal_frames(
     )
     bars = [s.timestamp for s in snapshots]
     ids = [s.snapshot_id for s in snapshots]
+    names: list[str] = []
+    for i, group in groupby(zip(index, symbols, strict=True), key=itemgetter(0)):
+        named = [symbol for _, symbol in group]
+        names += signal_ids(provider.name, RULES_MODEL, named, bars[i], ids[i])
     created = datetime.now(UTC)
     frame = decided.with_columns(
-        signal_id=pl.Series(
-            [
-                signal_id(provider.name, RULES_MODEL, symbol, bars[i], ids[i])
-                for symbol, i in zip(symbols, index, strict=True)
-            ],
-            dtype=pl.String,
-        ),
+        signal_id=pl.Series(names, dtype=pl.String),
         run_id=pl.lit(run_id, pl.String),
         symbol=pl.Series(symbols, dtype=pl.String),
         timestamp=pl.Series([bars[i] for i in index], dtype=SIGNALS.schema["timestamp"]),
@@ -201,6 +201,9 @@ def _surface_columns(
 ) -> dict[str, pl.Series]:
     """Each row's option surface inputs (those of its symbol's underlying in its snapshot)."""
     surfaces = [surface_by_underlying(s.options) if s.options.height else {} for s in snapshots]
+    if not any(surfaces):  # no option chains (a perps-only universe): every input is null
+        nulls = pl.Series([None] * len(index), dtype=pl.Float64)
+        return dict.fromkeys(SURFACE_FIELDS, nulls)
     picked = [
         surfaces[i].get(base_currency(symbol), {}) for i, symbol in zip(index, symbols, strict=True)
     ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qbtc.signals.inputs import SymbolInputs
-from qbtc.signals.model import signal_id
+from qbtc.signals.model import signal_id, signal_ids
 from qbtc.signals.rules import RULES_MODEL, RuleParameters, RulesProvider, decide
 from tests.signals.snapshots import DECISION_BAR, make_snapshot
 
@@ -67,6 +69,23 @@ def test_signal_ids_are_deterministic_and_differ_by_snapshot() -> None:
     other = make_snapshot(perps={"BTC/USDT:USDT": {"close": 1.0, "zscore_240": 3.0}})
     moved = RulesProvider().propose(other, run_id="a").signals[0]
     assert moved.signal_id != first[0].signal_id
+
+
+def test_signal_ids_are_those_already_stored() -> None:
+    """Pinned ids (signals in the lake and orders refer to them): the key's parts joined by
+    the unit separator, the bar in UTC ISO form, whatever the bar's time zone."""
+    bar = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    snapshot = "ab" * 32
+    assert signal_id("rules", "rules-v1", "BTC/USDT:USDT", bar, snapshot) == PINNED[0]
+    assert signal_ids(
+        "gemini", None, ["ETH/USDT:USDT", "BTC/USDT:USDT"], bar.astimezone(HOUR_EAST), "cd" * 32
+    ) == [PINNED[1], signal_id("gemini", None, "BTC/USDT:USDT", bar, "cd" * 32)]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        signal_ids("rules", None, ["BTC/USDT:USDT"], bar.replace(tzinfo=None), snapshot)
+
+
+PINNED = ("sg1e88059cf66d31459012cdba96674dbc", "sg5217083433f2165ca8f3ce6fcdbe2ef2")
+HOUR_EAST = timezone(timedelta(hours=1))
 
 
 finite = st.floats(-5, 5, allow_nan=False)
