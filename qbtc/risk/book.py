@@ -187,6 +187,5 @@ def _checked(cls: type[T], **fields: object) -> T:
     """An instance of the frozen dataclass ``cls`` from fields its ``__post_init__`` would
     accept unchanged (checked by the caller, of the types it converts to)."""
     instance = object.__new__(cls)
-    for name, value in fields.items():
-        object.__setattr__(instance, name, value)
+    instance.__dict__.update(fields)
     return instance

@@ -54,12 +54,15 @@ def spot_model(
     if missing:
         raise ValueError(f"no perp price history for underlying(s) {missing}: add their perps")
     idx = [by_base[u] for u in underlyings]
-    model = factor_model(underlyings, vols[idx], corr[np.ix_(idx, idx)])
+    if idx == list(range(len(prices.symbols))):  # every perp, in order: no copy to pick them
+        model = factor_model(underlyings, vols, corr)
+    else:
+        model = factor_model(underlyings, vols[idx], corr[np.ix_(idx, idx)])
     names = prices.symbols
     correlation = {
-        a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)
+        a: dict(zip(names, row, strict=True)) for a, row in zip(names, corr.tolist(), strict=True)
     }
-    return model, {s: float(vols[i]) for i, s in enumerate(names)}, correlation
+    return model, dict(zip(names, vols.tolist(), strict=True)), correlation
 
 
 # BLAS on one thread: the eigen-decompositions of a few hundred factors take ~15 ms on one,

@@ -73,18 +73,21 @@ def portfolio_greeks(
     sens = sensitivities(book) if sens is None else sens
     delta_usd = sens.delta
     gamma, vega, theta = sens.gamma * ONE_PERCENT, sens.vega * VOL_POINT, sens.theta / DAYS_PER_YEAR
-    rows = tuple(
-        UnderlyingGreeks(
-            underlying=name,
-            spot=float(book.spot[i]),
-            delta_coin=float(delta_usd[i] / book.spot[i]),
-            delta_usd=float(delta_usd[i]),
-            gamma_usd=float(gamma[i]),
-            vega_usd=float(vega[i]),
-            theta_usd=float(theta[i]),
+    rows: tuple[UnderlyingGreeks, ...] = ()
+    if per_underlying:  # element-wise arrays as Python floats at once (tolist), then rows
+        rows = tuple(
+            UnderlyingGreeks(name, *values)
+            for name, *values in zip(
+                book.underlyings,
+                book.spot.tolist(),
+                (delta_usd / book.spot).tolist(),
+                delta_usd.tolist(),
+                gamma.tolist(),
+                vega.tolist(),
+                theta.tolist(),
+                strict=True,
+            )
         )
-        for i, name in enumerate(book.underlyings if per_underlying else ())
-    )
     return PortfolioGreeks(
         by_underlying=rows,
         delta_usd=float(delta_usd.sum()),

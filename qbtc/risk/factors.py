@@ -43,7 +43,7 @@ class FactorModel:
         cov = np.asarray(self.annual_covariance, dtype=np.float64)
         if n == 0 or cov.shape != (n, n) or not np.all(np.isfinite(cov)):
             raise ValueError(f"annual_covariance must be a finite {n}x{n} matrix, got {cov.shape}")
-        if not np.allclose(cov, cov.T):
+        if not np.array_equal(cov, cov.T) and not np.allclose(cov, cov.T):
             raise ValueError("annual_covariance must be symmetric")
         object.__setattr__(self, "annual_covariance", cov)
 

@@ -36,7 +36,10 @@ def historical_scenarios(
     missing = [u for u in underlyings if u not in columns]
     if missing:
         raise ValueError(f"no perp price history for underlying(s) {missing}")
-    closes = np.asarray(prices.closes, dtype=np.float64)[:, [columns[u] for u in underlyings]]
+    closes = np.asarray(prices.closes, dtype=np.float64)
+    picked = [columns[u] for u in underlyings]
+    if picked != list(range(closes.shape[1])):  # else every column, in order: no copy
+        closes = closes[:, picked]
     returns = closes[1:] / closes[:-1] - 1.0
     if returns.shape[0] < MIN_SCENARIOS:
         raise ValueError(

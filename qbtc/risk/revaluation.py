@@ -112,9 +112,10 @@ def revalue(plan: RevaluationPlan, spot_returns: Floats, vol_shifts: Floats) -> 
     """
     n = spot_returns.shape[0]
     pnl = np.zeros(n)
-    for u in range(plan.underlyings):
-        if plan.perp_exposure[u] != 0.0:
-            pnl += spot_returns[:, u] * plan.perp_exposure[u]
+    held = np.flatnonzero(plan.perp_exposure)
+    # every held underlying's move at once, then added one underlying after the other
+    for move in spot_returns.T[held] * plan.perp_exposure[held, None]:
+        pnl += move
     for group, expiry_after, value_now in plan.groups:
         u = group.underlying
         pnl += group_value(group, 1.0 + spot_returns[:, u], vol_shifts[:, u], expiry_after)
@@ -181,7 +182,10 @@ def delta_gamma_pnl(
     The time term is first-order: ``theta * horizon_days / 365`` for every scenario.
     """
     pnl = np.full(spot_returns.shape[0], float(sens.theta.sum()) * horizon_days / YEAR_DAYS)
-    for u in range(sens.delta.size):
-        r = spot_returns[:, u]
-        pnl += sens.delta[u] * r + 0.5 * sens.gamma[u] * r * r + sens.vega[u] * vol_shifts[:, u]
+    # the terms of every underlying at once (one row each), then added one after the other
+    r = np.ascontiguousarray(spot_returns.T)
+    dv = np.ascontiguousarray(vol_shifts.T)
+    terms = sens.delta[:, None] * r + (0.5 * sens.gamma)[:, None] * r * r + sens.vega[:, None] * dv
+    for term in terms:
+        pnl += term
     return pnl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -50,13 +51,22 @@ def stress_test(
     """Revalue ``book`` under each scenario, instantaneously (no time decay)."""
     if not scenarios:
         raise ValueError("no stress scenario given")
-    u = len(book.underlyings)
-    spot = np.array([[s.spot_shift] * u for s in scenarios], dtype=np.float64)
-    vol = np.array([[s.vol_shift] * u for s in scenarios], dtype=np.float64)
-    if np.any(spot <= -1.0):
-        raise ValueError("a spot shift must be above -100%")
-    pnl = revalue(plan_revaluation(book, 0.0), spot.reshape(-1, u), vol.reshape(-1, u))
+    spot, vol = _shocks(scenarios, len(book.underlyings))
+    pnl = revalue(plan_revaluation(book, 0.0), spot, vol)
     return tuple(
         StressResult(s.name, s.spot_shift, s.vol_shift, float(p))
         for s, p in zip(scenarios, pnl, strict=True)
     )
+
+
+@lru_cache(maxsize=16)
+def _shocks(scenarios: tuple[StressScenario, ...], u: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spot and vol moves of each scenario for ``u`` underlyings (read-only; made once: a
+    backtest stresses the book at every decision)."""
+    spot = np.array([[s.spot_shift] * u for s in scenarios], dtype=np.float64).reshape(-1, u)
+    vol = np.array([[s.vol_shift] * u for s in scenarios], dtype=np.float64).reshape(-1, u)
+    if np.any(spot <= -1.0):
+        raise ValueError("a spot shift must be above -100%")
+    spot.flags.writeable = False
+    vol.flags.writeable = False
+    return spot, vol

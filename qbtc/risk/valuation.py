@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from qbtc.pricing import year_fraction
-from qbtc.risk.book import Book, OptionLegs, PerpLegs, one_coin_perps
+from qbtc.risk.book import NO_OPTIONS, NO_PERPS, Book, OptionLegs, PerpLegs, one_coin_perps
 from qbtc.risk.inputs import Marks
 from qbtc.risk.revaluation import option_values
 from qbtc.symbols import base_currency
@@ -86,12 +86,13 @@ def value_book(positions: pl.DataFrame, marks: Marks, perp_symbols: list[str]) -
     ]
     order = list(dict.fromkeys(tradable))
     perps = [s for s in order if s in perp_marks]
+    position = {base: i for i, base in enumerate(underlyings)}
     books = dict(
         zip(
             perps,
             one_coin_perps(
                 perps,
-                [underlyings.index(base_currency(s)) for s in perps],
+                [position[base_currency(s)] for s in perps],
                 [float(perp_marks[s]) for s in perps],
                 underlyings,
                 spot,
@@ -194,12 +195,16 @@ def _combine(
     """One book holding ``quantity`` of each one-coin book."""
     perps = [(b.perps, q) for b, q in legs if b.perps.size]
     opts = [(b.options, q) for b, q in legs if b.options.size]
-    perp_legs = PerpLegs(
-        symbols=tuple(p.symbols[0] for p, _ in perps),
-        underlying=np.array([p.underlying[0] for p, _ in perps], dtype=np.int64),
-        quantity=np.array([q for _, q in perps], dtype=np.float64),
-        price=np.array([p.price[0] for p, _ in perps], dtype=np.float64),
-    )
+    perp_legs = NO_PERPS  # the shared empty legs when none is held (not checked again)
+    if perps:
+        perp_legs = PerpLegs(
+            symbols=tuple(p.symbols[0] for p, _ in perps),
+            underlying=np.array([p.underlying[0] for p, _ in perps], dtype=np.int64),
+            quantity=np.array([q for _, q in perps], dtype=np.float64),
+            price=np.array([p.price[0] for p, _ in perps], dtype=np.float64),
+        )
+    if not opts:
+        return Book(underlyings, spot, perp_legs, NO_OPTIONS)
 
     def column(name: str) -> np.ndarray:
         return np.array([getattr(o, name)[0] for o, _ in opts])

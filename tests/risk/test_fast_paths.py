@@ -19,7 +19,9 @@ import pytest
 from qbtc.risk import Book, OptionLegs, PerpLegs, factor_model
 from qbtc.risk.assessment import _perp_unit_risks, _unit_risk, assess_book, unit_risks
 from qbtc.risk.book import one_coin_perps
+from qbtc.risk.cycle_report import spot_model
 from qbtc.risk.exposure import exposure, portfolio_greeks
+from qbtc.risk.factors import FactorModel, estimate_spot_risk
 from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import Marks, PriceHistory
 from qbtc.risk.montecarlo import (
@@ -35,8 +37,14 @@ from qbtc.risk.montecarlo import (
     standard_normal_blocks,
     summarise,
 )
-from qbtc.risk.revaluation import option_values, plan_revaluation, revalue, sensitivities
-from qbtc.risk.stress import stress_test
+from qbtc.risk.revaluation import (
+    delta_gamma_pnl,
+    option_values,
+    plan_revaluation,
+    revalue,
+    sensitivities,
+)
+from qbtc.risk.stress import StressScenario, stress_test
 from qbtc.risk.valuation import unit_book, value_book
 from qbtc.risk.var import cvar_historical, var_delta_gamma, var_delta_normal, var_historical
 from qbtc.symbols import base_currency
@@ -350,3 +358,102 @@ def test_value_book_reads_the_marks_of_the_row_by_row_valuation():
                 )
                 unrealized += quantity * (unit - entry)
         assert _same(valued.equity(1e6, positions), float(1e6 + booked + unrealized))
+
+
+def _revalue_loop(plan, spot_returns, vol_shifts):
+    """Full revaluation one underlying at a time (what the array of all moves replaces)."""
+    from qbtc.risk.kernel import group_value
+
+    pnl = np.zeros(spot_returns.shape[0])
+    for u in range(plan.underlyings):
+        if plan.perp_exposure[u] != 0.0:
+            pnl += spot_returns[:, u] * plan.perp_exposure[u]
+    for group, expiry_after, value_now in plan.groups:
+        u = group.underlying
+        pnl += group_value(group, 1.0 + spot_returns[:, u], vol_shifts[:, u], expiry_after)
+        pnl -= value_now
+    return pnl
+
+
+def _delta_gamma_loop(sens, spot_returns, vol_shifts, horizon_days):
+    pnl = np.full(spot_returns.shape[0], float(sens.theta.sum()) * horizon_days / 365.0)
+    for u in range(sens.delta.size):
+        r = spot_returns[:, u]
+        pnl += sens.delta[u] * r + 0.5 * sens.gamma[u] * r * r + sens.vega[u] * vol_shifts[:, u]
+    return pnl
+
+
+@pytest.mark.parametrize("make", [perp_book, option_book, lambda: perp_book(0.0, 2.0)])
+def test_revaluation_and_delta_gamma_of_all_underlyings_at_once_equal_the_loops(make):
+    book = make()
+    for seed, horizon in ((1, 1.0), (2, 10.0), (3, 0.25)):
+        shocks = simulate_scenarios(model(), UNDERLYINGS, horizon, 998, seed)
+        plan = plan_revaluation(book, horizon)
+        assert _same(
+            revalue(plan, shocks.spot_returns, shocks.vol_shifts),
+            _revalue_loop(plan, shocks.spot_returns, shocks.vol_shifts),
+        )
+        sens = sensitivities(book)
+        assert _same(
+            delta_gamma_pnl(sens, shocks.spot_returns, shocks.vol_shifts, horizon),
+            _delta_gamma_loop(sens, shocks.spot_returns, shocks.vol_shifts, horizon),
+        )
+
+
+@pytest.mark.parametrize("make", [perp_book, option_book])
+def test_stress_on_the_kept_shocks_equals_a_fresh_revaluation(make):
+    book = make()
+    for _ in range(2):  # made, then kept
+        results = stress_test(book)
+        spot = np.array([[r.spot_shift] * 2 for r in results])
+        vol = np.array([[r.vol_shift] * 2 for r in results])
+        expected = _revalue_loop(plan_revaluation(book, 0.0), spot, vol)
+        assert _same(tuple(r.pnl for r in results), tuple(expected.tolist()))
+    with pytest.raises(ValueError, match="above -100%"):
+        stress_test(book, (StressScenario("wipe-out", -1.0, 0.0),))
+
+
+@pytest.mark.parametrize("make", [perp_book, option_book])
+def test_greeks_per_underlying_are_the_element_wise_figures(make):
+    book = make()
+    greeks = portfolio_greeks(book)
+    sens = sensitivities(book)
+    for i, row in enumerate(greeks.by_underlying):
+        assert row.underlying == book.underlyings[i]
+        assert _same(row.spot, float(book.spot[i]))
+        assert _same(row.delta_coin, float(sens.delta[i] / book.spot[i]))
+        assert _same(row.delta_usd, float(sens.delta[i]))
+        assert _same(row.gamma_usd, float(sens.gamma[i] * 0.01))
+        assert _same(row.vega_usd, float(sens.vega[i] * 0.01))
+        assert _same(row.theta_usd, float(sens.theta[i] / 365.0))
+    assert portfolio_greeks(book, per_underlying=False).by_underlying == ()
+
+
+@pytest.mark.parametrize("order", [("BTC", "ETH"), ("ETH", "BTC"), ("ETH",)])
+def test_spot_model_and_history_of_all_perps_in_order_equal_the_picked_columns(order):
+    prices = _prices(np.random.default_rng(5))
+    model_, vols, correlation = spot_model(prices, order)
+    vol, corr = estimate_spot_risk(prices.closes, prices.periods_per_year)
+    idx = [("BTC", "ETH").index(u) for u in order]
+    expected = factor_model(order, vol[idx], corr[np.ix_(idx, idx)])
+    assert _same(model_, expected)
+    assert _same(vols, {s: float(vol[i]) for i, s in enumerate(prices.symbols)})
+    assert _same(
+        correlation,
+        {
+            a: {b: float(corr[i, j]) for j, b in enumerate(prices.symbols)}
+            for i, a in enumerate(prices.symbols)
+        },
+    )
+    closes = prices.closes[:, idx]
+    moves = np.clip((closes[1:] / closes[:-1] - 1.0) * np.sqrt(1440.0), -0.99, None)
+    assert _same(historical_scenarios(prices, order, 1.0).spot_returns, moves)
+
+
+def test_a_factor_covariance_must_still_be_symmetric():
+    cov = np.diag([0.1, 0.2, 0.3, 0.4])
+    cov[0, 1] = 1e-3
+    with pytest.raises(ValueError, match="symmetric"):
+        FactorModel(("A", "B"), cov)
+    cov[1, 0] = 1e-3 * (1 + 1e-12)  # equal up to rounding: accepted as before
+    assert FactorModel(("A", "B"), cov).annual_covariance is not None
