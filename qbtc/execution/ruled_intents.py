@@ -5,7 +5,6 @@ reason (an unlisted market, an order below the venue's minimums, markets that ca
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 from qbtc.execution.intents import OrderIntent
@@ -37,8 +36,7 @@ def rule_intent(
     if not ruled.accepted:
         return _refused(intent, ruled.refusal or "venue rules")
     price = ruled.price if ruled.price is not None else reference_price
-    return dataclasses.replace(
-        intent,
+    return intent.evolve(
         quantity=ruled.quantity,
         limit_price=ruled.price if intent.order_type == "limit" else intent.limit_price,
         notional=ruled.quantity * price,
@@ -68,4 +66,4 @@ def refuse_all(intents: Sequence[OrderIntent], reason: str) -> tuple[OrderIntent
 
 def _refused(intent: OrderIntent, reason: str) -> OrderIntent:
     joined = reason if not intent.reason else f"{intent.reason}; {reason}"
-    return dataclasses.replace(intent, status="refused", reason=joined)
+    return intent.evolve(status="refused", reason=joined)

@@ -24,7 +24,7 @@ from qbtc.execution.intents import OrderIntent
 from qbtc.portfolio.hedging import hedged_perp_targets
 from qbtc.portfolio.optimizer import expected_returns_from_signals, mean_variance_weights
 from qbtc.portfolio.orders import intents_from_targets
-from qbtc.portfolio.sizing import vol_target_notional
+from qbtc.portfolio.sizing import clip, vol_target_notional
 from qbtc.portfolio.structures import StructureConfig
 from qbtc.risk.book import Book
 from qbtc.risk.exposure import options_delta_coin
@@ -55,10 +55,11 @@ def signal_strengths(signals: pl.DataFrame) -> dict[str, float]:
     """Signed strength per symbol: ``|strength|`` with the sign of ``direction``; flat is 0."""
     sign = {"long": 1.0, "short": -1.0, "flat": 0.0}
     out = {}
-    for row in signals.iter_rows(named=True):
-        if row["direction"] not in sign:
-            raise ValueError(f"unknown signal direction {row['direction']!r} for {row['symbol']}")
-        out[row["symbol"]] = sign[row["direction"]] * min(abs(float(row["strength"])), 1.0)
+    columns = (signals[name].to_list() for name in ("symbol", "direction", "strength"))
+    for symbol, direction, strength in zip(*columns, strict=True):
+        if direction not in sign:
+            raise ValueError(f"unknown signal direction {direction!r} for {symbol}")
+        out[symbol] = sign[direction] * min(abs(float(strength)), 1.0)
     return out
 
 
@@ -115,7 +116,7 @@ def plan_perps(
     targets = hedged_perp_targets(directional, current, hedged, prices, band_usd=config.band_usd)
     # the hedge may push a perp past its cap: hedge only up to it (the checks would refuse)
     caps = {s: config.max_symbol_notional / prices[s] for s in targets}
-    targets = {s: float(np.clip(q, -caps[s], caps[s])) for s, q in targets.items()}
+    targets = {s: clip(q, -caps[s], caps[s]) for s, q in targets.items()}
     intents = intents_from_targets(
         targets,
         current,
@@ -141,10 +142,12 @@ def _hedged_delta(
     """Options delta (coins) each perp must offset: the first perp of an underlying hedges."""
     option_delta = options_delta_coin(book) if options_delta is None else dict(options_delta)
     out: dict[str, float] = {}
+    hedged: set[str] = set()
     for symbol in directional:
         base = base_currency(symbol)
-        if base in option_delta and base not in {base_currency(s) for s in out}:
+        if base in option_delta and base not in hedged:
             out[symbol] = option_delta[base]
+            hedged.add(base)
     return out
 
 

@@ -51,9 +51,16 @@ def vol_target_notional(
         if vol is None or not vol > 0:
             raise ValueError(f"no positive volatility for {symbol}: cannot size its position")
         raw = value * budget / vol
-        targets[symbol] = float(np.clip(raw, -max_symbol_notional, max_symbol_notional))
+        targets[symbol] = clip(raw, -max_symbol_notional, max_symbol_notional)
     gross = sum(abs(v) for v in targets.values())
     if gross > max_gross_notional:
         scale = max_gross_notional / gross
         targets = {s: v * scale for s, v in targets.items()}
     return targets
+
+
+def clip(value: float, low: float, high: float) -> float:
+    """``float(np.clip(value, low, high))`` for one number, without numpy's array round trip
+    (~3 us; the planner clips every perp of every cycle). Bit for bit numpy's result: a NaN
+    stays NaN and a value equal to a bound (``-0.0`` against ``0.0``) is kept as it is."""
+    return float(min(max(value, low), high))

@@ -14,7 +14,7 @@ def finite_vector(values: ArrayLike, name: str, *, minimum: int = 1) -> NDArray[
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.size < minimum:
         raise ValueError(f"{name} needs at least {minimum} value(s), got {array.size}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values: drop or fill them first")
     return array
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -119,6 +118,8 @@ class RiskState:
 
     ``by_underlying`` holds the Greeks per underlying; ``options`` the signed quantity held
     of each option with its unit risk (for premium at risk and short-option margin).
+    The measures are computed at each read: the pre-trade checks measure each state they
+    walk through once (:func:`measures`), and a cache would cost them more than it saves.
     """
 
     by_symbol: Mapping[str, float]
@@ -131,25 +132,25 @@ class RiskState:
     by_underlying: Mapping[str, UnderlyingRisk] = field(default_factory=dict)
     options: Mapping[str, tuple[float, UnitRisk]] = field(default_factory=dict)
 
-    @cached_property
+    @property
     def premium_at_risk(self) -> float:
         """Value of the long options held (USDT): what they can lose at most."""
         return float(sum(max(q, 0.0) * u.premium for q, u in self.options.values()))
 
-    @cached_property
+    @property
     def short_option_margin(self) -> float:
         """Margin the short options held need (USDT)."""
         return float(sum(max(-q, 0.0) * u.short_margin for q, u in self.options.values()))
 
-    @cached_property
+    @property
     def gross_notional(self) -> float:
-        return float(sum(abs(v) for v in self.by_symbol.values()))
+        return float(sum(map(abs, self.by_symbol.values())))
 
-    @cached_property
+    @property
     def net_notional(self) -> float:
         return float(sum(self.by_symbol.values()))
 
-    @cached_property
+    @property
     def var(self) -> float:
         """VaR of the scenario P&L at ``confidence`` (USDT, positive = loss)."""
         return var_historical(self.pnl, self.confidence)
@@ -158,12 +159,15 @@ class RiskState:
         """The state after trading ``quantity`` coins (signed: buy > 0) of ``unit.symbol``."""
         by_symbol = dict(self.by_symbol)
         by_symbol[unit.symbol] = by_symbol.get(unit.symbol, 0.0) + quantity * unit.notional
-        by_underlying = dict(self.by_underlying)
+        # a mapping the trade leaves as it was is shared, not copied (states are immutable)
+        by_underlying = self.by_underlying
         if unit.underlying:
+            by_underlying = dict(by_underlying)
             held = by_underlying.get(unit.underlying, UnderlyingRisk())
             by_underlying[unit.underlying] = held.plus(unit, quantity)
-        options = dict(self.options)
+        options = self.options
         if unit.is_option:
+            options = dict(options)
             before = options.get(unit.symbol, (0.0, unit))[0]
             options[unit.symbol] = (before + quantity, unit)
         return RiskState(
@@ -191,10 +195,11 @@ class Breach:
 
 def measures(state: RiskState, equity: float) -> dict[str, tuple[float, str]]:
     """Limited quantities of ``state``: name -> (absolute value, unit)."""
+    gross = state.gross_notional
     return {
-        "max_gross_notional": (state.gross_notional, "USDT"),
+        "max_gross_notional": (gross, "USDT"),
         "max_net_notional": (abs(state.net_notional), "USDT"),
-        "max_leverage": (state.gross_notional / equity, "x"),
+        "max_leverage": (gross / equity, "x"),
         "max_delta_usd": (abs(state.delta_usd), "USDT"),
         "max_gamma_usd": (abs(state.gamma_usd), "USDT per 1%"),
         "max_vega_usd": (abs(state.vega_usd), "USDT per vol point"),

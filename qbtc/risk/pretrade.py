@@ -26,7 +26,6 @@ by leg: reduce-only legs (closing or rolling a held structure) pass it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -87,10 +86,11 @@ def check_in_order(
     already accepted this cycle; also returns the state after the accepted intents."""
     state = context.state
     accepted = accepted_before
+    checks = _LimitChecks(limits, context.equity)
     decided: dict[int, OrderIntent] = {}
     for positions in _decision_units(intents):
         legs = [intents[k] for k in positions]
-        outcome, state, accepted = _check_unit(legs, state, accepted, context, limits)
+        outcome, state, accepted = _check_unit(legs, state, accepted, context, limits, checks)
         decided.update(zip(positions, outcome, strict=True))
     return Checked(tuple(decided[k] for k in range(len(intents))), state, accepted)
 
@@ -118,6 +118,7 @@ def _check_unit(
     accepted: int,
     context: PretradeContext,
     limits: Limits,
+    checks: _LimitChecks,
 ) -> tuple[list[OrderIntent], RiskState, int]:
     """Accept every leg of ``legs`` or refuse them all; the state and count after them."""
     reasons = {}
@@ -134,12 +135,12 @@ def _check_unit(
             unit = context.units[intent.symbol]
             after = after.after(unit, intent.quantity if intent.side == "buy" else -intent.quantity)
             traded.append(unit)
-        limit = _limit_reasons(state, after, traded, context.equity, limits)
+        limit = checks.reasons(state, after, traded)
         if limit and len(legs) > 1:
             limit = [f"the structure's {len(legs)} legs together: {'; '.join(limit)}"]
         reasons = dict.fromkeys(range(len(legs)), limit)
     if not any(reasons.values()):
-        done = [dataclasses.replace(i, status="accepted", reason=None) for i in legs]
+        done = [i.evolve(status="accepted", reason=None) for i in legs]
         return done, after, accepted + len(legs)
     return [_refused(k, legs, reasons) for k in range(len(legs))], state, accepted
 
@@ -153,7 +154,7 @@ def _refused(k: int, legs: list[OrderIntent], reasons: dict[int, list[str]]) -> 
     if not own:
         others = "; ".join(f"{legs[j].symbol}: {'; '.join(r)}" for j, r in reasons.items() if r)
         own = f"structure refused with its other leg(s): {others}"
-    return dataclasses.replace(intent, status="refused", reason=own)
+    return intent.evolve(status="refused", reason=own)
 
 
 def _gate_reasons(intent: OrderIntent, context: PretradeContext, limits: Limits) -> list[str]:
@@ -194,34 +195,47 @@ def _order_reasons(
     return reasons
 
 
-def _limit_reasons(
-    before: RiskState,
-    after: RiskState,
-    traded: Sequence[UnitRisk],
-    equity: float,
-    limits: Limits,
-) -> list[str]:
-    """Limits ``after`` exceeds and ``before`` did not (or by less): the book's, and the
-    notional and underlying Greeks of each symbol and underlying ``traded``."""
-    pre = measures(before, equity)
-    checked = [
-        (LABELS[name], name, value, unit, pre[name][0])
-        for name, (value, unit) in measures(after, equity).items()
-    ]
-    for symbol in dict.fromkeys(u.symbol for u in traded):
-        value = abs(after.by_symbol.get(symbol, 0.0))
-        was = abs(before.by_symbol.get(symbol, 0.0))
-        checked.append((f"{symbol} notional", "max_symbol_notional", value, "USDT", was))
-    for underlying in dict.fromkeys(u.underlying for u in traded if u.underlying):
-        was_greeks = underlying_measures(before, underlying)
-        for name, (value, unit) in underlying_measures(after, underlying).items():
-            label = f"{underlying} {LABELS[name]}"
-            checked.append((label, name, value, unit, was_greeks[name][0]))
-    reasons = []
-    for label, name, value, unit, was in checked:
-        threshold = float(getattr(limits, name))
-        if value > threshold and value > was + 1e-9:
-            reasons.append(
-                f"{label} would be {value:,.2f} {unit}, above the limit {threshold:,.2f} {unit}"
-            )
-    return reasons
+class _LimitChecks:
+    """The limits of one :func:`check_in_order` call, measured on the states it walks
+    through: each state's measures are computed once (as the state after a trade, then as
+    the state before the next), each threshold read once, a label written only for a
+    limit that fails."""
+
+    def __init__(self, limits: Limits, equity: float) -> None:
+        self.equity = equity
+        self.thresholds = {name: float(getattr(limits, name)) for name in LABELS}
+        self.measured: list[tuple[RiskState, dict[str, tuple[float, str]]]] = []
+
+    def measures(self, state: RiskState) -> dict[str, tuple[float, str]]:
+        for known, values in self.measured:
+            if known is state:
+                return values
+        return measures(state, self.equity)
+
+    def reasons(self, before: RiskState, after: RiskState, traded: Sequence[UnitRisk]) -> list[str]:
+        """Limits ``after`` exceeds and ``before`` did not (or by less): the book's, and the
+        notional and underlying Greeks of each symbol and underlying ``traded``."""
+        pre = self.measures(before)
+        post = measures(after, self.equity)
+        limits = self.thresholds
+        failed = [
+            ("", name, value, unit)
+            for name, (value, unit) in post.items()
+            if value > limits[name] and value > pre[name][0] + 1e-9
+        ]
+        for symbol in dict.fromkeys(u.symbol for u in traded):
+            value = abs(after.by_symbol.get(symbol, 0.0))
+            was = abs(before.by_symbol.get(symbol, 0.0))
+            if value > limits["max_symbol_notional"] and value > was + 1e-9:
+                failed.append((f"{symbol} ", "max_symbol_notional", value, "USDT"))
+        for underlying in dict.fromkeys(u.underlying for u in traded if u.underlying):
+            was_greeks = underlying_measures(before, underlying)
+            for name, (value, unit) in underlying_measures(after, underlying).items():
+                if value > limits[name] and value > was_greeks[name][0] + 1e-9:
+                    failed.append((f"{underlying} ", name, value, unit))
+        self.measured = [(before, pre), (after, post)]
+        return [
+            f"{prefix}{LABELS[name]} would be {value:,.2f} {unit}, above the limit "
+            f"{limits[name]:,.2f} {unit}"
+            for prefix, name, value, unit in failed
+        ]

@@ -83,3 +83,30 @@ def test_decided_intents_are_those_of_the_book_and_bar_whatever_their_status(
         [accepted.client_order_id, refused.client_order_id]
     )
     assert decided_intents(lake_dir, portfolio_id="other", strategy="trend", decision_bar=BAR) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "accepted", "reason": None},
+        {"status": "refused", "reason": "venue rules: below one lot"},
+        {"quantity": 0.25, "notional": 12_500.0, "limit_price": 50_000.0},
+        {"symbol": "ETH/USDT:USDT"},  # keeps the client order id, as dataclasses.replace does
+        {},
+    ],
+)
+def test_evolve_is_dataclasses_replace(changes):
+    import dataclasses
+
+    intent = make_intent()
+    evolved = intent.evolve(**changes)
+    assert evolved == dataclasses.replace(intent, **changes)
+    assert evolved is not intent
+    assert intent == make_intent()  # the original is untouched
+
+
+def test_evolve_checks_as_the_constructor_does():
+    with pytest.raises(ValueError, match="quantity must be positive"):
+        make_intent().evolve(quantity=0.0)
+    with pytest.raises(TypeError, match="no field"):
+        make_intent().evolve(staus="accepted")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qbtc.portfolio import vol_target_notional
+from qbtc.portfolio.sizing import clip
 
 CAPS = {"max_symbol_notional": 1e12, "max_gross_notional": 1e12}
 
@@ -73,3 +76,25 @@ def test_missing_volatility_and_bad_strength_raise():
 
 def test_no_signal_no_target():
     assert vol_target_notional({}, {}, equity=1e6, target_vol=0.2, **CAPS) == {}
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 1e-300, math.inf, -math.inf, math.nan]
+
+
+@pytest.mark.parametrize("value", SPECIAL)
+@pytest.mark.parametrize("bound", [0.0, -0.0, 1.0, 2.5, math.inf])
+def test_clip_is_numpys_clip_on_special_values(value, bound):
+    """Bit for bit, the sign of zero and NaN included (a target is stored as computed)."""
+    got, want = clip(value, -bound, bound), float(np.clip(value, -bound, bound))
+    assert repr(got) == repr(want)
+    got, want = clip(value, bound, bound), float(np.clip(value, bound, bound))
+    assert repr(got) == repr(want)
+
+
+@given(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(allow_nan=False, allow_infinity=True),
+    st.floats(allow_nan=False, allow_infinity=True),
+)
+def test_clip_is_numpys_clip(value, low, high):
+    assert repr(clip(value, low, high)) == repr(float(np.clip(value, low, high)))

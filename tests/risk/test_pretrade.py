@@ -167,3 +167,64 @@ def test_breaches_of_the_current_book(context):
     assert found["max_leverage"].value == pytest.approx(0.8)
     assert found["max_symbol_notional"].message.startswith(f"{BTC} notional 500,000.00 USDT")
     assert np.isclose(found["max_var_99"].value, context.state.var)
+
+
+def walked_one_by_one(intents, context, limits):
+    """The checks' rule for single intents written plainly: every state measured afresh."""
+    from qbtc.risk.limits import LABELS, measures, underlying_measures
+
+    state, out = context.state, []
+    for order in intents:
+        unit = context.units[order.symbol]
+        after = state.after(unit, order.quantity if order.side == "buy" else -order.quantity)
+        pre, post = measures(state, context.equity), measures(after, context.equity)
+        checked = [(LABELS[n], n, v, u, pre[n][0]) for n, (v, u) in post.items()]
+        was = abs(state.by_symbol.get(order.symbol, 0.0))
+        value = abs(after.by_symbol.get(order.symbol, 0.0))
+        checked.append((f"{order.symbol} notional", "max_symbol_notional", value, "USDT", was))
+        before_greeks = underlying_measures(state, unit.underlying)
+        for n, (v, u) in underlying_measures(after, unit.underlying).items():
+            checked.append((f"{unit.underlying} {LABELS[n]}", n, v, u, before_greeks[n][0]))
+        reasons = [
+            f"{label} would be {v:,.2f} {u}, above the limit {getattr(limits, n):,.2f} {u}"
+            for label, n, v, u, w in checked
+            if v > getattr(limits, n) and v > w + 1e-9
+        ]
+        if reasons:
+            out.append(("refused", "; ".join(reasons)))
+        else:
+            out.append(("accepted", None))
+            state = after
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_checks_measure_each_state_as_a_fresh_walk_does(context, seed):
+    """The checks measure each state once and carry it to the next intent: the outcome is
+    that of measuring every state afresh, on random orders against tight limits."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.6, 1.6)
+    limits = dataclasses.replace(
+        LOOSE,
+        max_gross_notional=900_000.0 * scale,
+        max_net_notional=300_000.0 * scale,
+        max_symbol_notional=600_000.0 * scale,
+        max_delta_usd=300_000.0 * scale,
+        max_gamma_usd=400.0 * scale,
+        max_vega_usd=400.0 * scale,
+        max_var_99=rng.uniform(0.5, 2.0) * context.state.var,
+        max_gamma_usd_underlying=300.0 * scale,
+    )
+    symbols = [BTC, ETH, CALL]
+    orders = [
+        intent(
+            symbols[int(rng.integers(3))],
+            "buy" if rng.random() < 0.5 else "sell",
+            float(rng.uniform(0.1, 6.0)),
+            leg=str(k),
+        )
+        for k in range(25)
+    ]
+    got = [(i.status, i.reason) for i in decide(context, limits, *orders)]
+    assert got == walked_one_by_one(orders, context, limits)
+    assert {status for status, _ in got} == {"accepted", "refused"}
