@@ -59,11 +59,12 @@ def _epoch_us(moment: datetime) -> int:
 
 
 def read_bars(lake_dir: Path, symbols: list[str], start: datetime, end: datetime) -> pl.DataFrame:
-    """1-minute ``ohlcv`` rows of ``symbols`` opened in ``[start, end]``."""
+    """1-minute ``ohlcv`` rows of ``symbols`` opened in ``[start, end]``, in any order."""
     return (
-        scan_dataset(lake_dir, OHLCV, symbols=symbols, start=start, end=end)
+        scan_dataset(lake_dir, OHLCV, symbols=symbols, start=start, end=end, written_order=False)
         .filter(pl.col("timeframe") == TIMEFRAME)
         .collect()
+        .rechunk()  # one chunk per file read otherwise (thousands), which slows every pass
     )
 
 

@@ -63,6 +63,9 @@ def test_a_read_equals_the_general_dedup_with_and_without_several_files(
         read = scan_dataset(root, BACKTEST_EQUITY).collect()
         assert read.equals(_general(root, BACKTEST_EQUITY))
         assert read.select(BACKTEST_EQUITY.primary_key).is_unique().all()
+        unordered = scan_dataset(root, BACKTEST_EQUITY, written_order=False).collect()
+        key = list(BACKTEST_EQUITY.primary_key)
+        assert unordered.sort(key).equals(read.sort(key))
 
 
 def test_the_dedup_is_skipped_only_when_every_partition_holds_one_file(lake_dir: Path):
