@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import itemgetter
 
 import numpy as np
@@ -49,7 +49,7 @@ def _tanh(values: np.ndarray) -> np.ndarray:
 
 
 def _rounded(values: np.ndarray) -> list[float]:
-    return [round(value, 4) for value in values.tolist()]
+    return list(map(round, values.tolist(), repeat(4)))
 
 
 def _signed(value: float) -> str:
@@ -109,21 +109,29 @@ def decide_frame(perps: pl.DataFrame, params: RuleParameters) -> pl.DataFrame:
         0.0 if abs(s) < params.flat_threshold else s
         for s in _rounded(np.maximum(-1.0, np.minimum(1.0, score * multiplier)))
     ]
-    rationale = []
-    for i in range(perps.height):
-        words = [
-            f"{name} {_signed(c[i])}"
-            for name, _, c, applies in parts
-            if applies[i] and not math.isnan(c[i])
+    # the rationale's words a column at a time from Python floats (None where a row has none)
+    words = [
+        [
+            f"{name} {_signed(v)}" if shown else None
+            for v, shown in zip(c.tolist(), shows, strict=True)
         ]
-        if stressed[i]:
-            words.append(
-                f"stressed vol (rv/ewma={_ratio_text(ratio[i])}, rank={_ratio_text(rank[i])})"
-            )
-        if rich[i]:
-            words.append(f"rich implied vol (iv-rv={iv_spread[i]:+.3f})")
-        words.append(f"score {score[i]:+.3f}")
-        rationale.append("; ".join(words))
+        for name, _, c, applies in parts
+        for shows in [(applies & ~np.isnan(c)).tolist()]
+    ]
+    words.append(
+        [
+            f"stressed vol (rv/ewma={_ratio_text(r)}, rank={_ratio_text(k)})" if shown else None
+            for r, k, shown in zip(ratio.tolist(), rank.tolist(), stressed.tolist(), strict=True)
+        ]
+    )
+    words.append(
+        [
+            f"rich implied vol (iv-rv={v:+.3f})" if shown else None
+            for v, shown in zip(iv_spread.tolist(), rich.tolist(), strict=True)
+        ]
+    )
+    words.append([f"score {v:+.3f}" for v in score.tolist()])
+    rationale = ["; ".join(filter(None, row)) for row in zip(*words, strict=True)]
     return pl.DataFrame(
         {
             "direction": ["long" if s > 0 else "short" if s < 0 else "flat" for s in strength],
@@ -149,14 +157,15 @@ def rules_signal_frames(
     )
     if provider.symbols is not None:
         rows = rows.filter(pl.col("symbol").is_in(list(provider.symbols)))
-    rows = (
-        rows.sort("_index", "timestamp")
-        .unique(subset=["_index", "symbol"], keep="last")
-        .sort("_index", "symbol")
-    )
-    answered = set(rows["_index"].unique().to_list())
+    if not _by_index_and_symbol(rows):  # one row per symbol, the newest
+        rows = (
+            rows.sort("_index", "timestamp")
+            .unique(subset=["_index", "symbol"], keep="last")
+            .sort("_index", "symbol")
+        )
+    counts = np.bincount(rows["_index"].to_numpy(), minlength=len(snapshots))
     for position, snapshot in enumerate(snapshots):
-        if position not in answered:
+        if not counts[position]:
             universe_of(snapshot, provider.symbols)  # raises with what to run first
     index = rows["_index"].to_list()
     symbols = rows["symbol"].to_list()
@@ -170,30 +179,36 @@ def rules_signal_frames(
         named = [symbol for _, symbol in group]
         names += signal_ids(provider.name, RULES_MODEL, named, bars[i], ids[i])
     created = datetime.now(UTC)
+    at = rows["_index"]
     frame = decided.with_columns(
         signal_id=pl.Series(names, dtype=pl.String),
         run_id=pl.lit(run_id, pl.String),
-        symbol=pl.Series(symbols, dtype=pl.String),
-        timestamp=pl.Series([bars[i] for i in index], dtype=SIGNALS.schema["timestamp"]),
+        symbol=rows["symbol"],
+        timestamp=pl.Series(bars, dtype=SIGNALS.schema["timestamp"]).gather(at),
         horizon_minutes=pl.lit(provider.parameters.horizon_minutes, pl.Int64),
         provider=pl.lit(provider.name, pl.String),
         model=pl.lit(RULES_MODEL, pl.String),
-        feature_snapshot=pl.Series([ids[i] for i in index], dtype=pl.String),
+        feature_snapshot=pl.Series(ids, dtype=pl.String).gather(at),
         fallback_reason=pl.lit(None, pl.String),
         created_at=pl.lit(created, SIGNALS.schema["created_at"]),
-        _index=pl.Series(index, dtype=pl.Int64),
-    )
-    frames = frame.select(*SIGNALS.columns, "_index").partition_by(
-        "_index", as_dict=True, include_key=False
-    )
+    ).select(list(SIGNALS.columns))
+    ends = np.cumsum(counts).tolist()
     no_signals, no_views = SIGNALS.empty(), VOL_VIEWS.empty()  # shared: frames are immutable
     return [
         (
-            frames.get((i,), no_signals),
+            frame.slice(end - n, n) if n else no_signals,
             _vol_views(provider, snapshot, run_id) if snapshot.options.height else no_views,
         )
-        for i, snapshot in enumerate(snapshots)
+        for snapshot, n, end in zip(snapshots, counts.tolist(), ends, strict=True)
     ]
+
+
+def _by_index_and_symbol(rows: pl.DataFrame) -> bool:
+    """Whether ``rows`` are in (``_index``, ``symbol``) order with no pair twice (as the
+    snapshots give them): then there is nothing to sort or drop."""
+    step = pl.col("_index").diff()
+    ordered = (step > 0) | ((step == 0) & (pl.col("symbol") > pl.col("symbol").shift()))
+    return bool(rows.select(ordered.fill_null(True).all()).item())
 
 
 def _surface_columns(

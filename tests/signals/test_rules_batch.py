@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -109,3 +110,17 @@ def test_a_snapshot_without_the_universe_says_what_to_run():
     lonely = RulesProvider(symbols=("XRP/USDT:USDT",))
     with pytest.raises(SnapshotError, match="no rows for XRP/USDT:USDT"):
         rules_signal_frames(lonely, _snapshots([PERPS]), run_id="r1")
+
+
+def test_rows_out_of_order_or_twice_are_read_as_one_snapshot_at_a_time_reads_them():
+    """A snapshot's rows in another order, or a symbol's older bar next to its newest: the
+    batch sorts and keeps the newest as the per-snapshot inputs do."""
+    first, second = _snapshots([PERPS, {**PERPS, "ETH/USDT:USDT": {"zscore_240": 2.0}}])
+    older = first.perps.filter(pl.col("symbol") == "ETH/USDT:USDT").with_columns(
+        pl.col("timestamp") - timedelta(minutes=5), zscore_240=pl.lit(-4.0)
+    )
+    reordered = replace(first, perps=pl.concat([first.perps.reverse(), older]))
+    _assert_equal_to_asking_each(RulesProvider(symbols=SYMBOLS), [reordered, second])
+    assert _per_snapshot(RulesProvider(symbols=SYMBOLS), reordered)[0].equals(
+        _per_snapshot(RulesProvider(symbols=SYMBOLS), first)[0]
+    )
