@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,11 +36,17 @@ def client_order_id(strategy: str, symbol: str, decision_bar: datetime, leg: str
     gives a different one (with 128-bit collision resistance). Fits Binance, Bybit, OKX and
     Deribit limits (alphanumeric, at most 36 characters).
     """
+    key = "\x1f".join((strategy, symbol, _bar_stamp(decision_bar), leg)).encode()
+    return _PREFIX + hashlib.sha256(key).hexdigest()[:32]
+
+
+@lru_cache(maxsize=256)
+def _bar_stamp(decision_bar: datetime) -> str:
+    """The decision bar in a client order id (UTC), written once per bar: a cycle's intents
+    share it."""
     if decision_bar.tzinfo is None:
         raise ValueError("decision_bar must be timezone-aware (UTC)")
-    stamp = decision_bar.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-    key = "\x1f".join((strategy, symbol, stamp, leg)).encode()
-    return _PREFIX + hashlib.sha256(key).hexdigest()[:32]
+    return decision_bar.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from qbtc.execution.intents import Side
@@ -116,7 +117,7 @@ class VenueRules:
 
     def round_quantity(self, quantity: float) -> float:
         """``quantity`` (coins, >= 0) truncated to whole lots: never more than asked for."""
-        size = _decimal(self.contract_size)
+        size = _step_decimal(self.contract_size)
         contracts = _decimal(quantity) / size
         if self.amount_step is not None:
             contracts = _truncate(contracts, _positive(self.amount_step, "lot size"))
@@ -133,10 +134,17 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(value))
 
 
+@lru_cache(maxsize=4096, typed=True)
+def _step_decimal(value: float) -> Decimal:
+    """:func:`_decimal` of a market's lot, tick or contract size, made once per value: every
+    order of every cycle is rounded on the same few steps."""
+    return _decimal(value)
+
+
 def _positive(step: float, name: str) -> Decimal:
     if not (step > 0 and math.isfinite(step)):
         raise ValueError(f"a {name} must be positive and finite, got {step}")
-    return _decimal(step)
+    return _step_decimal(step)
 
 
 def _truncate(dec: Decimal, lot: Decimal) -> Decimal:

@@ -112,6 +112,9 @@ class UnderlyingRisk:
         )
 
 
+_NO_RISK = UnderlyingRisk()
+
+
 @dataclass(frozen=True)
 class RiskState:
     """Signed notional per symbol, net Greeks (USDT) and scenario P&L of a book.
@@ -163,7 +166,7 @@ class RiskState:
         by_underlying = self.by_underlying
         if unit.underlying:
             by_underlying = dict(by_underlying)
-            held = by_underlying.get(unit.underlying, UnderlyingRisk())
+            held = by_underlying.get(unit.underlying, _NO_RISK)
             by_underlying[unit.underlying] = held.plus(unit, quantity)
         options = self.options
         if unit.is_option:
@@ -212,7 +215,7 @@ def measures(state: RiskState, equity: float) -> dict[str, tuple[float, str]]:
 
 def underlying_measures(state: RiskState, underlying: str) -> dict[str, tuple[float, str]]:
     """Limited Greeks of one underlying: name -> (absolute value, unit)."""
-    risk = state.by_underlying.get(underlying, UnderlyingRisk())
+    risk = state.by_underlying.get(underlying, _NO_RISK)
     return {
         "max_gamma_usd_underlying": (abs(risk.gamma_usd), "USDT per 1%"),
         "max_vega_usd_underlying": (abs(risk.vega_usd), "USDT per vol point"),
