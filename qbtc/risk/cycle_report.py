@@ -5,8 +5,9 @@ drawdown, Sharpe and Sortino, and the limit breaches; option units added on dema
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -26,7 +27,11 @@ from qbtc.symbols import base_currency
 
 @dataclass(frozen=True)
 class RiskReport:
-    """The assessed book: valuation, factor model, risk figures, equity and breaches."""
+    """The assessed book: valuation, factor model, risk figures, equity and breaches.
+
+    Sharpe and Sortino are computed when first read (the records read them; a backtest's
+    decisions never do), from the equity recorded before the cycle (``equity_history``).
+    """
 
     as_of: datetime
     valued: ValuedBook
@@ -37,9 +42,20 @@ class RiskReport:
     correlation: dict[str, dict[str, float]]
     equity: float
     drawdown: float
-    sharpe: float | None
-    sortino: float | None
     breaches: tuple[Breach, ...]
+    equity_history: pl.DataFrame = field(repr=False, compare=False)
+
+    @cached_property
+    def _ratio_pair(self) -> tuple[float | None, ...]:
+        return _ratios(self.equity_history, self.as_of, self.equity)
+
+    @property
+    def sharpe(self) -> float | None:
+        return self._ratio_pair[0]
+
+    @property
+    def sortino(self) -> float | None:
+        return self._ratio_pair[1]
 
 
 def spot_model(
@@ -100,7 +116,6 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
     equity = valued.equity(config.capital, inputs.positions)
     history = np.append(inputs.equity_history["equity"].to_numpy(), equity)
     drawdown = current_drawdown(history) if equity > 0 else 1.0
-    ratios = _ratios(inputs.equity_history, inputs.as_of, equity)
     return RiskReport(
         as_of=inputs.as_of,
         valued=valued,
@@ -111,9 +126,8 @@ def assess_cycle(inputs: CycleInputs, config: RiskConfig) -> RiskReport:
         correlation=correlation,
         equity=equity,
         drawdown=drawdown,
-        sharpe=ratios[0],
-        sortino=ratios[1],
         breaches=tuple(breaches(assessment.state, config.limits, max(equity, 1e-9))),
+        equity_history=inputs.equity_history,
     )
 
 

@@ -305,3 +305,28 @@ def test_ratios_read_any_time_unit_as_microseconds():
     for unit in ("ms", "ns"):
         other = history.with_columns(pl.col("timestamp").cast(pl.Datetime(unit, "UTC")))
         assert _ratios(other, end, 1.01e6) == expected
+
+
+def test_the_reports_ratios_are_those_of_its_equity_history(book_lake, data_dir):
+    """Sharpe and Sortino come when read, from the history the cycle read, and stay with a
+    report copied with more units."""
+    import dataclasses
+
+    import numpy as np
+
+    from qbtc.risk.cycle_report import _ratios
+
+    config = config_for(data_dir)
+    inputs = load_cycle_inputs(config, AS_OF)
+    rng = np.random.default_rng(4)
+    times = [AS_OF - timedelta(hours=h) for h in range(72, 0, -1)]
+    history = pl.DataFrame(
+        {"timestamp": times, "equity": 1e6 * np.cumprod(1 + rng.normal(0, 0.002, 72))},
+        schema={"timestamp": pl.Datetime("us", "UTC"), "equity": pl.Float64},
+    )
+    report = assess_cycle(dataclasses.replace(inputs, equity_history=history), config)
+    expected = _ratios(history, AS_OF, report.equity)
+    assert expected[0] is not None
+    assert (report.sharpe, report.sortino) == expected
+    copied = dataclasses.replace(report, units=dict(report.units))
+    assert (copied.sharpe, copied.sortino) == expected
