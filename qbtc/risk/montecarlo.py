@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from qbtc.parallel import Mapper
-from qbtc.risk._checks import check_confidence, check_psd, finite_vector
+from qbtc.risk._checks import check_confidence, check_psd_eigh, finite_vector
 from qbtc.risk.book import Book
 from qbtc.risk.factors import FactorModel
 from qbtc.risk.revaluation import (
@@ -73,12 +73,15 @@ def simulate_factor_moves(covariance: Floats, scenarios: int, seed: int) -> Floa
     """
     if scenarios < 2 or scenarios % 2:
         raise ValueError(f"scenarios must be an even number >= 2, got {scenarios}")
-    return _correlate(check_psd(covariance), scenarios, seed)
+    _, values, vectors = check_psd_eigh(covariance)
+    return _correlate(values, vectors, scenarios, seed)
 
 
-def _correlate(checked: Floats, scenarios: int, seed: int) -> Floats:
-    """:func:`simulate_factor_moves` of a covariance :func:`check_psd` already gave."""
-    root = _root_factor(checked)
+def _correlate(values: Floats, vectors: Floats, scenarios: int, seed: int) -> Floats:
+    """:func:`simulate_factor_moves` of a covariance of eigenvalues ``values`` and
+    eigenvectors ``vectors`` (from :func:`check_psd_eigh`)."""
+    # A A^T = covariance (from the eigen-decomposition: handles singular cases)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
     out = np.empty((scenarios, root.shape[0]))
     start = 0
     for block in standard_normal_blocks(seed, scenarios, root.shape[0]):
@@ -87,12 +90,13 @@ def _correlate(checked: Floats, scenarios: int, seed: int) -> Floats:
     return out
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def standard_normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Floats, ...]:
     """The antithetic standard normals ``[z; -z]`` of each block of ``scenarios`` (read-only).
 
     They depend on the seed, the number of scenarios and of factors alone, not on the
-    covariance: drawn once per process and kept (a backtest draws them at every decision).
+    covariance: drawn once per process and kept (a backtest draws them at every decision;
+    the last two draws are kept, ``scenarios x factors`` floats each).
     """
     children = np.random.SeedSequence(seed).spawn(-(-scenarios // BLOCK_SCENARIOS))
     blocks = []
@@ -103,13 +107,6 @@ def standard_normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Flo
         block.flags.writeable = False
         blocks.append(block)
     return tuple(blocks)
-
-
-def _root_factor(checked: Floats) -> Floats:
-    """A matrix ``A`` with ``A A^T = checked`` (a covariance :func:`check_psd` gave;
-    eigen-decomposition: handles singular cases)."""
-    values, vectors = np.linalg.eigh(checked)
-    return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 
 def monte_carlo_var(
@@ -205,8 +202,8 @@ def draw_scenarios(
     u = len(model.underlyings)
     if scenarios < 2 or scenarios % 2:
         raise ValueError(f"scenarios must be an even number >= 2, got {scenarios}")
-    checked = check_psd(model.covariance(horizon_days))
-    moves = _correlate(checked, scenarios, seed)
+    checked, values, vectors = check_psd_eigh(model.covariance(horizon_days))
+    moves = _correlate(values, vectors, scenarios, seed)
     shocks = Scenarios(
         underlyings=tuple(underlyings),
         spot_returns=np.ascontiguousarray(moves[:, columns]),

@@ -153,6 +153,19 @@ def var_delta_gamma(
     if g.shape != cov.shape or not np.all(np.isfinite(g)):
         raise ValueError(f"gamma must be a finite {cov.shape} matrix, got shape {g.shape}")
     g = (g + g.T) / 2.0
+    if not g.any():
+        return _delta_only_var(d, cov, level, drift)
+    return _cornish_fisher_var(d, g, cov, level, drift)
+
+
+def _cornish_fisher_var(
+    d: NDArray[np.float64],
+    g: NDArray[np.float64],
+    cov: NDArray[np.float64],
+    level: float,
+    drift: float,
+) -> float:
+    """:func:`var_delta_gamma` of checked inputs, ``g`` symmetric."""
     m = g @ cov
     m2, m3 = m @ m, m @ m @ m
     cd = cov @ d
@@ -167,6 +180,24 @@ def var_delta_gamma(
     z = float(ndtri(1.0 - level))  # lower P&L tail
     w = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
     return float(-(mean + sd * w))
+
+
+def _delta_only_var(
+    d: NDArray[np.float64], cov: NDArray[np.float64], level: float, drift: float
+) -> float:
+    """:func:`var_delta_gamma` of a zero ``gamma`` (a perps-only book), without its matrix
+    products: every gamma term is a zero (the traces +0.0, as their diagonals hold a +0.0
+    product), so skewness and excess kurtosis are +0.0 and the Cornish-Fisher quantile is
+    ``z`` itself; the same arithmetic on what is left gives the same float.
+    """
+    cd = cov @ d
+    mean = drift + 0.5 * 0.0
+    variance = float(d @ cd) + 0.5 * 0.0
+    if variance <= 0.0:
+        return -mean
+    sd = np.sqrt(variance)
+    z = float(ndtri(1.0 - level))
+    return float(-(mean + sd * z))
 
 
 def _sensitivities(

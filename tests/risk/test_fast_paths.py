@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from qbtc.risk import Book, OptionLegs, PerpLegs, factor_model
+from qbtc.risk._checks import check_psd, check_psd_eigh
 from qbtc.risk.assessment import _perp_unit_risks, _unit_risk, assess_book, unit_risks
 from qbtc.risk.book import one_coin_perps
 from qbtc.risk.cycle_report import spot_model
@@ -46,7 +47,13 @@ from qbtc.risk.revaluation import (
 )
 from qbtc.risk.stress import StressScenario, stress_test
 from qbtc.risk.valuation import unit_book, value_book
-from qbtc.risk.var import cvar_historical, var_delta_gamma, var_delta_normal, var_historical
+from qbtc.risk.var import (
+    _cornish_fisher_var,
+    cvar_historical,
+    var_delta_gamma,
+    var_delta_normal,
+    var_historical,
+)
 from qbtc.symbols import base_currency
 from tests.risk.books import SPOT, UNDERLYINGS, model, option_book, perp_book
 
@@ -457,3 +464,53 @@ def test_a_factor_covariance_must_still_be_symmetric():
         FactorModel(("A", "B"), cov)
     cov[1, 0] = 1e-3 * (1 + 1e-12)  # equal up to rounding: accepted as before
     assert FactorModel(("A", "B"), cov).annual_covariance is not None
+
+
+def _psd_verdict(check, matrix):
+    try:
+        return check(matrix)
+    except ValueError as exc:
+        return str(exc)
+
+
+def test_the_psd_check_with_eigh_gives_check_psds_verdict_and_matrix():
+    rng = np.random.default_rng(6)
+    for k in range(60):
+        n = int(rng.integers(1, 12))
+        a = rng.normal(size=(n, n))
+        values, vectors = np.linalg.eigh(a @ a.T)
+        # smallest eigenvalue around the limit (-1e-10 of the largest), well inside, past it
+        values[0] = values[-1] * float(
+            rng.choice([-1e-10 * (1 + 1e-6), -1e-10 * (1 - 1e-6), -3e-11, -7e-11, 1e-3, -1e-3, 0.0])
+        )
+        matrix = (vectors * values) @ vectors.T + (
+            rng.normal(size=(n, n)) * 1e-18 if k % 2 else 0.0
+        )
+        expected = _psd_verdict(check_psd, matrix)
+        got = _psd_verdict(check_psd_eigh, matrix)
+        if isinstance(expected, str):
+            assert got == expected
+        else:
+            sym, eigenvalues, eigenvectors = got
+            assert _same(sym, expected)
+            reference = np.linalg.eigh(expected)
+            assert _same(eigenvalues, reference[0])
+            assert _same(eigenvectors, reference[1])
+
+
+def test_delta_gamma_var_of_a_zero_gamma_equals_the_general_formula():
+    rng = np.random.default_rng(7)
+    for k in range(200):
+        n = int(rng.integers(1, 9))
+        a = rng.normal(size=(n, n)) * rng.choice([1e-3, 1.0])
+        cov = a @ a.T
+        if k % 5 == 0:
+            cov[0, :] = cov[:, 0] = 0.0  # a factor that never moves
+        delta = rng.normal(size=n) * 10 ** rng.uniform(0, 6) * (k % 7 != 0)  # some all zero
+        drift = float(rng.choice([0.0, -0.0, rng.normal() * 100]))
+        level = float(rng.choice([0.5, 0.9, 0.99, 0.999]))
+        zero = np.zeros((n, n))
+        assert _same(
+            var_delta_gamma(delta, zero, cov, level, drift=drift),
+            _cornish_fisher_var(delta, zero, check_psd(cov), level, drift),
+        )
