@@ -65,6 +65,7 @@ class PointInTime:
         self._lines = canonical_lines(self._perps.frame)
         self._perp_symbols: list[str] = self._perps.frame["symbol"].to_list()
         self._chains = _group(window.option_features, "underlying")
+        self._no_chains = OPTION_FEATURES.empty()
         missing = np.isnan(window.closes)
         self._complete_rows = np.flatnonzero(~missing.any(axis=1))
         # the gaps (us) between complete rows, and each column's rows with a close
@@ -104,7 +105,10 @@ class PointInTime:
             perps, lines = perps[keep], [lines[i] for i in keep]
         if perps.is_empty():
             return None
-        options = self._options(t, sorted({base_currency(s) for s in symbols}))
+        if self._chains:
+            options = self._options(t, sorted({base_currency(s) for s in symbols}))
+        else:
+            options = self._no_chains
         return FeatureSnapshot(
             # snapshot_id's hash, of the rows' canonical lines built for every time at once
             snapshot_id=content_id(

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -134,11 +135,17 @@ def canonical_lines(frame: pl.DataFrame) -> list[str]:
     return pl.DataFrame(texts).select(line).to_series().to_list()
 
 
+@lru_cache(maxsize=64)
+def _header(columns: tuple[str, ...]) -> bytes:
+    """The columns' canonical text (a backtest hashes the same columns at every decision)."""
+    return json.dumps(list(columns)).encode()
+
+
 def content_id(*parts: tuple[Sequence[str], Sequence[str]]) -> str:
     """SHA-256 (hex) of frames given as (columns, :func:`canonical_lines`), in order."""
     digest = hashlib.sha256()
     for columns, lines in parts:
-        digest.update(json.dumps(list(columns)).encode())
+        digest.update(_header(tuple(columns)))
         digest.update("".join(lines).encode())
         digest.update(b"\x00")
     return digest.hexdigest()
