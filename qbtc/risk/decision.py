@@ -196,8 +196,11 @@ def decide_cycle(
             decision,
         )
         options = managed_only(planned, managed)
-    report = with_option_units(inputs, report, [i.symbol for i in options.intents], risk.threads)
-    prices.update(report.valued.prices)
+    if options.intents:  # units of the options to open (none to add without option legs)
+        report = with_option_units(
+            inputs, report, [i.symbol for i in options.intents], risk.threads
+        )
+        prices.update(report.valued.prices)
     context = pretrade_context(inputs, report, risk, switch)
     checked = check_in_order(ruled(options.intents), context, risk.limits)
     delta = _delta_after(report, checked.intents)
