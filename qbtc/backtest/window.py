@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from qbtc.backtest.config import BacktestConfig, BacktestInputError
-from qbtc.features.bars import BAR, sort_bars, symbol_blocks
+from qbtc.features.bars import BAR, by_symbol, sort_bars
 from qbtc.features.carry import DEFAULT_MAX_FUNDING_AGE, DEFAULT_MAX_TICKER_AGE
 from qbtc.features.options import DEFAULT_MAX_REALISED_AGE, compute_option_features
 from qbtc.features.perp import COLLECT_ENGINE, WARMUP_BARS, compute_perp_features
@@ -77,8 +77,12 @@ def check_coverage(bars: pl.DataFrame, config: BacktestConfig, *, max_gap: timed
         "with `qbtc ingest --from-file`) and try again"
     )
     days = max(1, (config.end - config.start).days + 3)
+    stamps = {
+        symbol: part.get_column("timestamp")
+        for symbol, part in by_symbol(bars.select("symbol", "timestamp")).items()
+    }
     for symbol in config.symbols:
-        own = bars.filter(pl.col("symbol") == symbol)["timestamp"].sort()
+        own = stamps.get(symbol, pl.Series("timestamp", [], bars.schema["timestamp"])).sort()
         fix = hint.format(s=symbol, end=config.end.strftime("%Y-%m-%dT%H:%MZ"), days=days)
         if own.is_empty():
             raise BacktestInputError(
@@ -125,12 +129,7 @@ def align_closes(bars: pl.DataFrame, symbols: list[str]) -> tuple[np.ndarray, np
     """Bar open times (epoch microseconds, ascending, of any symbol) and the closes of
     ``symbols`` at them (times x symbols, NaN where a symbol has no bar)."""
     frame = bars.select("symbol", "timestamp", "close")
-    blocks = symbol_blocks(frame)
-    parts = (
-        {symbol: frame.slice(offset, length) for symbol, offset, length in blocks}
-        if blocks is not None  # contiguous symbols (sorted bars): slices, not a partition copy
-        else {key: part for (key,), part in frame.partition_by("symbol", as_dict=True).items()}
-    )
+    parts = by_symbol(frame)
     stamps = {symbol: part["timestamp"].dt.epoch("us").to_numpy() for symbol, part in parts.items()}
     first = next(iter(stamps.values()), np.empty(0, dtype=np.int64))
     # every symbol on the same ascending bar times (the usual case): their union is any one's
@@ -162,8 +161,8 @@ def load_window(lake_dir: Path, config: BacktestConfig, *, max_gap: timedelta) -
     symbols = list(config.symbols)
     read_from = config.start - WARMUP_BARS * BAR
     bars = read_bars(lake_dir, symbols, read_from, config.end - BAR)
-    check_coverage(bars, config, max_gap=max_gap)
     bars = sort_bars(bars)
+    check_coverage(bars, config, max_gap=max_gap)
     since = config.start - max(MARK_LOOKBACK, DEFAULT_MAX_TICKER_AGE, DEFAULT_MAX_FUNDING_AGE)
     tickers = scan_dataset(lake_dir, TICKERS, symbols=symbols, start=since, end=config.end)
     funding = scan_dataset(lake_dir, FUNDING_RATES, symbols=symbols, start=since, end=config.end)

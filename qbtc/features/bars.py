@@ -70,6 +70,15 @@ def symbol_blocks(frame: pl.DataFrame) -> list[tuple[str, int, int]] | None:
     return list(zip(runs["value"], offsets, runs["len"], strict=True))
 
 
+def by_symbol(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each symbol's rows of ``frame``, in frame order: slices when every symbol's rows are
+    contiguous (sorted bars), else a partition (a copy)."""
+    blocks = symbol_blocks(frame)
+    if blocks is not None:
+        return {symbol: frame.slice(offset, length) for symbol, offset, length in blocks}
+    return {key: part for (key,), part in frame.partition_by("symbol", as_dict=True).items()}
+
+
 def sort_bars(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` sorted by ``(symbol, timestamp)``.
 
