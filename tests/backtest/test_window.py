@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -9,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbtc.backtest.window import align_closes
+from qbtc.backtest.window import _digest, align_closes
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -73,3 +74,26 @@ def test_closes_equal_the_general_alignment(minutes, same_times, shuffled):
     want_times, want_closes = _aligned_by_search(bars, symbols)
     np.testing.assert_array_equal(times, want_times)
     np.testing.assert_array_equal(closes, want_closes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    symbols=st.lists(st.sampled_from(["A", "BB", "", "é", None]), max_size=8),
+    closes=st.lists(st.floats(allow_nan=True) | st.none(), max_size=8),
+)
+def test_the_digest_hashes_strings_joined_and_numbers_as_their_bytes(symbols, closes):
+    """The data snapshot's bytes: each string column joined by \\x1f (nulls as ""), each
+    other column's values (nulls as 0) as in memory."""
+    frame = pl.DataFrame({"symbol": pl.Series(symbols, dtype=pl.String)}).with_columns(
+        pl.Series("close", (closes + [1.0] * len(symbols))[: len(symbols)], dtype=pl.Float64)
+    )
+    stamps = pl.DataFrame({"timestamp": [T0, None]}, schema={"timestamp": pl.Datetime("us", "UTC")})
+    want = hashlib.sha256()
+    for part in (frame, stamps):
+        want.update(",".join(part.columns).encode())
+        for column in part.get_columns():
+            if column.dtype == pl.String:
+                want.update("\x1f".join(v or "" for v in column.to_list()).encode())
+            else:
+                want.update(column.to_physical().fill_null(0).to_numpy().tobytes())
+    assert _digest(frame, stamps) == want.hexdigest()
