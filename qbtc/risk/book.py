@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
-T = TypeVar("T")
 
 
 def _floats(values: ArrayLike, n: int, name: str) -> Floats:
@@ -165,27 +163,17 @@ def one_coin_perps(
             for s, i, p in zip(symbols, underlying, price, strict=True)
         ]
     quantity = np.ones(n)
-    return [
-        _checked(
-            Book,
-            underlyings=underlyings,
-            spot=spots,
-            perps=_checked(
-                PerpLegs,
-                symbols=(symbol,),
-                underlying=index[k : k + 1],
-                quantity=quantity[k : k + 1],
-                price=prices[k : k + 1],
-            ),
-            options=NO_OPTIONS,
+    books = []
+    for k, symbol in enumerate(symbols):
+        # the instances made without __post_init__: its checks were made above, over all
+        legs = object.__new__(PerpLegs)
+        legs.__dict__.update(
+            symbols=(symbol,),
+            underlying=index[k : k + 1],
+            quantity=quantity[k : k + 1],
+            price=prices[k : k + 1],
         )
-        for k, symbol in enumerate(symbols)
-    ]
-
-
-def _checked(cls: type[T], **fields: object) -> T:
-    """An instance of the frozen dataclass ``cls`` from fields its ``__post_init__`` would
-    accept unchanged (checked by the caller, of the types it converts to)."""
-    instance = object.__new__(cls)
-    instance.__dict__.update(fields)
-    return instance
+        book = object.__new__(Book)
+        book.__dict__.update(underlyings=underlyings, spot=spots, perps=legs, options=NO_OPTIONS)
+        books.append(book)
+    return books

@@ -102,7 +102,9 @@ def factor_model(
     if corr.shape != (u, u):
         raise ValueError(f"spot_correlation must be {u}x{u}, got {corr.shape}")
     block = np.array([[1.0, spot_vol_correlation], [spot_vol_correlation, 1.0]])
-    full_corr = np.kron(block, corr)
+    full_corr = np.empty((2 * u, 2 * u))
+    for i, j in np.ndindex(2, 2):  # np.kron(block, corr), a quadrant at a time
+        full_corr[i * u : (i + 1) * u, j * u : (j + 1) * u] = block[i, j] * corr
     scale = np.concatenate([vols, vov])
     return FactorModel(names, full_corr * np.outer(scale, scale))
 
@@ -128,11 +130,26 @@ def estimate_spot_risk(
         raise ValueError("estimate_spot_risk needs at least 3 aligned rows of close prices")
     if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
         raise ValueError("close prices must be positive and finite")
-    returns = prices[1:] / prices[:-1] - 1.0
-    cov = np.atleast_2d(np.cov(returns, rowvar=False, ddof=1))
+    cov = np.atleast_2d(sample_covariance(prices[1:] / prices[:-1] - 1.0))
     sd = np.sqrt(np.diag(cov))
     if np.any(sd <= 0):
         raise ValueError("a price series never moves: its volatility cannot be estimated")
     corr = np.clip(cov / np.outer(sd, sd), -1.0, 1.0)
     np.fill_diagonal(corr, 1.0)
     return sd * np.sqrt(periods_per_year), corr
+
+
+def sample_covariance(observations: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.cov(observations, rowvar=False, ddof=1)`` of a float64 array of rows of
+    observations, step for step, on ``observations`` themselves (overwritten: the caller's
+    own temporary), where ``np.cov`` first copies them (a backtest estimates at every
+    decision).
+    """
+    x = observations.T if observations.shape[0] != 1 else observations
+    fact = x.shape[1] - 1
+    if fact <= 0:  # np.cov's degenerate case, with its warning
+        return np.asarray(np.cov(observations, rowvar=False, ddof=1))
+    x -= x.mean(axis=1)[:, None]
+    c = np.dot(x, x.T.conj())
+    c *= np.true_divide(1, fact)
+    return c.squeeze()

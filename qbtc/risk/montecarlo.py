@@ -366,6 +366,7 @@ def quantile_stderr(losses: Floats, confidence: float) -> float:
     return _sparsity_stderr(float(upper), float(lower), confidence, h, n)
 
 
+@lru_cache(maxsize=64)  # one per scenario count and confidence: a backtest asks at every decision
 def _stderr_bandwidth(n: int, confidence: float) -> float:
     """The Hall-Sheather bandwidth of :func:`quantile_stderr`, kept inside (0, 1)."""
     z = ndtri(confidence)

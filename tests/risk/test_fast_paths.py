@@ -22,7 +22,7 @@ from qbtc.risk.assessment import _perp_unit_risks, _unit_risk, assess_book, unit
 from qbtc.risk.book import one_coin_perps
 from qbtc.risk.cycle_report import spot_model
 from qbtc.risk.exposure import exposure, portfolio_greeks
-from qbtc.risk.factors import FactorModel, estimate_spot_risk
+from qbtc.risk.factors import FactorModel, estimate_spot_risk, sample_covariance
 from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import Marks, PriceHistory
 from qbtc.risk.montecarlo import (
@@ -514,3 +514,26 @@ def test_delta_gamma_var_of_a_zero_gamma_equals_the_general_formula():
             var_delta_gamma(delta, zero, cov, level, drift=drift),
             _cornish_fisher_var(delta, zero, check_psd(cov), level, drift),
         )
+
+
+def test_sample_covariance_is_numpys_cov():
+    rng = np.random.default_rng(8)
+    for rows, columns in ((2, 1), (2, 3), (3, 1), (50, 4), (1439, 20), (300, 41)):
+        observations = rng.normal(0, 1e-3, (rows, columns)) * rng.uniform(0.1, 10, columns)
+        expected = np.cov(observations, rowvar=False, ddof=1)
+        assert _same(sample_covariance(observations.copy()), expected)
+
+
+def test_factor_model_quadrants_are_the_kronecker_product():
+    rng = np.random.default_rng(9)
+    for u in (1, 2, 5, 20):
+        a = rng.normal(size=(u, u + 3))
+        cov = a @ a.T
+        corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
+        vols, vov, rho = rng.uniform(0.2, 1.5, u), rng.uniform(0.1, 1.0, u), -0.4
+        names = tuple(f"U{i}" for i in range(u))
+        block = np.array([[1.0, rho], [rho, 1.0]])
+        scale = np.concatenate([vols, vov])
+        expected = np.kron(block, corr) * np.outer(scale, scale)
+        got = factor_model(names, vols, corr, vol_of_vol=vov, spot_vol_correlation=rho)
+        assert _same(got.annual_covariance, expected)
