@@ -34,6 +34,8 @@ from tests.execution.conftest import AS_OF, BAR
 
 FLIP_SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT")
 KW = {"portfolio_id": "main", "strategy": "trend"}
+#: The planner leaves a change smaller than this (USDT) untraded.
+MIN_NOTIONAL = 10.0
 
 
 def _venue(data_dir: Path) -> SimExchange:
@@ -67,6 +69,7 @@ def _cycle(
         prices,
         run_id=run_id,
         decision_bar=BAR - timedelta(minutes=bar_offset),
+        min_notional=MIN_NOTIONAL,
         **KW,
     )
     # the risk stage puts every intent on the venue's grid before it is stored
@@ -125,10 +128,12 @@ def test_after_a_cycle_every_position_equals_its_planned_target(
         in_ledger = {s: b.quantity for s, b in compute_positions(fills).items()}
         for symbol, target in targets.items():
             market = venue.market(symbol)
-            # within a lot, or short of it by less than the venue's minimum order plus a
-            # lot: a smaller change is refused by the venue rules (14 USDT of ETH is below 20)
+            # within a lot, or short of it by less than the smallest order plus a lot: a
+            # smaller change is not planned (under MIN_NOTIONAL) or refused by the venue
+            # rules (14 USDT of ETH is below 20)
             lot = float(market["precision"]["amount"])
-            step = lot + market["limits"]["cost"]["min"] / prices[symbol]
+            smallest = max(market["limits"]["cost"]["min"], MIN_NOTIONAL)
+            step = lot + smallest / prices[symbol]
             assert at_venue.get(symbol, 0.0) == pytest.approx(target, abs=step), symbol
             assert in_ledger.get(symbol, 0.0) == pytest.approx(target, abs=step), symbol
 
