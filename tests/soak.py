@@ -390,11 +390,26 @@ class SoakReport:
         return "\n".join(lines)
 
 
-def run_soak(data_dir: Path, cycles: int, seed: int = SEED) -> SoakReport:
+def run_soak(
+    data_dir: Path,
+    cycles: int,
+    seed: int = SEED,
+    progress: Callable[[str], None] | None = None,
+) -> SoakReport:
+    """Run ``cycles`` faulty cycles and a clean one, then check the invariants; ``progress``
+    gets a line every :data:`PROGRESS_EVERY` cycles (cycles done, time, faults so far)."""
     started = time.perf_counter()
     soak = Soak(data_dir, seed)
     for cycle in range(cycles):
         soak.cycle(cycle)
+        done = cycle + 1
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == cycles):
+            elapsed = time.perf_counter() - started
+            progress(
+                f"soak: {done}/{cycles} cycles in {elapsed:.0f} s "
+                f"(~{elapsed / done * (cycles - done):.0f} s left), "
+                f"{sum(soak.faults.values())} faults injected"
+            )
     soak.settle(cycles)
     invariants = soak.invariants(START + cycles * STEP + timedelta(hours=1))
     return SoakReport(
@@ -404,6 +419,10 @@ def run_soak(data_dir: Path, cycles: int, seed: int = SEED) -> SoakReport:
         {k: v for k, v in soak.faults.items() if v},
         invariants,
     )
+
+
+#: Cycles between two progress lines of ``python -m tests.soak``.
+PROGRESS_EVERY = 25
 
 
 def crash_worker(data_dir: Path, run: str, as_of: str, run_id: str) -> None:
@@ -437,7 +456,10 @@ def main(argv: list[str]) -> int:
         crash_worker(Path(data_dir), run, as_of, run_id)
         return 0
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="qbtc-soak-"))
-    report = run_soak(data_dir, args.cycles, args.seed)
+    print(f"soak: {args.cycles} cycles, seed {args.seed}, data in {data_dir}", file=sys.stderr)
+    report = run_soak(
+        data_dir, args.cycles, args.seed, progress=lambda line: print(line, file=sys.stderr)
+    )
     print(report.render())
     print(f"data: {data_dir}")
     return 1 if report.violations else 0
