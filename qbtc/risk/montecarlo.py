@@ -84,29 +84,40 @@ def _correlate(values: Floats, vectors: Floats, scenarios: int, seed: int) -> Fl
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
     out = np.empty((scenarios, root.shape[0]))
     start = 0
-    for block in standard_normal_blocks(seed, scenarios, root.shape[0]):
+    factors = root.shape[0]
+    draw = _cached_normal_blocks if scenarios * factors <= CACHED_NORMALS_MAX else _normal_blocks
+    for block in draw(seed, scenarios, factors):
         out[start : start + block.shape[0]] = block @ root.T
         start += block.shape[0]
     return out
 
 
-@lru_cache(maxsize=2)
-def standard_normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Floats, ...]:
-    """The antithetic standard normals ``[z; -z]`` of each block of ``scenarios`` (read-only).
+#: Largest draw (scenarios x factors floats) kept per process: 2 M floats, 16 MB. A bigger
+#: one (a very large universe or scenario count) is drawn afresh at every call instead.
+CACHED_NORMALS_MAX = 2_000_000
 
-    They depend on the seed, the number of scenarios and of factors alone, not on the
-    covariance: drawn once per process and kept (a backtest draws them at every decision;
-    the last two draws are kept, ``scenarios x factors`` floats each).
-    """
+
+def _normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Floats, ...]:
+    """The antithetic standard normals ``[z; -z]`` of each block of ``scenarios``."""
     children = np.random.SeedSequence(seed).spawn(-(-scenarios // BLOCK_SCENARIOS))
     blocks = []
     for b, child in enumerate(children):
         size = min(BLOCK_SCENARIOS, scenarios - b * BLOCK_SCENARIOS)
         z = np.random.Generator(np.random.PCG64(child)).standard_normal((size // 2, factors))
-        block = np.concatenate([z, -z])
-        block.flags.writeable = False
-        blocks.append(block)
+        blocks.append(np.concatenate([z, -z]))
     return tuple(blocks)
+
+
+@lru_cache(maxsize=2)
+def _cached_normal_blocks(seed: int, scenarios: int, factors: int) -> tuple[Floats, ...]:
+    """:func:`_normal_blocks`, kept: they depend on the seed, the number of scenarios and
+    of factors alone, not on the covariance, and a backtest draws them at every decision.
+    Each block is backed by immutable bytes, so no caller can make it writable and change
+    the draws of later calls."""
+    return tuple(
+        np.frombuffer(block.tobytes(), dtype=np.float64).reshape(block.shape)
+        for block in _normal_blocks(seed, scenarios, factors)
+    )
 
 
 def monte_carlo_var(

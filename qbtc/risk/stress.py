@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,12 +47,12 @@ STANDARD_SCENARIOS: tuple[StressScenario, ...] = (
 
 
 def stress_test(
-    book: Book, scenarios: tuple[StressScenario, ...] = STANDARD_SCENARIOS
+    book: Book, scenarios: Sequence[StressScenario] = STANDARD_SCENARIOS
 ) -> tuple[StressResult, ...]:
     """Revalue ``book`` under each scenario, instantaneously (no time decay)."""
     if not scenarios:
         raise ValueError("no stress scenario given")
-    spot, vol = _shocks(scenarios, len(book.underlyings))
+    spot, vol = _shocks(tuple(scenarios), len(book.underlyings))
     pnl = revalue(plan_revaluation(book, 0.0), spot, vol)
     return tuple(
         StressResult(s.name, s.spot_shift, s.vol_shift, float(p))

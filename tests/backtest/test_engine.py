@@ -152,24 +152,3 @@ def test_the_equity_history_frames_are_the_rows_recorded_so_far():
             schema={"timestamp": TS, "equity": pl.Float64()},
         )
         assert frame.equals(expected)
-
-
-def test_the_loop_thaws_only_what_it_froze():
-    """The loop keeps the heap it starts with out of full collections and thaws it after;
-    a heap a caller froze stays frozen."""
-    import gc
-
-    from qbtc.backtest.engine import _frozen_heap
-
-    assert gc.get_freeze_count() == 0
-    with _frozen_heap():
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
-    gc.freeze()
-    try:
-        before = gc.get_freeze_count()
-        with _frozen_heap():
-            pass
-        assert gc.get_freeze_count() == before
-    finally:
-        gc.unfreeze()

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from qbtc.risk import Book, OptionLegs, PerpLegs, factor_model
+from qbtc.risk import Book, OptionLegs, PerpLegs, factor_model, montecarlo
 from qbtc.risk._checks import check_psd, check_psd_eigh
 from qbtc.risk.assessment import _perp_unit_risks, _unit_risk, assess_book, unit_risks
 from qbtc.risk.book import one_coin_perps
@@ -27,6 +27,7 @@ from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import Marks, PriceHistory
 from qbtc.risk.montecarlo import (
     BLOCK_SCENARIOS,
+    _cached_normal_blocks,
     _linear_indexes,
     _linear_quantile,
     quantile_stderr,
@@ -35,7 +36,6 @@ from qbtc.risk.montecarlo import (
     shortfall_stderr,
     simulate_factor_moves,
     simulate_scenarios,
-    standard_normal_blocks,
     summarise,
 )
 from qbtc.risk.revaluation import (
@@ -45,7 +45,7 @@ from qbtc.risk.revaluation import (
     revalue,
     sensitivities,
 )
-from qbtc.risk.stress import StressScenario, stress_test
+from qbtc.risk.stress import STANDARD_SCENARIOS, StressScenario, stress_test
 from qbtc.risk.valuation import unit_book, value_book
 from qbtc.risk.var import (
     _cornish_fisher_var,
@@ -138,8 +138,20 @@ def test_cached_normals_give_the_draw_of_fresh_generators(scenarios, factors, se
         covariance = a @ a.T * 1e-3
         moves = simulate_factor_moves(covariance, scenarios, seed)
         assert _same(moves, _fresh_draw(covariance, scenarios, seed))
-    for block in standard_normal_blocks(seed, scenarios, factors):
-        assert not block.flags.writeable
+    for block in _cached_normal_blocks(seed, scenarios, factors):
+        with pytest.raises(ValueError, match="WRITEABLE"):
+            block.flags.writeable = True  # backed by bytes: no caller can change the draw
+
+
+def test_a_draw_too_big_to_keep_is_drawn_afresh_with_the_same_figures(monkeypatch):
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(4, 4))
+    covariance = a @ a.T * 1e-3
+    kept = simulate_factor_moves(covariance, 300, 9)
+    monkeypatch.setattr(montecarlo, "CACHED_NORMALS_MAX", 100)
+    _cached_normal_blocks.cache_clear()
+    assert _same(simulate_factor_moves(covariance, 300, 9), kept)
+    assert _cached_normal_blocks.cache_info().currsize == 0
 
 
 def _one_coin(symbol: str, underlying: int, price: float, quantity: float = 1.0) -> Book:
@@ -419,6 +431,9 @@ def test_stress_on_the_kept_shocks_equals_a_fresh_revaluation(make):
         assert _same(tuple(r.pnl for r in results), tuple(expected.tolist()))
     with pytest.raises(ValueError, match="above -100%"):
         stress_test(book, (StressScenario("wipe-out", -1.0, 0.0),))
+    # any sequence of scenarios, not only a tuple
+    as_list = stress_test(book, list(STANDARD_SCENARIOS))
+    assert _same(tuple(r.pnl for r in as_list), tuple(r.pnl for r in stress_test(book)))
 
 
 @pytest.mark.parametrize("make", [perp_book, option_book])
