@@ -31,8 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -41,6 +40,7 @@ from threadpoolctl import threadpool_limits
 from qbtc.backtest.book import SimFill, book_equity
 from qbtc.backtest.config import BacktestConfig, BacktestInputError
 from qbtc.backtest.execution import Execution, FillMarket
+from qbtc.backtest.loop_state import CachedKillSwitch, EquityHistory
 from qbtc.backtest.pointintime import PointInTime
 from qbtc.backtest.window import MarketWindow
 from qbtc.execution.intents import OrderIntent
@@ -59,10 +59,9 @@ from qbtc.risk.decision import (
     rules_rule,
 )
 from qbtc.risk.inputs import Marks, close_expired_options
-from qbtc.risk.killswitch import KillSwitch, KillSwitchState
 from qbtc.risk.stage import enforce_drawdown
 from qbtc.risk.valuation import value_book
-from qbtc.schemas import POSITIONS, SIGNALS, TS, VOL_VIEWS
+from qbtc.schemas import POSITIONS, SIGNALS, VOL_VIEWS
 from qbtc.signals import (
     LlmCall,
     ReplayMissingError,
@@ -75,8 +74,6 @@ from qbtc.signals.rules_batch import rules_signal_frames
 
 #: The lake's bars passed the quality gate when they were ingested.
 GATE_PASSED = GateStatus(passed=True, run_id=None, timestamp=None, reasons=())
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -180,13 +177,13 @@ class _Loop:
         self.planning = plan_config(risk, options=options)
         self.run = BacktestRun(backtest_id, config, window.snapshot)
         self.positions = POSITIONS.empty()
-        self.history = _EquityHistory(len(times))
+        self.history = EquityHistory(len(times))
         self.structure_ids: dict[str, str] = {}
         self.ivs: dict[str, float] = {}
         self.previous: datetime | None = None
         self.index = {s: j for j, s in enumerate(window.symbols)}
         self.answers = self.answer_all(times)
-        self.switch = _CachedSwitch(risk.state_dir)
+        self.switch = CachedKillSwitch(risk.state_dir)
 
     def answer_all(
         self, times: list[datetime]
@@ -324,55 +321,6 @@ class _Loop:
         elapsed = at - (self.previous or at)
         self.ivs = _option_pnl(self.run, inputs.positions, self.ivs, inputs.marks, elapsed)
         return valued.equity(self.risk.capital, self.positions)
-
-
-class _EquityHistory:
-    """The equity after each decision so far, as the ``timestamp, equity`` frame the risk
-    stage reads from the lake.
-
-    Kept in arrays sized for every decision; each decision's frame is a view of the rows
-    recorded so far, which are never written again (a one-row frame and a concat per
-    decision cost ~10x more).
-    """
-
-    def __init__(self, size: int) -> None:
-        self.stamps = np.zeros(size, dtype=np.int64)  # microseconds since the epoch (UTC)
-        self.equities = np.zeros(size)
-        self.size = 0
-
-    def append(self, at: datetime, equity: float) -> None:
-        self.stamps[self.size] = (at - _EPOCH) // _MICROSECOND
-        self.equities[self.size] = equity
-        self.size += 1
-
-    def frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                pl.Series("timestamp", self.stamps[: self.size]).cast(TS),
-                pl.Series("equity", self.equities[: self.size]),
-            ]
-        )
-
-
-class _CachedSwitch(KillSwitch):
-    """The backtest's kill switch, read again only when its file changed (the drawdown
-    check or the venue's execution may trip it; most decisions find it as it was, and the
-    inputs, the drawdown check and the pre-trade checks each read it)."""
-
-    def __init__(self, state_dir: Path) -> None:
-        super().__init__(state_dir)
-        self.seen: tuple[int, int, int] | None = None
-        self.state = super().status()
-
-    def status(self) -> KillSwitchState:
-        try:
-            stat = self.path.stat()
-            key: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            key = None
-        if key != self.seen:
-            self.seen, self.state = key, super().status()
-        return self.state
 
 
 def _option_pnl(

@@ -134,10 +134,10 @@ def test_the_equity_history_frames_are_the_rows_recorded_so_far():
     and appending later rows leaves a frame already handed out unchanged."""
     from datetime import UTC, datetime
 
-    from qbtc.backtest.engine import _EquityHistory
+    from qbtc.backtest.loop_state import EquityHistory
     from qbtc.schemas import TS
 
-    history = _EquityHistory(3)
+    history = EquityHistory(3)
     assert history.frame().schema == pl.Schema({"timestamp": TS, "equity": pl.Float64()})
     assert history.frame().is_empty()
     times = [datetime(2026, 1, 1, h, tzinfo=UTC) for h in range(3)]

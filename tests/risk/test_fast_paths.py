@@ -16,25 +16,23 @@ import numpy as np
 import polars as pl
 import pytest
 
-from qbtc.risk import Book, OptionLegs, PerpLegs, factor_model, montecarlo
+from qbtc.risk import Book, OptionLegs, PerpLegs, draws, factor_model
 from qbtc.risk._checks import check_psd, check_psd_eigh
 from qbtc.risk.assessment import _perp_unit_risks, _unit_risk, assess_book, unit_risks
 from qbtc.risk.book import one_coin_perps
 from qbtc.risk.cycle_report import spot_model
+from qbtc.risk.draws import BLOCK_SCENARIOS, _cached_normal_blocks, simulate_factor_moves
 from qbtc.risk.exposure import exposure, portfolio_greeks
 from qbtc.risk.factors import FactorModel, estimate_spot_risk, sample_covariance
 from qbtc.risk.historical import historical_scenarios
 from qbtc.risk.inputs import Marks, PriceHistory
 from qbtc.risk.montecarlo import (
-    BLOCK_SCENARIOS,
-    _cached_normal_blocks,
     _linear_indexes,
     _linear_quantile,
     quantile_stderr,
     revalue_scenarios,
     scenario_pnl,
     shortfall_stderr,
-    simulate_factor_moves,
     simulate_scenarios,
     summarise,
 )
@@ -148,7 +146,7 @@ def test_a_draw_too_big_to_keep_is_drawn_afresh_with_the_same_figures(monkeypatc
     a = rng.normal(size=(4, 4))
     covariance = a @ a.T * 1e-3
     kept = simulate_factor_moves(covariance, 300, 9)
-    monkeypatch.setattr(montecarlo, "CACHED_NORMALS_MAX", 100)
+    monkeypatch.setattr(draws, "CACHED_NORMALS_MAX", 100)
     _cached_normal_blocks.cache_clear()
     assert _same(simulate_factor_moves(covariance, 300, 9), kept)
     assert _cached_normal_blocks.cache_info().currsize == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qbtc.risk import monte_carlo_var, simulate_scenarios, var_delta_normal
-from qbtc.risk.montecarlo import BLOCK_SCENARIOS, simulate_factor_moves
+from qbtc.risk.draws import BLOCK_SCENARIOS, simulate_factor_moves
 from tests.risk.books import UNDERLYINGS, model, option_book, perp_book, single_option
 
 
