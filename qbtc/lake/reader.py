@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import groupby
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +10,6 @@ import polars as pl
 from qbtc.lake.integrity import retry_corrupt_files, sound_files
 from qbtc.lake.layout import prune_files, retry_vanished_files, scan_files
 from qbtc.schemas import WRITTEN_AT, Dataset, get_dataset
-from qbtc.symbols import symbol_key
 
 
 def scan_dataset(
@@ -35,10 +33,9 @@ def scan_dataset(
     files = sound_files(root, prune_files(root, ds, symbols=symbols, start=start, end=end))
     if not files:
         return ds.empty().lazy()
+    lf = scan_files(ds, files)
     if symbols is not None and "symbol" in ds.columns:
-        lf = _scan_symbols(ds, files, list(symbols))
-    else:
-        lf = scan_files(ds, files)
+        lf = lf.filter(pl.col("symbol").is_in(list(symbols)))
     time_col = pl.col(ds.time_column)
     if start is not None:
         lf = lf.filter(time_col >= start)
@@ -51,28 +48,6 @@ def scan_dataset(
     elif written_order:  # the dedup has nothing to drop (~70 % of a read): order only
         lf = lf.sort(WRITTEN_AT, maintain_order=True)
     return lf.select(list(ds.columns))
-
-
-def _scan_symbols(ds: Dataset, files: list[Path], symbols: list[str]) -> pl.LazyFrame:
-    """The rows of ``symbols`` in ``files`` (in file order).
-
-    When the dataset's first partition level is the symbol's key, each run of files of one
-    symbol directory is filtered on the few symbols with that key only (an equality test
-    instead of a set lookup for every row of a large read: ~20 % of it).
-    """
-    first = ds.partition_by[0] if ds.partition_by else None
-    if first is None or first.kind != "symbol" or first.source != "symbol":
-        return scan_files(ds, files).filter(pl.col("symbol").is_in(symbols))
-    depth = len(ds.partition_by)
-    wanted: dict[str, list[str]] = {}
-    for symbol in symbols:
-        wanted.setdefault(f"{first.name}={symbol_key(symbol)}", []).append(symbol)
-    scans = []
-    for directory, group in groupby(files, key=lambda f: f.parts[-1 - depth]):
-        keys = wanted.get(directory, [])
-        match = pl.col("symbol") == keys[0] if len(keys) == 1 else pl.col("symbol").is_in(keys)
-        scans.append(scan_files(ds, list(group)).filter(match))
-    return pl.concat(scans)
 
 
 def keys_within_files(dataset: Dataset, files: list[Path]) -> bool:

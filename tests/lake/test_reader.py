@@ -99,34 +99,3 @@ def test_a_dataset_partitioned_off_its_key_is_always_deduplicated(lake_dir: Path
     files = prune_files(lake_dir, OHLCV)
     assert keys_within_files(OHLCV, files)
     assert scan_dataset(lake_dir, OHLCV).collect().equals(_general(lake_dir, OHLCV))
-
-
-_SYMBOLS = ("BTC/USDT:USDT", "BTC-USDT-USDT", "ETH/USDT:USDT")  # the first two share a key
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    writes=st.lists(
-        st.tuples(st.sets(st.sampled_from(_SYMBOLS), min_size=1), st.integers(0, 60)),
-        min_size=1,
-        max_size=3,
-    ),
-    asked=st.lists(st.sampled_from(_SYMBOLS), min_size=1, max_size=3),
-)
-def test_a_read_of_some_symbols_equals_the_general_dedup_filtered_on_them(
-    tmp_path_factory, writes, asked
-):
-    """Symbols sharing a partition directory, several files per directory, a symbol asked
-    twice: the rows of the symbols asked, in the order of the general read."""
-    root = tmp_path_factory.mktemp("lake")
-    for symbols, shift in writes:
-        bars = ohlcv_frame(
-            symbols=tuple(sorted(symbols)), n=40, start=T0 + timedelta(minutes=shift)
-        )
-        write_dataset(root, OHLCV, bars)
-    read = scan_dataset(root, OHLCV, symbols=asked).collect()
-    want = _general(root, OHLCV).filter(pl.col("symbol").is_in(asked))
-    assert read.equals(want)
-    unordered = scan_dataset(root, OHLCV, symbols=asked, written_order=False).collect()
-    key = list(OHLCV.primary_key)
-    assert unordered.sort(key).equals(want.sort(key))
